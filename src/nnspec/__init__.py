@@ -1,0 +1,32 @@
+"""nnspec: neural networks as JSON computation graphs.
+
+The public entry points are re-exported here lazily so that ``import nnspec`` stays
+cheap (the CLI and generated-code checks import it often).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "load": ("nnspec.spec.load", "load"),
+    "validate": ("nnspec.spec.load", "validate"),
+    "Graph": ("nnspec.ir", "Graph"),
+    "SpecError": ("nnspec.errors", "SpecError"),
+    "Problem": ("nnspec.errors", "Problem"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module_name, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'nnspec' has no attribute {name!r}") from None
+    import importlib
+
+    return getattr(importlib.import_module(module_name), attr)
+
+
+__all__ = ["__version__", *_LAZY]

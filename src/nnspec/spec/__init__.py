@@ -1,0 +1,1 @@
+"""From JSON text to a checked `Graph`: parse, schema, check, lower."""
