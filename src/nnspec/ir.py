@@ -1,0 +1,169 @@
+"""The one meeting type: a checked, lowered, topologically ordered `Graph`.
+
+Everything downstream of `nnspec.spec` (interpreter, codegen, tools) sees only
+this module's types: primitive ops with known shapes, no sugar.
+
+Printed form (see `nnspec.printer`), one line per value::
+
+    graph   := "graph" NAME "(" input ("," input)* ")" "{" param* node* "return" names "}"
+    input   := NAME ":" type
+    param   := "param" NAME ":" type ["const"]
+    node    := NAME ":" type "=" OP "(" names ")" ["{" attr ("," attr)* "}"]
+    type    := DTYPE "[" dim ("," dim)* "]"        e.g. f32[batch,8]
+    dim     := INT | SYMBOL | "?"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+import numpy as np
+
+Dim = Union[int, str, None]
+"""A dimension: a fixed size, a symbol such as ``"batch"`` that must agree, or unknown."""
+
+FLOAT_DTYPES = ("float32", "float64")
+INT_DTYPES = ("int32", "int64")
+DTYPES = FLOAT_DTYPES + INT_DTYPES
+DTYPE_SHORT = {"float32": "f32", "float64": "f64", "int32": "i32", "int64": "i64"}
+
+
+@dataclass(frozen=True)
+class TensorType:
+    """Shape (with symbolic dims) and dtype of one value."""
+
+    shape: tuple[Dim, ...]
+    dtype: str = "float32"
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape)
+
+    @property
+    def is_float(self) -> bool:
+        return self.dtype in FLOAT_DTYPES
+
+    def size(self) -> int | None:
+        """Number of elements, or None when a dim is symbolic or unknown."""
+        total = 1
+        for dim in self.shape:
+            if not isinstance(dim, int):
+                return None
+            total *= dim
+        return total
+
+    def with_shape(self, shape: tuple[Dim, ...]) -> TensorType:
+        return TensorType(tuple(shape), self.dtype)
+
+    def __str__(self) -> str:
+        dims = ",".join("?" if d is None else str(d) for d in self.shape)
+        return f"{DTYPE_SHORT.get(self.dtype, self.dtype)}[{dims}]"
+
+
+def freeze(value: Any) -> Any:
+    """Make a JSON attribute value hashable (lists become tuples) so nodes can be frozen."""
+    if isinstance(value, list | tuple):
+        return tuple(freeze(v) for v in value)
+    if isinstance(value, Mapping):
+        return tuple(sorted((k, freeze(v)) for k, v in value.items()))
+    return value
+
+
+@dataclass(frozen=True)
+class Input:
+    """A named graph input; `pointer` locates its declaration in the document."""
+
+    name: str
+    type: TensorType
+    pointer: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class Param:
+    """A named tensor owned by the graph.
+
+    Exactly one of `init` (a recipe such as ``{"name": "glorot_uniform"}``) or
+    `value` (an exact array, from a literal or a weights file) is set. Values are
+    materialised by `nnspec.interpreter.init.initial_values`, seeded by the graph.
+    """
+
+    name: str
+    type: TensorType
+    trainable: bool = True
+    init: Mapping[str, Any] | None = None
+    value: np.ndarray | None = None
+    pointer: str = ""
+    owner: str | None = None  # id of the composite node (dense, maxout) that created it
+
+
+@dataclass(frozen=True)
+class Node:
+    """One primitive op application; its output value is named by `id`."""
+
+    id: str
+    op: str
+    inputs: tuple[str, ...]
+    attrs: tuple[tuple[str, Any], ...]
+    type: TensorType
+    pointer: str = ""
+    origin: str | None = None  # id of the composite node this was lowered from
+
+    @property
+    def attr(self) -> dict[str, Any]:
+        """Attributes as keyword arguments for the op's rules."""
+        return dict(self.attrs)
+
+
+@dataclass(frozen=True)
+class Training:
+    """The document's `training` section, resolved against the graph."""
+
+    output: str
+    targets: tuple[Input, ...]
+    loss: Mapping[str, Any]
+    optimizer: Mapping[str, Any]
+    epochs: int = 100
+    batch_size: int | None = None
+    seed: int = 0
+    metrics: tuple[str, ...] = ()
+    loss_node: str | None = None  # id of the lowered loss node inside `Graph.nodes`
+
+
+@dataclass(frozen=True, eq=False)
+class Graph:
+    """A checked network: inputs, params, primitive nodes in topological order, outputs."""
+
+    name: str
+    dtype: str
+    inputs: tuple[Input, ...]
+    params: tuple[Param, ...]
+    nodes: tuple[Node, ...]
+    outputs: tuple[str, ...]
+    training: Training | None = None
+    seed: int = 0
+    description: str = ""
+    source_sha256: str = ""
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    def types(self) -> dict[str, TensorType]:
+        """Type of every named value (inputs, training targets, params, nodes)."""
+        table = {i.name: i.type for i in self.inputs}
+        if self.training is not None:
+            table.update({t.name: t.type for t in self.training.targets})
+        table.update({p.name: p.type for p in self.params})
+        table.update({n.id: n.type for n in self.nodes})
+        return table
+
+    def node(self, node_id: str) -> Node:
+        for node in self.nodes:
+            if node.id == node_id:
+                return node
+        raise KeyError(node_id)
+
+    def param(self, name: str) -> Param:
+        for param in self.params:
+            if param.name == name:
+                return param
+        raise KeyError(name)

@@ -1,0 +1,155 @@
+"""What an op is: `OpDef`, the one place that holds everything about a primitive.
+
+Rule signatures are uniform (arrays positional, attributes keyword-only):
+
+- ``shape(types, **attrs) -> TensorType`` raises `ShapeError` with a code;
+- ``forward(*xs, **attrs) -> ndarray``;
+- ``vjp(dy, *xs, out, **attrs) -> tuple`` with one entry per input, ``None`` for
+  "no gradient". VJPs return cotangents in the *broadcast* shape; the interpreter
+  alone un-broadcasts and sums fan-out.
+
+The code generator renders the Jinja macro named `macro` from
+``codegen/templates/ops/<family>.j2``; it is the textual twin of `forward`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from nnspec.errors import ShapeError
+from nnspec.ir import Dim, TensorType
+
+Gradient = Literal["exact", "zero", "none"]
+"""``exact``: a true VJP; ``zero``: derivative is zero almost everywhere (steps such as
+sign); ``none``: not differentiable with respect to its inputs at all."""
+
+
+@dataclass(frozen=True)
+class OpDef:
+    """Everything about one primitive op."""
+
+    name: str
+    family: str
+    doc: str
+    inputs: tuple[str, ...]  # names of the positional inputs; ("*xs",) for variadic
+    shape: Callable[..., TensorType]
+    forward: Callable[..., Any]
+    vjp: Callable[..., tuple] | None
+    attrs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # JSON Schema each
+    required: tuple[str, ...] = ()
+    gradient: Gradient = "exact"
+    nondiff: str = ""  # convention at non-differentiable points, for the docs
+    example: Mapping[str, Any] = field(default_factory=dict)  # extra attrs for docs/tests
+
+    @property
+    def macro(self) -> str:
+        return self.name
+
+    @property
+    def variadic(self) -> bool:
+        return self.inputs == ("*xs",)
+
+    def defaults(self) -> dict[str, Any]:
+        """Attribute defaults taken from the attribute schemas."""
+        return {k: s["default"] for k, s in self.attrs.items() if "default" in s}
+
+
+# ---------------------------------------------------------------------------
+# Shape helpers shared by the op families.
+
+
+def same_dtype(op: str, types: tuple[TensorType, ...]) -> str:
+    dtypes = {t.dtype for t in types}
+    if len(dtypes) > 1:
+        listing = ", ".join(t.dtype for t in types)
+        raise ShapeError("NN307", f"{op} needs inputs of one dtype, got {listing}")
+    return types[0].dtype
+
+
+def require_float(op: str, t: TensorType, what: str = "input") -> None:
+    if not t.is_float:
+        raise ShapeError("NN307", f"{op} needs a float {what}, got {t.dtype}")
+
+
+def unify_dim(a: Dim, b: Dim) -> Dim | bool:
+    """The dim two equal-required dims agree on, or False when they cannot be equal.
+
+    Unknown (None) agrees with anything; two different symbols are allowed to be
+    equal only if they are the same symbol.
+    """
+    if a is None:
+        return b
+    if b is None or a == b:
+        return a
+    return False
+
+
+def broadcast_dim(a: Dim, b: Dim) -> Dim | bool:
+    """NumPy broadcasting of one dim pair; False when they cannot broadcast."""
+    if a == 1:
+        return b
+    if b == 1:
+        return a
+    if a is None:
+        return b if b is not None else None
+    if b is None or a == b:
+        return a
+    return False
+
+
+def broadcast_shapes(op: str, *shapes: tuple[Dim, ...]) -> tuple[Dim, ...]:
+    rank = max(len(s) for s in shapes)
+    padded = [(1,) * (rank - len(s)) + tuple(s) for s in shapes]
+    result: list[Dim] = []
+    for axis in range(rank):
+        dim: Dim = 1
+        for shape in padded:
+            merged = broadcast_dim(dim, shape[axis])
+            if merged is False:
+                shown = " and ".join(fmt_shape(s) for s in shapes)
+                raise ShapeError("NN303", f"{op}: shapes {shown} do not broadcast (axis {axis})")
+            dim = merged  # type: ignore[assignment]
+        result.append(dim)
+    return tuple(result)
+
+
+def fmt_shape(shape: tuple[Dim, ...]) -> str:
+    return "[" + ", ".join("?" if d is None else str(d) for d in shape) + "]"
+
+
+def normalize_axis(op: str, axis: int, rank: int) -> int:
+    if not -rank <= axis < rank:
+        raise ShapeError("NN304", f"{op}: axis {axis} is out of range for rank {rank}")
+    return axis % rank
+
+
+def normalize_axes(op: str, axis: int | list[int] | tuple | None, rank: int) -> tuple[int, ...]:
+    """Axes as sorted non-negative ints; None means all axes."""
+    if axis is None:
+        return tuple(range(rank))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    normalized = tuple(sorted(normalize_axis(op, a, rank) for a in axes))
+    if len(set(normalized)) != len(normalized):
+        raise ShapeError("NN304", f"{op}: axis {list(axes)} names an axis twice")
+    return normalized
+
+
+# Attribute schemas used by several ops.
+AXIS_SCHEMA = {"type": "integer", "default": -1, "description": "axis (negative counts from the end)"}
+AXES_SCHEMA = {
+    "description": "axis or list of axes to reduce; null reduces all",
+    "default": None,
+    "anyOf": [
+        {"type": "null"},
+        {"type": "integer"},
+        {"type": "array", "items": {"type": "integer"}, "uniqueItems": True},
+    ],
+}
+KEEPDIMS_SCHEMA = {"type": "boolean", "default": False, "description": "keep reduced axes as 1"}
+FROM_LOGITS_SCHEMA = {
+    "type": "boolean",
+    "default": False,
+    "description": "the prediction is raw scores (logits), not probabilities",
+}

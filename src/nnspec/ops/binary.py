@@ -1,0 +1,76 @@
+"""Binary ops with NumPy broadcasting; VJPs are returned in the broadcast shape."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from nnspec.ir import TensorType
+from nnspec.ops.base import OpDef, broadcast_shapes, require_float, same_dtype
+
+
+def _broadcast_type(op: str) -> Callable[..., TensorType]:
+    def shape(types: tuple[TensorType, ...], **attrs: Any) -> TensorType:
+        dtype = same_dtype(op, types)
+        for t in types:
+            require_float(op, t)
+        return TensorType(broadcast_shapes(op, types[0].shape, types[1].shape), dtype)
+
+    return shape
+
+
+def binary(
+    name: str, doc: str, forward: Callable[..., Any], vjp: Callable[..., tuple], nondiff: str = ""
+) -> OpDef:
+    return OpDef(
+        name=name,
+        family="binary",
+        doc=doc,
+        inputs=("a", "b"),
+        shape=_broadcast_type(name),
+        forward=forward,
+        vjp=vjp,
+        nondiff=nondiff,
+    )
+
+
+def _pow_vjp(dy: np.ndarray, a: np.ndarray, b: np.ndarray, *, out: np.ndarray) -> tuple:
+    da = dy * b * np.power(a, b - 1.0)
+    # d(a^b)/db = a^b ln a, defined for a > 0; taken as 0 elsewhere.
+    positive = a > 0
+    log_a = np.log(np.where(positive, a, 1.0))
+    db = np.where(positive, dy * out * log_a, 0.0).astype(out.dtype)
+    return da, db
+
+
+OPS = (
+    binary("add", "y = a + b", np.add, lambda dy, a, b, *, out: (dy, dy)),
+    binary("sub", "y = a − b", np.subtract, lambda dy, a, b, *, out: (dy, -dy)),
+    binary("mul", "y = a · b", np.multiply, lambda dy, a, b, *, out: (dy * b, dy * a)),
+    binary(
+        "div", "y = a / b", np.divide, lambda dy, a, b, *, out: (dy / b, -dy * out / b)
+    ),
+    binary(
+        "pow",
+        "y = a ^ b",
+        np.power,
+        _pow_vjp,
+        nondiff="d/db is taken as 0 where a <= 0",
+    ),
+    binary(
+        "maximum",
+        "y = max(a, b) elementwise",
+        np.maximum,
+        lambda dy, a, b, *, out: (dy * (a >= b), dy * (a < b)),
+        nondiff="ties send the whole gradient to a",
+    ),
+    binary(
+        "minimum",
+        "y = min(a, b) elementwise",
+        np.minimum,
+        lambda dy, a, b, *, out: (dy * (a <= b), dy * (a > b)),
+        nondiff="ties send the whole gradient to a",
+    ),
+)

@@ -1,0 +1,153 @@
+"""Elementwise ops: the lecture's activation functions and friends.
+
+Each forward keeps the input dtype (attribute constants are Python floats, which
+NumPy treats as weak scalars) and is written to be stable for large |x|.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from nnspec.ir import TensorType
+from nnspec.ops.base import Gradient, OpDef, require_float
+
+GELU_C = math.sqrt(2.0 / math.pi)
+GELU_K = 0.044715
+
+
+def _same_type(op: str) -> Callable[..., TensorType]:
+    def shape(types: tuple[TensorType, ...], **attrs: Any) -> TensorType:
+        require_float(op, types[0])
+        return types[0]
+
+    return shape
+
+
+def unary(
+    name: str,
+    doc: str,
+    forward: Callable[..., Any],
+    vjp: Callable[..., tuple] | None,
+    *,
+    attrs: Mapping[str, Mapping[str, Any]] | None = None,
+    gradient: Gradient = "exact",
+    nondiff: str = "",
+) -> OpDef:
+    return OpDef(
+        name=name,
+        family="elementwise",
+        doc=doc,
+        inputs=("x",),
+        shape=_same_type(name),
+        forward=forward,
+        vjp=vjp,
+        attrs=attrs or {},
+        gradient=gradient,
+        nondiff=nondiff,
+    )
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + e^-x) without overflow: exp only ever sees -|x|."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def softplus(x: np.ndarray) -> np.ndarray:
+    """log(1 + e^x) = max(x, 0) + log1p(e^-|x|), finite for every finite x."""
+    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def gelu(x: np.ndarray) -> np.ndarray:
+    inner = GELU_C * (x + GELU_K * x * x * x)
+    return 0.5 * x * (1.0 + np.tanh(inner))
+
+
+def _gelu_vjp(dy: np.ndarray, x: np.ndarray, *, out: np.ndarray) -> tuple:
+    t = np.tanh(GELU_C * (x + GELU_K * x * x * x))
+    dinner = GELU_C * (1.0 + 3.0 * GELU_K * x * x)
+    return (dy * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * dinner),)
+
+
+def _silu_vjp(dy: np.ndarray, x: np.ndarray, *, out: np.ndarray) -> tuple:
+    s = sigmoid(x)
+    return (dy * (s + x * s * (1.0 - s)),)
+
+
+def _elu(x: np.ndarray, *, alpha: float = 1.0) -> np.ndarray:
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0)))
+
+
+def _leaky_relu(x: np.ndarray, *, alpha: float = 0.1) -> np.ndarray:
+    return np.where(x > 0, x, alpha * x)
+
+
+ALPHA_LEAKY = {
+    "type": "number",
+    "default": 0.1,
+    "minimum": 0,
+    "description": "slope for x < 0 (the lecture's max(0.1x, x) is alpha = 0.1)",
+}
+ALPHA_ELU = {"type": "number", "default": 1.0, "minimum": 0, "description": "scale of the negative part"}
+
+OPS = (
+    unary("identity", "y = x", lambda x: x.copy(), lambda dy, x, *, out: (dy,)),
+    unary("neg", "y = -x", np.negative, lambda dy, x, *, out: (-dy,)),
+    unary(
+        "abs", "y = |x|", np.abs, lambda dy, x, *, out: (dy * np.sign(x),), nondiff="abs'(0) = 0"
+    ),
+    unary(
+        "sign",
+        "y = -1, 0 or 1 by the sign of x",
+        np.sign,
+        lambda dy, x, *, out: (np.zeros_like(x),),
+        gradient="zero",
+        nondiff="derivative is 0 everywhere it exists (undefined at 0, taken as 0)",
+    ),
+    unary("exp", "y = e^x", np.exp, lambda dy, x, *, out: (dy * out,)),
+    unary("log", "y = ln x (natural logarithm)", np.log, lambda dy, x, *, out: (dy / x,)),
+    unary("sqrt", "y = √x", np.sqrt, lambda dy, x, *, out: (dy * 0.5 / out,)),
+    unary("square", "y = x²", np.square, lambda dy, x, *, out: (dy * 2.0 * x,)),
+    unary(
+        "sigmoid",
+        "y = 1 / (1 + e^-x), computed without overflow",
+        sigmoid,
+        lambda dy, x, *, out: (dy * out * (1.0 - out),),
+    ),
+    unary("tanh", "y = tanh x", np.tanh, lambda dy, x, *, out: (dy * (1.0 - out * out),)),
+    unary(
+        "relu",
+        "y = max(0, x)",
+        lambda x: np.maximum(x, 0.0),
+        lambda dy, x, *, out: (dy * (x > 0),),
+        nondiff="relu'(0) = 0",
+    ),
+    unary(
+        "leaky_relu",
+        "y = x for x > 0, alpha·x otherwise",
+        _leaky_relu,
+        lambda dy, x, *, out, alpha=0.1: (dy * np.where(x > 0, 1.0, alpha).astype(x.dtype),),
+        attrs={"alpha": ALPHA_LEAKY},
+        nondiff="derivative at 0 is alpha",
+    ),
+    unary(
+        "elu",
+        "y = x for x > 0, alpha·(e^x − 1) otherwise",
+        _elu,
+        lambda dy, x, *, out, alpha=1.0: (dy * np.where(x > 0, 1.0, out + alpha).astype(x.dtype),),
+        attrs={"alpha": ALPHA_ELU},
+        nondiff="derivative at 0 is taken from the left: alpha",
+    ),
+    unary(
+        "softplus",
+        "y = ln(1 + e^x), computed without overflow",
+        softplus,
+        lambda dy, x, *, out: (dy * sigmoid(x),),
+    ),
+    unary("gelu", "y = x·Φ(x), tanh approximation", gelu, _gelu_vjp),
+    unary("silu", "y = x·sigmoid(x) (swish)", lambda x: x * sigmoid(x), _silu_vjp),
+)

@@ -1,0 +1,50 @@
+"""Matrix product: the lecture's ``XW`` with X of shape [batch, in] and W of [in, out]."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nnspec.errors import ShapeError
+from nnspec.ir import TensorType
+from nnspec.ops.base import OpDef, broadcast_shapes, fmt_shape, require_float, same_dtype, unify_dim
+
+
+def _matmul_shape(types: tuple[TensorType, ...], **attrs: Any) -> TensorType:
+    a, b = types
+    dtype = same_dtype("matmul", types)
+    require_float("matmul", a)
+    for name, t in (("a", a), ("b", b)):
+        if t.rank < 2:
+            raise ShapeError(
+                "NN309",
+                f"matmul needs rank >= 2 for {name}, got {fmt_shape(t.shape)}; "
+                "reshape a vector to [1, n] or [n, 1] first",
+            )
+    inner = unify_dim(a.shape[-1], b.shape[-2])
+    if inner is False:
+        raise ShapeError(
+            "NN302",
+            f"matmul needs b of shape [{a.shape[-1]}, k] for a of shape {fmt_shape(a.shape)}, "
+            f"got {fmt_shape(b.shape)}",
+        )
+    batch = broadcast_shapes("matmul", a.shape[:-2], b.shape[:-2])
+    return TensorType((*batch, a.shape[-2], b.shape[-1]), dtype)
+
+
+def _matmul_vjp(dy: np.ndarray, a: np.ndarray, b: np.ndarray, *, out: np.ndarray) -> tuple:
+    return dy @ np.swapaxes(b, -1, -2), np.swapaxes(a, -1, -2) @ dy
+
+
+OPS = (
+    OpDef(
+        name="matmul",
+        family="linalg",
+        doc="y = a @ b (matrix product over the last two axes, leading axes broadcast)",
+        inputs=("a", "b"),
+        shape=_matmul_shape,
+        forward=np.matmul,
+        vjp=_matmul_vjp,
+    ),
+)

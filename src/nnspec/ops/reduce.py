@@ -1,0 +1,159 @@
+"""Reductions (sum, mean, max) and the axis-wise normalisers softmax / log_softmax."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from nnspec.ir import TensorType
+from nnspec.ops.base import (
+    AXES_SCHEMA,
+    AXIS_SCHEMA,
+    KEEPDIMS_SCHEMA,
+    OpDef,
+    normalize_axes,
+    normalize_axis,
+    require_float,
+)
+
+
+def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    return tuple(sorted(a % ndim for a in axes))
+
+
+def _reduce_shape(op: str) -> Callable[..., TensorType]:
+    def shape(types: tuple[TensorType, ...], *, axis: Any = None, keepdims: bool = False) -> TensorType:
+        (x,) = types
+        require_float(op, x)
+        axes = normalize_axes(op, axis, x.rank)
+        if keepdims:
+            dims = tuple(1 if i in axes else d for i, d in enumerate(x.shape))
+        else:
+            dims = tuple(d for i, d in enumerate(x.shape) if i not in axes)
+        return x.with_shape(dims)
+
+    return shape
+
+
+def _expand(dy: np.ndarray, x: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
+    """Give `dy` the reduced axes back as size-1 axes so it broadcasts against `x`."""
+    if keepdims:
+        return dy
+    return np.expand_dims(dy, _axes(axis, x.ndim))
+
+
+def _sum_vjp(dy, x, *, out, axis=None, keepdims=False) -> tuple:
+    return (np.broadcast_to(_expand(dy, x, axis, keepdims), x.shape),)
+
+
+def _mean_vjp(dy, x, *, out, axis=None, keepdims=False) -> tuple:
+    count = int(np.prod([x.shape[a] for a in _axes(axis, x.ndim)]))
+    grad = _expand(dy, x, axis, keepdims) / count
+    return (np.broadcast_to(grad, x.shape).astype(x.dtype, copy=False),)
+
+
+def _max_vjp(dy, x, *, out, axis=None, keepdims=False) -> tuple:
+    """Route the gradient to the first maximal element of each reduced group."""
+    axes = _axes(axis, x.ndim)
+    kept = [a for a in range(x.ndim) if a not in axes]
+    moved = np.transpose(x, kept + list(axes))
+    flat = moved.reshape(*moved.shape[: len(kept)], -1)
+    first = np.argmax(flat, axis=-1)[..., None]
+    mask = np.zeros(flat.shape, dtype=x.dtype)
+    np.put_along_axis(mask, first, 1.0, axis=-1)
+    mask = np.transpose(mask.reshape(moved.shape), np.argsort(kept + list(axes)))
+    return (mask * _expand(dy, x, axis, keepdims),)
+
+
+def _normaliser_shape(op: str) -> Callable[..., TensorType]:
+    def shape(types: tuple[TensorType, ...], *, axis: int = -1) -> TensorType:
+        (x,) = types
+        require_float(op, x)
+        normalize_axis(op, axis, x.rank)
+        return x
+
+    return shape
+
+
+def softmax(x: np.ndarray, *, axis: int = -1) -> np.ndarray:
+    """e^x / Σ e^x, shifted by the max so exp never overflows."""
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def log_softmax(x: np.ndarray, *, axis: int = -1) -> np.ndarray:
+    """x − log Σ e^x through the shifted log-sum-exp."""
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def _softmax_vjp(dy, x, *, out, axis=-1) -> tuple:
+    return (out * (dy - np.sum(dy * out, axis=axis, keepdims=True)),)
+
+
+def _log_softmax_vjp(dy, x, *, out, axis=-1) -> tuple:
+    return (dy - np.exp(out) * np.sum(dy, axis=axis, keepdims=True),)
+
+
+def reduction(name: str, doc: str, forward: Callable[..., Any], vjp: Callable[..., tuple], nondiff: str = "") -> OpDef:
+    return OpDef(
+        name=name,
+        family="reduce",
+        doc=doc,
+        inputs=("x",),
+        shape=_reduce_shape(name),
+        forward=forward,
+        vjp=vjp,
+        attrs={"axis": AXES_SCHEMA, "keepdims": KEEPDIMS_SCHEMA},
+        nondiff=nondiff,
+        example={"axis": -1},
+    )
+
+
+def normaliser(name: str, doc: str, forward: Callable[..., Any], vjp: Callable[..., tuple]) -> OpDef:
+    return OpDef(
+        name=name,
+        family="reduce",
+        doc=doc,
+        inputs=("x",),
+        shape=_normaliser_shape(name),
+        forward=forward,
+        vjp=vjp,
+        attrs={"axis": AXIS_SCHEMA},
+    )
+
+
+def _tuple_axis(axis: Any) -> Any:
+    return tuple(axis) if isinstance(axis, list | tuple) else axis
+
+
+OPS = (
+    reduction(
+        "sum",
+        "y = Σ x over `axis`",
+        lambda x, *, axis=None, keepdims=False: np.sum(x, axis=_tuple_axis(axis), keepdims=keepdims),
+        _sum_vjp,
+    ),
+    reduction(
+        "mean",
+        "y = mean of x over `axis`",
+        lambda x, *, axis=None, keepdims=False: np.mean(x, axis=_tuple_axis(axis), keepdims=keepdims),
+        _mean_vjp,
+    ),
+    reduction(
+        "max",
+        "y = largest x over `axis`",
+        lambda x, *, axis=None, keepdims=False: np.max(x, axis=_tuple_axis(axis), keepdims=keepdims),
+        _max_vjp,
+        nondiff="ties send the whole gradient to the first maximal element",
+    ),
+    normaliser("softmax", "y = e^x / Σ e^x along `axis`, max-shifted", softmax, _softmax_vjp),
+    normaliser(
+        "log_softmax", "y = x − log Σ e^x along `axis`, via log-sum-exp", log_softmax, _log_softmax_vjp
+    ),
+)

@@ -1,0 +1,199 @@
+"""Second stage: does the parsed document conform to the JSON Schema?
+
+jsonschema's errors are turned into `Problem`s with stable codes and messages
+that name the key, the value and the fix. Nodes are validated one by one against
+their own op's schema (fast for big documents, and the errors stay specific).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cache
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from nnspec.errors import Problem, did_you_mean, pointer_join
+from nnspec.spec.schema import FORMAT_VERSIONS, schema, skeleton_schema
+
+_JSON_TYPES = {
+    dict: "object",
+    list: "array",
+    str: "string",
+    bool: "boolean",
+    int: "integer",
+    float: "number",
+    type(None): "null",
+}
+
+
+@cache
+def _skeleton_validator() -> Draft202012Validator:
+    return Draft202012Validator(skeleton_schema())
+
+
+@cache
+def _node_validator(op: str) -> Draft202012Validator:
+    defs = schema()["$defs"]
+    return Draft202012Validator({"$ref": f"#/$defs/node.{op}", "$defs": defs})
+
+
+def known_ops() -> tuple[str, ...]:
+    return tuple(schema()["$defs"]["node"]["properties"]["op"]["enum"])
+
+
+def check_schema(doc: Any) -> list[Problem]:
+    """Every schema problem of `doc` (an empty list when it conforms)."""
+    if not isinstance(doc, dict):
+        return [Problem("NN104", f"a document is a JSON object, got {_type_name(doc)}")]
+    version = doc.get("nnspec")
+    if version not in FORMAT_VERSIONS:
+        readable = ", ".join(repr(v) for v in FORMAT_VERSIONS)
+        what = "has no \"nnspec\" format version" if version is None else (
+            f"has format version {version!r}"
+        )
+        pointer = "" if version is None else "/nnspec"
+        return [
+            Problem(
+                "NN106",
+                f"the document {what}; this release of nnspec reads version {readable} "
+                '(add "nnspec": "1")',
+                pointer,
+            )
+        ]
+    problems = [p for e in _skeleton_validator().iter_errors(doc) for p in _convert(e, ())]
+    nodes = doc.get("nodes")
+    if isinstance(nodes, list):
+        ops = known_ops()
+        for index, node in enumerate(nodes):
+            if not isinstance(node, dict) or not isinstance(node.get("op"), str):
+                continue  # the skeleton already reported it
+            base = ("nodes", index)
+            op = node["op"]
+            if op not in ops:
+                problems.append(
+                    Problem(
+                        "NN105",
+                        f"unknown op {op!r}{did_you_mean(op, ops)}",
+                        pointer_join(*base, "op"),
+                    )
+                )
+                continue
+            for error in _node_validator(op).iter_errors(node):
+                problems.extend(_convert(error, base))
+    return problems
+
+
+def _type_name(value: Any) -> str:
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _convert(error: ValidationError, base: tuple) -> Iterator[Problem]:
+    """One jsonschema error as one or more problems (one per unknown key)."""
+    path = (*base, *error.absolute_path)
+    pointer = pointer_join(*path)
+    kind = error.validator
+    where = _describe(path)
+    if kind in ("additionalProperties", "unevaluatedProperties"):
+        allowed = list(error.schema.get("properties", {}))
+        for key in _extra_keys(error):
+            yield Problem(
+                "NN102",
+                f"unknown key {key!r} in {where}{did_you_mean(key, allowed)}"
+                " (user metadata keys start with 'x-')",
+                pointer_join(*path, key),
+            )
+    elif kind == "required":
+        missing = [k for k in error.validator_value if k not in error.instance]
+        for key in missing:
+            yield Problem("NN103", f"{where} needs the key {key!r}", pointer)
+    elif kind == "type":
+        expected = error.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        yield Problem(
+            "NN104",
+            f"{where} must be {_article(expected)}, got {_type_name(error.instance)} "
+            f"{_show(error.instance)}",
+            pointer,
+        )
+    elif kind in ("enum", "const"):
+        options = error.validator_value if kind == "enum" else [error.validator_value]
+        shown = [o for o in options if isinstance(o, str)]
+        hint = did_you_mean(error.instance, shown) if isinstance(error.instance, str) else ""
+        if not hint:
+            hint = " (allowed: " + ", ".join(_show(o) for o in options) + ")"
+        yield Problem("NN107", f"{where} cannot be {_show(error.instance)}{hint}", pointer)
+    elif kind in ("anyOf", "oneOf") and error.context:
+        yield from _convert(_best(error), base)
+    elif kind == "not" and isinstance(error.instance, dict) and "init" in error.instance:
+        yield Problem("NN101", f"{where} has both 'init' and 'value'; keep one", pointer)
+    elif kind == "pattern":
+        yield Problem(
+            "NN107",
+            f"{where} {_show(error.instance)} is not a valid name: use letters, digits, '_', "
+            "'.' or '-', starting with a letter or '_' (at most 128 characters)",
+            pointer,
+        )
+    elif kind in _RANGE_WORDS:
+        yield Problem(
+            "NN107",
+            f"{where} is {_show(error.instance)}, but must be {_RANGE_WORDS[kind]} "
+            f"{_show(error.validator_value)}",
+            pointer,
+        )
+    elif kind in ("minItems", "minProperties", "uniqueItems", "minLength", "maxItems"):
+        yield Problem("NN107", f"{where} {_size_rule(kind, error.validator_value)}", pointer)
+    else:
+        yield Problem("NN101", f"{where}: {error.message}", pointer)
+
+
+def _best(error: ValidationError) -> ValidationError:
+    """The most useful alternative of an anyOf: a branch meant for the value's own type."""
+    errors = list(error.context)
+    if isinstance(error.instance, dict):
+        errors = [e for e in errors if e.path or e.validator not in ("type", "enum", "const")]
+    elif isinstance(error.instance, str):
+        errors = [e for e in errors if e.validator in ("enum", "const", "pattern")]
+    return best_match(errors or error.context)
+
+
+def _extra_keys(error: ValidationError) -> list[str]:
+    allowed = set(error.schema.get("properties", {}))
+    return sorted(
+        key for key in error.instance if key not in allowed and not key.startswith("x-")
+    )
+
+
+def _describe(path: tuple) -> str:
+    if not path:
+        return "the document"
+    text = "".join(f".{p}" if isinstance(p, str) else f"[{p}]" for p in path).lstrip(".")
+    return f"'{text}'"
+
+
+def _article(word: str) -> str:
+    return ("an " if word[:1] in "aeiou" else "a ") + word
+
+
+def _size_rule(kind: str, value: Any) -> str:
+    return {
+        "minItems": f"needs at least {value} item(s)",
+        "maxItems": f"takes at most {value} item(s)",
+        "minProperties": f"needs at least {value} entry",
+        "uniqueItems": "must not repeat an item",
+        "minLength": "must not be empty",
+    }[kind]
+
+
+_RANGE_WORDS = {
+    "minimum": ">=",
+    "maximum": "<=",
+    "exclusiveMinimum": ">",
+    "exclusiveMaximum": "<",
+}

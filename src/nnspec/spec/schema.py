@@ -1,0 +1,272 @@
+"""The JSON Schema of format version "1", built from the op registry.
+
+`build_schema()` is the single source; `schemas/nnspec-1.schema.json` is its
+rendered copy for editors and other tools (``python -m nnspec.spec.schema --check``
+fails when the file is stale; a test runs it). Validation here is done in two steps
+so large documents stay fast: the document skeleton once, then each node against
+the schema of its own op only (no 40-way ``if`` chain per node).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from nnspec.ir import DTYPES, FLOAT_DTYPES
+from nnspec.ops import LOSSES, REGISTRY
+from nnspec.spec.lower import COMPOSITES, INIT_NAMES
+
+FORMAT_VERSIONS = ("1",)
+SCHEMA_FILE = "nnspec-1.schema.json"
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$"
+SYMBOL_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+OPTIMIZERS = ("sgd", "momentum", "adam")
+METRICS = ("accuracy", "mse", "mae")
+EXTENSION = {"^x-": {}}
+
+
+def _obj(properties: dict[str, Any], required: tuple[str, ...] = (), **extra: Any) -> dict:
+    """An object schema that rejects unknown keys except ``x-`` extensions."""
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = list(required)
+    schema["patternProperties"] = EXTENSION
+    schema["additionalProperties"] = False
+    schema.update(extra)
+    return schema
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/$defs/{name}"}
+
+
+def _node_schema(name: str, doc: str, attrs: dict, required: tuple[str, ...]) -> dict:
+    properties = {
+        "op": {"const": name},
+        "id": {**_ref("name"), "description": "name of this node's output"},
+        "inputs": {
+            "type": "array",
+            "items": _ref("name"),
+            "description": "names of inputs, params or earlier nodes; default: the previous node",
+        },
+        "description": {"type": "string"},
+        **{k: dict(v) for k, v in attrs.items()},
+    }
+    return _obj(properties, ("op", *required), description=doc)
+
+
+def _defs() -> dict[str, Any]:
+    dim = {
+        "description": "a size, null (any), or a symbol that must agree wherever it appears",
+        "anyOf": [
+            {"type": "integer", "minimum": 1},
+            {"type": "null"},
+            {"type": "string", "pattern": SYMBOL_PATTERN},
+        ],
+    }
+    init_object = _obj(
+        {
+            "name": {"enum": list(INIT_NAMES)},
+            "value": {"type": "number"},
+            "mean": {"type": "number"},
+            "std": {"type": "number", "minimum": 0},
+            "low": {"type": "number"},
+            "high": {"type": "number"},
+            "gain": {"type": "number", "exclusiveMinimum": 0},
+        },
+        ("name",),
+    )
+    defs: dict[str, Any] = {
+        "name": {"type": "string", "pattern": NAME_PATTERN},
+        "dim": dim,
+        "tensor": _obj(
+            {
+                "shape": {"type": "array", "items": _ref("dim")},
+                "dtype": {"enum": list(DTYPES), "default": "float32"},
+                "description": {"type": "string"},
+            },
+            ("shape",),
+        ),
+        "init": {"anyOf": [{"enum": list(INIT_NAMES)}, init_object]},
+        "param": _obj(
+            {
+                "shape": {"type": "array", "items": {"type": "integer", "minimum": 1}},
+                "dtype": {"enum": list(FLOAT_DTYPES)},
+                "init": _ref("init"),
+                "value": {
+                    "type": ["number", "array"],
+                    "description": "exact values, nested lists in row-major order",
+                },
+                "trainable": {"type": "boolean", "default": True},
+                "description": {"type": "string"},
+            },
+            (),
+            description="a tensor with init or value (or from the weights file)",
+            **{"not": {"required": ["init", "value"]}},
+        ),
+        "loss": {
+            "anyOf": [
+                {"enum": list(LOSSES)},
+                _obj(
+                    {
+                        "op": {"enum": list(LOSSES)},
+                        "from_logits": {"type": "boolean", "default": False},
+                    },
+                    ("op",),
+                ),
+                _obj({"node": _ref("name")}, ("node",)),
+            ]
+        },
+        "optimizer": {
+            "anyOf": [
+                {"enum": list(OPTIMIZERS)},
+                _obj(
+                    {
+                        "name": {"enum": list(OPTIMIZERS)},
+                        "learning_rate": {"type": "number", "exclusiveMinimum": 0},
+                        "momentum": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
+                        "beta1": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
+                        "beta2": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
+                        "epsilon": {"type": "number", "exclusiveMinimum": 0},
+                    },
+                    ("name",),
+                ),
+            ]
+        },
+        "training": _obj(
+            {
+                "output": {**_ref("name"), "description": "the output the loss is applied to"},
+                "target": {
+                    **_obj(
+                        {
+                            "name": _ref("name"),
+                            "shape": {"type": "array", "items": _ref("dim")},
+                            "dtype": {"enum": list(DTYPES)},
+                            "description": {"type": "string"},
+                        },
+                        ("shape",),
+                    ),
+                },
+                "loss": _ref("loss"),
+                "optimizer": _ref("optimizer"),
+                "epochs": {"type": "integer", "minimum": 1},
+                "batch_size": {"type": ["integer", "null"], "minimum": 1},
+                "seed": {"type": "integer", "minimum": 0},
+                "metrics": {
+                    "type": "array",
+                    "items": {"enum": list(METRICS)},
+                    "uniqueItems": True,
+                },
+            },
+            ("loss",),
+        ),
+    }
+    for op in REGISTRY.values():
+        defs[f"node.{op.name}"] = _node_schema(op.name, op.doc, dict(op.attrs), op.required)
+    for comp in COMPOSITES.values():
+        defs[f"node.{comp.name}"] = _node_schema(comp.name, comp.doc, dict(comp.attrs), comp.required)
+    ops = [*REGISTRY, *COMPOSITES]
+    defs["node"] = {
+        "type": "object",
+        "required": ["op"],
+        "properties": {"op": {"enum": ops}},
+        "allOf": [
+            {
+                "if": {"properties": {"op": {"const": name}}, "required": ["op"]},
+                "then": _ref(f"node.{name}"),
+            }
+            for name in ops
+        ],
+    }
+    return defs
+
+
+def build_schema() -> dict[str, Any]:
+    """The whole schema of the current format version."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "urn:nnspec:schema:1",
+        "title": "nnspec document, format version 1",
+        "description": "A neural network as a JSON computation graph (see docs/format.md).",
+        **_obj(
+            {
+                "$schema": {"type": "string"},
+                "nnspec": {"enum": list(FORMAT_VERSIONS), "description": "format version"},
+                "name": {"type": "string"},
+                "description": {"type": "string"},
+                "dtype": {"enum": list(FLOAT_DTYPES), "default": "float32"},
+                "seed": {"type": "integer", "minimum": 0, "description": "seed of param init"},
+                "inputs": {
+                    "type": "object",
+                    "minProperties": 1,
+                    "propertyNames": _ref("name"),
+                    "additionalProperties": _ref("tensor"),
+                },
+                "params": {
+                    "type": "object",
+                    "propertyNames": _ref("name"),
+                    "additionalProperties": _ref("param"),
+                },
+                "weights": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": ".npz file beside the document holding param values",
+                },
+                "nodes": {"type": "array", "minItems": 1, "items": _ref("node")},
+                "outputs": {"type": "array", "minItems": 1, "items": _ref("name")},
+                "training": _ref("training"),
+            },
+            ("nnspec", "inputs", "nodes"),
+        ),
+        "$defs": _defs(),
+    }
+
+
+def render_schema() -> str:
+    """The schema file's exact text (sorted keys are not used: order is meaningful to readers)."""
+    return json.dumps(build_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def shipped_schema_text() -> str:
+    return resources.files("nnspec.schemas").joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
+
+
+@cache
+def schema() -> dict[str, Any]:
+    return build_schema()
+
+
+def skeleton_schema() -> dict[str, Any]:
+    """The schema with nodes checked only for being objects with an op (see module doc)."""
+    skeleton = build_schema()
+    skeleton["properties"]["nodes"]["items"] = {
+        "type": "object",
+        "required": ["op"],
+        "properties": {"op": {"type": "string"}},
+    }
+    return skeleton
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write or check the shipped schema file (``--check`` exits 1 when it is stale)."""
+    parser = argparse.ArgumentParser(prog="python -m nnspec.spec.schema")
+    parser.add_argument("--check", action="store_true", help="fail if the shipped file is stale")
+    args = parser.parse_args(argv)
+    target = resources.files("nnspec.schemas").joinpath(SCHEMA_FILE)
+    text = render_schema()
+    if args.check:
+        if shipped_schema_text() != text:
+            print(f"{SCHEMA_FILE} is stale: run python -m nnspec.spec.schema", file=sys.stderr)
+            return 1
+        return 0
+    with open(str(target), "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
