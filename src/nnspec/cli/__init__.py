@@ -1,0 +1,1 @@
+"""The ``nnspec`` command line: one module per command, chosen from a table."""

@@ -1,0 +1,1 @@
+"""The NumPy interpreter: plan once, run forward, differentiate in reverse, train."""

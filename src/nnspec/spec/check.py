@@ -1,0 +1,537 @@
+"""Third stage: meaning. A schema-clean document becomes a `Graph`, or problems.
+
+Order of work: names → wiring (implied inputs, references) → topological order
+(cycles) → types in order (lowering composites on the way) → params and weights →
+outputs and training → warnings for unused things. A node whose type cannot be
+inferred poisons its dependents silently, so one mistake gives one problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnspec.errors import Problem, ShapeError, did_you_mean, pointer_join
+from nnspec.ir import Graph, Input, Node, Param, TensorType, Training, freeze
+from nnspec.ops import REGISTRY
+from nnspec.ops.base import fmt_shape
+from nnspec.spec.limits import Limits
+from nnspec.spec.lower import COMPOSITES, Composite
+from nnspec.spec.order import topological_order
+from nnspec.spec.weights import load_weights
+
+DEFAULT_TARGET = "target"
+
+
+@dataclass
+class _Wired:
+    """A document node with its resolved id and input names."""
+
+    index: int
+    id: str
+    op: str
+    inputs: tuple[str, ...]
+    attrs: dict[str, Any]
+    pointer: str
+
+
+@dataclass
+class _Builder:
+    doc: Mapping[str, Any]
+    base_dir: Path | None
+    limits: Limits
+    problems: list[Problem] = field(default_factory=list)
+    types: dict[str, TensorType | None] = field(default_factory=dict)
+    params: dict[str, Param] = field(default_factory=dict)
+    nodes: list[Node] = field(default_factory=list)
+    used: set[str] = field(default_factory=set)
+
+    def error(self, code: str, message: str, pointer: str) -> None:
+        self.problems.append(Problem(code, message, pointer))
+
+    @property
+    def dtype(self) -> str:
+        return self.doc.get("dtype", "float32")
+
+
+def build_graph(
+    doc: Mapping[str, Any], *, base_dir: Path | None, limits: Limits, sha256: str = ""
+) -> tuple[Graph | None, list[Problem]]:
+    """Check a schema-clean document; returns the graph (None on errors) and all problems."""
+    b = _Builder(doc, base_dir, limits)
+    nodes = doc["nodes"]
+    if len(nodes) > limits.max_nodes:
+        b.error("NN601", f"the document has {len(nodes)} nodes; the limit is {limits.max_nodes}", "/nodes")
+        return None, b.problems
+    inputs = _inputs(b)
+    declared = _declared_params(b)
+    wired = _wire(b, inputs, declared)
+    if any(p.is_error for p in b.problems):
+        return None, b.problems
+    order = topological_order(wired, b.problems)
+    if order is None:
+        return None, b.problems
+    for node in order:
+        _infer(b, node, declared)
+    _finish_params(b, declared)
+    outputs = _outputs(b, wired)
+    training = _training(b, outputs) if "training" in doc and outputs else None
+    if any(p.is_error for p in b.problems):
+        return None, b.problems
+    _warn_unused(b, inputs, declared, outputs, training)
+    graph = Graph(
+        name=str(doc.get("name", "")),
+        dtype=b.dtype,
+        inputs=tuple(inputs.values()),
+        params=tuple(b.params.values()),
+        nodes=tuple(b.nodes),
+        outputs=tuple(outputs),
+        training=training,
+        seed=int(doc.get("seed", 0)),
+        description=str(doc.get("description", "")),
+        source_sha256=sha256,
+        meta={k: v for k, v in doc.items() if k.startswith("x-")},
+    )
+    return graph, b.problems
+
+
+def _tensor_type(spec: Mapping[str, Any], default_dtype: str) -> TensorType:
+    return TensorType(tuple(spec["shape"]), spec.get("dtype", default_dtype))
+
+
+def _inputs(b: _Builder) -> dict[str, Input]:
+    inputs = {}
+    for name, spec in b.doc["inputs"].items():
+        pointer = pointer_join("inputs", name)
+        inputs[name] = Input(name, _tensor_type(spec, b.dtype), pointer)
+        b.types[name] = inputs[name].type
+    return inputs
+
+
+def _declared_params(b: _Builder) -> dict[str, dict[str, Any]]:
+    declared = {}
+    for name, spec in b.doc.get("params", {}).items():
+        pointer = pointer_join("params", name)
+        if name in b.types:
+            b.error("NN201", f"param {name!r} has the same name as an input", pointer)
+            continue
+        declared[name] = {**spec, "pointer": pointer}
+    return declared
+
+
+def _wire(
+    b: _Builder, inputs: Mapping[str, Input], declared: Mapping[str, dict]
+) -> list[_Wired]:
+    """Give every node an id and explicit inputs, reporting clashes and unknown names."""
+    nodes = b.doc["nodes"]
+    taken: dict[str, str] = {name: "an input" for name in inputs}
+    taken.update({name: "a param" for name in declared})
+    if "training" in b.doc:
+        target = b.doc["training"].get("target")
+        if target is not None:
+            taken.setdefault(target.get("name", DEFAULT_TARGET), "the training target")
+    explicit_ids = {n["id"] for n in nodes if "id" in n}
+    wired: list[_Wired] = []
+    for index, raw in enumerate(nodes):
+        pointer = pointer_join("nodes", index)
+        node_id = raw.get("id") or _fresh(raw["op"], index, explicit_ids | set(taken))
+        if node_id in taken:
+            b.error(
+                "NN201",
+                f"node id {node_id!r} is already used by {taken[node_id]}; ids must be unique",
+                pointer_join("nodes", index, "id"),
+            )
+        taken[node_id] = f"node {index}"
+        attrs = {
+            k: v
+            for k, v in raw.items()
+            if k not in ("op", "id", "inputs", "description") and not k.startswith("x-")
+        }
+        wired.append(_Wired(index, node_id, raw["op"], (), attrs, pointer))
+    names = set(taken)
+    for index, (raw, node) in enumerate(zip(nodes, wired, strict=True)):
+        if "inputs" in raw:
+            node.inputs = tuple(raw["inputs"])
+            for k, ref in enumerate(node.inputs):
+                if ref not in names:
+                    b.error(
+                        "NN202",
+                        f"node {node.id!r} takes {ref!r}, which is not an input, param or node"
+                        f"{did_you_mean(ref, names)}",
+                        pointer_join("nodes", index, "inputs", k),
+                    )
+        elif index > 0:
+            node.inputs = (wired[index - 1].id,)
+        elif len(inputs) == 1:
+            node.inputs = (next(iter(inputs)),)
+        else:
+            b.error(
+                "NN205",
+                f"the first node {node.id!r} has no 'inputs' and the graph has "
+                f"{len(inputs)} inputs ({', '.join(sorted(inputs))}); say which it takes",
+                node.pointer,
+            )
+        _check_arity(b, node)
+    return wired
+
+
+def _fresh(op: str, index: int, taken: set[str]) -> str:
+    candidate = f"{op}_{index}"
+    while candidate in taken:
+        candidate += "_"
+    return candidate
+
+
+def _unused_name(base: str, taken: set[str]) -> str:
+    name, k = base, 0
+    while name in taken:
+        k += 1
+        name = f"{base}_{k}"
+    return name
+
+
+def _check_arity(b: _Builder, node: _Wired) -> None:
+    if node.op in COMPOSITES:
+        expected: tuple[str, ...] = ("x",)
+    else:
+        expected = REGISTRY[node.op].inputs
+    count = len(node.inputs)
+    if expected == ("*xs",):
+        if count >= 1:
+            return
+        wanted = "at least 1 input"
+    elif count == len(expected):
+        return
+    else:
+        wanted = f"{len(expected)} input(s) ({', '.join(expected)})"
+    implied = "" if count else " (an implied input counts as 1)"
+    b.error(
+        "NN204",
+        f"{node.op} node {node.id!r} needs {wanted}, got {count}{implied}; list them in \"inputs\"",
+        node.pointer,
+    )
+
+
+def _infer(b: _Builder, node: _Wired, declared: Mapping[str, dict]) -> None:
+    in_types = [b.types.get(name) or _param_type(b, name, declared) for name in node.inputs]
+    b.used.update(node.inputs)
+    if any(t is None for t in in_types):
+        b.types[node.id] = None  # an earlier problem; stay quiet
+        return
+    if node.op in COMPOSITES:
+        _lower(b, node, COMPOSITES[node.op], in_types[0], declared)  # type: ignore[arg-type]
+        return
+    op = REGISTRY[node.op]
+    attrs = {**op.defaults(), **node.attrs}
+    _emit(b, node.id, node.op, node.inputs, attrs, tuple(in_types), node.pointer, None)  # type: ignore[arg-type]
+
+
+def _emit(
+    b: _Builder,
+    node_id: str,
+    op_name: str,
+    inputs: tuple[str, ...],
+    attrs: dict[str, Any],
+    in_types: tuple[TensorType, ...],
+    pointer: str,
+    origin: str | None,
+) -> TensorType | None:
+    op = REGISTRY[op_name]
+    try:
+        out = op.shape(in_types, **attrs)
+    except ShapeError as exc:
+        who = f"{origin!r} ({op_name})" if origin else repr(node_id)
+        b.error(exc.code, f"node {who}: {exc.message}", pointer)
+        b.types[node_id] = None
+        return None
+    frozen = tuple(sorted((k, freeze(v)) for k, v in attrs.items()))
+    b.nodes.append(Node(node_id, op_name, inputs, frozen, out, pointer, origin))
+    b.types[node_id] = out
+    return out
+
+
+def _param_type(b: _Builder, name: str, declared: Mapping[str, dict]) -> TensorType | None:
+    """Type of a declared param, materialising it on first use."""
+    if name in b.params:
+        return b.params[name].type
+    if name not in declared:
+        return None
+    param = _make_param(b, name, declared[name], shape=None, default_init=None, owner=None)
+    if param is None:
+        return None
+    b.params[name] = param
+    return param.type
+
+
+def _lower(
+    b: _Builder, node: _Wired, comp: Composite, x: TensorType, declared: Mapping[str, dict]
+) -> None:
+    fan_in = x.shape[-1] if x.rank else None
+    if not isinstance(fan_in, int) or not x.is_float:
+        b.error(
+            "NN309",
+            f"{comp.name} node {node.id!r} needs a float input whose last dimension is a known "
+            f"size, got {x}",
+            node.pointer,
+        )
+        b.types[node.id] = None
+        return
+    attrs = {**{k: s["default"] for k, s in comp.attrs.items() if "default" in s}, **node.attrs}
+    names = {}
+    for suffix, (shape, init) in comp.params(fan_in, attrs).items():
+        name = f"{node.id}.{suffix}"
+        names[f"${suffix}"] = name
+        spec = declared.get(name, {"pointer": node.pointer})
+        param = _make_param(b, name, spec, shape=shape, default_init=init, owner=node.id)
+        if param is None:
+            b.types[node.id] = None
+            return
+        b.params[name] = param
+        b.used.add(name)
+    steps = comp.steps(x.rank, attrs)
+    prev, prev_type = node.inputs[0], x
+    for i, step in enumerate(steps):
+        last = i == len(steps) - 1
+        step_id = node.id if last else f"{node.id}.{step.suffix}"
+        refs = tuple({"$x": node.inputs[0], "$prev": prev}.get(r, names.get(r, r)) for r in step.inputs)
+        types = tuple(b.types.get(r) or b.params[r].type for r in refs)
+        op_defaults = REGISTRY[step.op].defaults()
+        prev_type = _emit(b, step_id, step.op, refs, {**op_defaults, **step.attrs}, types, node.pointer, node.id)
+        if prev_type is None:
+            b.types[node.id] = None
+            return
+        prev = step_id
+
+
+def _make_param(
+    b: _Builder,
+    name: str,
+    spec: Mapping[str, Any],
+    *,
+    shape: tuple[int, ...] | None,
+    default_init: str | None,
+    owner: str | None,
+) -> Param | None:
+    """A `Param` from its declaration and/or the shape a composite needs."""
+    pointer = spec["pointer"]
+    dtype = spec.get("dtype", b.dtype)
+    declared_shape = tuple(spec["shape"]) if "shape" in spec else None
+    value = None
+    if "value" in spec:
+        value = _literal(b, name, spec["value"], dtype, pointer_join(*_split(pointer), "value"))
+        if value is None:
+            return None
+        if declared_shape is not None and value.shape != declared_shape:
+            b.error(
+                "NN401",
+                f"param {name!r} declares shape {list(declared_shape)} but its value has shape "
+                f"{list(value.shape)}",
+                pointer_join(*_split(pointer), "value"),
+            )
+            return None
+        declared_shape = value.shape
+    if shape is not None and declared_shape is not None and declared_shape != tuple(shape):
+        b.error(
+            "NN301",
+            f"{owner!r} needs param {name!r} of shape {fmt_shape(shape)}, got "
+            f"{fmt_shape(declared_shape)}",
+            pointer,
+        )
+        return None
+    final_shape = tuple(shape) if shape is not None else declared_shape
+    init = spec.get("init", default_init if value is None else None)
+    if isinstance(init, str):
+        init = {"name": init}
+    if final_shape is None:
+        b.error("NN103", f"param {name!r} needs a 'shape' (or a 'value')", pointer)
+        return None
+    size = int(np.prod(final_shape, dtype=np.int64))
+    if size > b.limits.max_param_elements:
+        b.error(
+            "NN601",
+            f"param {name!r} of shape {list(final_shape)} has {size} elements; the limit is "
+            f"{b.limits.max_param_elements}",
+            pointer,
+        )
+        return None
+    return Param(
+        name=name,
+        type=TensorType(final_shape, dtype),
+        trainable=bool(spec.get("trainable", True)),
+        init=init,
+        value=value,
+        pointer=pointer,
+        owner=owner,
+    )
+
+
+def _split(pointer: str) -> list[str]:
+    return [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+
+
+def _literal(b: _Builder, name: str, value: Any, dtype: str, pointer: str) -> np.ndarray | None:
+    try:
+        array = np.asarray(value, dtype=dtype)
+    except (ValueError, TypeError):
+        b.error(
+            "NN401",
+            f"param {name!r} has a ragged value: nested lists must be rectangular",
+            pointer,
+        )
+        return None
+    if not np.all(np.isfinite(array)):
+        b.error("NN402", f"param {name!r} has a value that is not finite (overflow?)", pointer)
+        return None
+    return array
+
+
+def _finish_params(b: _Builder, declared: Mapping[str, dict]) -> None:
+    """Materialise declared params nobody used (for warnings) and apply the weights file."""
+    for name in declared:
+        if name not in b.params:
+            _param_type(b, name, declared)
+    weights_file = b.doc.get("weights")
+    if weights_file is not None:
+        arrays = load_weights(weights_file, b.base_dir, b.params, b.problems)
+        for name, array in arrays.items():
+            p = b.params[name]
+            b.params[name] = Param(p.name, p.type, p.trainable, None, array, p.pointer, p.owner)
+    for name, p in b.params.items():
+        if p.value is None and p.init is None:
+            b.error(
+                "NN103",
+                f"param {name!r} needs an 'init' or a 'value' (or an entry in the weights file)",
+                p.pointer,
+            )
+
+
+def _outputs(b: _Builder, wired: list[_Wired]) -> list[str]:
+    if "outputs" not in b.doc:
+        return [wired[-1].id]
+    outputs = []
+    for k, name in enumerate(b.doc["outputs"]):
+        if name in b.types and name not in b.params:
+            outputs.append(name)
+            b.used.add(name)
+        else:
+            known = [w.id for w in wired] + [n for n in b.types if n not in b.params]
+            b.error(
+                "NN207",
+                f"output {name!r} is not a node or input{did_you_mean(name, known)}",
+                pointer_join("outputs", k),
+            )
+    return outputs
+
+
+def _training(b: _Builder, outputs: list[str]) -> Training | None:
+    spec = b.doc["training"]
+    if "output" in spec:
+        output = spec["output"]
+        if output not in outputs:
+            b.error(
+                "NN502",
+                f"training output {output!r} is not one of the outputs {outputs}",
+                "/training/output",
+            )
+            return None
+    elif len(outputs) == 1:
+        output = outputs[0]
+    else:
+        b.error(
+            "NN502",
+            f"the graph has {len(outputs)} outputs; say which one is trained with "
+            '"training": {"output": ...}',
+            "/training",
+        )
+        return None
+    loss = spec["loss"]
+    loss = {"op": loss} if isinstance(loss, str) else dict(loss)
+    targets: tuple[Input, ...] = ()
+    if "node" in loss:
+        loss_node = loss["node"]
+        loss_type = b.types.get(loss_node)
+        if loss_node not in b.types or loss_node in b.params:
+            b.error("NN202", f"loss node {loss_node!r} is not a node", "/training/loss/node")
+            return None
+        if loss_type is not None and loss_type.shape != ():
+            b.error("NN501", f"loss node {loss_node!r} must be a scalar, got {loss_type}", "/training/loss/node")
+            return None
+        b.used.add(loss_node)
+    else:
+        target_spec = spec.get("target")
+        out_type = b.types[output]
+        if target_spec is None:
+            b.error("NN501", f"the {loss['op']} loss needs a 'target' (shape and dtype)", "/training")
+            return None
+        target = Input(
+            target_spec.get("name", DEFAULT_TARGET),
+            _tensor_type(target_spec, b.dtype),
+            "/training/target",
+        )
+        targets = (target,)
+        b.types[target.name] = target.type
+        loss_node = _unused_name("loss", set(b.types) | set(b.params))
+        attrs = {**REGISTRY[loss["op"]].defaults(), **{k: v for k, v in loss.items() if k != "op"}}
+        if out_type is None:
+            return None
+        try:
+            out = REGISTRY[loss["op"]].shape((out_type, target.type), **attrs)
+        except ShapeError as exc:
+            b.error(exc.code if exc.code in ("NN501", "NN307") else "NN501", f"training: {exc.message}", "/training/target")
+            return None
+        frozen = tuple(sorted((k, freeze(v)) for k, v in attrs.items()))
+        b.nodes.append(Node(loss_node, loss["op"], (output, target.name), frozen, out, "/training/loss"))
+        b.types[loss_node] = out
+    optimizer = spec.get("optimizer", "sgd")
+    optimizer = {"name": optimizer} if isinstance(optimizer, str) else dict(optimizer)
+    return Training(
+        output=output,
+        targets=targets,
+        loss=loss,
+        optimizer=optimizer,
+        epochs=int(spec.get("epochs", 100)),
+        batch_size=spec.get("batch_size"),
+        seed=int(spec.get("seed", b.doc.get("seed", 0))),
+        metrics=tuple(spec.get("metrics", ())),
+        loss_node=loss_node,
+    )
+
+
+def _warn_unused(
+    b: _Builder,
+    inputs: Mapping[str, Input],
+    declared: Mapping[str, dict],
+    outputs: list[str],
+    training: Training | None,
+) -> None:
+    for name in declared:
+        if name not in b.used:
+            b.problems.append(Problem("NN901", f"param {name!r} is never used", declared[name]["pointer"]))
+    for name, inp in inputs.items():
+        if name not in b.used:
+            b.problems.append(Problem("NN903", f"input {name!r} is never used", inp.pointer))
+    live = set(outputs)
+    if training is not None and training.loss_node:
+        live.add(training.loss_node)
+    by_id = {n.id: n for n in b.nodes}
+    stack = list(live)
+    while stack:
+        node = by_id.get(stack.pop())
+        if node is None:
+            continue
+        for name in node.inputs:
+            if name not in live:
+                live.add(name)
+                stack.append(name)
+    reported: set[str] = set()
+    for node in b.nodes:
+        key = node.origin or node.id
+        if node.id not in live and key not in live and key not in reported:
+            reported.add(key)
+            b.problems.append(
+                Problem("NN902", f"node {key!r} does not contribute to any output or loss", node.pointer)
+            )

@@ -1,0 +1,96 @@
+"""The driver of the spec pipeline: parse → schema → check, with located problems.
+
+Each stage collects all of its problems; a later stage runs only on a clean
+earlier one. Problems leave here with file, line and column filled in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from nnspec.errors import Problem, SpecError
+from nnspec.ir import Graph
+from nnspec.spec.check import build_graph
+from nnspec.spec.conform import check_schema
+from nnspec.spec.limits import DEFAULT_LIMITS, Limits
+from nnspec.spec.parse import ParsedDocument, parse_json, read_document
+
+Source = str | os.PathLike | Mapping[str, Any] | bytes
+
+
+def load(source: Source, *, limits: Limits = DEFAULT_LIMITS, base_dir: str | os.PathLike | None = None) -> Graph:
+    """A checked `Graph` from a path, JSON text or an already parsed dict.
+
+    Raises `SpecError` carrying every problem of the first stage that failed;
+    warnings never stop loading.
+    """
+    graph, problems = _run(source, limits, base_dir)
+    if graph is None:
+        raise SpecError(problems)
+    return graph
+
+
+def validate(
+    source: Source, *, limits: Limits = DEFAULT_LIMITS, base_dir: str | os.PathLike | None = None
+) -> list[Problem]:
+    """Every problem (errors and warnings) of a document, ordered by position."""
+    _, problems = _run(source, limits, base_dir)
+    return problems
+
+
+def load_with_problems(
+    source: Source, *, limits: Limits = DEFAULT_LIMITS, base_dir: str | os.PathLike | None = None
+) -> tuple[Graph | None, list[Problem]]:
+    """Both results at once (for the CLI, which reports warnings of valid documents)."""
+    return _run(source, limits, base_dir)
+
+
+def _run(
+    source: Source, limits: Limits, base_dir: str | os.PathLike | None
+) -> tuple[Graph | None, list[Problem]]:
+    try:
+        parsed, folder = _parse(source, limits)
+        locatable = not isinstance(source, Mapping)
+    except SpecError as exc:
+        return None, list(exc.problems)
+    if base_dir is not None:
+        folder = Path(base_dir)
+    problems = check_schema(parsed.data)
+    graph = None
+    if not problems:
+        graph, problems = build_graph(
+            parsed.data, base_dir=folder, limits=limits, sha256=_sha256(parsed)
+        )
+    located = [_locate(p, parsed) if locatable else p for p in problems]
+    return graph, sorted(located, key=Problem.sort_key)
+
+
+def _parse(source: Source, limits: Limits) -> tuple[ParsedDocument, Path | None]:
+    if isinstance(source, Mapping):
+        text = json.dumps(source, ensure_ascii=False, sort_keys=True, default=str)
+        return ParsedDocument(data=dict(source), text=text, path=None), None
+    if isinstance(source, bytes):
+        return parse_json(source, limits=limits), None
+    if isinstance(source, str) and source.lstrip()[:1] in ("{", "["):
+        return parse_json(source, limits=limits), None
+    path = Path(source)
+    return read_document(path, limits=limits), path.parent
+
+
+def _sha256(parsed: ParsedDocument) -> str:
+    return hashlib.sha256(parsed.text.encode("utf-8")).hexdigest()
+
+
+def _locate(problem: Problem, parsed: ParsedDocument) -> Problem:
+    if problem.line is not None:
+        return problem
+    position = parsed.position(problem.pointer)
+    if position is None:
+        return problem.located(file=parsed.path)
+    line, column = position
+    return problem.located(file=parsed.path, line=line, column=column)

@@ -1,0 +1,542 @@
+"""Strict JSON parsing with source positions: the first stage of the pipeline.
+
+``JSON text ──parse──▶ document``. This module turns bytes or text into plain
+Python data and keeps enough to answer "where in the file is ``/nodes/3/units``?"
+for every later stage (schema, check, shapes), which report problems by JSON
+pointer only.
+
+It is stricter than :func:`json.loads`: an empty file, invalid UTF-8, a byte-order
+mark, duplicate keys, ``NaN``/``Infinity`` and nesting deeper than
+``Limits.max_depth`` are all rejected with located `Problem`s (codes NN001-NN007,
+NN601). Nothing but `SpecError` escapes, whatever the input.
+
+Speed: the happy path is the C ``json.loads``, guarded by a depth pre-check that
+cannot recurse. Positions are computed lazily, by a small iterative scanner
+(`_Scanner`), only when someone asks for one or when an error must be located.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from bisect import bisect_right
+from dataclasses import dataclass
+from itertools import accumulate
+from typing import Any, NoReturn
+
+from nnspec.errors import Problem, SpecError, pointer_join
+from nnspec.spec.limits import DEFAULT_LIMITS, Limits
+
+__all__ = ["ParsedDocument", "parse_json", "read_document"]
+
+_BOM = "\ufeff"
+_UTF8_BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_BOM_MESSAGE = "the file starts with a UTF-8 byte-order mark (BOM); save it as UTF-8 without BOM"
+
+# The C json decoder recurses once per nesting level and raises RecursionError near
+# sys.getrecursionlimit() (1000 by default), so no limit above this can be honoured.
+_PARSER_MAX_DEPTH = 500
+
+_WS = re.compile(r"[ \t\n\r]*")
+_NEWLINE = re.compile(r"\n")
+# A valid JSON string, exactly as json.loads(strict=True) accepts it.
+_STRING = re.compile(r'"[^"\\\x00-\x1f]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\x00-\x1f]*)*"')
+_STRING_PLAIN = re.compile(r'[^"\\\x00-\x1f]*')
+_STRING_ESCAPE = re.compile(r'\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})')
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_INDEX = re.compile(r"(?:0|[1-9][0-9]{0,17})\Z")
+# For the depth pre-check: any string, also an unterminated one (it runs to the end
+# of the text), so that the substitution below stays linear on hostile input.
+_LOOSE_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_DEPTH_STEPS = str.maketrans({"[": "\x01", "{": "\x01", "]": "\xff", "}": "\xff"})
+_LITERALS = {"t": "true", "f": "false", "n": "null", "N": "NaN", "I": "Infinity"}
+
+
+@dataclass(frozen=True)
+class ParsedDocument:
+    """A strictly parsed JSON document that can say where each of its values is.
+
+    `position` builds its index on first use and caches it on the instance, so a
+    document nobody asks about costs nothing beyond ``json.loads``.
+    """
+
+    data: Any
+    text: str
+    path: str | None = None
+
+    def position(self, pointer: str) -> tuple[int, int] | None:
+        """1-based ``(line, column)`` of what the RFC 6901 `pointer` names.
+
+        A member is located at its key's opening quote, an array element and the
+        root (``""``) at their first character. A pointer that does not resolve
+        falls back to its deepest resolving prefix. Columns count characters.
+        Returns None only if the text cannot be scanned (it did not come from
+        `parse_json`).
+        """
+        index = self.__dict__.get("_positions")
+        if index is None:
+            index = _PositionIndex.build(self.text)
+            object.__setattr__(self, "_positions", index)
+        if index.root is None:
+            return None
+        return index.lines.line_col(index.offset(pointer))
+
+    def locate(self, problem: Problem) -> Problem:
+        """`problem` with file, line and column filled in from its pointer."""
+        where = self.position(problem.pointer)
+        line, column = where if where is not None else (None, None)
+        return problem.located(file=self.path, line=line, column=column)
+
+
+def parse_json(
+    source: str | bytes, *, path: str | None = None, limits: Limits = DEFAULT_LIMITS
+) -> ParsedDocument:
+    """Parse `source` strictly; raise `SpecError` with located problems if it is not
+    acceptable JSON. Numbers that overflow (``1e999``) stay as ``inf``: the checker,
+    not the parser, judges values."""
+    text = _decode(source, path, limits)
+    if _WS.match(text).end() == len(text):
+        _fail(text, path, "NN001", 0, "the file is empty; expected a JSON object")
+    max_depth = min(limits.max_depth, _PARSER_MAX_DEPTH)
+    if _deeper_than(text, max_depth):
+        _raise_scan_problems(text, path, max_depth, limits.max_file_bytes)
+    flags: list[str] = []
+    try:
+        data = json.loads(
+            text,
+            object_pairs_hook=lambda pairs: _object(pairs, flags),
+            parse_constant=lambda name: _constant(name, flags),
+        )
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+        _raise_scan_problems(text, path, max_depth, limits.max_file_bytes, exc)
+    if flags:
+        _raise_scan_problems(text, path, max_depth, limits.max_file_bytes)
+    return ParsedDocument(data, text, path)
+
+
+def read_document(path: str | os.PathLike, *, limits: Limits = DEFAULT_LIMITS) -> ParsedDocument:
+    """Read and parse the file at `path`. Its size is checked before it is read, and
+    at most ``max_file_bytes + 1`` bytes are read, so neither a huge file nor a
+    device like /dev/zero can exhaust memory. `OSError` propagates unchanged."""
+    name = os.fsdecode(path)
+    size = os.stat(path).st_size
+    if size > limits.max_file_bytes:
+        _fail("", name, "NN601", 0, _size_message(size, limits))
+    with open(path, "rb") as file:
+        source = file.read(limits.max_file_bytes + 1)
+    return parse_json(source, path=name, limits=limits)
+
+
+# --- text-level checks ---------------------------------------------------------
+
+
+def _decode(source: str | bytes, path: str | None, limits: Limits) -> str:
+    """Check size, BOM and encoding, which must be settled before any JSON is read."""
+    if isinstance(source, str):
+        # Cheap bounds first; encoding 10 MB just to measure it is wasteful.
+        if len(source) * 4 > limits.max_file_bytes:
+            size = len(source.encode("utf-8", "surrogatepass"))
+            if size > limits.max_file_bytes:
+                _fail("", path, "NN601", 0, _size_message(size, limits))
+        text = source
+    else:
+        source = bytes(source)
+        if len(source) > limits.max_file_bytes:
+            _fail("", path, "NN601", 0, _size_message(len(source), limits))
+        if source.startswith(_UTF8_BOM):
+            _fail("", path, "NN003", 0, _BOM_MESSAGE)
+        text = _decode_utf8(source, path)
+    if text.startswith(_BOM):
+        _fail("", path, "NN003", 0, _BOM_MESSAGE)
+    return text
+
+
+def _decode_utf8(source: bytes, path: str | None) -> str:
+    """Decode strictly; on failure point at the first bad byte in characters."""
+    try:
+        return source.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        good = source[: exc.start].decode("utf-8")
+        if source.startswith(_UTF16_BOMS):
+            message = "the file is UTF-16 encoded; save it as UTF-8"
+        else:
+            message = f"invalid UTF-8 byte 0x{source[exc.start]:02x}; save the file as UTF-8"
+        _fail(good, path, "NN002", len(good), message)
+
+
+def _size_message(size: int, limits: Limits) -> str:
+    return (
+        f"the document is {size} bytes, more than the limit of "
+        f"{limits.max_file_bytes} bytes (max_file_bytes)"
+    )
+
+
+def _deeper_than(text: str, max_depth: int) -> bool:
+    """True if brackets outside strings nest deeper than `max_depth`.
+
+    Runs in C (regex, translate, accumulate), never recurses, and never misses
+    depth that json.loads would reach: strings are matched left to right the way
+    JSON reads them, and an unterminated string, where json.loads stops anyway,
+    swallows the rest of the text.
+    """
+    brackets = _NOT_BRACKET.sub("", _LOOSE_STRING.sub("", text))
+    if brackets.count("[") + brackets.count("{") <= max_depth:
+        return False
+    steps = memoryview(brackets.translate(_DEPTH_STEPS).encode("latin-1")).cast("b")
+    return max(accumulate(steps)) > max_depth
+
+
+def _object(pairs: list[tuple[str, Any]], flags: list[str]) -> dict[str, Any]:
+    """object_pairs_hook: notes a duplicate key; the scanner later finds them all."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        flags.append("duplicate")
+    return obj
+
+
+def _constant(name: str, flags: list[str]) -> float:
+    """parse_constant: notes NaN/Infinity; the scanner later locates them."""
+    flags.append(name)
+    return float(name)
+
+
+# --- turning scanner findings into problems ------------------------------------
+
+
+class _Lines:
+    """Maps character offsets to 1-based (line, column); lines end at ``\\n``."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._starts: list[int] | None = None
+
+    def line_col(self, offset: int) -> tuple[int, int]:
+        if self._starts is None:
+            self._starts = [0, *(m.end() for m in _NEWLINE.finditer(self._text))]
+        line = bisect_right(self._starts, offset)
+        return line, offset - self._starts[line - 1] + 1
+
+
+def _fail(text: str, path: str | None, code: str, offset: int, message: str) -> NoReturn:
+    line, column = _Lines(text).line_col(offset)
+    raise SpecError([Problem(code, message, "", path, line, column)])
+
+
+def _raise_scan_problems(
+    text: str,
+    path: str | None,
+    max_depth: int,
+    max_file_bytes: int,
+    exc: BaseException | None = None,
+) -> NoReturn:
+    """Scan `text` to locate what json.loads (or the depth pre-check) objected to.
+
+    A syntax error stops the scan and is the only problem reported, since what
+    follows it cannot be trusted; duplicate keys and NaN literals are all collected.
+    """
+    scanner = _Scanner(text, max_depth, max_file_bytes)
+    lines = _Lines(text)
+    try:
+        scanner.run()
+    except _ScanError as err:
+        raise SpecError([_problem(lines, path, err.code, err.offset, err.message, err.pointer)])
+    found = [_problem(lines, path, *finding) for finding in scanner.findings]
+    if not found:  # the scanner accepted what json.loads rejected: report json's view
+        found = [_fallback_problem(lines, path, exc)]
+    raise SpecError(found)
+
+
+def _problem(
+    lines: _Lines, path: str | None, code: str, offset: int, message: str, pointer: str
+) -> Problem:
+    line, column = lines.line_col(offset)
+    return Problem(code, message, pointer, path, line, column)
+
+
+def _fallback_problem(lines: _Lines, path: str | None, exc: BaseException | None) -> Problem:
+    if isinstance(exc, json.JSONDecodeError):
+        return _problem(lines, path, "NN004", exc.pos, exc.msg, "")
+    if isinstance(exc, RecursionError):
+        message = "nesting is too deep for the JSON parser"
+        return _problem(lines, path, "NN007", 0, message, "")
+    return _problem(lines, path, "NN004", 0, f"invalid JSON: {exc}", "")
+
+
+# --- the position-tracking scanner ---------------------------------------------
+
+
+class _Node:
+    """A container in the position index. `children` maps each key to
+    ``(key offset, child)`` for objects, or lists the children of arrays; a child
+    is a `_Node` or, for scalars, just the offset where it starts."""
+
+    __slots__ = ("children", "start")
+
+    def __init__(self, start: int, children: dict[str, tuple[int, Any]] | list[Any]) -> None:
+        self.start = start
+        self.children = children
+
+
+def _start_of(child: _Node | int) -> int:
+    return child if isinstance(child, int) else child.start
+
+
+class _Frame:
+    """An open container during the scan; `step` is the key or index being read."""
+
+    __slots__ = ("is_object", "key_start", "node", "step")
+
+    def __init__(self, node: _Node, is_object: bool) -> None:
+        self.node = node
+        self.is_object = is_object
+        self.step: str | int | None = None
+        self.key_start = 0
+
+
+class _ScanError(Exception):
+    """A fatal problem found by the scanner (the scan cannot go on)."""
+
+    def __init__(self, code: str, offset: int, message: str, pointer: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.offset = offset
+        self.message = message
+        self.pointer = pointer
+
+
+_VALUE, _KEY, _AFTER, _DONE = range(4)
+
+
+class _Scanner:
+    """One iterative left-to-right pass over JSON text.
+
+    Accepts exactly what ``json.loads`` accepts (plus NaN/Infinity, which it
+    records), builds a `_Node` tree of offsets, collects duplicate keys and
+    non-finite literals in `findings`, and raises `_ScanError` at the first syntax
+    error or at the first container nested deeper than `max_depth`. An explicit
+    stack replaces recursion, so any depth is safe.
+    """
+
+    def __init__(self, text: str, max_depth: int, max_file_bytes: int = 0) -> None:
+        self.text = text
+        self.max_depth = max_depth
+        self.max_file_bytes = max_file_bytes
+        self.stack: list[_Frame] = []
+        self.root: _Node | int | None = None
+        self.findings: list[tuple[str, int, str, str]] = []  # code, offset, message, pointer
+        self.after_comma = False
+        self._lines = _Lines(text)
+        self._int_digits = getattr(sys, "get_int_max_str_digits", lambda: 0)()
+
+    def run(self) -> _Node | int:
+        """Scan the whole text and return the root of the position tree."""
+        text, ws = self.text, _WS.match
+        steps = {_VALUE: self._value, _KEY: self._key, _AFTER: self._after}
+        pos, state = ws(text, 0).end(), _VALUE
+        while state != _DONE:
+            pos, state = steps[state](pos)
+            pos = ws(text, pos).end()
+        assert self.root is not None
+        return self.root
+
+    # Each state reads one token at `pos` (whitespace already skipped) and
+    # returns where to continue and the next state.
+
+    def _value(self, pos: int) -> tuple[int, int]:
+        text = self.text
+        if self.stack and not self.stack[-1].is_object:  # so errors point at this element
+            self.stack[-1].step = len(self.stack[-1].node.children)
+        char = text[pos : pos + 1]
+        if char == '"':
+            end = self._string_end(pos)
+            self._attach(pos)
+            return end, _AFTER
+        if char and char in "-0123456789":
+            if text.startswith("-Infinity", pos):
+                return self._nonfinite(pos, "-Infinity")
+            number = _NUMBER.match(text, pos)
+            if number is not None:
+                self._check_int(number)
+                self._attach(pos)
+                return number.end(), _AFTER
+        elif char == "{" or char == "[":
+            return self._open(pos, char == "{")
+        elif char in _LITERALS and text.startswith(_LITERALS[char], pos):
+            literal = _LITERALS[char]
+            if char in "NI":
+                return self._nonfinite(pos, literal)
+            self._attach(pos)
+            return pos + len(literal), _AFTER
+        self._syntax(pos, self._expected("a value", pos, "]"))
+
+    def _open(self, pos: int, is_object: bool) -> tuple[int, int]:
+        node = _Node(pos, {} if is_object else [])
+        self._attach(node)
+        if len(self.stack) >= self.max_depth:
+            message = f"nesting deeper than {self.max_depth} levels (max_depth)"
+            raise _ScanError("NN007", pos, message, self._pointer())
+        self.stack.append(_Frame(node, is_object))
+        self.after_comma = False
+        pos = _WS.match(self.text, pos + 1).end()
+        if self.text.startswith("}" if is_object else "]", pos):
+            self.stack.pop()
+            return pos + 1, _AFTER
+        return pos, _KEY if is_object else _VALUE
+
+    def _key(self, pos: int) -> tuple[int, int]:
+        text = self.text
+        if not text.startswith('"', pos):
+            self._syntax(pos, self._expected("a key in double quotes", pos, "}"))
+        end = self._string_end(pos)
+        raw = text[pos + 1 : end - 1]
+        key = json.loads(text[pos:end]) if "\\" in raw else raw
+        frame = self.stack[-1]
+        frame.step, frame.key_start = key, pos
+        members = frame.node.children
+        if key in members:
+            first_line = self._lines.line_col(members[key][0])[0]
+            message = f"duplicate key {key!r} (first on line {first_line})"
+            self.findings.append(("NN005", pos, message, self._pointer()))
+        colon = _WS.match(text, end).end()
+        if not text.startswith(":", colon):
+            self._syntax(colon, f"expected ':' after key {key!r}, found {self._found(colon)}")
+        return colon + 1, _VALUE
+
+    def _after(self, pos: int) -> tuple[int, int]:
+        text = self.text
+        if not self.stack:
+            if pos == len(text):
+                return pos, _DONE
+            self._syntax(pos, f"unexpected {self._found(pos)} after the JSON value")
+        frame = self.stack[-1]
+        if text.startswith(",", pos):
+            self.after_comma = True
+            return pos + 1, _KEY if frame.is_object else _VALUE
+        closer, what = ("}", "object member") if frame.is_object else ("]", "array element")
+        if not text.startswith(closer, pos):
+            self._syntax(pos, f"expected ',' or '{closer}' after {what}, found {self._found(pos)}")
+        self.stack.pop()
+        return pos + 1, _AFTER
+
+    def _attach(self, child: _Node | int) -> None:
+        """Hang a value starting now under the open container (or make it the root)."""
+        self.after_comma = False
+        if not self.stack:
+            self.root = child
+            return
+        frame = self.stack[-1]
+        children = frame.node.children
+        if frame.is_object:
+            # Keep the first of duplicate keys: the document is rejected anyway.
+            children.setdefault(frame.step, (frame.key_start, child))
+        else:
+            children.append(child)
+
+    def _nonfinite(self, pos: int, literal: str) -> tuple[int, int]:
+        self._attach(pos)
+        message = f"{literal} is not valid JSON; write a finite number or null"
+        self.findings.append(("NN006", pos, message, self._pointer()))
+        return pos + len(literal), _AFTER
+
+    def _check_int(self, number: re.Match[str]) -> None:
+        """json.loads refuses integers longer than Python's int/str digit limit."""
+        if number.group(1) is None and number.group(2) is None and self._int_digits:
+            digits = len(number.group().lstrip("-"))
+            if digits > self._int_digits:
+                message = f"integer with {digits} digits; at most {self._int_digits} are allowed"
+                raise _ScanError("NN601", number.start(), message, self._pointer())
+
+    def _string_end(self, pos: int) -> int:
+        """End offset of the valid JSON string starting at `pos`, or a syntax error
+        saying what is wrong with it."""
+        match = _STRING.match(self.text, pos)
+        if match is not None:
+            return match.end()
+        text, i = self.text, pos + 1
+        while True:
+            i = _STRING_PLAIN.match(text, i).end()
+            if i >= len(text):
+                self._syntax(pos, "unterminated string (missing closing '\"')")
+            if text[i] != "\\":
+                message = f"control character {text[i]!r} in a string must be escaped"
+                self._syntax(i, message)
+            escape = _STRING_ESCAPE.match(text, i)
+            if escape is None:
+                self._syntax(i, f"invalid escape {text[i : i + 2]!r} in a string")
+            i = escape.end()
+
+    def _expected(self, what: str, pos: int, closer: str) -> str:
+        found = self._found(pos)
+        if self.after_comma and self.text.startswith(closer, pos):
+            return f"expected {what} after ',', found {found} (trailing commas are not allowed)"
+        if self.text.startswith("'", pos):
+            return f"expected {what}, found \"'\" (JSON strings use double quotes)"
+        return f"expected {what}, found {found}"
+
+    def _found(self, pos: int) -> str:
+        """Describe what sits at `pos`, for messages."""
+        text = self.text
+        if pos >= len(text):
+            return "end of file"
+        if text.startswith(("//", "/*"), pos):
+            return "a comment (JSON has no comments)"
+        word = _WORD.match(text, pos)
+        if word is not None:
+            return repr(word.group()[:20])
+        return repr(text[pos])
+
+    def _syntax(self, pos: int, message: str) -> NoReturn:
+        raise _ScanError("NN004", pos, message, self._pointer())
+
+    def _pointer(self) -> str:
+        """JSON pointer of the value being read, from the open containers."""
+        steps = []
+        for frame in self.stack:
+            if frame.step is None:
+                break
+            steps.append(frame.step)
+        return pointer_join(*steps)
+
+
+class _PositionIndex:
+    """Offsets of every value of a document, built once by `_Scanner`."""
+
+    def __init__(self, root: _Node | int | None, lines: _Lines) -> None:
+        self.root = root
+        self.lines = lines
+
+    @classmethod
+    def build(cls, text: str) -> _PositionIndex:
+        scanner = _Scanner(text, max_depth=len(text) + 1)
+        try:
+            root: _Node | int | None = scanner.run()
+        except _ScanError:
+            root = None
+        return cls(root, _Lines(text))
+
+    def offset(self, pointer: str) -> int:
+        """Offset for `pointer`, or for its deepest resolving prefix."""
+        node = self.root
+        assert node is not None
+        offset = _start_of(node)
+        tokens = pointer.split("/")[1:] if pointer.startswith("/") else []
+        for token in tokens:
+            if not isinstance(node, _Node):
+                break
+            children = node.children
+            if isinstance(children, dict):
+                token = token.replace("~1", "/").replace("~0", "~")
+                if token not in children:
+                    break
+                offset, node = children[token]
+            else:
+                if not _INDEX.match(token) or int(token) >= len(children):
+                    break
+                node = children[int(token)]
+                offset = _start_of(node)
+        return offset
