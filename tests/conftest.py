@@ -1,0 +1,26 @@
+"""Shared test set-up: hypothesis profiles.
+
+``ci`` (used when CI=true) is derandomized with bounded example counts so the whole
+suite stays well under 10 minutes; ``dev`` is the default; ``long`` is for local
+soak runs: ``HYPOTHESIS_PROFILE=long pytest``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    max_examples=25,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", max_examples=40, deadline=None)
+settings.register_profile("long", max_examples=1000, deadline=None)
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev")
+)
