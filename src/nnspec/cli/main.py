@@ -56,9 +56,8 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    # Import only the chosen command's module; `nnspec --help` imports them all.
     selected = next((a for a in args_list if a in COMMANDS), None)
-    if selected is None and not any(a in ("-h", "--help") for a in args_list):
-        selected = None
     parser = build_parser(selected)
     args = parser.parse_args(args_list)
     if getattr(args, "_run", None) is None:
