@@ -101,10 +101,16 @@ def parse_json(
     not the parser, judges values."""
     text = _decode(source, path, limits)
     if _WS.match(text).end() == len(text):
-        _fail(text, path, "NN001", 0, "the file is empty; expected a JSON object")
+        _fail(
+            text,
+            path,
+            "NN001",
+            0,
+            "the file is empty (or only whitespace); expected a JSON document",
+        )
     max_depth = min(limits.max_depth, _PARSER_MAX_DEPTH)
     if _deeper_than(text, max_depth):
-        _raise_scan_problems(text, path, max_depth, limits.max_file_bytes)
+        _raise_scan_problems(text, path, max_depth)
     flags: list[str] = []
     try:
         data = json.loads(
@@ -113,9 +119,9 @@ def parse_json(
             parse_constant=lambda name: _constant(name, flags),
         )
     except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
-        _raise_scan_problems(text, path, max_depth, limits.max_file_bytes, exc)
+        _raise_scan_problems(text, path, max_depth, exc)
     if flags:
-        _raise_scan_problems(text, path, max_depth, limits.max_file_bytes)
+        _raise_scan_problems(text, path, max_depth)
     return ParsedDocument(data, text, path)
 
 
@@ -231,7 +237,6 @@ def _raise_scan_problems(
     text: str,
     path: str | None,
     max_depth: int,
-    max_file_bytes: int,
     exc: BaseException | None = None,
 ) -> NoReturn:
     """Scan `text` to locate what json.loads (or the depth pre-check) objected to.
@@ -239,12 +244,13 @@ def _raise_scan_problems(
     A syntax error stops the scan and is the only problem reported, since what
     follows it cannot be trusted; duplicate keys and NaN literals are all collected.
     """
-    scanner = _Scanner(text, max_depth, max_file_bytes)
+    scanner = _Scanner(text, max_depth)
     lines = _Lines(text)
     try:
         scanner.run()
     except _ScanError as err:
-        raise SpecError([_problem(lines, path, err.code, err.offset, err.message, err.pointer)])
+        problem = _problem(lines, path, err.code, err.offset, err.message, err.pointer)
+        raise SpecError([problem]) from None
     found = [_problem(lines, path, *finding) for finding in scanner.findings]
     if not found:  # the scanner accepted what json.loads rejected: report json's view
         found = [_fallback_problem(lines, path, exc)]
@@ -322,10 +328,9 @@ class _Scanner:
     stack replaces recursion, so any depth is safe.
     """
 
-    def __init__(self, text: str, max_depth: int, max_file_bytes: int = 0) -> None:
+    def __init__(self, text: str, max_depth: int) -> None:
         self.text = text
         self.max_depth = max_depth
-        self.max_file_bytes = max_file_bytes
         self.stack: list[_Frame] = []
         self.root: _Node | int | None = None
         self.findings: list[tuple[str, int, str, str]] = []  # code, offset, message, pointer
@@ -475,7 +480,7 @@ class _Scanner:
         if self.after_comma and self.text.startswith(closer, pos):
             return f"expected {what} after ',', found {found} (trailing commas are not allowed)"
         if self.text.startswith("'", pos):
-            return f"expected {what}, found \"'\" (JSON strings use double quotes)"
+            return f'expected {what}, found "\'" (JSON strings use double quotes)'
         return f"expected {what}, found {found}"
 
     def _found(self, pos: int) -> str:
