@@ -22,6 +22,7 @@ class CodeInfo:
     """What a problem code means; `title` is the one-line summary in the docs."""
 
     title: str
+    fix: str  # how to repair a document with this problem; shown in docs and SARIF
     severity: Severity = "error"
 
 
@@ -29,47 +30,180 @@ class CodeInfo:
 # NN0xx parsing, NN1xx schema, NN2xx graph structure, NN3xx shapes and dtypes,
 # NN4xx params and weights, NN5xx training section, NN6xx limits, NN9xx warnings.
 CODES: dict[str, CodeInfo] = {
-    "NN001": CodeInfo("the file is empty"),
-    "NN002": CodeInfo("the file is not valid UTF-8"),
-    "NN003": CodeInfo("the file starts with a byte-order mark"),
-    "NN004": CodeInfo("JSON syntax error"),
-    "NN005": CodeInfo("duplicate key in a JSON object"),
-    "NN006": CodeInfo("NaN or Infinity literal (not JSON)"),
-    "NN007": CodeInfo("nesting deeper than the limit"),
-    "NN101": CodeInfo("the document does not match the schema"),
-    "NN102": CodeInfo("unknown key"),
-    "NN103": CodeInfo("missing required key"),
-    "NN104": CodeInfo("value of the wrong JSON type"),
-    "NN105": CodeInfo("unknown op"),
-    "NN106": CodeInfo("unsupported format version"),
-    "NN107": CodeInfo("value outside its allowed range or set"),
-    "NN201": CodeInfo("duplicate id or name"),
-    "NN202": CodeInfo("reference to an unknown name"),
-    "NN203": CodeInfo("cycle in the graph"),
-    "NN204": CodeInfo("wrong number of inputs for the op"),
-    "NN205": CodeInfo("implied input is ambiguous"),
-    "NN206": CodeInfo("reserved name"),
-    "NN207": CodeInfo("unknown output"),
-    "NN301": CodeInfo("incompatible shapes"),
-    "NN302": CodeInfo("matmul inner dimensions differ"),
-    "NN303": CodeInfo("shapes do not broadcast"),
-    "NN304": CodeInfo("axis out of range"),
-    "NN305": CodeInfo("reshape changes the number of elements"),
-    "NN306": CodeInfo("concat inputs differ outside the concat axis"),
-    "NN307": CodeInfo("dtypes disagree"),
-    "NN308": CodeInfo("a symbolic dimension takes two different sizes"),
-    "NN309": CodeInfo("the op needs a different rank"),
-    "NN401": CodeInfo("literal value has the wrong shape"),
-    "NN402": CodeInfo("literal value is not finite"),
-    "NN403": CodeInfo("weights file path escapes the document's folder"),
-    "NN404": CodeInfo("weights file cannot be read"),
-    "NN405": CodeInfo("weights file does not match the params"),
-    "NN501": CodeInfo("loss does not fit the output and target"),
-    "NN502": CodeInfo("training output is ambiguous or unknown"),
-    "NN601": CodeInfo("document exceeds a size limit"),
-    "NN901": CodeInfo("param is never used", "warning"),
-    "NN902": CodeInfo("node does not contribute to any output", "warning"),
-    "NN903": CodeInfo("input is never used", "warning"),
+    "NN001": CodeInfo(
+        "the file is empty",
+        'Write a JSON object with at least the keys "nnspec", "inputs" and "nodes".',
+    ),
+    "NN002": CodeInfo(
+        "the file is not valid UTF-8",
+        "Save the file as UTF-8 (most editors offer 'Save with encoding').",
+    ),
+    "NN003": CodeInfo(
+        "the file starts with a byte-order mark",
+        "Save the file as UTF-8 without a byte-order mark.",
+    ),
+    "NN004": CodeInfo(
+        "JSON syntax error",
+        "Fix the JSON syntax at the position shown: quote keys and strings with double "
+        "quotes, separate members with commas, and drop trailing commas and comments.",
+    ),
+    "NN005": CodeInfo(
+        "duplicate key in a JSON object",
+        "Keep one of the two members; JSON parsers disagree on which duplicate wins.",
+    ),
+    "NN006": CodeInfo(
+        "NaN or Infinity literal (not JSON)",
+        "Write a finite number; NaN and Infinity are not JSON and cannot be values of a model.",
+    ),
+    "NN007": CodeInfo(
+        "nesting deeper than the limit",
+        "Flatten the document; nnspec documents never need deep nesting (the limit is max_depth).",
+    ),
+    "NN101": CodeInfo(
+        "the document does not match the schema",
+        "Change the value so that it matches the schema rule quoted in the message.",
+    ),
+    "NN102": CodeInfo(
+        "unknown key",
+        "Remove or rename the key; keep your own metadata under a key that starts with 'x-'.",
+    ),
+    "NN103": CodeInfo(
+        "missing required key",
+        "Add the missing key.",
+    ),
+    "NN104": CodeInfo(
+        "value of the wrong JSON type",
+        'Write the value with the JSON type the message names (for example 5, not "5").',
+    ),
+    "NN105": CodeInfo(
+        "unknown op",
+        "Use one of the ops listed in docs/format.md; the message suggests the closest one.",
+    ),
+    "NN106": CodeInfo(
+        "unsupported format version",
+        'Set "nnspec": "1", the format version this release reads.',
+    ),
+    "NN107": CodeInfo(
+        "value outside its allowed range or set",
+        "Pick a value inside the allowed range or set named in the message.",
+    ),
+    "NN201": CodeInfo(
+        "duplicate id or name",
+        "Rename one of the two; inputs, params, nodes and the training target share one namespace.",
+    ),
+    "NN202": CodeInfo(
+        "reference to an unknown name",
+        "Refer to a declared input, param or node; the message suggests the closest name.",
+    ),
+    "NN203": CodeInfo(
+        "cycle in the graph",
+        "Break the cycle: a node cannot depend, directly or indirectly, on its own output.",
+    ),
+    "NN204": CodeInfo(
+        "wrong number of inputs for the op",
+        'List the op\'s inputs in "inputs"; binary ops such as add take exactly two.',
+    ),
+    "NN205": CodeInfo(
+        "implied input is ambiguous",
+        'Give the first node an explicit "inputs" list naming the graph input it takes.',
+    ),
+    "NN206": CodeInfo(
+        "reserved name",
+        "Rename the node or input; names of the form '<layer id>.<part>' belong to the params"
+        " and steps of a dense or maxout layer.",
+    ),
+    "NN207": CodeInfo(
+        "unknown output",
+        'List only node or input names in "outputs"; the message suggests the closest one.',
+    ),
+    "NN301": CodeInfo(
+        "incompatible shapes",
+        "Make the declared shape agree with the one the layer needs, or drop the declaration "
+        "and let the layer create the param.",
+    ),
+    "NN302": CodeInfo(
+        "matmul inner dimensions differ",
+        "Make the last dimension of a equal the first of b (for XW + b: W has shape [in, units]).",
+    ),
+    "NN303": CodeInfo(
+        "shapes do not broadcast",
+        "Make the shapes broadcast: compared from the right, each pair of dimensions must be "
+        "equal or 1.",
+    ),
+    "NN304": CodeInfo(
+        "axis out of range",
+        "Use an axis between -rank and rank - 1.",
+    ),
+    "NN305": CodeInfo(
+        "reshape changes the number of elements",
+        "Give a target shape with the same number of elements (one -1 may stand for the rest).",
+    ),
+    "NN306": CodeInfo(
+        "concat inputs differ outside the concat axis",
+        "Make the inputs agree on every axis except the one being concatenated.",
+    ),
+    "NN307": CodeInfo(
+        "dtypes disagree",
+        "Use one dtype throughout, or the dtype the op needs (float for most ops).",
+    ),
+    "NN308": CodeInfo(
+        "a symbolic dimension takes two different sizes",
+        "Use one size for the symbol everywhere, or use two different symbols.",
+    ),
+    "NN309": CodeInfo(
+        "the op needs a different rank",
+        "Reshape the input to the rank the op needs.",
+    ),
+    "NN401": CodeInfo(
+        "literal value has the wrong shape",
+        "Write the value as nested lists whose shape matches the declared shape (row-major).",
+    ),
+    "NN402": CodeInfo(
+        "literal value is not finite",
+        "Replace values that overflow the dtype (or are NaN) with finite numbers.",
+    ),
+    "NN403": CodeInfo(
+        "weights file path escapes the document's folder",
+        "Put the weights file beside the document (or in a subfolder) and give a relative path.",
+    ),
+    "NN404": CodeInfo(
+        "weights file cannot be read",
+        "Check that the file exists and was written with numpy.savez from plain numeric "
+        "arrays (no object arrays).",
+    ),
+    "NN405": CodeInfo(
+        "weights file does not match the params",
+        "Make the file hold exactly one numeric array per param name, with the param's shape.",
+    ),
+    "NN501": CodeInfo(
+        "loss does not fit the output and target",
+        "Give a target with the shape the loss needs for this output (see "
+        "docs/format.md#training).",
+    ),
+    "NN502": CodeInfo(
+        "training output is ambiguous or unknown",
+        'Name the trained output with "training": {"output": ...}, choosing one of "outputs".',
+    ),
+    "NN601": CodeInfo(
+        "document exceeds a size limit",
+        "Shrink the document, or raise the limit (--max-nodes, --max-param-elements, --max-"
+        "file-bytes) if you trust it.",
+    ),
+    "NN901": CodeInfo(
+        "param is never used",
+        "Use the param in a node, or delete it.",
+        "warning",
+    ),
+    "NN902": CodeInfo(
+        "node does not contribute to any output",
+        "Feed the node into an output or the loss, or delete it.",
+        "warning",
+    ),
+    "NN903": CodeInfo(
+        "input is never used",
+        "Use the input in a node, or delete it.",
+        "warning",
+    ),
 }
 
 
