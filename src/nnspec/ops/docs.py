@@ -70,7 +70,10 @@ def render() -> str:
     for family in FAMILIES:
         name = family.OPS[0].family
         lines += [f"## {FAMILY_TITLES[name]}", ""]
-        lines += ["| op | inputs | attributes | computes | gradient | at kinks |", "|---|---|---|---|---|---|"]
+        lines += [
+            "| op | inputs | attributes | computes | gradient | at kinks |",
+            "|---|---|---|---|---|---|",
+        ]
         for op in family.OPS:
             inputs = ", ".join(op.inputs).replace("*xs", "x₁, x₂, …")
             lines.append(
@@ -89,7 +92,9 @@ def render() -> str:
         "|---|---|---|",
     ]
     for comp in COMPOSITES.values():
-        lines.append(f"| `{comp.name}` | {_attr_text(comp.attrs, comp.required)} | {_cell(comp.doc)} |")
+        lines.append(
+            f"| `{comp.name}` | {_attr_text(comp.attrs, comp.required)} | {_cell(comp.doc)} |"
+        )
     lines += ["", f"{len(REGISTRY)} primitive ops, {len(COMPOSITES)} composite layers.", ""]
     return "\n".join(lines)
 

@@ -1,0 +1,43 @@
+"""The reference docs stay true: their JSON examples validate, generated pages are fresh."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+import nnspec
+from nnspec.ops import REGISTRY
+from nnspec.ops import docs as ops_docs
+from nnspec.spec import schema
+from nnspec.spec.lower import COMPOSITES
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+JSON_BLOCK = re.compile(r"```json\n(.*?)```", re.S)
+
+
+def _blocks(page: str) -> list[str]:
+    return JSON_BLOCK.findall((DOCS / page).read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("index", range(len(_blocks("format.md"))))
+def test_format_examples_validate(index: int) -> None:
+    doc = json.loads(_blocks("format.md")[index])
+    errors = [p for p in nnspec.validate(doc) if p.is_error]
+    assert errors == []
+
+
+def test_ops_page_is_fresh() -> None:
+    assert ops_docs.main(["--check"]) == 0
+
+
+def test_shipped_schema_is_fresh() -> None:
+    assert schema.main(["--check"]) == 0
+
+
+def test_every_op_and_composite_is_documented() -> None:
+    page = (DOCS / "ops.md").read_text(encoding="utf-8")
+    for name in [*REGISTRY, *COMPOSITES]:
+        assert f"`{name}`" in page
