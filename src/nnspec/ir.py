@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
-Dim = Union[int, str, None]
+Dim = int | str | None
 """A dimension: a fixed size, a symbol such as ``"batch"`` that must agree, or unknown."""
 
 FLOAT_DTYPES = ("float32", "float64")
