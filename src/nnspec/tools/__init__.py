@@ -1,0 +1,5 @@
+"""Tools around a checked `Graph`: summary, graph drawing, plots, starting documents.
+
+They sit after the spec pipeline (they read the `Graph`, plus the raw document only
+to name composite layers) and never change a model.
+"""
