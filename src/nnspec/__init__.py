@@ -16,6 +16,8 @@ _LAZY = {
     "Graph": ("nnspec.ir", "Graph"),
     "SpecError": ("nnspec.errors", "SpecError"),
     "Problem": ("nnspec.errors", "Problem"),
+    "Model": ("nnspec.interpreter.model", "Model"),
+    "train": ("nnspec.interpreter.train", "train"),
 }
 
 

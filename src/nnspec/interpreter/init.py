@@ -45,7 +45,9 @@ def fans(shape: tuple[int, ...]) -> tuple[int, int]:
     return shape[-2] * receptive, shape[-1] * receptive
 
 
-def _draw(recipe: Mapping[str, Any], shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+def _draw(
+    recipe: Mapping[str, Any], shape: tuple[int, ...], rng: np.random.Generator
+) -> np.ndarray:
     name = ALIASES.get(recipe["name"], recipe["name"])
     gain = float(recipe.get("gain", 1.0))
     fan_in, fan_out = fans(shape)

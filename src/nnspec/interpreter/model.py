@@ -1,0 +1,197 @@
+"""`Model`: a `Graph` with param values, planned once and run many times.
+
+Sits on top of `plan`, `forward` and `backward`: the public calls check inputs
+(`inputs.prepare`), fill a copy of a prebuilt environment list (params already in
+their slots) and run a cached plan. Plans are cached per requested output set.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, MutableMapping
+from typing import Any
+
+import numpy as np
+
+from nnspec.interpreter.backward import propagate
+from nnspec.interpreter.forward import execute
+from nnspec.interpreter.init import initial_values
+from nnspec.interpreter.inputs import prepare
+from nnspec.interpreter.plan import Layout, Plan
+from nnspec.ir import Graph
+
+
+class Params(MutableMapping):
+    """Param values by name. Setting one checks its shape and dtype; names are fixed."""
+
+    def __init__(self, model: Model, values: dict[str, np.ndarray]):
+        self._model = model
+        self._values = values
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self._values[name]
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        if name not in self._values:
+            raise KeyError(f"{name!r} is not a param of this graph")
+        current = self._values[name]
+        array = np.asarray(value)
+        if array.dtype.kind not in "fiu":
+            raise ValueError(f"param {name!r}: expected {current.dtype} numbers, got {array.dtype}")
+        if array.shape != current.shape:
+            raise ValueError(
+                f"param {name!r}: expected shape {list(current.shape)}, got {list(array.shape)}"
+            )
+        array = np.array(array, dtype=current.dtype, copy=True)
+        self._values[name] = array
+        self._model._env[self._model.layout.slots[name]] = array
+
+    def __delitem__(self, name: str) -> None:
+        raise TypeError("params cannot be removed; assign a new value instead")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}: {v.dtype}{list(v.shape)}" for k, v in self._values.items())
+        return f"Params({shown})"
+
+
+class Model:
+    """Run and differentiate a graph.
+
+    ``params`` defaults to the graph's initial values (seeded by the graph, or
+    by `seed`). Given values replace the initial ones by name and are checked.
+    """
+
+    def __init__(
+        self,
+        graph: Graph,
+        params: Mapping[str, np.ndarray] | None = None,
+        *,
+        seed: int | None = None,
+    ):
+        self.graph = graph
+        self.layout = Layout(graph)
+        self._env: list[Any] = [None] * self.layout.size
+        values = initial_values(graph, seed)
+        for name, value in values.items():
+            self._env[self.layout.slots[name]] = value
+        self.params = Params(self, values)
+        for name, value in (params or {}).items():
+            self.params[name] = value
+        self._plans: dict[tuple, Plan] = {}
+        self._known = set(self.layout.feeds)
+        self.trainable = tuple(p.name for p in graph.params if p.trainable)
+        self.float_feeds = tuple(n for n, f in self.layout.feeds.items() if f.type.is_float)
+        self.forward_plan = self.plan(graph.outputs)
+
+    @classmethod
+    def load(cls, source: str | os.PathLike | Mapping[str, Any], **kwargs: Any) -> Model:
+        """A model from a document path, JSON text or dict (see `nnspec.load`)."""
+        from nnspec.spec.load import load
+
+        return cls(load(source), **kwargs)
+
+    def __repr__(self) -> str:
+        names = [i.name for i in self.graph.inputs]
+        return f"Model({self.graph.name!r}, inputs={names}, outputs={list(self.graph.outputs)})"
+
+    # ------------------------------------------------------------------ planning
+
+    def plan(
+        self, outputs: tuple[str, ...], loss: str | None = None, wrt: tuple[str, ...] = ()
+    ) -> Plan:
+        """The cached plan computing `outputs` (and the gradient of `loss` for `wrt`)."""
+        key = (outputs, loss, wrt)
+        plan = self._plans.get(key)
+        if plan is None:
+            try:
+                plan = self.layout.plan(outputs, loss, wrt)
+            except KeyError as exc:
+                from nnspec.errors import did_you_mean
+
+                name = exc.args[0]
+                raise ValueError(
+                    f"unknown value {name!r}{did_you_mean(name, self.layout.slots)}"
+                ) from None
+            self._plans[key] = plan
+        return plan
+
+    def gradient_plan(self, wrt_inputs: bool = False, outputs: tuple[str, ...] = ()) -> Plan:
+        """The plan for the training loss, its value, `outputs` and gradients."""
+        training = self.graph.training
+        if training is None or training.loss_node is None:
+            raise ValueError(
+                f"graph {self.graph.name!r} has no training loss; add a 'training' section "
+                "with a loss to the document"
+            )
+        wrt = self.trainable + self.float_feeds if wrt_inputs else self.trainable
+        return self.plan(outputs, training.loss_node, wrt)
+
+    # ------------------------------------------------------------------ running
+
+    def environment(self, plan: Plan, inputs: Mapping[str, Any], check: bool = True) -> list[Any]:
+        """A fresh environment holding the params and the (checked) inputs `plan` reads."""
+        env = self._env.copy()
+        slots = self.layout.slots
+        if check:
+            inputs = prepare(plan.feeds, inputs, self._known)
+        for name, array in inputs.items():
+            env[slots[name]] = array
+        return env
+
+    def run(
+        self, inputs: Mapping[str, Any], outputs: tuple[str, ...] | None = None
+    ) -> dict[str, np.ndarray]:
+        """Values of `outputs` (default: the graph outputs; any node name works)."""
+        plan = self.forward_plan if outputs is None else self.plan(tuple(outputs))
+        env = execute(plan.steps, self.environment(plan, inputs))
+        return {name: env[slot] for name, slot in zip(plan.outputs, plan.out_slots, strict=True)}
+
+    def __call__(self, **inputs: Any) -> dict[str, np.ndarray]:
+        return self.run(inputs)
+
+    def predict(self, x: Any) -> np.ndarray | dict[str, np.ndarray]:
+        """The output for the single graph input `x` (a dict when there are several outputs)."""
+        if len(self.graph.inputs) != 1:
+            names = ", ".join(i.name for i in self.graph.inputs)
+            raise ValueError(
+                f"predict takes the single input of a one-input graph; this graph has "
+                f"{len(self.graph.inputs)} ({names}): use model.run({{name: array, ...}})"
+            )
+        result = self.run({self.graph.inputs[0].name: x})
+        return next(iter(result.values())) if len(result) == 1 else result
+
+    def gradients(
+        self, inputs: Mapping[str, Any], wrt_inputs: bool = False
+    ) -> tuple[float, dict[str, np.ndarray]]:
+        """(loss, gradients) of the training loss for every trainable param (and float input).
+
+        A param the loss does not depend on (or only through a step such as sign)
+        gets a zero gradient.
+        """
+        plan = self.gradient_plan(wrt_inputs)
+        loss, grads, _ = self.loss_and_gradients(plan, self.environment(plan, inputs))
+        for name, grad in grads.items():
+            if not grad.flags.writeable:  # a broadcast view from a VJP; hand out a real array
+                grads[name] = grad.copy()
+        return float(loss), grads
+
+    def loss_and_gradients(
+        self, plan: Plan, env: list[Any]
+    ) -> tuple[np.ndarray, dict[str, np.ndarray], list[Any]]:
+        """Forward and backward on a filled environment; the hot path of training."""
+        execute(plan.steps, env)
+        loss = env[plan.loss_slot]
+        cotangents: list[Any] = [None] * len(env)
+        cotangents[plan.loss_slot] = np.ones_like(loss)
+        propagate(plan.backward, env, cotangents)
+        grads = {}
+        for name, slot in plan.wrt:
+            grad = cotangents[slot]
+            grads[name] = np.zeros_like(env[slot]) if grad is None else grad
+        return loss, grads, env

@@ -1,0 +1,150 @@
+"""Planning: from a `Graph` to flat step tuples, done once per requested output set.
+
+Sits between `nnspec.ir` and the execution loops (`forward`, `backward`). A plan
+fixes everything that does not depend on the input values:
+
+- every named value gets an integer slot in a flat environment list;
+- only the nodes the requested outputs (and loss) need are kept, in graph order;
+- each op's attributes are bound once (``functools.partial``), so the hot loop
+  calls ``fn(*inputs)`` with no per-call dict building;
+- which slots the backward pass reads (kept), and which forward values can be
+  dropped right after their last use (freed), so inference holds only live values;
+- which slots need a gradient: those on a path from a trainable param (or, on
+  request, an input) to the loss.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
+
+from nnspec.ir import Graph, Input, Node
+from nnspec.ops import REGISTRY
+
+Step = tuple[Callable, tuple[int, ...], int, tuple[int, ...]]
+"""A forward step: (op forward with attrs bound, input slots, output slot, slots to free after)."""
+
+BackStep = tuple[Callable, tuple[int, ...], int, tuple[bool, ...]]
+"""A backward step: (op VJP with attrs bound, input slots, output slot, which inputs
+want a gradient)."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to run for one set of requested values (and, optionally, one loss)."""
+
+    steps: tuple[Step, ...]
+    feeds: tuple[Input, ...]  # graph inputs / targets the steps read, in declaration order
+    outputs: tuple[str, ...]
+    out_slots: tuple[int, ...]
+    backward: tuple[BackStep, ...] = ()
+    loss_slot: int | None = None
+    wrt: tuple[tuple[str, int], ...] = ()  # (name, slot) of every value a gradient is returned for
+
+
+class Layout:
+    """Slots for every named value of a graph; shared by all plans of one model."""
+
+    def __init__(self, graph: Graph):
+        self.graph = graph
+        self.feeds: dict[str, Input] = {i.name: i for i in graph.inputs}
+        if graph.training is not None:
+            self.feeds.update({t.name: t for t in graph.training.targets})
+        names = [*self.feeds, *(p.name for p in graph.params), *(n.id for n in graph.nodes)]
+        self.slots: dict[str, int] = {name: k for k, name in enumerate(names)}
+        self.nodes: dict[str, Node] = {n.id: n for n in graph.nodes}
+
+    @property
+    def size(self) -> int:
+        return len(self.slots)
+
+    def needed(self, roots: Iterable[str]) -> set[str]:
+        """Every value the `roots` depend on, including themselves."""
+        seen: set[str] = set()
+        stack = list(roots)
+        while stack:
+            name = stack.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            node = self.nodes.get(name)
+            if node is not None:
+                stack.extend(node.inputs)
+        return seen
+
+    def plan(
+        self, outputs: tuple[str, ...], loss: str | None = None, wrt: Iterable[str] = ()
+    ) -> Plan:
+        """A pruned forward plan for `outputs`; with `loss`, also its reverse pass for `wrt`."""
+        for name in (*outputs, *([loss] if loss else [])):
+            if name not in self.slots:
+                raise KeyError(name)
+        roots = (*outputs, loss) if loss else outputs
+        live = self.needed(roots)
+        nodes = [n for n in self.graph.nodes if n.id in live]
+        to_loss = self.needed([loss]) if loss else set()
+        on_path = [n for n in nodes if n.id in to_loss]
+        backward, wanted, kept = _reverse(on_path, loss, set(wrt) & to_loss, self.slots)
+        keep = kept | {self.slots[name] for name in roots}
+        feeds = tuple(f for name, f in self.feeds.items() if name in live)
+        return Plan(
+            steps=_forward(nodes, self.slots, keep),
+            feeds=feeds,
+            outputs=outputs,
+            out_slots=tuple(self.slots[name] for name in outputs),
+            backward=backward,
+            loss_slot=self.slots[loss] if loss else None,
+            wrt=tuple((name, self.slots[name]) for name in wanted),
+        )
+
+
+def _forward(nodes: list[Node], slots: dict[str, int], keep: set[int]) -> tuple[Step, ...]:
+    """Forward steps; a node's value is freed after its last reader unless `keep` holds it."""
+    last_use: dict[int, int] = {}
+    for k, node in enumerate(nodes):
+        for name in node.inputs:
+            last_use[slots[name]] = k
+    node_slots = {slots[n.id] for n in nodes}
+    free_after: dict[int, list[int]] = {}
+    for slot, k in last_use.items():
+        if slot in node_slots and slot not in keep:
+            free_after.setdefault(k, []).append(slot)
+    steps = []
+    for k, node in enumerate(nodes):
+        op = REGISTRY[node.op]
+        fn = partial(op.forward, **node.attr) if node.attrs else op.forward
+        ins = tuple(slots[name] for name in node.inputs)
+        steps.append((fn, ins, slots[node.id], tuple(sorted(free_after.get(k, ())))))
+    return tuple(steps)
+
+
+def _reverse(
+    nodes: list[Node], loss: str | None, sources: set[str], slots: dict[str, int]
+) -> tuple[tuple[BackStep, ...], tuple[str, ...], set[int]]:
+    """Backward steps (reverse order), the names gradients are returned for, slots kept.
+
+    A node gets a backward step only if a gradient can flow through it: its value
+    depends on a source (every source is an ancestor of the loss) and the op has an
+    exact VJP. Ops whose derivative is zero
+    almost everywhere (sign) stop the flow, which is what their VJP would compute.
+    """
+    if loss is None:
+        return (), (), set()
+    flows = set(sources)
+    for node in nodes:
+        if any(name in flows for name in node.inputs) and REGISTRY[node.op].gradient == "exact":
+            flows.add(node.id)
+    steps: list[BackStep] = []
+    kept: set[int] = set()
+    for node in reversed(nodes):
+        if node.id not in flows:
+            continue
+        op = REGISTRY[node.op]
+        vjp = partial(op.vjp, **node.attr) if node.attrs else op.vjp
+        ins = tuple(slots[name] for name in node.inputs)
+        wants = tuple(name in flows for name in node.inputs)
+        steps.append((vjp, ins, slots[node.id], wants))
+        kept.update(ins)
+        kept.add(slots[node.id])
+    return tuple(steps), tuple(sorted(sources, key=slots.__getitem__)), kept
