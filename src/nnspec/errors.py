@@ -146,10 +146,6 @@ CODES: dict[str, CodeInfo] = {
         "dtypes disagree",
         "Use one dtype throughout, or the dtype the op needs (float for most ops).",
     ),
-    "NN308": CodeInfo(
-        "a symbolic dimension takes two different sizes",
-        "Use one size for the symbol everywhere, or use two different symbols.",
-    ),
     "NN309": CodeInfo(
         "the op needs a different rank",
         "Reshape the input to the rank the op needs.",
@@ -277,12 +273,15 @@ def pointer_join(*parts: str | int) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
-def did_you_mean(name: str, choices: Iterable[str]) -> str:
-    """A suffix for unknown-name messages: the closest match, then the sorted options."""
+def did_you_mean(name: str, choices: Iterable[str], *, listing: bool = True) -> str:
+    """A suffix for unknown-name messages: the closest match, then (with `listing`,
+    and when there are few) the sorted options."""
     options = sorted(set(choices))
-    close = difflib.get_close_matches(name, options, n=1)
+    # Case slips ("reLU") score low in difflib but are the likeliest typo.
+    close = [o for o in options if o.lower() == name.lower()]
+    close = close or difflib.get_close_matches(name, options, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
-    if len(options) <= 12:
-        listing = ", ".join(repr(o) for o in options) or "none"
-        return f"{hint} (known: {listing})"
+    if listing and len(options) <= 12:
+        known = ", ".join(repr(o) for o in options) or "none"
+        return f"{hint} (known: {known})"
     return hint

@@ -47,12 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--format",
         choices=list(REPORTERS),
         default="text",
-        help="output format: "
-        + "; ".join(f"{name}: {r.help}" for name, r in REPORTERS.items()),
+        help="output format: " + "; ".join(f"{name}: {r.help}" for name, r in REPORTERS.items()),
     )
-    parser.add_argument(
-        "--strict", action="store_true", help="treat warnings as failures (exit 1)"
-    )
+    parser.add_argument("--strict", action="store_true", help="treat warnings as failures (exit 1)")
     limits = parser.add_argument_group("limits (see docs/format.md#limits)")
     for option, field, what in (
         ("--max-nodes", "max_nodes", "nodes in one document"),

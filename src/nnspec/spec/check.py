@@ -49,6 +49,7 @@ class _Builder:
     params: dict[str, Param] = field(default_factory=dict)
     nodes: list[Node] = field(default_factory=list)
     used: set[str] = field(default_factory=set)
+    failed: set[str] = field(default_factory=set)  # params already reported as broken
 
     def error(self, code: str, message: str, pointer: str) -> None:
         self.problems.append(Problem(code, message, pointer))
@@ -65,7 +66,11 @@ def build_graph(
     b = _Builder(doc, base_dir, limits)
     nodes = doc["nodes"]
     if len(nodes) > limits.max_nodes:
-        b.error("NN601", f"the document has {len(nodes)} nodes; the limit is {limits.max_nodes}", "/nodes")
+        b.error(
+            "NN601",
+            f"the document has {len(nodes)} nodes; the limit is {limits.max_nodes}",
+            "/nodes",
+        )
         return None, b.problems
     inputs = _inputs(b)
     declared = _declared_params(b)
@@ -123,17 +128,22 @@ def _declared_params(b: _Builder) -> dict[str, dict[str, Any]]:
     return declared
 
 
-def _wire(
-    b: _Builder, inputs: Mapping[str, Input], declared: Mapping[str, dict]
-) -> list[_Wired]:
+def _wire(b: _Builder, inputs: Mapping[str, Input], declared: Mapping[str, dict]) -> list[_Wired]:
     """Give every node an id and explicit inputs, reporting clashes and unknown names."""
     nodes = b.doc["nodes"]
     taken: dict[str, str] = {name: "an input" for name in inputs}
     taken.update({name: "a param" for name in declared})
-    if "training" in b.doc:
-        target = b.doc["training"].get("target")
-        if target is not None:
-            taken.setdefault(target.get("name", DEFAULT_TARGET), "the training target")
+    target = b.doc.get("training", {}).get("target")
+    if target is not None:
+        name = target.get("name", DEFAULT_TARGET)
+        if name in taken:
+            b.error(
+                "NN201",
+                f"the training target is named {name!r}, like {taken[name]}; give the target "
+                'another "name"',
+                "/training/target/name" if "name" in target else "/training/target",
+            )
+        taken.setdefault(name, "the training target")
     explicit_ids = {n["id"] for n in nodes if "id" in n}
     wired: list[_Wired] = []
     for index, raw in enumerate(nodes):
@@ -161,7 +171,7 @@ def _wire(
                     b.error(
                         "NN202",
                         f"node {node.id!r} takes {ref!r}, which is not an input, param or node"
-                        f"{did_you_mean(ref, names)}",
+                        f"{did_you_mean(ref, names - {node.id})}",
                         pointer_join("nodes", index, "inputs", k),
                     )
         elif index > 0:
@@ -172,11 +182,48 @@ def _wire(
             b.error(
                 "NN205",
                 f"the first node {node.id!r} has no 'inputs' and the graph has "
-                f"{len(inputs)} inputs ({', '.join(sorted(inputs))}); say which it takes",
+                f"{len(inputs)} inputs ({', '.join(sorted(inputs))}); say which it takes, "
+                f'e.g. "inputs": ["{sorted(inputs)[0]}"]',
                 node.pointer,
             )
+            continue  # the arity check would report the same missing input again
         _check_arity(b, node)
+    _check_reserved(b, wired, inputs, declared)
     return wired
+
+
+def _check_reserved(
+    b: _Builder, wired: list[_Wired], inputs: Mapping[str, Input], declared: Mapping[str, dict]
+) -> None:
+    """Names ``<layer id>.<part>`` belong to a composite layer's params and steps; a user
+    node or input with such a name would collide with them after lowering."""
+    layers = {}
+    for node in wired:
+        if node.op in COMPOSITES:
+            comp = COMPOSITES[node.op]
+            defaults = {k: s["default"] for k, s in comp.attrs.items() if "default" in s}
+            layers[node.id] = (node.op, sorted(comp.params(1, {**defaults, **node.attrs})))
+    if not layers:
+        return
+    named = [(w.id, "node", pointer_join("nodes", w.index, "id")) for w in wired]
+    named += [(name, "input", inp.pointer) for name, inp in inputs.items()]
+    named += [(name, "param", spec["pointer"]) for name, spec in declared.items()]
+    for name, kind, pointer in named:
+        layer, dot, part = name.rpartition(".")
+        if not dot or layer not in layers:
+            continue
+        op, owned = layers[layer]
+        if kind == "param" and part in owned:
+            continue  # declaring a layer's own param (shape, init, value) is allowed
+        params = ", ".join(repr(f"{layer}.{p}") for p in owned)
+        hint = did_you_mean(name, [f"{layer}.{p}" for p in owned], listing=False)
+        b.error(
+            "NN206",
+            f"{kind} name {name!r} is reserved: names starting with '{layer}.' belong to the "
+            f"{op} layer {layer!r} (its params {params} and its internal steps); "
+            f"rename the {kind}{hint if kind == 'param' else ''}",
+            pointer,
+        )
 
 
 def _fresh(op: str, index: int, taken: set[str]) -> str:
@@ -211,7 +258,7 @@ def _check_arity(b: _Builder, node: _Wired) -> None:
     implied = "" if count else " (an implied input counts as 1)"
     b.error(
         "NN204",
-        f"{node.op} node {node.id!r} needs {wanted}, got {count}{implied}; list them in \"inputs\"",
+        f'{node.op} node {node.id!r} needs {wanted}, got {count}{implied}; list them in "inputs"',
         node.pointer,
     )
 
@@ -258,10 +305,11 @@ def _param_type(b: _Builder, name: str, declared: Mapping[str, dict]) -> TensorT
     """Type of a declared param, materialising it on first use."""
     if name in b.params:
         return b.params[name].type
-    if name not in declared:
+    if name not in declared or name in b.failed:
         return None
     param = _make_param(b, name, declared[name], shape=None, default_init=None, owner=None)
     if param is None:
+        b.failed.add(name)  # report a broken declaration once, not at every use
         return None
     b.params[name] = param
     return param.type
@@ -297,10 +345,14 @@ def _lower(
     for i, step in enumerate(steps):
         last = i == len(steps) - 1
         step_id = node.id if last else f"{node.id}.{step.suffix}"
-        refs = tuple({"$x": node.inputs[0], "$prev": prev}.get(r, names.get(r, r)) for r in step.inputs)
+        refs = tuple(
+            {"$x": node.inputs[0], "$prev": prev}.get(r, names.get(r, r)) for r in step.inputs
+        )
         types = tuple(b.types.get(r) or b.params[r].type for r in refs)
         op_defaults = REGISTRY[step.op].defaults()
-        prev_type = _emit(b, step_id, step.op, refs, {**op_defaults, **step.attrs}, types, node.pointer, node.id)
+        prev_type = _emit(
+            b, step_id, step.op, refs, {**op_defaults, **step.attrs}, types, node.pointer, node.id
+        )
         if prev_type is None:
             b.types[node.id] = None
             return
@@ -337,8 +389,8 @@ def _make_param(
     if shape is not None and declared_shape is not None and declared_shape != tuple(shape):
         b.error(
             "NN301",
-            f"{owner!r} needs param {name!r} of shape {fmt_shape(shape)}, got "
-            f"{fmt_shape(declared_shape)}",
+            f"layer {owner!r} needs param {name!r} of shape {fmt_shape(shape)}, got "
+            f"{fmt_shape(declared_shape)}; fix or drop the declared shape",
             pointer,
         )
         return None
@@ -375,7 +427,8 @@ def _split(pointer: str) -> list[str]:
 
 def _literal(b: _Builder, name: str, value: Any, dtype: str, pointer: str) -> np.ndarray | None:
     try:
-        array = np.asarray(value, dtype=dtype)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported as NN402
+            array = np.asarray(value, dtype=dtype)
     except (ValueError, TypeError):
         b.error(
             "NN401",
@@ -383,8 +436,16 @@ def _literal(b: _Builder, name: str, value: Any, dtype: str, pointer: str) -> np
             pointer,
         )
         return None
-    if not np.all(np.isfinite(array)):
-        b.error("NN402", f"param {name!r} has a value that is not finite (overflow?)", pointer)
+    bad = np.argwhere(~np.isfinite(array))
+    if len(bad):
+        where = list(map(int, bad[0]))
+        b.error(
+            "NN402",
+            f"param {name!r} has a value that is not finite in {dtype} at index {where} "
+            f"({value if array.ndim == 0 else np.asarray(value, dtype=object)[tuple(where)]!r}); "
+            f"write a finite number within the range of {dtype}",
+            pointer,
+        )
         return None
     return array
 
@@ -418,10 +479,15 @@ def _outputs(b: _Builder, wired: list[_Wired]) -> list[str]:
             outputs.append(name)
             b.used.add(name)
         else:
-            known = [w.id for w in wired] + [n for n in b.types if n not in b.params]
+            known = [w.id for w in wired] + [i for i in b.doc["inputs"]]
+            what = (
+                "a param; outputs name nodes or inputs"
+                if name in b.params
+                else ("not a node or input")
+            )
             b.error(
                 "NN207",
-                f"output {name!r} is not a node or input{did_you_mean(name, known)}",
+                f"output {name!r} is {what}{did_you_mean(name, known)}",
                 pointer_join("outputs", k),
             )
     return outputs
@@ -458,14 +524,23 @@ def _training(b: _Builder, outputs: list[str]) -> Training | None:
             b.error("NN202", f"loss node {loss_node!r} is not a node", "/training/loss/node")
             return None
         if loss_type is not None and loss_type.shape != ():
-            b.error("NN501", f"loss node {loss_node!r} must be a scalar, got {loss_type}", "/training/loss/node")
+            b.error(
+                "NN501",
+                f"loss node {loss_node!r} must be a scalar, got {loss_type}",
+                "/training/loss/node",
+            )
             return None
         b.used.add(loss_node)
     else:
         target_spec = spec.get("target")
         out_type = b.types[output]
         if target_spec is None:
-            b.error("NN501", f"the {loss['op']} loss needs a 'target' (shape and dtype)", "/training")
+            shown = "" if out_type is None else f" shaped like the output {output!r} ({out_type})"
+            b.error(
+                "NN501",
+                f'the {loss["op"]} loss needs a "target": {{"shape": [...]}}{shown}',
+                "/training",
+            )
             return None
         target = Input(
             target_spec.get("name", DEFAULT_TARGET),
@@ -481,10 +556,16 @@ def _training(b: _Builder, outputs: list[str]) -> Training | None:
         try:
             out = REGISTRY[loss["op"]].shape((out_type, target.type), **attrs)
         except ShapeError as exc:
-            b.error(exc.code if exc.code in ("NN501", "NN307") else "NN501", f"training: {exc.message}", "/training/target")
+            b.error(
+                exc.code if exc.code in ("NN501", "NN307") else "NN501",
+                f"training: {exc.message}",
+                "/training/target",
+            )
             return None
         frozen = tuple(sorted((k, freeze(v)) for k, v in attrs.items()))
-        b.nodes.append(Node(loss_node, loss["op"], (output, target.name), frozen, out, "/training/loss"))
+        b.nodes.append(
+            Node(loss_node, loss["op"], (output, target.name), frozen, out, "/training/loss")
+        )
         b.types[loss_node] = out
     optimizer = spec.get("optimizer", "sgd")
     optimizer = {"name": optimizer} if isinstance(optimizer, str) else dict(optimizer)
@@ -510,7 +591,9 @@ def _warn_unused(
 ) -> None:
     for name in declared:
         if name not in b.used:
-            b.problems.append(Problem("NN901", f"param {name!r} is never used", declared[name]["pointer"]))
+            b.problems.append(
+                Problem("NN901", f"param {name!r} is never used", declared[name]["pointer"])
+            )
     for name, inp in inputs.items():
         if name not in b.used:
             b.problems.append(Problem("NN903", f"input {name!r} is never used", inp.pointer))
@@ -533,5 +616,7 @@ def _warn_unused(
         if node.id not in live and key not in live and key not in reported:
             reported.add(key)
             b.problems.append(
-                Problem("NN902", f"node {key!r} does not contribute to any output or loss", node.pointer)
+                Problem(
+                    "NN902", f"node {key!r} does not contribute to any output or loss", node.pointer
+                )
             )

@@ -7,6 +7,7 @@ their own op's schema (fast for big documents, and the errors stay specific).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from functools import cache
 from typing import Any
@@ -46,19 +47,28 @@ def known_ops() -> tuple[str, ...]:
 def check_schema(doc: Any) -> list[Problem]:
     """Every schema problem of `doc` (an empty list when it conforms)."""
     if not isinstance(doc, dict):
-        return [Problem("NN104", f"a document is a JSON object, got {_type_name(doc)}")]
+        return [
+            Problem(
+                "NN104",
+                f'the document must be a JSON object such as {{"nnspec": "1", ...}}, '
+                f"got {_article(_type_name(doc))}",
+            )
+        ]
     version = doc.get("nnspec")
     if version not in FORMAT_VERSIONS:
         readable = ", ".join(repr(v) for v in FORMAT_VERSIONS)
-        what = "has no \"nnspec\" format version" if version is None else (
-            f"has format version {version!r}"
+        what = (
+            'has no "nnspec" format version'
+            if version is None
+            else (f"has format version {version!r}")
         )
         pointer = "" if version is None else "/nnspec"
+        verb = "add" if version is None else "set"
         return [
             Problem(
                 "NN106",
                 f"the document {what}; this release of nnspec reads version {readable} "
-                '(add "nnspec": "1")',
+                f'({verb} "nnspec": "1")',
                 pointer,
             )
         ]
@@ -90,7 +100,8 @@ def _type_name(value: Any) -> str:
 
 
 def _show(value: Any) -> str:
-    text = repr(value)
+    """A value as messages show it: Python repr, but JSON's null/true/false."""
+    text = json.dumps(value) if value is None or isinstance(value, bool) else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -112,6 +123,8 @@ def _convert(error: ValidationError, base: tuple) -> Iterator[Problem]:
     elif kind == "required":
         missing = [k for k in error.validator_value if k not in error.instance]
         for key in missing:
+            if _misspelled(key, error.instance):
+                continue  # the unknown-key problem already suggests this key
             yield Problem("NN103", f"{where} needs the key {key!r}", pointer)
     elif kind == "type":
         expected = error.validator_value
@@ -153,21 +166,52 @@ def _convert(error: ValidationError, base: tuple) -> Iterator[Problem]:
         yield Problem("NN101", f"{where}: {error.message}", pointer)
 
 
+def _misspelled(key: str, instance: Any) -> bool:
+    """True if `instance` has an unknown key that is a likely misspelling of `key`."""
+    return any(
+        k != key and not k.startswith("x-") and did_you_mean(k, [key]).startswith(";")
+        for k in instance
+    )
+
+
 def _best(error: ValidationError) -> ValidationError:
-    """The most useful alternative of an anyOf: a branch meant for the value's own type."""
-    errors = list(error.context)
-    if isinstance(error.instance, dict):
-        errors = [e for e in errors if e.path or e.validator not in ("type", "enum", "const")]
+    """The most useful alternative of an anyOf: a branch meant for the value's own type.
+
+    A branch that failed only on the value's JSON type says nothing useful when
+    another branch accepted the type and failed on something more specific.
+    """
+    errors = [e for e in error.context if e.path or e.validator != "type"]
+    if isinstance(error.instance, dict | list):
+        errors = [e for e in errors if e.path or e.validator not in ("enum", "const")]
     elif isinstance(error.instance, str):
         errors = [e for e in errors if e.validator in ("enum", "const", "pattern")]
-    return best_match(errors or error.context)
+    if not errors:
+        return _union_type_error(error)
+    return best_match(errors)
+
+
+def _union_type_error(error: ValidationError) -> ValidationError:
+    """One type error naming every JSON type the anyOf branches accept."""
+    types: list[str] = []
+    for branch in error.context:
+        if branch.validator == "type" and not branch.path:
+            wanted = branch.validator_value
+            types += [
+                t for t in (wanted if isinstance(wanted, list) else [wanted]) if t not in types
+            ]
+    return ValidationError(
+        "type",
+        validator="type",
+        validator_value=types,
+        instance=error.instance,
+        path=error.path,
+        schema_path=error.schema_path,
+    )
 
 
 def _extra_keys(error: ValidationError) -> list[str]:
     allowed = set(error.schema.get("properties", {}))
-    return sorted(
-        key for key in error.instance if key not in allowed and not key.startswith("x-")
-    )
+    return sorted(key for key in error.instance if key not in allowed and not key.startswith("x-"))
 
 
 def _describe(path: tuple) -> str:

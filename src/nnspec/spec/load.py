@@ -23,7 +23,9 @@ from nnspec.spec.parse import ParsedDocument, parse_json, read_document
 Source = str | os.PathLike | Mapping[str, Any] | bytes
 
 
-def load(source: Source, *, limits: Limits = DEFAULT_LIMITS, base_dir: str | os.PathLike | None = None) -> Graph:
+def load(
+    source: Source, *, limits: Limits = DEFAULT_LIMITS, base_dir: str | os.PathLike | None = None
+) -> Graph:
     """A checked `Graph` from a path, JSON text or an already parsed dict.
 
     Raises `SpecError` carrying every problem of the first stage that failed;

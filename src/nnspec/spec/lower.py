@@ -1,9 +1,9 @@
 """Lowering: composite layers become primitive ops. One visible table, `COMPOSITES`.
 
-| composite | params                               | primitives                                  |
-|-----------|--------------------------------------|---------------------------------------------|
-| dense     | <id>.W [in, units], <id>.b [units]   | matmul → add → activation                   |
-| maxout    | <id>.W [in, units·pieces], <id>.b    | matmul → add → reshape [.., units, pieces] → max(-1) |
+| composite | params                            | primitives                                       |
+|-----------|-----------------------------------|--------------------------------------------------|
+| dense     | <id>.W [in, units], <id>.b [units] | matmul → add → activation                       |
+| maxout    | <id>.W [in, units·pieces], <id>.b | matmul → add → reshape [.., units, pieces] → max |
 
 The last primitive of a lowered layer takes the layer's id, so later nodes refer
 to the layer by the name the user wrote; the others get ``<id>.<step>`` names.
@@ -17,9 +17,13 @@ from typing import Any
 
 from nnspec.ops import REGISTRY
 
-ACTIVATIONS = tuple(
-    name for name, op in REGISTRY.items() if op.family == "elementwise" and not op.attrs
-) + ("leaky_relu", "elu", "softmax", "log_softmax")
+ACTIVATIONS = (
+    *(name for name, op in REGISTRY.items() if op.family == "elementwise" and not op.attrs),
+    "leaky_relu",
+    "elu",
+    "softmax",
+    "log_softmax",
+)
 
 
 @dataclass(frozen=True)
@@ -129,7 +133,11 @@ COMPOSITES: dict[str, Composite] = {
             doc="maxout layer: max over `pieces` affine maps per unit; owns <id>.W, <id>.b",
             attrs={
                 "units": _UNITS,
-                "pieces": {"type": "integer", "minimum": 1, "description": "affine pieces per unit"},
+                "pieces": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "description": "affine pieces per unit",
+                },
                 "use_bias": _USE_BIAS,
                 "kernel_init": _KERNEL_INIT,
                 "bias_init": _BIAS_INIT,

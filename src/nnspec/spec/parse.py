@@ -467,6 +467,8 @@ class _Scanner:
             i = _STRING_PLAIN.match(text, i).end()
             if i >= len(text):
                 self._syntax(pos, "unterminated string (missing closing '\"')")
+            if text[i] == "\n":
+                self._syntax(pos, "string not closed before the end of the line (missing '\"'?)")
             if text[i] != "\\":
                 message = f"control character {text[i]!r} in a string must be escaped"
                 self._syntax(i, message)

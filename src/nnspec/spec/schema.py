@@ -168,7 +168,9 @@ def _defs() -> dict[str, Any]:
     for op in REGISTRY.values():
         defs[f"node.{op.name}"] = _node_schema(op.name, op.doc, dict(op.attrs), op.required)
     for comp in COMPOSITES.values():
-        defs[f"node.{comp.name}"] = _node_schema(comp.name, comp.doc, dict(comp.attrs), comp.required)
+        defs[f"node.{comp.name}"] = _node_schema(
+            comp.name, comp.doc, dict(comp.attrs), comp.required
+        )
     ops = [*REGISTRY, *COMPOSITES]
     defs["node"] = {
         "type": "object",

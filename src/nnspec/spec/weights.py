@@ -13,10 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from nnspec.errors import Problem
+from nnspec.errors import Problem, did_you_mean
 from nnspec.ir import Param
 
 POINTER = "/weights"
+_ZIP_MAGIC = b"PK\x03\x04"  # every .npz is a zip archive; anything else is not one
 
 
 def resolve_inside(relative: str, base_dir: Path | None) -> Path | None:
@@ -46,18 +47,37 @@ def load_weights(
         )
         return {}
     try:
+        with open(path, "rb") as handle:
+            magic = handle.read(len(_ZIP_MAGIC))
+        if magic != _ZIP_MAGIC:
+            problems.append(
+                Problem(
+                    "NN404",
+                    f"weights file {relative!r} is not a .npz archive; write it with numpy.savez",
+                    POINTER,
+                )
+            )
+            return {}
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
     except FileNotFoundError:
         problems.append(Problem("NN404", f"weights file {relative!r} does not exist", POINTER))
         return {}
     except ValueError as exc:
-        reason = "it holds pickled objects, which nnspec never loads" if "pickle" in str(exc) else str(exc)
-        problems.append(Problem("NN404", f"weights file {relative!r} cannot be read: {reason}", POINTER))
+        reason = (
+            "it holds pickled objects, which nnspec never loads"
+            if "pickle" in str(exc)
+            else str(exc)
+        )
+        problems.append(
+            Problem("NN404", f"weights file {relative!r} cannot be read: {reason}", POINTER)
+        )
         return {}
     except (OSError, zipfile.BadZipFile, EOFError) as exc:
         problems.append(
-            Problem("NN404", f"weights file {relative!r} is not a readable .npz file ({exc})", POINTER)
+            Problem(
+                "NN404", f"weights file {relative!r} is not a readable .npz file ({exc})", POINTER
+            )
         )
         return {}
     return _match(relative, arrays, params, problems)
@@ -73,7 +93,12 @@ def _match(
     for key, array in arrays.items():
         if key not in params:
             problems.append(
-                Problem("NN405", f"weights file {relative!r} has {key!r}, which is not a param", POINTER)
+                Problem(
+                    "NN405",
+                    f"weights file {relative!r} has {key!r}, which is not a param"
+                    f"{did_you_mean(key, params)}",
+                    POINTER,
+                )
             )
             continue
         param = params[key]
@@ -89,13 +114,21 @@ def _match(
             continue
         if array.dtype.kind not in "fiu":
             problems.append(
-                Problem("NN405", f"weights file {relative!r}: {key!r} is not numeric ({array.dtype})", POINTER)
+                Problem(
+                    "NN405",
+                    f"weights file {relative!r}: {key!r} is not numeric ({array.dtype})",
+                    POINTER,
+                )
             )
             continue
         value = array.astype(param.type.dtype)
         if not np.all(np.isfinite(value)):
             problems.append(
-                Problem("NN402", f"weights file {relative!r}: {key!r} has values that are not finite", POINTER)
+                Problem(
+                    "NN402",
+                    f"weights file {relative!r}: {key!r} has values that are not finite",
+                    POINTER,
+                )
             )
             continue
         result[key] = value
