@@ -1,0 +1,31 @@
+"""``nnspec summary DOC``: layers, output types and param counts, like Keras' summary()."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from nnspec.tools.document import load_document
+from nnspec.tools.summary import format_summary, summarize
+
+HELP = "show a model's layers, output shapes, param counts and weight memory"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("document", metavar="DOC", help="the nnspec document (.json)")
+    parser.add_argument(
+        "-f", "--format", choices=("text", "json"), default="text", help="output format"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    loaded = load_document(args.document)
+    if isinstance(loaded, int):
+        return loaded
+    summary = summarize(*loaded)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(format_summary(summary))
+    return 0
