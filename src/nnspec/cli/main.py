@@ -21,6 +21,11 @@ COMMANDS: dict[str, str] = {
     "demo": "nnspec.cli.demo",
     "validate": "nnspec.cli.validate",
     "schema": "nnspec.cli.schema",
+    "summary": "nnspec.cli.summary",
+    "graph": "nnspec.cli.graph",
+    "data": "nnspec.cli.data",
+    "init": "nnspec.cli.init",
+    "plot": "nnspec.cli.plot",
 }
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
