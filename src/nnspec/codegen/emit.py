@@ -1,0 +1,301 @@
+"""Code generation, layer one: a `Graph` becomes an emit plan (pure data, no text).
+
+The plan holds generator-owned identifiers, weights encoded as base64 of
+little-endian bytes, document strings already turned into safe literals, and one
+`Step` per node to render. `render.py` formats the plan; it never sees the graph.
+
+Optimisations are limited to those that keep the result bitwise equal to the
+interpreter: nodes the outputs do not need are pruned, nodes of constant params
+are folded at compile time with the op's own `forward`, and an elementwise op may
+write into (``out=``) a temporary that only it reads — the same ufunc loop, just
+another buffer. Chained, that fuses a dense layer's bias add and activation.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from nnspec import __version__
+from nnspec.codegen.names import Namer, comment, literal, literal_lines, sha256_hex
+from nnspec.ir import Graph, Node, TensorType
+from nnspec.ops import REGISTRY
+
+INPLACE_OPS = frozenset(
+    {"neg", "abs", "sign", "exp", "log", "sqrt", "square", "tanh", "relu"}
+    | {"add", "sub", "mul", "div", "pow", "maximum", "minimum"}
+)
+"""Ops whose macro is one ufunc call and so accepts an ``out=`` buffer."""
+
+VIEW_OPS = frozenset({"reshape", "transpose"})
+"""Ops whose result may share memory with their input: never written in place."""
+
+B64_LINE = 76
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """An array embedded in the module: identifier, dtype, shape and base64 lines."""
+
+    ident: str
+    key: str  # literal of the document name ('' for generator-made arrays)
+    dtype: str
+    shape: tuple[int, ...]
+    b64: tuple[str, ...]
+    comment: str = ""
+    raw: str = ""  # the document name of a param (the key of its value)
+
+
+@dataclass(frozen=True)
+class Port:
+    """An input or output of `predict`: document name (literal) and local identifier."""
+
+    key: str
+    ident: str
+    dtype: str
+    shape: str  # literal tuple; symbolic dims are string literals, unknown dims None
+    comment: str
+
+
+@dataclass(frozen=True)
+class Step:
+    """One node rendered by the macro `op` of template family `family`."""
+
+    op: str
+    family: str
+    out: str
+    xs: tuple[str, ...]
+    attrs: Mapping[str, str]  # attribute name -> Python literal
+    values: Mapping[str, Any]  # attribute name -> plain value (ints, bools, tuples)
+    into: str  # buffer to write into, or '' for a fresh array
+    comment: str
+    group: str  # comment line opening a composite layer, or ''
+
+
+@dataclass
+class Plan:
+    """Everything `render` needs; built by `plan`."""
+
+    version: str
+    name_comment: str
+    name_lines: list[str]
+    description_lines: list[str]
+    metadata: list[tuple[str, list[str]]]
+    sha256: str
+    inputs: list[Port]
+    outputs: list[Port]
+    params: list[Tensor]
+    consts: list[Tensor]
+    steps: list[Step]
+    weights_file: str  # literal of the .npz file name, or '' for inline weights
+    weights_sha256: str
+    self_test_inputs: list[Tensor] = field(default_factory=list)
+    self_test_outputs: list[Tensor] = field(default_factory=list)
+    train: Any = None  # a `nnspec.codegen.train.TrainPlan` with --train
+
+
+def encode(array: np.ndarray) -> tuple[str, ...]:
+    """Base64 lines of the array's little-endian C-order bytes (exact, platform-free)."""
+    data = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
+    text = base64.b64encode(data).decode("ascii")
+    return tuple(text[i : i + B64_LINE] for i in range(0, len(text), B64_LINE)) or ("",)
+
+
+def tensor(ident: str, array: np.ndarray, key: str = "", note: str = "") -> Tensor:
+    shape = tuple(int(d) for d in array.shape)
+    return Tensor(
+        ident, literal(key) if key else "", str(array.dtype), shape, encode(array), note, key
+    )
+
+
+def shape_literal(t: TensorType) -> str:
+    dims = [literal(d) if isinstance(d, str) else repr(d) for d in t.shape]
+    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+
+
+def needed(graph: Graph, roots: Sequence[str]) -> list[Node]:
+    """The nodes `roots` depend on, in graph order."""
+    by_id = {n.id: n for n in graph.nodes}
+    want: set[str] = set()
+    stack = list(roots)
+    while stack:
+        name = stack.pop()
+        if name in by_id and name not in want:
+            want.add(name)
+            stack.extend(by_id[name].inputs)
+    return [n for n in graph.nodes if n.id in want]
+
+
+def attr_literals(node: Node) -> dict[str, str]:
+    """Every attribute (defaults filled in) as a Python literal; lists become tuples."""
+    attrs = {**REGISTRY[node.op].defaults(), **node.attr}
+    return {k: repr(_plain(v)) for k, v in sorted(attrs.items())}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(_plain(v) for v in value)
+    return value
+
+
+def steps_for(
+    nodes: Sequence[Node],
+    idents: Mapping[str, str],
+    types: Mapping[str, TensorType],
+    *,
+    fresh: set[str],
+    keep: set[str],
+) -> list[Step]:
+    """Render steps for `nodes`; values in `fresh` (owned temporaries) may be reused in place,
+    values in `keep` (outputs, values needed later) never are."""
+    uses = Counter(name for node in nodes for name in node.inputs)
+    steps: list[Step] = []
+    last_origin: str | None = None
+    for node in nodes:
+        op = REGISTRY[node.op]
+        into = ""
+        if node.op in INPLACE_OPS:
+            into = next(
+                (
+                    idents[name]
+                    for name in node.inputs
+                    if name in fresh
+                    and name not in keep
+                    and uses[name] == 1
+                    and types[name] == node.type
+                    and node.type.rank > 0
+                    and all(d is not None for d in node.type.shape)
+                ),
+                "",
+            )
+        if node.op not in VIEW_OPS and node.type.rank > 0:
+            fresh.add(node.id)
+        group = ""
+        if node.origin is not None and node.origin != last_origin:
+            members = [n.op for n in nodes if n.origin == node.origin]
+            group = f"{comment(node.origin)}: {', '.join(members)}"
+        last_origin = node.origin
+        steps.append(
+            Step(
+                op=op.macro,
+                family=op.family,
+                out=idents[node.id],
+                xs=tuple(idents[name] for name in node.inputs),
+                attrs=attr_literals(node),
+                values={k: _plain(v) for k, v in node.attr.items()},
+                into=into,
+                comment=f"{comment(node.id)} = {node.op}({_listing(node.inputs)})",
+                group=group,
+            )
+        )
+    return steps
+
+
+def _listing(names: Sequence[str]) -> str:
+    return ", ".join(comment(name) for name in names)
+
+
+def fold(graph: Graph, values: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Values of nodes computable at compile time: every input a constant param or folded node.
+
+    Computed with the op's own `forward`, the call the interpreter makes, so bitwise equal.
+    """
+    constant = {p.name: values[p.name] for p in graph.params if not p.trainable}
+    folded: dict[str, np.ndarray] = {}
+    for node in graph.nodes:
+        if node.inputs and all(name in constant for name in node.inputs):
+            result = REGISTRY[node.op].forward(
+                *(constant[name] for name in node.inputs), **node.attr
+            )
+            constant[node.id] = folded[node.id] = np.asarray(result)
+    return folded
+
+
+def plan(
+    graph: Graph,
+    params: Mapping[str, np.ndarray],
+    *,
+    weights_file: str = "",
+    weights_sha256: str = "",
+) -> Plan:
+    """The emit plan of `predict` for `graph` with these param values."""
+    names = Namer()
+    types = graph.types()
+    folded = fold(graph, params)
+    nodes = [n for n in needed(graph, graph.outputs) if n.id not in folded]
+    used = {name for n in nodes for name in n.inputs} | set(graph.outputs)
+    idents: dict[str, str] = {}
+    inputs = []
+    for inp in graph.inputs:
+        if inp.name in used:
+            idents[inp.name] = names(inp.name)
+            inputs.append(_port(inp.name, idents[inp.name], inp.type))
+    param_tensors = []
+    for p in graph.params:
+        if p.name in used:
+            idents[p.name] = names(p.name, upper=True)
+            param_tensors.append(tensor(idents[p.name], params[p.name], p.name, comment(p.name)))
+    consts = []
+    for node_id, value in folded.items():
+        if node_id in used:
+            idents[node_id] = names(node_id, upper=True)
+            consts.append(tensor(idents[node_id], value, "", f"{comment(node_id)} (folded)"))
+    for node in nodes:
+        idents[node.id] = names(node.id)
+    steps = steps_for(nodes, idents, types, fresh=set(), keep=set(graph.outputs))
+    outputs = [_port(o, idents[o], types[o]) for o in graph.outputs]
+    return Plan(
+        version=__version__,
+        name_comment=comment(graph.name),
+        name_lines=literal_lines(graph.name),
+        description_lines=literal_lines(graph.description),
+        metadata=[(literal(k), literal_lines(_json(v))) for k, v in sorted(graph.meta.items())],
+        sha256=sha256_hex(graph.source_sha256),
+        inputs=inputs,
+        outputs=outputs,
+        params=param_tensors,
+        consts=consts,
+        steps=steps,
+        weights_file=literal(weights_file) if weights_file else "",
+        weights_sha256=weights_sha256,
+    )
+
+
+def _port(name: str, ident: str, t: TensorType) -> Port:
+    return Port(literal(name), ident, t.dtype, shape_literal(t), comment(name))
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def add_self_test(
+    plan: Plan, graph: Graph, params: Mapping[str, np.ndarray], inputs: Mapping[str, np.ndarray]
+) -> None:
+    """Store the interpreter's outputs on `inputs` in the plan, for ``--self-test``."""
+    used = {literal(i.name) for i in graph.inputs} & {p.key for p in plan.inputs}
+    feed = {i.name: inputs[i.name] for i in graph.inputs if literal(i.name) in used}
+    outputs = interpreter_outputs(graph, params, feed)
+    plan.self_test_inputs = [
+        tensor(f"_SELF_TEST_IN_{k}", value, name) for k, (name, value) in enumerate(feed.items())
+    ]
+    plan.self_test_outputs = [
+        tensor(f"_SELF_TEST_OUT_{k}", np.asarray(outputs[name]), name)
+        for k, name in enumerate(graph.outputs)
+    ]
+
+
+def interpreter_outputs(
+    graph: Graph, params: Mapping[str, np.ndarray], inputs: Mapping[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """What the interpreter computes for `inputs`."""
+    from nnspec.interpreter import Model
+
+    with np.errstate(all="ignore"):
+        return Model(graph, params).run(inputs)

@@ -1,0 +1,87 @@
+"""Generator-owned identifiers and safe literals: the only doors from a document to code.
+
+Everything the document says reaches generated source in one of three forms: an
+identifier made here (letters, digits and ``_`` only, never a keyword, builtin or
+a name the module defines), a literal made by `ascii` (escapes every non-ASCII and
+control character, so no string can end a line or a literal early), or a comment
+made by `comment` (the same escaping, shortened).
+"""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+import re
+
+RESERVED = frozenset(
+    {
+        *keyword.kwlist,
+        *keyword.softkwlist,
+        *dir(builtins),
+        "np",
+        "base64",
+        "hashlib",
+        "argparse",
+        "os",
+        "sys",
+        "predict",
+        "run",
+        "main",
+        "self_test",
+        "loss_and_gradients",
+        "train_step",
+        "fit",
+        "init_state",
+        "INPUTS",
+        "OUTPUTS",
+        "PARAMS",
+        "NAME",
+        "DESCRIPTION",
+        "SOURCE_SHA256",
+        "NNSPEC_VERSION",
+        "METADATA",
+        "TRAINING",
+    }
+)
+MAX_IDENT = 24  # keeps generated lines short enough to wrap within the linter's width
+CHUNK = 60  # characters of document text per string-literal line (keeps lines < 100)
+
+
+class Namer:
+    """Hands out unique, readable identifiers derived from document names."""
+
+    def __init__(self, reserved: frozenset[str] = RESERVED) -> None:
+        self._taken = set(reserved)
+
+    def __call__(self, raw: str, *, upper: bool = False) -> str:
+        base = re.sub(r"[^A-Za-z0-9_]", "_", raw).strip("_") or "v"
+        base = base.upper() if upper else base
+        if base[0].isdigit():
+            base = f"v_{base}"
+        base = base[:MAX_IDENT]
+        name, suffix = base, 2
+        while name in self._taken:
+            name, suffix = f"{base}_{suffix}", suffix + 1
+        self._taken.add(name)
+        return name
+
+
+def literal(text: str) -> str:
+    """A Python string literal for `text`, ASCII only, on one line."""
+    return ascii(text)
+
+
+def literal_lines(text: str) -> list[str]:
+    """`text` as implicitly concatenated literals of bounded length (for long strings)."""
+    return [ascii(text[i : i + CHUNK]) for i in range(0, len(text), CHUNK)] or ["''"]
+
+
+def comment(text: str, limit: int = 60) -> str:
+    """Text that is safe after ``#``: escaped like a literal, no quotes, bounded length."""
+    shown = ascii(text)[1:-1]
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
+
+
+def sha256_hex(value: str) -> str:
+    """A hex digest, or '' when the value is not one (never trust it into a comment raw)."""
+    return value if re.fullmatch(r"[0-9a-f]{64}", value) else ""

@@ -1,0 +1,135 @@
+"""Code generation, layer two: an emit plan becomes module text through Jinja templates.
+
+There is one Jinja environment (StrictUndefined, so a missing plan field is an error
+and never an empty string). Each op's code lives in ``templates/ops/<family>.j2`` as
+a macro named after the op; shared functions live in ``templates/helpers.j2`` and
+are emitted once, only when the rendered code calls them.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+import jinja2
+
+from nnspec.codegen.emit import Plan, Step
+from nnspec.ops import REGISTRY
+from nnspec.ops.elementwise import GELU_C, GELU_K
+
+HELPERS = (
+    "sigmoid",
+    "gelu",
+    "softmax",
+    "log_softmax",
+    "eps",
+    "rows",
+    "one_hot",
+    "mse",
+    "binary_cross_entropy",
+    "cross_entropy",
+)
+"""Every helper macro of helpers.j2, in the order the module defines them."""
+
+WIDTH = 88  # ruff's default line length; the project's own (100) is wider
+
+
+@cache
+def environment() -> jinja2.Environment:
+    """The one Jinja environment of the code generator."""
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("nnspec.codegen", "templates"),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+        extensions=["jinja2.ext.do"],
+    )
+    env.filters["pyrepr"] = repr
+    env.globals.update(GELU_C=repr(GELU_C), GELU_K=repr(GELU_K))
+    return env
+
+
+@cache
+def family(name: str) -> jinja2.Template:
+    return environment().get_template(f"ops/{name}.j2")
+
+
+def render_steps(steps: list[Step]) -> str:
+    """The straight-line code of `steps`, each under its node comment."""
+    lines = []
+    for step in steps:
+        if step.group:
+            lines.append(f"# {step.group}")
+        lines.append(f"# {step.comment}")
+        macro = getattr(family(step.family).module, step.op)
+        lines.extend(wrap(line) for line in str(macro(step)).rstrip("\n").split("\n"))
+    return "\n".join(lines)
+
+
+def wrap(line: str, width: int = WIDTH - 4) -> str:
+    """Break a long line of code after commas inside brackets (implicit continuation).
+
+    Step lines hold identifiers, numbers and ``ascii`` literals only; commas inside
+    those literals are skipped by tracking quotes.
+    """
+    if len(line) <= width:
+        return line
+    pieces, current, depth, quote = [], "", 0, ""
+    for i, char in enumerate(line):
+        current += char
+        if quote:
+            quote = "" if char == quote and line[i - 1] != "\\" else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == "," and depth > 0:
+            pieces.append(current)
+            current = ""
+    pieces.append(current)
+    indent = " " * (len(line) - len(line.lstrip()) + 4)
+    lines = [pieces[0]]
+    for piece in pieces[1:]:
+        if len(lines[-1]) + len(piece) > width:
+            lines.append(indent + piece.lstrip())
+        else:
+            lines[-1] += piece
+    return "\n".join(lines)
+
+
+def used_helpers(code: str) -> list[str]:
+    """Helpers that `code` calls, directly or through other helpers, in definition order."""
+    helpers = environment().get_template("helpers.j2").module
+    used: set[str] = set()
+    pending = code
+    while True:
+        found = {h for h in HELPERS if h not in used and re.search(rf"\b_{h}\(", pending)}
+        if not found:
+            return [h for h in HELPERS if h in used]
+        used |= found
+        pending = "\n".join(str(getattr(helpers, h)()) for h in found)
+
+
+def render_helpers(names: list[str]) -> str:
+    helpers = environment().get_template("helpers.j2").module
+    return "".join(f"\n{getattr(helpers, h)()}\n" for h in names)
+
+
+def render(plan: Plan, train: str = "") -> str:
+    """The module text for `plan`; `train` is the rendered training section, if any."""
+    body = render_steps(plan.steps)
+    helpers = used_helpers(body + train)
+    return (
+        environment()
+        .get_template("module.py.j2")
+        .render(plan=plan, body=body, helpers=render_helpers(helpers), train=train)
+    )
+
+
+def check_families() -> list[str]:
+    """Ops whose family template lacks their macro (for the completeness test)."""
+    return [op.name for op in REGISTRY.values() if not hasattr(family(op.family).module, op.macro)]
