@@ -76,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         return _render(dot, text, args.output, suffix[1:])
     if args.output:
         write_text_atomic(args.output, text)
+        print(f"wrote {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0
@@ -90,4 +91,5 @@ def _render(dot: str, text: str, output: str, image_format: str) -> int:
         print(f"nnspec graph: dot failed: {message}", file=sys.stderr)
         return 1
     write_bytes_atomic(output, done.stdout)
+    print(f"wrote {output}", file=sys.stderr)
     return 0

@@ -22,8 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     history = which.add_parser(
         "history", help="loss and metric curves from the history JSON written by nnspec train"
     )
-    history.add_argument("history", metavar="HISTORY.json")
-    history.add_argument("-o", "--output", required=True, metavar="FILE.png")
+    history.add_argument("history", metavar="HISTORY.json", help="history written by nnspec train")
+    history.add_argument("-o", "--output", required=True, metavar="FILE.png", help="image to write")
     boundary = which.add_parser(
         "boundary", help="decision regions (or regression surface) of a model with 2 inputs"
     )
@@ -31,7 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     boundary.add_argument(
         "--data", required=True, metavar="FILE", help="points to draw (.npz/.npy/.csv)"
     )
-    boundary.add_argument("-o", "--output", required=True, metavar="FILE.png")
+    boundary.add_argument(
+        "-o", "--output", required=True, metavar="FILE.png", help="image to write"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,10 +41,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"nnspec plot: -o must be a .png file, got {args.output!r}", file=sys.stderr)
         return 2
     try:
-        return _history(args) if args.what == "history" else _boundary(args)
+        code = _history(args) if args.what == "history" else _boundary(args)
     except PlotUnavailable as exc:
         print(f"nnspec plot: {exc}", file=sys.stderr)
         return 2
+    if code == 0:
+        print(f"wrote {args.output}", file=sys.stderr)
+    return code
 
 
 def _history(args: argparse.Namespace) -> int:

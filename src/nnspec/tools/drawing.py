@@ -179,7 +179,7 @@ def to_dot(drawing: Drawing) -> str:
     """Graphviz DOT text, ending with a newline."""
     out = [
         "digraph nnspec {",
-        f"  graph [rankdir=TB, labelloc=t, label={dot_string(drawing.title)}, "
+        f"  graph [rankdir=TB, labelloc=t, fontname=Helvetica, label={dot_string(drawing.title)}, "
         f"tooltip={dot_string(drawing.tooltip or drawing.title)}];",
         '  node [fontname="Helvetica", fontsize=11];',
         '  edge [color="#6b7280"];',
