@@ -16,6 +16,7 @@ _LAZY = {
     "Graph": ("nnspec.ir", "Graph"),
     "SpecError": ("nnspec.errors", "SpecError"),
     "Problem": ("nnspec.errors", "Problem"),
+    "compile": ("nnspec.codegen", "compile"),
     "Model": ("nnspec.interpreter.model", "Model"),
     "train": ("nnspec.interpreter.train", "train"),
 }

@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "data": "nnspec.cli.data",
     "init": "nnspec.cli.init",
     "plot": "nnspec.cli.plot",
+    "compile": "nnspec.cli.compile",
 }
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130

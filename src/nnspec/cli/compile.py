@@ -1,0 +1,85 @@
+"""``nnspec compile DOC -o model.py``: one standalone NumPy module from a document.
+
+Runs `nnspec.codegen.compile` on the checked graph and writes the module (and, with
+``--weights-file``, the .npz beside it) atomically. ``--check`` writes nothing:
+it regenerates in memory and exits 1 when the files on disk differ, for CI jobs
+that keep generated modules in a repository.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from nnspec.cli.files import write_bytes_atomic
+from nnspec.codegen import compile, weights_npz
+from nnspec.tools.document import load_document
+
+HELP = "compile a document into one Python module that needs only NumPy"
+
+EXIT_OK, EXIT_DIFFERS, EXIT_USAGE = 0, 1, 2
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("document", metavar="DOC", help="the nnspec document (.json)")
+    parser.add_argument(
+        "-o", "--output", metavar="FILE", help="the module to write (default: standard output)"
+    )
+    parser.add_argument(
+        "--weights-file",
+        action="store_true",
+        help="keep the weights in FILE's stem + .weights.npz beside the module (for large models)",
+    )
+    parser.add_argument(
+        "--train", action="store_true", help="also emit the loss, backward pass and optimizer"
+    )
+    parser.add_argument(
+        "--no-self-test", action="store_true", help="leave out the embedded self-test"
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if FILE (and its weights file) differ from a fresh compile",
+    )
+
+
+def weights_path(module: Path) -> Path:
+    """Where ``--weights-file`` puts the weights of `module`."""
+    return module.with_name(f"{module.stem}.weights.npz")
+
+
+def run(args: argparse.Namespace) -> int:
+    if (args.weights_file or args.check) and not args.output:
+        print("nnspec compile: --weights-file and --check need -o FILE", file=sys.stderr)
+        return EXIT_USAGE
+    loaded = load_document(args.document)
+    if isinstance(loaded, int):
+        return loaded
+    graph, _ = loaded
+    files: dict[Path, bytes] = {}
+    weights_name = ""
+    if args.weights_file:
+        target = weights_path(Path(args.output))
+        weights_name = target.name
+        files[target] = weights_npz(graph)
+    source = compile(
+        graph, weights_file=weights_name, train=args.train, self_test=not args.no_self_test
+    )
+    if not args.output:
+        sys.stdout.write(source)
+        return EXIT_OK
+    files = {Path(args.output): source.encode("utf-8"), **files}
+    if args.check:
+        return _check(files)
+    for path, data in files.items():
+        write_bytes_atomic(path, data)
+    print(f"nnspec: wrote {', '.join(map(str, files))}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _check(files: dict[Path, bytes]) -> int:
+    stale = [p for p, data in files.items() if not p.is_file() or p.read_bytes() != data]
+    for path in stale:
+        print(f"nnspec: {path} is out of date; run nnspec compile again", file=sys.stderr)
+    return EXIT_DIFFERS if stale else EXIT_OK
