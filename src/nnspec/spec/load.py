@@ -85,7 +85,8 @@ def _parse(source: Source, limits: Limits) -> tuple[ParsedDocument, Path | None]
 
 
 def _sha256(parsed: ParsedDocument) -> str:
-    return hashlib.sha256(parsed.text.encode("utf-8")).hexdigest()
+    # surrogatepass: a dict source may hold lone surrogates ("\ud800" in JSON is legal)
+    return hashlib.sha256(parsed.text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _locate(problem: Problem, parsed: ParsedDocument) -> Problem:
