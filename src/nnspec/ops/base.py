@@ -119,25 +119,42 @@ def fmt_shape(shape: tuple[Dim, ...]) -> str:
     return "[" + ", ".join("?" if d is None else str(d) for d in shape) + "]"
 
 
-def normalize_axis(op: str, axis: int, rank: int) -> int:
+def _of(rank: int, shape: tuple[Dim, ...] | None) -> str:
+    return f"rank {rank}" if shape is None else f"{fmt_shape(shape)} (rank {rank})"
+
+
+def normalize_axis(op: str, axis: int, rank: int, *, shape: tuple[Dim, ...] | None = None) -> int:
+    """`axis` as a non-negative int; `shape`, when given, is named in the error."""
     if not -rank <= axis < rank:
-        raise ShapeError("NN304", f"{op}: axis {axis} is out of range for rank {rank}")
+        raise ShapeError("NN304", f"{op}: axis {axis} is out of range for {_of(rank, shape)}")
     return axis % rank
 
 
-def normalize_axes(op: str, axis: int | list[int] | tuple | None, rank: int) -> tuple[int, ...]:
+def normalize_axes(
+    op: str,
+    axis: int | list[int] | tuple | None,
+    rank: int,
+    *,
+    shape: tuple[Dim, ...] | None = None,
+) -> tuple[int, ...]:
     """Axes as sorted non-negative ints; None means all axes."""
     if axis is None:
         return tuple(range(rank))
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    normalized = tuple(sorted(normalize_axis(op, a, rank) for a in axes))
+    normalized = tuple(sorted(normalize_axis(op, a, rank, shape=shape) for a in axes))
     if len(set(normalized)) != len(normalized):
-        raise ShapeError("NN304", f"{op}: axis {list(axes)} names an axis twice")
+        raise ShapeError(
+            "NN304", f"{op}: axis {list(axes)} names an axis of {_of(rank, shape)} twice"
+        )
     return normalized
 
 
 # Attribute schemas used by several ops.
-AXIS_SCHEMA = {"type": "integer", "default": -1, "description": "axis (negative counts from the end)"}
+AXIS_SCHEMA = {
+    "type": "integer",
+    "default": -1,
+    "description": "axis (negative counts from the end)",
+}
 AXES_SCHEMA = {
     "description": "axis or list of axes to reduce; null reduces all",
     "default": None,

@@ -49,9 +49,7 @@ OPS = (
     binary("add", "y = a + b", np.add, lambda dy, a, b, *, out: (dy, dy)),
     binary("sub", "y = a − b", np.subtract, lambda dy, a, b, *, out: (dy, -dy)),
     binary("mul", "y = a · b", np.multiply, lambda dy, a, b, *, out: (dy * b, dy * a)),
-    binary(
-        "div", "y = a / b", np.divide, lambda dy, a, b, *, out: (dy / b, -dy * out / b)
-    ),
+    binary("div", "y = a / b", np.divide, lambda dy, a, b, *, out: (dy / b, -dy * out / b)),
     binary(
         "pow",
         "y = a ^ b",

@@ -92,7 +92,12 @@ ALPHA_LEAKY = {
     "minimum": 0,
     "description": "slope for x < 0 (the lecture's max(0.1x, x) is alpha = 0.1)",
 }
-ALPHA_ELU = {"type": "number", "default": 1.0, "minimum": 0, "description": "scale of the negative part"}
+ALPHA_ELU = {
+    "type": "number",
+    "default": 1.0,
+    "minimum": 0,
+    "description": "scale of the negative part",
+}
 
 OPS = (
     unary("identity", "y = x", lambda x: x.copy(), lambda dy, x, *, out: (dy,)),

@@ -29,7 +29,14 @@ def _matmul_shape(types: tuple[TensorType, ...], **attrs: Any) -> TensorType:
             f"matmul needs b of shape [{a.shape[-1]}, k] for a of shape {fmt_shape(a.shape)}, "
             f"got {fmt_shape(b.shape)}",
         )
-    batch = broadcast_shapes("matmul", a.shape[:-2], b.shape[:-2])
+    try:
+        batch = broadcast_shapes("matmul", a.shape[:-2], b.shape[:-2])
+    except ShapeError:  # name the whole shapes, not just their leading axes
+        raise ShapeError(
+            "NN303",
+            f"matmul: the leading (batch) axes of {fmt_shape(a.shape)} and "
+            f"{fmt_shape(b.shape)} do not broadcast",
+        ) from None
     return TensorType((*batch, a.shape[-2], b.shape[-1]), dtype)
 
 

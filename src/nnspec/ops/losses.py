@@ -51,7 +51,9 @@ def _ce_shape(types: tuple[TensorType, ...], **attrs: Any) -> TensorType:
     pred, target = types
     require_float("cross_entropy", pred, "prediction")
     if pred.rank < 1:
-        raise ShapeError("NN309", "cross_entropy needs a prediction with a class axis, got a scalar")
+        raise ShapeError(
+            "NN309", "cross_entropy needs a prediction with a class axis, got a scalar"
+        )
     if target.is_float:
         if target.dtype != pred.dtype:
             raise ShapeError(
@@ -122,7 +124,8 @@ def _one_hot(labels: np.ndarray, classes: int, dtype: np.dtype) -> np.ndarray:
     if labels.size and (labels.min() < 0 or labels.max() >= classes):
         bad = labels[(labels < 0) | (labels >= classes)].flat[0]
         raise ValueError(
-            f"cross_entropy: label {int(bad)} is out of range for {classes} classes (0..{classes - 1})"
+            f"cross_entropy: label {int(bad)} is out of range "
+            f"for {classes} classes (0..{classes - 1})"
         )
     return (labels[..., None] == np.arange(classes)).astype(dtype)
 
@@ -130,7 +133,9 @@ def _one_hot(labels: np.ndarray, classes: int, dtype: np.dtype) -> np.ndarray:
 def cross_entropy(pred, target, *, from_logits: bool = False) -> np.ndarray:
     if target.dtype.kind in "iu":
         target = _one_hot(target, pred.shape[-1], pred.dtype)
-    log_p = log_softmax(pred, axis=-1) if from_logits else np.log(np.clip(pred, _eps(pred.dtype), 1.0))
+    log_p = (
+        log_softmax(pred, axis=-1) if from_logits else np.log(np.clip(pred, _eps(pred.dtype), 1.0))
+    )
     return _scalar(-np.sum(target * log_p) / _rows(pred), pred.dtype)
 
 

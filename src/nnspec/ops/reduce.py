@@ -27,10 +27,12 @@ def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
 
 
 def _reduce_shape(op: str) -> Callable[..., TensorType]:
-    def shape(types: tuple[TensorType, ...], *, axis: Any = None, keepdims: bool = False) -> TensorType:
+    def shape(
+        types: tuple[TensorType, ...], *, axis: Any = None, keepdims: bool = False
+    ) -> TensorType:
         (x,) = types
         require_float(op, x)
-        axes = normalize_axes(op, axis, x.rank)
+        axes = normalize_axes(op, axis, x.rank, shape=x.shape)
         if keepdims:
             dims = tuple(1 if i in axes else d for i, d in enumerate(x.shape))
         else:
@@ -74,7 +76,7 @@ def _normaliser_shape(op: str) -> Callable[..., TensorType]:
     def shape(types: tuple[TensorType, ...], *, axis: int = -1) -> TensorType:
         (x,) = types
         require_float(op, x)
-        normalize_axis(op, axis, x.rank)
+        normalize_axis(op, axis, x.rank, shape=x.shape)
         return x
 
     return shape
@@ -100,7 +102,9 @@ def _log_softmax_vjp(dy, x, *, out, axis=-1) -> tuple:
     return (dy - np.exp(out) * np.sum(dy, axis=axis, keepdims=True),)
 
 
-def reduction(name: str, doc: str, forward: Callable[..., Any], vjp: Callable[..., tuple], nondiff: str = "") -> OpDef:
+def reduction(
+    name: str, doc: str, forward: Callable[..., Any], vjp: Callable[..., tuple], nondiff: str = ""
+) -> OpDef:
     return OpDef(
         name=name,
         family="reduce",
@@ -115,7 +119,9 @@ def reduction(name: str, doc: str, forward: Callable[..., Any], vjp: Callable[..
     )
 
 
-def normaliser(name: str, doc: str, forward: Callable[..., Any], vjp: Callable[..., tuple]) -> OpDef:
+def normaliser(
+    name: str, doc: str, forward: Callable[..., Any], vjp: Callable[..., tuple]
+) -> OpDef:
     return OpDef(
         name=name,
         family="reduce",
@@ -136,24 +142,33 @@ OPS = (
     reduction(
         "sum",
         "y = Σ x over `axis`",
-        lambda x, *, axis=None, keepdims=False: np.sum(x, axis=_tuple_axis(axis), keepdims=keepdims),
+        lambda x, *, axis=None, keepdims=False: np.sum(
+            x, axis=_tuple_axis(axis), keepdims=keepdims
+        ),
         _sum_vjp,
     ),
     reduction(
         "mean",
         "y = mean of x over `axis`",
-        lambda x, *, axis=None, keepdims=False: np.mean(x, axis=_tuple_axis(axis), keepdims=keepdims),
+        lambda x, *, axis=None, keepdims=False: np.mean(
+            x, axis=_tuple_axis(axis), keepdims=keepdims
+        ),
         _mean_vjp,
     ),
     reduction(
         "max",
         "y = largest x over `axis`",
-        lambda x, *, axis=None, keepdims=False: np.max(x, axis=_tuple_axis(axis), keepdims=keepdims),
+        lambda x, *, axis=None, keepdims=False: np.max(
+            x, axis=_tuple_axis(axis), keepdims=keepdims
+        ),
         _max_vjp,
         nondiff="ties send the whole gradient to the first maximal element",
     ),
     normaliser("softmax", "y = e^x / Σ e^x along `axis`, max-shifted", softmax, _softmax_vjp),
     normaliser(
-        "log_softmax", "y = x − log Σ e^x along `axis`, via log-sum-exp", log_softmax, _log_softmax_vjp
+        "log_softmax",
+        "y = x − log Σ e^x along `axis`, via log-sum-exp",
+        log_softmax,
+        _log_softmax_vjp,
     ),
 )

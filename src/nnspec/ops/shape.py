@@ -29,7 +29,8 @@ def _reshape_shape(types: tuple[TensorType, ...], *, shape: tuple[int, ...]) -> 
         if d == 0:
             if i >= x.rank:
                 raise ShapeError(
-                    "NN304", f"reshape: 0 at position {i} copies an axis that {fmt_shape(x.shape)} lacks"
+                    "NN304",
+                    f"reshape: 0 at position {i} copies an axis that {fmt_shape(x.shape)} lacks",
                 )
             target.append(x.shape[i])
         else:
@@ -88,7 +89,7 @@ def _concat_shape(types: tuple[TensorType, ...], *, axis: int = -1) -> TensorTyp
     if any(t.rank != rank for t in types):
         ranks = ", ".join(fmt_shape(t.shape) for t in types)
         raise ShapeError("NN306", f"concat needs inputs of one rank, got {ranks}")
-    ax = normalize_axis("concat", axis, rank)
+    ax = normalize_axis("concat", axis, rank, shape=types[0].shape)
     dims: list[Dim] = []
     for i in range(rank):
         column = [t.shape[i] for t in types]
@@ -100,7 +101,9 @@ def _concat_shape(types: tuple[TensorType, ...], *, axis: int = -1) -> TensorTyp
             merged = unify_dim(merged, d) if merged is not False else False
         if merged is False:
             shown = ", ".join(fmt_shape(t.shape) for t in types)
-            raise ShapeError("NN306", f"concat along axis {axis}: shapes {shown} differ on axis {i}")
+            raise ShapeError(
+                "NN306", f"concat along axis {axis}: shapes {shown} differ on axis {i}"
+            )
         dims.append(merged)  # type: ignore[arg-type]
     return TensorType(tuple(dims), dtype)
 
@@ -141,7 +144,10 @@ OPS = (
             "perm": {
                 "description": "permutation of the axes; null reverses them",
                 "default": None,
-                "anyOf": [{"type": "null"}, {"type": "array", "items": {"type": "integer", "minimum": 0}}],
+                "anyOf": [
+                    {"type": "null"},
+                    {"type": "array", "items": {"type": "integer", "minimum": 0}},
+                ],
             }
         },
     ),
