@@ -198,8 +198,8 @@ def write_training_plots(
     data: Mapping[str, np.ndarray],
     folder: str | os.PathLike,
 ) -> list[Path]:
-    """Write ``history.png`` and, for a model with one [batch, 2] input, ``boundary.png``
-    into `folder` (created if needed); return the paths written.
+    """Write ``history.png`` and, for a model with one [batch, 2] input found in `data`,
+    ``boundary.png`` into `folder` (created if needed); return the paths written.
 
     `history` is the training history (``{"loss": [...], "metrics": {...}, ...}``),
     `model` the trained `nnspec.interpreter.Model`, `data` the arrays by name as fed
@@ -213,6 +213,8 @@ def write_training_plots(
     try:
         name = boundary_input(graph)
     except ValueError:
+        return written
+    if name not in data:
         return written
     targets = graph.training.targets if graph.training is not None else ()
     y = next((data[t.name] for t in targets if t.name in data), None)
