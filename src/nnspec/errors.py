@@ -270,7 +270,10 @@ class ShapeError(Exception):
 
 def pointer_join(*parts: str | int) -> str:
     """Build a JSON pointer from path parts, escaping ``~`` and ``/`` (RFC 6901)."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+    text = "/".join(map(str, parts))
+    if "~" in text or text.count("/") >= len(parts):  # rare: some part needs escaping
+        text = "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+    return "/" + text if parts else ""
 
 
 def did_you_mean(name: str, choices: Iterable[str], *, listing: bool = True) -> str:

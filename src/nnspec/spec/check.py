@@ -8,9 +8,12 @@ inferred poisons its dependents silently, so one mistake gives one problem.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -148,7 +151,7 @@ def _wire(b: _Builder, inputs: Mapping[str, Input], declared: Mapping[str, dict]
     wired: list[_Wired] = []
     for index, raw in enumerate(nodes):
         pointer = pointer_join("nodes", index)
-        node_id = raw.get("id") or _fresh(raw["op"], index, explicit_ids | set(taken))
+        node_id = raw.get("id") or _fresh(raw["op"], index, explicit_ids, taken)
         if node_id in taken:
             b.error(
                 "NN201",
@@ -205,13 +208,14 @@ def _check_reserved(
             layers[node.id] = (node.op, sorted(comp.params(1, {**defaults, **node.attrs})))
     if not layers:
         return
-    named = [(w.id, "node", pointer_join("nodes", w.index, "id")) for w in wired]
-    named += [(name, "input", inp.pointer) for name, inp in inputs.items()]
-    named += [(name, "param", spec["pointer"]) for name, spec in declared.items()]
-    for name, kind, pointer in named:
-        layer, dot, part = name.rpartition(".")
-        if not dot or layer not in layers:
+    named = [(w.id, "node", w) for w in wired if "." in w.id]
+    named += [(name, "input", inp.pointer) for name, inp in inputs.items() if "." in name]
+    named += [(name, "param", spec["pointer"]) for name, spec in declared.items() if "." in name]
+    for name, kind, where in named:
+        layer, _, part = name.rpartition(".")
+        if layer not in layers:
             continue
+        pointer = where if isinstance(where, str) else pointer_join("nodes", where.index, "id")
         op, owned = layers[layer]
         if kind == "param" and part in owned:
             continue  # declaring a layer's own param (shape, init, value) is allowed
@@ -226,9 +230,11 @@ def _check_reserved(
         )
 
 
-def _fresh(op: str, index: int, taken: set[str]) -> str:
+def _fresh(op: str, index: int, *taken: Collection[str]) -> str:
+    """An id for a node without one; checks each name set instead of merging them,
+    which would make wiring quadratic in the number of nodes."""
     candidate = f"{op}_{index}"
-    while candidate in taken:
+    while any(candidate in names for names in taken):
         candidate += "_"
     return candidate
 
@@ -272,9 +278,14 @@ def _infer(b: _Builder, node: _Wired, declared: Mapping[str, dict]) -> None:
     if node.op in COMPOSITES:
         _lower(b, node, COMPOSITES[node.op], in_types[0], declared)  # type: ignore[arg-type]
         return
-    op = REGISTRY[node.op]
-    attrs = {**op.defaults(), **node.attrs}
+    attrs = {**_defaults(node.op), **node.attrs}
     _emit(b, node.id, node.op, node.inputs, attrs, tuple(in_types), node.pointer, None)  # type: ignore[arg-type]
+
+
+@cache
+def _defaults(op_name: str) -> Mapping[str, Any]:
+    """An op's attribute defaults, computed once per op (read-only: callers copy)."""
+    return MappingProxyType(REGISTRY[op_name].defaults())
 
 
 def _emit(
@@ -349,10 +360,8 @@ def _lower(
             {"$x": node.inputs[0], "$prev": prev}.get(r, names.get(r, r)) for r in step.inputs
         )
         types = tuple(b.types.get(r) or b.params[r].type for r in refs)
-        op_defaults = REGISTRY[step.op].defaults()
-        prev_type = _emit(
-            b, step_id, step.op, refs, {**op_defaults, **step.attrs}, types, node.pointer, node.id
-        )
+        attrs = {**_defaults(step.op), **step.attrs}
+        prev_type = _emit(b, step_id, step.op, refs, attrs, types, node.pointer, node.id)
         if prev_type is None:
             b.types[node.id] = None
             return
@@ -401,7 +410,7 @@ def _make_param(
     if final_shape is None:
         b.error("NN103", f"param {name!r} needs a 'shape' (or a 'value')", pointer)
         return None
-    size = int(np.prod(final_shape, dtype=np.int64))
+    size = math.prod(final_shape)
     if size > b.limits.max_param_elements:
         b.error(
             "NN601",
@@ -550,7 +559,7 @@ def _training(b: _Builder, outputs: list[str]) -> Training | None:
         targets = (target,)
         b.types[target.name] = target.type
         loss_node = _unused_name("loss", set(b.types) | set(b.params))
-        attrs = {**REGISTRY[loss["op"]].defaults(), **{k: v for k, v in loss.items() if k != "op"}}
+        attrs = {**_defaults(loss["op"]), **{k: v for k, v in loss.items() if k != "op"}}
         if out_type is None:
             return None
         try:

@@ -16,6 +16,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
 from nnspec.errors import Problem, did_you_mean, pointer_join
+from nnspec.spec.fastcheck import Check, Unsupported, compile_schema
 from nnspec.spec.schema import FORMAT_VERSIONS, schema, skeleton_schema
 
 _JSON_TYPES = {
@@ -29,15 +30,31 @@ _JSON_TYPES = {
 }
 
 
-@cache
-def _skeleton_validator() -> Draft202012Validator:
-    return Draft202012Validator(skeleton_schema())
+class _Validator:
+    """jsonschema for the messages, behind a compiled yes/no check for speed
+    (see `nnspec.spec.fastcheck`): valid values never reach jsonschema."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self.full = Draft202012Validator(schema)
+        try:
+            self.fast: Check = compile_schema(schema, schema.get("$defs", {}))
+        except Unsupported:
+            self.fast = lambda value: False
+
+    def iter_errors(self, value: Any) -> Iterator[ValidationError]:
+        if not self.fast(value):
+            yield from self.full.iter_errors(value)
 
 
 @cache
-def _node_validator(op: str) -> Draft202012Validator:
+def _skeleton_validator() -> _Validator:
+    return _Validator(skeleton_schema())
+
+
+@cache
+def _node_validator(op: str) -> _Validator:
     defs = schema()["$defs"]
-    return Draft202012Validator({"$ref": f"#/$defs/node.{op}", "$defs": defs})
+    return _Validator({"$ref": f"#/$defs/node.{op}", "$defs": defs})
 
 
 def known_ops() -> tuple[str, ...]:
