@@ -74,7 +74,7 @@ def test_fresh_process_without_nnspec_predicts_like_the_interpreter(
 ) -> None:
     """Import every example in `python -I` with the stdlib, NumPy and the modules on the path."""
     expected = {}
-    for stem, (graph, module) in compiled.items():
+    for stem, (graph, _) in compiled.items():
         inputs = {
             i.name: np.linspace(-1, 1, 4 * i.type.shape[1], dtype=i.type.dtype).reshape(4, -1)
             for i in graph.inputs

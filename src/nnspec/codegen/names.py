@@ -27,6 +27,7 @@ RESERVED = frozenset(
         "predict",
         "run",
         "main",
+        "dims",
         "self_test",
         "loss_and_gradients",
         "train_step",
