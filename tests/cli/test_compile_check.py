@@ -46,3 +46,21 @@ def test_invalid_document_exits_1(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"nnspec": "1", "name": "bad", "inputs": {}, "nodes": []}')
     assert main(["compile", str(bad), "-o", str(tmp_path / "bad.py")]) == 1
+
+
+@pytest.mark.parametrize("name", ["xor", "explicit_graph", "sign_network"])
+def test_check_prints_a_table_and_agrees(name: str, capsys: pytest.CaptureFixture) -> None:
+    assert main(["check", str(EXAMPLES / f"{name}.json")]) == 0
+    out = capsys.readouterr().out
+    assert "compiled vs interpreter" in out and "DISAGREES" not in out
+
+
+def test_check_exits_1_on_disagreement(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    import nnspec.cli.check as check
+
+    real = check.compile
+    monkeypatch.setattr(
+        check, "compile", lambda *a, **k: real(*a, **k).replace("np.tanh(", "np.sin(")
+    )
+    assert main(["check", str(EXAMPLES / "xor.json")]) == 1
+    assert "DISAGREES" in capsys.readouterr().out

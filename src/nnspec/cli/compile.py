@@ -32,9 +32,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="keep the weights in FILE's stem + .weights.npz beside the module (for large models)",
     )
     parser.add_argument(
-        "--train", action="store_true", help="also emit the loss, backward pass and optimizer"
-    )
-    parser.add_argument(
         "--no-self-test", action="store_true", help="leave out the embedded self-test"
     )
     parser.add_argument(
@@ -63,9 +60,7 @@ def run(args: argparse.Namespace) -> int:
         target = weights_path(Path(args.output))
         weights_name = target.name
         files[target] = weights_npz(graph)
-    source = compile(
-        graph, weights_file=weights_name, train=args.train, self_test=not args.no_self_test
-    )
+    source = compile(graph, weights_file=weights_name, self_test=not args.no_self_test)
     if not args.output:
         sys.stdout.write(source)
         return EXIT_OK

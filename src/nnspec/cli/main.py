@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "init": "nnspec.cli.init",
     "plot": "nnspec.cli.plot",
     "compile": "nnspec.cli.compile",
+    "check": "nnspec.cli.check",
 }
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130

@@ -28,16 +28,12 @@ def compile(  # the public name the issue asks for: nnspec.compile
     *,
     weights_file: str = "",
     self_test: bool = True,
-    train: bool = False,
 ) -> str:
     """The module text for `graph` with `params` (default: the graph's initial values).
 
     With `weights_file`, weights are read at import from that .npz beside the module
-    (write it with `weights_npz`) instead of being embedded. With `train`, the module
-    also gets the loss, its gradients and an optimizer step.
+    (write it with `weights_npz`) instead of being embedded.
     """
-    if train:
-        raise NotImplementedError("--train is not implemented yet")
     values = _params(graph, params)
     sha = hashlib.sha256(weights_npz(graph, values)).hexdigest() if weights_file else ""
     plan = emit.plan(graph, values, weights_file=weights_file, weights_sha256=sha)
