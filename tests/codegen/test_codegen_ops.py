@@ -77,3 +77,21 @@ def test_op_agrees_bitwise(name: str, dtype: str) -> None:
         want = Model(graph).run(inputs)["y"]
         got = module.run(inputs)["y"]
     assert_bitwise(got, want)
+
+
+def test_constant_params_are_folded_and_stay_bitwise_equal() -> None:
+    doc = {
+        "nnspec": "1",
+        "name": "folded",
+        "inputs": {"x": {"shape": ["batch", 2]}},
+        "params": {"c": {"value": [0.5, -1.5], "trainable": False}},
+        "nodes": [
+            {"id": "e", "op": "exp", "inputs": ["c"]},
+            {"id": "y", "op": "mul", "inputs": ["x", "e"]},
+        ],
+    }
+    graph = nnspec.load(doc)
+    source = compile(graph)
+    assert "(folded)" in source and "np.exp" not in source.split("def predict")[1]
+    inputs = feed(graph)
+    assert_bitwise(load_source(source).run(inputs)["y"], Model(graph).run(inputs)["y"])
