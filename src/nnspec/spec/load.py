@@ -78,10 +78,16 @@ def _parse(source: Source, limits: Limits) -> tuple[ParsedDocument, Path | None]
         return ParsedDocument(data=dict(source), text=text, path=None), None
     if isinstance(source, bytes):
         return parse_json(source, limits=limits), None
-    if isinstance(source, str) and source.lstrip()[:1] in ("{", "["):
+    if isinstance(source, str) and _is_json_text(source):
         return parse_json(source, limits=limits), None
     path = Path(source)
     return read_document(path, limits=limits), path.parent
+
+
+def _is_json_text(source: str) -> bool:
+    """A str is JSON text, not a path, if it is blank, spans lines, or starts like a
+    document (also after a BOM, which the parser then reports)."""
+    return not source.strip() or "\n" in source or source.lstrip("\ufeff \t\r")[:1] in "{["
 
 
 def _sha256(parsed: ParsedDocument) -> str:
