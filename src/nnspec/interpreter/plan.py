@@ -125,8 +125,8 @@ def _reverse(
     """Backward steps (reverse order), the names gradients are returned for, slots kept.
 
     A node gets a backward step only if a gradient can flow through it: its value
-    depends on a source (every source is an ancestor of the loss) and the op has an
-    exact VJP. Ops whose derivative is zero
+    depends on a source, the op has an exact VJP, and the loss depends on it through
+    such nodes. Ops whose derivative is zero
     almost everywhere (sign) stop the flow, which is what their VJP would compute.
     """
     if loss is None:
@@ -135,11 +135,13 @@ def _reverse(
     for node in nodes:
         if any(name in flows for name in node.inputs) and REGISTRY[node.op].gradient == "exact":
             flows.add(node.id)
+    reaches = {loss} & flows  # flowing values the loss can be reached from, through flowing nodes
     steps: list[BackStep] = []
     kept: set[int] = set()
     for node in reversed(nodes):
-        if node.id not in flows:
+        if node.id not in reaches:
             continue
+        reaches.update(name for name in node.inputs if name in flows)
         op = REGISTRY[node.op]
         vjp = partial(op.vjp, **node.attr) if node.attrs else op.vjp
         ins = tuple(slots[name] for name in node.inputs)

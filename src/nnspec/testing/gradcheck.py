@@ -1,0 +1,140 @@
+"""Gradient checking: reverse-mode gradients against central finite differences.
+
+Used by nnspec's own property tests and by anyone testing their own documents.
+Run it in float64: in float32 rounding noise swamps the differences.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from nnspec.interpreter.model import Model
+from nnspec.ir import Graph
+
+
+def finite_differences(
+    f: Callable[[np.ndarray], Any], x: np.ndarray, eps: float = 1e-6
+) -> np.ndarray:
+    """Central differences ``(f(x + eps·e_i) − f(x − eps·e_i)) / 2eps`` of a scalar `f`.
+
+    Perturbs one element at a time of a float copy of `x` (float64 unless `x`
+    is already a float array), so `f` is called 2·x.size times.
+    """
+    x = np.array(x, dtype=x.dtype if np.asarray(x).dtype.kind == "f" else np.float64)
+    grad = np.empty_like(x)
+    flat, out = x.reshape(-1), grad.reshape(-1)
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + eps
+        up = float(f(x))
+        flat[i] = old - eps
+        down = float(f(x))
+        flat[i] = old
+        out[i] = (up - down) / (2 * eps)
+    return grad
+
+
+def relative_error(a: np.ndarray, b: np.ndarray, floor: float) -> float:
+    """``max|a − b| / max(max|a|, max|b|, floor)``: one number per tensor.
+
+    The floor stops a gradient that is zero up to rounding from dividing rounding
+    noise by almost nothing.
+    """
+    if a.size == 0:
+        return 0.0
+    scale = max(float(np.max(np.abs(a))), float(np.max(np.abs(b))), floor)
+    return float(np.max(np.abs(a - b))) / scale
+
+
+def check_gradients(
+    graph: Graph | Model,
+    inputs: Mapping[str, Any],
+    params: Mapping[str, np.ndarray] | None = None,
+    *,
+    eps: float = 1e-6,
+    wrt_inputs: bool = False,
+) -> float:
+    """Largest relative error between reverse-mode and finite-difference gradients.
+
+    Covers every trainable param (and every float input with `wrt_inputs`) of the
+    graph's training loss. The floor of `relative_error` is 1e-3·max(1, |loss|),
+    the size below which finite differences are mostly rounding noise.
+    """
+    model = graph if isinstance(graph, Model) else Model(graph, params)
+    loss_node = model.graph.training.loss_node  # gradients() has checked it exists
+    loss, grads = model.gradients(inputs, wrt_inputs=wrt_inputs)
+    floor = 1e-3 * max(1.0, abs(loss))
+    worst = 0.0
+    for name, grad in grads.items():
+        if name in model.params:
+            original = model.params[name].copy()
+
+            def f(value: np.ndarray, name: str = name) -> float:
+                model.params[name] = value
+                return model.run(inputs, outputs=(loss_node,))[loss_node]
+
+            numeric = finite_differences(f, original, eps)
+            model.params[name] = original
+        else:
+
+            def f(value: np.ndarray, name: str = name) -> float:
+                return model.run({**inputs, name: value}, outputs=(loss_node,))[loss_node]
+
+            numeric = finite_differences(f, np.asarray(inputs[name], dtype=grad.dtype), eps)
+        worst = max(worst, relative_error(grad, numeric, floor))
+    return worst
+
+
+def _gap_to_zero(x: np.ndarray) -> float:
+    return float(np.min(np.abs(x))) if x.size else np.inf
+
+
+def _top_two_gap(x: np.ndarray, axis: Any) -> float:
+    """Smallest gap between the largest and second largest element of a reduced group."""
+    axes = tuple(range(x.ndim)) if axis is None else (axis,) if isinstance(axis, int) else axis
+    axes = tuple(a % x.ndim for a in axes)
+    kept = [a for a in range(x.ndim) if a not in axes]
+    moved = np.transpose(x, kept + list(axes)).reshape(*[x.shape[a] for a in kept], -1)
+    if moved.shape[-1] < 2 or moved.size == 0:
+        return np.inf
+    top = np.sort(moved, axis=-1)[..., -2:]
+    return float(np.min(top[..., 1] - top[..., 0]))
+
+
+# Where each op is not smooth (or leaves its domain): distance of the op's inputs
+# from that set. Only the test helper knows this; the ops document their conventions.
+KINKS: dict[str, Callable[..., float]] = {
+    "relu": lambda x, **a: _gap_to_zero(x),
+    "leaky_relu": lambda x, **a: _gap_to_zero(x),
+    "elu": lambda x, **a: _gap_to_zero(x),
+    "abs": lambda x, **a: _gap_to_zero(x),
+    "sign": lambda x, **a: _gap_to_zero(x),
+    "log": lambda x, **a: float(np.min(x)) if x.size else np.inf,
+    "sqrt": lambda x, **a: float(np.min(x)) if x.size else np.inf,
+    "div": lambda a, b, **k: _gap_to_zero(b),
+    "pow": lambda a, b, **k: float(np.min(a)) if a.size else np.inf,
+    "maximum": lambda a, b, **k: _gap_to_zero(a - b),
+    "minimum": lambda a, b, **k: _gap_to_zero(a - b),
+    "max": lambda x, axis=None, keepdims=False: _top_two_gap(x, axis),
+    "binary_cross_entropy": lambda p, t, from_logits=False: (
+        np.inf if from_logits else _gap_to_zero(np.minimum(p, 1 - p))
+    ),
+    "cross_entropy": lambda p, t, from_logits=False: np.inf if from_logits else _gap_to_zero(p),
+}
+
+
+def kink_distance(model: Model, inputs: Mapping[str, Any]) -> float:
+    """How close the values are to a point where some op is not differentiable.
+
+    Finite differences are meaningless within about eps·(size of the values) of
+    such a point; property tests skip examples closer than a margin.
+    """
+    nodes = [n for n in model.graph.nodes if n.op in KINKS]
+    if not nodes:
+        return np.inf
+    names = tuple(dict.fromkeys(name for n in nodes for name in n.inputs))
+    values = model.run(inputs, outputs=names)
+    return min(KINKS[n.op](*(values[i] for i in n.inputs), **n.attr) for n in nodes)
