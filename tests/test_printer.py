@@ -22,7 +22,7 @@ graph xor(x: f32[batch,2], target: f32[batch,1]) {
   prob.matmul: f32[batch,1] = matmul(hidden, prob.W)
   prob.add: f32[batch,1] = add(prob.matmul, prob.b)
   prob: f32[batch,1] = sigmoid(prob.add)
-  loss: f32[] = binary_cross_entropy(prob, target) {from_logits=false}
+  loss: f32[] = binary_cross_entropy(prob.add, target) {from_logits=true}
   return prob
 }
 """

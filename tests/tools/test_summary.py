@@ -23,7 +23,7 @@ def test_composites_are_one_row_with_their_primitives() -> None:
     assert rows["hidden"]["params"] == 2 * 24 + 24
     assert rows["hidden"]["output"] == "f32[batch,8]"
     assert rows["prob"]["inputs"] == ["hidden"]
-    assert rows["loss"]["inputs"] == ["prob", "target"]
+    assert rows["loss"]["inputs"] == ["prob.add", "target"]
 
 
 def test_totals_split_trainable_and_constants() -> None:

@@ -571,9 +571,10 @@ def _training(b: _Builder, outputs: list[str]) -> Training | None:
                 "/training/target",
             )
             return None
+        pred, attrs = _through_logits(b, output, loss["op"], attrs)
         frozen = tuple(sorted((k, freeze(v)) for k, v in attrs.items()))
         b.nodes.append(
-            Node(loss_node, loss["op"], (output, target.name), frozen, out, "/training/loss")
+            Node(loss_node, loss["op"], (pred, target.name), frozen, out, "/training/loss")
         )
         b.types[loss_node] = out
     optimizer = spec.get("optimizer", "sgd")
@@ -589,6 +590,28 @@ def _training(b: _Builder, outputs: list[str]) -> Training | None:
         metrics=tuple(spec.get("metrics", ())),
         loss_node=loss_node,
     )
+
+
+# Loss from probabilities -> the activation that produces them from logits.
+_LOGIT_ACTIVATIONS = {"binary_cross_entropy": "sigmoid", "cross_entropy": "softmax"}
+
+
+def _through_logits(
+    b: _Builder, output: str, loss_op: str, attrs: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """Apply a cross-entropy loss to the logits when the output is their sigmoid/softmax.
+
+    Mathematically the same loss, but computed exactly (no clipping of probabilities),
+    so a confidently wrong prediction still gets a gradient. Documented in format.md.
+    """
+    if attrs.get("from_logits") or loss_op not in _LOGIT_ACTIVATIONS:
+        return output, attrs
+    producer = next((n for n in reversed(b.nodes) if n.id == output), None)
+    if producer is None or producer.op != _LOGIT_ACTIVATIONS[loss_op]:
+        return output, attrs
+    if producer.op == "softmax" and dict(producer.attrs)["axis"] not in (-1, producer.type.rank - 1):
+        return output, attrs
+    return producer.inputs[0], {**attrs, "from_logits": True}
 
 
 def _warn_unused(
