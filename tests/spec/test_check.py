@@ -19,6 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
+import nnspec
 from nnspec import load, validate
 from nnspec.cli.main import main
 from nnspec.errors import CODES, SpecError
@@ -175,3 +176,23 @@ def test_fast_schema_check_agrees_with_jsonschema(doc: Any) -> None:
     full = schema()
     fast = compile_schema(full, full["$defs"])
     assert fast(doc) == Draft202012Validator(full).is_valid(doc)
+
+
+def test_cross_entropy_on_sigmoid_or_softmax_output_is_computed_from_logits() -> None:
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    for name, logits in (("xor", "prob.add"), ("softmax_classifier", "p.add")):
+        loss = nnspec.load(examples / f"{name}.json").nodes[-1]
+        assert loss.inputs[0] == logits
+        assert dict(loss.attrs)["from_logits"] is True
+
+
+def test_loss_on_a_plain_output_is_left_alone() -> None:
+    doc = {
+        "nnspec": "1",
+        "inputs": {"x": {"shape": ["batch", 2]}},
+        "nodes": [{"id": "p", "op": "dense", "units": 1, "activation": "tanh"}],
+        "training": {"target": {"shape": ["batch", 1]}, "loss": "binary_cross_entropy"},
+    }
+    loss = nnspec.load(doc).nodes[-1]
+    assert loss.inputs == ("p", "target")
+    assert dict(loss.attrs)["from_logits"] is False
