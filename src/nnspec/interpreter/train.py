@@ -1,0 +1,213 @@
+"""Training: mini-batch gradient descent over NumPy arrays, seeded and resumable.
+
+Sits on top of `Model` (one planned forward+backward per batch) and `optimizers`.
+The data is checked once, up front; the loop then runs the planned steps without
+per-batch checks. After each completed epoch the params are snapshotted, so a
+non-finite loss or Ctrl-C leaves the model at the last completed epoch.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from nnspec.interpreter.inputs import prepare
+from nnspec.interpreter.metrics import METRICS
+from nnspec.interpreter.model import Model
+from nnspec.interpreter.optimizers import make_optimizer
+from nnspec.interpreter.progress import Progress
+from nnspec.ir import Graph
+
+
+@dataclass
+class History:
+    """Per-epoch mean loss and metrics; `stopped` says why training ended early."""
+
+    loss: list[float] = field(default_factory=list)
+    metrics: dict[str, list[float]] = field(default_factory=dict)
+    stopped: str | None = None  # None when every epoch ran, else "interrupted" or "non-finite loss"
+    model: Model | None = field(default=None, repr=False)
+
+    @property
+    def epochs(self) -> int:
+        """Number of completed epochs."""
+        return len(self.loss)
+
+    def rows(self) -> list[dict[str, float]]:
+        return [
+            {"epoch": k + 1, "loss": loss, **{m: v[k] for m, v in self.metrics.items()}}
+            for k, loss in enumerate(self.loss)
+        ]
+
+    def to_json(self) -> str:
+        payload = {"epochs": self.epochs, "stopped": self.stopped, "history": self.rows()}
+        return json.dumps(payload, indent=2) + "\n"
+
+    def to_csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.DictWriter(out, ["epoch", "loss", *self.metrics], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(
+            {k: repr(v) if isinstance(v, float) else v for k, v in row.items()}
+            for row in self.rows()
+        )
+        return out.getvalue()
+
+
+class TrainingError(RuntimeError):
+    """Training stopped (non-finite loss); the model keeps the last completed epoch."""
+
+    def __init__(self, message: str, history: History):
+        super().__init__(message)
+        self.history = history
+
+
+def train(
+    model_or_graph: Model | Graph,
+    X: Any,
+    y: Any = None,
+    *,
+    epochs: int | None = None,
+    learning_rate: float | None = None,
+    batch_size: int | None = None,
+    seed: int | None = None,
+    optimizer: str | Mapping[str, Any] | None = None,
+    metrics: Sequence[str] | None = None,
+    quiet: bool | None = None,
+) -> History:
+    """Train on `X` (one array for a one-input graph, or a dict by input name) and `y`.
+
+    Settings default to the document's ``training`` section. `seed` seeds the
+    shuffling and, when a `Graph` is given, the param initialisation too, so the
+    same seed gives bit-identical weights. `quiet` defaults to "no progress bar
+    unless standard error is a terminal". Returns the `History`; the trained
+    model is ``history.model``. Raises `TrainingError` on a non-finite loss and
+    ValueError for data that does not fit the graph.
+    """
+    model = (
+        model_or_graph if isinstance(model_or_graph, Model) else Model(model_or_graph, seed=seed)
+    )
+    training = model.graph.training
+    if training is None:
+        raise ValueError(
+            f"graph {model.graph.name!r} has no 'training' section; add one with a loss"
+        )
+    plan = model.gradient_plan(outputs=(training.output,))
+    data = _data(model, plan.feeds, X, y)
+    rows = len(next(iter(data.values())))
+    target = _target(model, plan.feeds)
+    from_logits = bool(training.loss.get("from_logits", False))
+    wanted = tuple(metrics if metrics is not None else training.metrics)
+    for name in wanted:
+        if name not in METRICS:
+            raise ValueError(f"unknown metric {name!r}; use {', '.join(METRICS)}")
+        if target is None:
+            raise ValueError(f"metric {name!r} needs a training target, and this loss has none")
+    spec = training.optimizer if optimizer is None else optimizer
+    opt = make_optimizer({"name": spec} if isinstance(spec, str) else spec, learning_rate)
+    batch = min(batch_size or training.batch_size or rows, rows)
+    rng = np.random.default_rng(training.seed if seed is None else seed)
+    total = training.epochs if epochs is None else epochs
+    show = not quiet if quiet is not None else sys.stderr.isatty()
+    progress = Progress(total) if show else None
+
+    history = History(metrics={m: [] for m in wanted}, model=model)
+    params = model.params
+    snapshot = {k: v.copy() for k, v in params.items()}
+    out_slot = plan.out_slots[0]
+    try:
+        for epoch in range(1, total + 1):
+            order = rng.permutation(rows) if batch < rows else None
+            loss_sum, sums = 0.0, {m: [0.0, 0] for m in wanted}
+            for start in range(0, rows, batch):
+                pick = (
+                    slice(start, start + batch) if order is None else order[start : start + batch]
+                )
+                feed = {k: v[pick] for k, v in data.items()}
+                loss, grads, env = model.loss_and_gradients(
+                    plan, model.environment(plan, feed, check=False)
+                )
+                if not np.isfinite(loss):
+                    _restore(params, snapshot)
+                    history.stopped = "non-finite loss"
+                    raise TrainingError(
+                        f"epoch {epoch}: the loss became {float(loss)} (not finite); the model "
+                        f"keeps epoch {epoch - 1}. Try a smaller learning rate or scaled data.",
+                        history,
+                    )
+                opt.step(params, grads)
+                loss_sum += float(loss) * min(batch, rows - start)
+                for m in wanted:
+                    s, n = METRICS[m](env[out_slot], feed[target], from_logits)
+                    sums[m][0] += s
+                    sums[m][1] += n
+            history.loss.append(loss_sum / rows)
+            for m in wanted:
+                history.metrics[m].append(sums[m][0] / max(sums[m][1], 1))
+            snapshot = {k: v.copy() for k, v in params.items()}
+            if progress:
+                progress.update(
+                    epoch,
+                    {"loss": history.loss[-1], **{m: v[-1] for m, v in history.metrics.items()}},
+                )
+    except KeyboardInterrupt:
+        _restore(params, snapshot)
+        history.stopped = "interrupted"
+    finally:
+        if progress:
+            progress.close()
+    return history
+
+
+def _restore(params: Any, snapshot: Mapping[str, np.ndarray]) -> None:
+    for name, value in snapshot.items():
+        params[name] = value
+
+
+def _data(model: Model, feeds: Sequence[Any], X: Any, y: Any) -> dict[str, np.ndarray]:
+    """Named, checked arrays that all share the first (example) axis."""
+    features = [
+        f.name for f in model.graph.inputs if f in feeds and f.name != _target(model, feeds)
+    ]
+    if isinstance(X, Mapping):
+        arrays = dict(X)
+    elif len(features) == 1:
+        arrays = {features[0]: X}
+    else:
+        raise ValueError(
+            f"the graph has {len(features)} data inputs ({', '.join(features)}); "
+            "pass X as a dict by name"
+        )
+    if y is not None:
+        target = _target(model, feeds)
+        if target is None:
+            raise ValueError("y was given, but the training loss takes no target; leave y out")
+        arrays[target] = y
+    arrays = prepare(feeds, arrays, model.layout.feeds)
+    lengths = {name: (a.shape[0] if a.ndim else None) for name, a in arrays.items()}
+    if len(set(lengths.values())) != 1 or None in lengths.values():
+        shown = ", ".join(f"{k}: {v}" for k, v in lengths.items())
+        raise ValueError(f"every array needs the same number of examples along axis 0, got {shown}")
+    if next(iter(lengths.values())) == 0:
+        raise ValueError("no training examples (the arrays are empty)")
+    for name, a in arrays.items():
+        if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+            raise ValueError(f"input {name!r} holds NaN or infinite values; clean the data first")
+    return arrays
+
+
+def _target(model: Model, feeds: Sequence[Any]) -> str | None:
+    """The target: the document's declared one, else the one input only the loss reads."""
+    training = model.graph.training
+    if training.targets:
+        return training.targets[0].name
+    used_by_output = model.layout.needed([training.output])
+    extra = [f.name for f in feeds if f.name not in used_by_output]
+    return extra[0] if len(extra) == 1 else None
