@@ -21,6 +21,8 @@ COMMANDS: dict[str, str] = {
     "demo": "nnspec.cli.demo",
     "validate": "nnspec.cli.validate",
     "schema": "nnspec.cli.schema",
+    "run": "nnspec.cli.run",
+    "train": "nnspec.cli.train",
     "summary": "nnspec.cli.summary",
     "graph": "nnspec.cli.graph",
     "data": "nnspec.cli.data",

@@ -203,6 +203,13 @@ def _data(model: Model, feeds: Sequence[Any], X: Any, y: Any) -> dict[str, np.nd
     return arrays
 
 
+def feed_names(model: Model) -> tuple[list[str], str | None]:
+    """(data input names, target name) that training reads, for loading data files."""
+    feeds = model.gradient_plan(outputs=(model.graph.training.output,)).feeds
+    target = _target(model, feeds)
+    return [f.name for f in feeds if f.name != target], target
+
+
 def _target(model: Model, feeds: Sequence[Any]) -> str | None:
     """The target: the document's declared one, else the one input only the loss reads."""
     training = model.graph.training
