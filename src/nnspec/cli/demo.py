@@ -1,39 +1,103 @@
-"""``nnspec demo``: the README's one-command tour on the bundled examples.
+"""``nnspec demo``: the README's one-command tour on the bundled XOR example.
 
-It validates every bundled example and prints what each network is; the tour
-grows with the project (training and compiling join when those stages land).
+Every stage of the product, in order: validate the document, train it on the
+Playground's XOR data (progress bar on a terminal), compile it to a standalone
+module, import that module in a fresh Python process where nnspec cannot be
+imported, and compare its predictions with the interpreter's.
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
 
-from nnspec.examples import examples_dir
-from nnspec.spec.load import load_with_problems
+import numpy as np
 
-HELP = "a short tour: validate and describe the bundled lecture examples"
+from nnspec.examples import example
+
+HELP = "a one-command tour: validate, train, compile and cross-check the bundled XOR example"
+
+# Run by a fresh interpreter: nnspec is made unimportable before the module loads.
+_FRESH_PROCESS = textwrap.dedent(
+    """
+    import sys
+    sys.modules["nnspec"] = None
+    sys.path.insert(0, sys.argv[1])
+    import numpy as np
+    import xor_model
+    np.save(sys.argv[3], xor_model.predict(np.load(sys.argv[2])))
+    """
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--quiet", action="store_true", help="print only the final line")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--epochs", type=int, default=None, help="override the document's epochs")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the data and the training")
 
 
 def run(args: argparse.Namespace) -> int:
-    paths = sorted(examples_dir().glob("*.json"))
-    failures = 0
-    for path in paths:
-        graph, problems = load_with_problems(path)
-        errors = [p for p in problems if p.is_error]
-        if graph is None or errors:
-            failures += 1
-            for problem in errors:
-                print(problem.format())
-            continue
-        if not args.quiet:
-            params = sum(p.type.size() or 0 for p in graph.params)
-            print(
-                f"{path.name:26} valid: {len(graph.nodes):3} primitive ops, {params:6} params"
-                f"  {graph.description[:60]}"
-            )
-    print(f"nnspec demo: {len(paths) - failures} of {len(paths)} bundled examples are valid")
-    return 1 if failures else 0
+    from nnspec.codegen import compile as compile_graph
+    from nnspec.datasets import make
+    from nnspec.interpreter.train import train
+    from nnspec.spec.load import load_with_problems
+
+    path = example("xor")
+    graph, problems = load_with_problems(path)
+    if graph is None:
+        for problem in problems:
+            print(problem.format())
+        return 1
+    print(f"1. validate  {path.name}: valid ({len(graph.nodes)} primitive ops after lowering)")
+
+    data = make("xor", n=400, noise=0.05, seed=args.seed)
+    history = train(
+        graph, data.x, data.y, epochs=args.epochs, seed=args.seed, quiet=args.quiet or None
+    )
+    model = history.model
+    held_out = make("xor", n=400, noise=0.05, seed=args.seed + 1)
+    accuracy = float(np.mean((model.predict(held_out.x) > 0.5) == (held_out.y > 0.5)))
+    print(
+        f"2. train     {history.epochs} epochs on {len(data)} XOR points: "
+        f"loss {history.loss[-1]:.4f}, accuracy on {len(held_out)} new points {accuracy:.1%}"
+    )
+
+    with tempfile.TemporaryDirectory(prefix="nnspec-demo-") as folder:
+        module = Path(folder) / "xor_model.py"
+        module.write_text(compile_graph(graph, dict(model.params)), encoding="utf-8")
+        print(f"3. compile   {module.name}: {module.stat().st_size:,} bytes, imports only NumPy")
+
+        grid = _grid()
+        np.save(Path(folder) / "x.npy", grid)
+        out = Path(folder) / "y.npy"
+        subprocess.run(
+            [
+                sys.executable,
+                "-I",
+                "-c",
+                _FRESH_PROCESS,
+                folder,
+                str(Path(folder) / "x.npy"),
+                str(out),
+            ],
+            check=True,
+        )
+        compiled = np.load(out)
+    expected = model.predict(grid)
+    same = np.array_equal(compiled, expected)
+    worst = float(np.max(np.abs(compiled.astype(np.float64) - expected)))
+    verdict = "bit-identical" if same else f"max difference {worst:.3g}"
+    print(
+        f"4. check     compiled module (fresh process) vs interpreter on {len(grid)} points: "
+        f"{verdict}"
+    )
+    return 0 if same else 1
+
+
+def _grid() -> np.ndarray:
+    axis = np.linspace(-1.0, 1.0, 21, dtype=np.float32)
+    return np.stack(np.meshgrid(axis, axis), axis=-1).reshape(-1, 2)
