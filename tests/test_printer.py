@@ -11,7 +11,7 @@ from nnspec.spec.load import load
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 XOR = """\
-graph xor(x: f32[batch,2], target: f32[batch,1]) {
+graph xor(x: f32[batch,2], y: f32[batch,1]) {
   param hidden.W: f32[2,8]
   param hidden.b: f32[8]
   param prob.W: f32[8,1]
@@ -22,7 +22,7 @@ graph xor(x: f32[batch,2], target: f32[batch,1]) {
   prob.matmul: f32[batch,1] = matmul(hidden, prob.W)
   prob.add: f32[batch,1] = add(prob.matmul, prob.b)
   prob: f32[batch,1] = sigmoid(prob.add)
-  loss: f32[] = binary_cross_entropy(prob.add, target) {from_logits=true}
+  loss: f32[] = binary_cross_entropy(prob.add, y) {from_logits=true}
   return prob
 }
 """

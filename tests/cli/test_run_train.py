@@ -23,8 +23,9 @@ def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "xor.json").write_text((EXAMPLES / "xor.json").read_text())
     data = make("xor", 64, seed=0)
-    save_arrays(tmp_path / "xor.npz", {"x": data.x, "target": data.y})
+    save_arrays(tmp_path / "xor.npz", {"x": data.x, "y": data.y})
     data.save(tmp_path / "xor.csv")
+    save_arrays(tmp_path / "xonly.csv", {"x": data.x})
     return tmp_path
 
 
@@ -56,7 +57,7 @@ def test_train_writes_a_document_that_reloads_to_the_trained_values(work, capsys
     from nnspec.interpreter.train import train
 
     expected = train(
-        again, load_arrays(work / "xor.npz", inputs=["x", "target"]), epochs=20, quiet=True
+        again, load_arrays(work / "xor.npz", inputs=["x", "y"]), epochs=20, quiet=True
     )
     for name, value in trained.params.items():
         assert value.tobytes() == expected.model.params[name].tobytes()
@@ -140,7 +141,7 @@ def test_invalid_document_prints_located_problems_and_exits_1(work, capsys):
     "args, message",
     [
         (["--data", "missing.npz"], "file not found"),
-        (["--data", "xor.csv"], "no column for 'target'"),
+        (["--data", "xonly.csv"], "no column for 'y'"),
         (["--data", "xor.npz", "--history", "h.txt"], ".json or .csv"),
     ],
 )
@@ -158,7 +159,7 @@ def test_bad_option_values_are_usage_errors(work, capsys):
 
 
 def test_data_that_does_not_fit_exits_2(work, capsys):
-    save_arrays(work / "wrong.npz", {"x": np.zeros((4, 3)), "target": np.zeros((4, 1))})
+    save_arrays(work / "wrong.npz", {"x": np.zeros((4, 3)), "y": np.zeros((4, 1))})
     assert nnspec_cli("train", "xor.json", "--data", "wrong.npz", "--out", "o.json") == 2
     assert "input 'x': expected shape [batch, 2]" in capsys.readouterr().err
 

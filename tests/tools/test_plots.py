@@ -63,7 +63,7 @@ def test_write_training_plots(tmp_path: Path, example: str) -> None:
         assert [p.name for p in written] == ["history.png"]
         return
     data = make("xor", 50)
-    written = write_training_plots(HISTORY, model, {"x": data.x, "target": data.y}, tmp_path)
+    written = write_training_plots(HISTORY, model, {"x": data.x, "y": data.y}, tmp_path)
     assert [p.name for p in written] == ["history.png", "boundary.png"]
     for path in written:
         check_png(path)

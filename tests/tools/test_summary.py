@@ -18,12 +18,12 @@ def _summary(name: str) -> dict:
 
 def test_composites_are_one_row_with_their_primitives() -> None:
     rows = {row["id"]: row for row in _summary("maxout")["layers"]}
-    assert list(rows) == ["x", "target", "hidden", "prob", "loss"]
+    assert list(rows) == ["x", "y", "hidden", "prob", "loss"]
     assert rows["hidden"]["op"] == "maxout" and rows["hidden"]["primitives"] == 4
     assert rows["hidden"]["params"] == 2 * 24 + 24
     assert rows["hidden"]["output"] == "f32[batch,8]"
     assert rows["prob"]["inputs"] == ["hidden"]
-    assert rows["loss"]["inputs"] == ["prob.add", "target"]
+    assert rows["loss"]["inputs"] == ["prob.add", "y"]
 
 
 def test_totals_split_trainable_and_constants() -> None:
