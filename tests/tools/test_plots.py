@@ -88,3 +88,19 @@ def test_without_matplotlib_the_error_says_what_to_install(
     with pytest.raises(PlotUnavailable, match=r"nnspec\[plot\]"):
         plot_history(HISTORY, tmp_path / "loss.png")
     assert not (tmp_path / "loss.png").exists()
+
+
+def test_history_written_by_nnspec_train_is_read(tmp_path: Path) -> None:
+    from nnspec.tools.plots import history_series
+
+    rows = {
+        "epochs": 2,
+        "stopped": None,
+        "history": [
+            {"epoch": 1, "loss": 0.7, "accuracy": 0.5},
+            {"epoch": 2, "loss": 0.4, "accuracy": 0.75},
+        ],
+    }
+    epochs, curves = history_series(rows)
+    assert epochs == [1.0, 2.0]
+    assert curves == {"loss": [0.7, 0.4], "accuracy": [0.5, 0.75]}

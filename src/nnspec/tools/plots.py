@@ -57,6 +57,7 @@ def history_series(history: Mapping[str, Any]) -> tuple[list[float], dict[str, l
     Reads ``loss`` and every list in ``metrics``; any other top-level list of numbers
     as long as ``loss`` (``val_loss`` …) is a curve too. ``epochs`` defaults to 1..n.
     """
+    history = _columns(history)
     loss = history.get("loss")
     if not _numbers(loss):
         raise ValueError("the history has no 'loss' list; is it the JSON written by nnspec train?")
@@ -72,6 +73,20 @@ def history_series(history: Mapping[str, Any]) -> tuple[list[float], dict[str, l
     if not _numbers(epochs) or len(epochs) != len(loss):
         epochs = list(range(1, len(loss) + 1))
     return [float(e) for e in epochs], curves
+
+
+def _columns(history: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`nnspec train --history` writes rows (``{"history": [{"epoch", "loss", ...}]}``);
+    turn them into the column form ``{"epochs": [...], "loss": [...], "metrics": {...}}``."""
+    rows = history.get("history")
+    if not (isinstance(rows, list) and rows and all(isinstance(r, Mapping) for r in rows)):
+        return history
+    keys = [k for k in rows[0] if k not in ("epoch", "loss")]
+    return {
+        "epochs": [r.get("epoch") for r in rows],
+        "loss": [r.get("loss") for r in rows],
+        "metrics": {k: [r.get(k) for r in rows] for k in keys},
+    }
 
 
 def _numbers(value: Any) -> bool:
@@ -123,7 +138,10 @@ def _task(graph: Graph) -> tuple[str, bool]:
         return "regression", False
     loss = graph.node(training.loss_node)
     kind = "regression" if loss.op == "mse" else "classification"
-    return kind, bool(loss.attr.get("from_logits", False))
+    # The document's own loss spec says what the output is: the checker may apply a
+    # cross-entropy to the logits behind a sigmoid output (see format.md, Training).
+    spec = loss.attr if "node" in training.loss else training.loss
+    return kind, bool(spec.get("from_logits", False))
 
 
 def plot_boundary(
