@@ -118,6 +118,7 @@ def train(
     show = not quiet if quiet is not None else sys.stderr.isatty()
     progress = Progress(total) if show else None
 
+    step = TrainStep(model, opt, plan)
     history = History(metrics={m: [] for m in wanted}, model=model)
     params = model.params
     snapshot = {k: v.copy() for k, v in params.items()}
@@ -131,9 +132,7 @@ def train(
                     slice(start, start + batch) if order is None else order[start : start + batch]
                 )
                 feed = {k: v[pick] for k, v in data.items()}
-                loss, grads, env = model.loss_and_gradients(
-                    plan, model.environment(plan, feed, check=False)
-                )
+                loss, env = step(feed)
                 if not np.isfinite(loss):
                     _restore(params, snapshot)
                     history.stopped = "non-finite loss"
@@ -142,7 +141,6 @@ def train(
                         f"keeps epoch {epoch - 1}. Try a smaller learning rate or scaled data.",
                         history,
                     )
-                opt.step(params, grads)
                 loss_sum += float(loss) * min(batch, rows - start)
                 for m in wanted:
                     s, n = METRICS[m](env[out_slot], feed[target], from_logits)
@@ -164,6 +162,27 @@ def train(
         if progress:
             progress.close()
     return history
+
+
+class TrainStep:
+    """One mini-batch step of `train`: forward, loss, backward, optimizer update.
+
+    Call it with arrays already checked by `inputs.prepare` (``train`` checks the
+    whole data set once); it returns (loss, environment). A non-finite loss is
+    returned without updating the params, so the caller can stop cleanly.
+    """
+
+    def __init__(self, model: Model, optimizer: Any, plan: Any = None):
+        self.model = model
+        self.optimizer = optimizer
+        self.plan = plan or model.gradient_plan(outputs=(model.graph.training.output,))
+
+    def __call__(self, feed: Mapping[str, np.ndarray]) -> tuple[np.ndarray, list[Any]]:
+        model, plan = self.model, self.plan
+        loss, grads, env = model.loss_and_gradients(plan, model.environment(plan, feed, False))
+        if np.isfinite(loss):
+            self.optimizer.step(model.params, grads)
+        return loss, env
 
 
 def _restore(params: Any, snapshot: Mapping[str, np.ndarray]) -> None:

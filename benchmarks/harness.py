@@ -1,0 +1,116 @@
+"""Timing harness shared by the benchmarks: interleaved rounds, medians, ratios.
+
+Contenders of one workload are timed round-robin (A B C, A B C, ...) so a slow
+period of the shared machine hits all of them alike; each contender is warmed
+untimed right before its timed calls, after a short idle pause that lets the BLAS
+thread pool of the previous contender stop spinning (on 2 cores it otherwise
+steals time from the next one). Results are reported as ratios to the baseline
+measured in the same run.
+"""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class Contender:
+    """One way of doing the workload; `check` returns its output for verification."""
+
+    name: str
+    call: Callable[[], Any]
+    check: Callable[[], Any] | None = None
+
+
+@dataclass
+class Result:
+    workload: str
+    contender: str
+    median_s: float
+    ratio: float = float("nan")
+    samples: list[float] = field(default_factory=list)
+
+
+def time_calls(call: Callable[[], Any], min_time: float) -> float:
+    """Seconds per call, calling often enough to fill `min_time`."""
+    call()
+    start = time.perf_counter()
+    call()
+    once = max(time.perf_counter() - start, 1e-7)
+    number = max(1, int(min_time / once))
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        for _ in range(number):
+            call()
+        elapsed = time.perf_counter() - start
+    finally:
+        gc.enable()
+    return elapsed / number
+
+
+def measure(
+    workload: str,
+    contenders: list[Contender],
+    *,
+    rounds: int,
+    min_time: float,
+    idle: float = 0.05,
+) -> list[Result]:
+    """Median seconds per call of every contender; the first one is the baseline."""
+    samples: dict[str, list[float]] = {c.name: [] for c in contenders}
+    for _ in range(rounds):
+        for contender in contenders:
+            time.sleep(idle)
+            samples[contender.name].append(time_calls(contender.call, min_time))
+    baseline = statistics.median(samples[contenders[0].name])
+    return [
+        Result(
+            workload,
+            c.name,
+            statistics.median(samples[c.name]),
+            statistics.median(samples[c.name]) / baseline,
+            samples[c.name],
+        )
+        for c in contenders
+    ]
+
+
+def verify(contenders: list[Contender], *, rtol: float, atol: float) -> None:
+    """Every contender's output must match the baseline's before anything is timed."""
+    expected = np.asarray(contenders[0].check() if contenders[0].check else contenders[0].call())
+    for contender in contenders[1:]:
+        got = contender.check() if contender.check else contender.call()
+        got = np.asarray(got)
+        if got.shape != expected.shape or not np.allclose(got, expected, rtol=rtol, atol=atol):
+            worst = float(np.max(np.abs(got - expected))) if got.shape == expected.shape else None
+            raise AssertionError(
+                f"{contender.name} disagrees with {contenders[0].name} "
+                f"(shape {got.shape} vs {expected.shape}, max abs diff {worst})"
+            )
+
+
+def markdown(results: list[Result]) -> str:
+    """A table of results, one row per (workload, contender)."""
+    lines = [
+        "| workload | contender | median per call | ratio to NumPy |",
+        "|---|---|---:|---:|",
+    ]
+    for r in results:
+        lines.append(f"| {r.workload} | {r.contender} | {_fmt_time(r.median_s)} | {r.ratio:.2f}x |")
+    return "\n".join(lines)
+
+
+def _fmt_time(seconds: float) -> str:
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.1f} µs"
+    if seconds < 1:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds:.2f} s"

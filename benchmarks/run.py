@@ -1,0 +1,267 @@
+"""nnspec's benchmark suite: ``python benchmarks/run.py [--quick] [--out FILE]``.
+
+Prints Markdown tables and writes a JSON result file. Every figure that compares
+is a ratio to hand-written NumPy measured in the same run (see `harness`).
+``--quick`` shrinks sizes and repeats so the test suite can smoke-run it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import itertools
+
+import baselines
+import harness
+import mlp
+import others
+
+import nnspec
+from nnspec.codegen import load_source
+from nnspec.interpreter import Model
+from nnspec.interpreter.inputs import prepare
+from nnspec.interpreter.optimizers import make_optimizer
+from nnspec.interpreter.train import TrainStep
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def inference(sizes: tuple[int, ...], batches: list[int], rounds: int, min_time: float) -> list:
+    graph, params = mlp.graph_and_params(train=False, sizes=sizes)
+    model = Model(graph, params)
+    module = load_source(nnspec.compile(graph, params, self_test=False))
+    results = []
+    for batch in batches:
+        x, _ = mlp.data(batch, sizes)
+        contenders = [
+            harness.Contender("numpy", lambda x=x: baselines.mlp_predict(x, params)),
+            harness.Contender("nnspec interpreter", lambda x=x: model.predict(x)),
+            harness.Contender("nnspec compiled", lambda x=x: module.predict(x)),
+        ]
+        if sizes == mlp.SIZES:
+            for name, build in (
+                ("pytorch eager", others.torch_predict),
+                ("onnxruntime", others.onnxruntime_predict),
+                ("jax.jit", others.jax_predict),
+            ):
+                predict = build(params)
+                if predict is not None:
+                    contenders.append(harness.Contender(name, lambda x=x, f=predict: f(x)))
+        harness.verify(contenders, rtol=1e-4, atol=1e-6)
+        results += harness.measure(
+            f"predict, batch {batch}", contenders, rounds=rounds, min_time=min_time
+        )
+    return results
+
+
+Stepper = tuple[Callable[[np.ndarray, np.ndarray], float], Callable[[], dict[str, np.ndarray]]]
+"""(one training step on (x, labels) returning the loss, the current weights by name)."""
+
+
+def numpy_stepper(graph: Any, params: dict[str, np.ndarray], lr: float) -> Stepper:
+    p = {k: v.copy() for k, v in params.items()}
+    return (lambda x, labels: baselines.mlp_train_step(x, labels, p, lr)), lambda: p
+
+
+def interpreter_stepper(graph: Any, params: dict[str, np.ndarray], lr: float) -> Stepper:
+    """The step `nnspec train` runs per mini-batch: its plan, its optimizer, its update."""
+    model = Model(graph, params)
+    step = TrainStep(model, make_optimizer(graph.training.optimizer))
+    feeds = step.plan.feeds
+
+    def call(x: np.ndarray, labels: np.ndarray) -> float:
+        return float(step({feeds[0].name: x, feeds[1].name: labels})[0])
+
+    return call, lambda: dict(model.params)
+
+
+def external_stepper(build: Callable) -> Callable[..., Stepper | None]:
+    def make(graph: Any, params: dict[str, np.ndarray], lr: float) -> Stepper | None:
+        step = build({k: v.copy() for k, v in params.items()}, lr)
+        return None if step is None else (step, step.weights)
+
+    return make
+
+
+def training(sizes: tuple[int, ...], batches: list[int], rounds: int, min_time: float) -> list:
+    """One SGD step (forward, softmax cross-entropy from logits, backward, update) per call.
+
+    Before timing, every contender takes one step from the same weights on the same
+    batch; its loss, its updated weights and the gradient those imply must match
+    NumPy's. The timed steps then keep training (the weights drift; the work does not).
+    """
+    graph, params = mlp.graph_and_params(train=True, sizes=sizes)
+    lr = float(graph.training.optimizer["learning_rate"])
+    makers: list[tuple[str, Callable[..., Stepper | None]]] = [
+        ("numpy", numpy_stepper),
+        ("nnspec interpreter", interpreter_stepper),
+    ]
+    if sizes == mlp.SIZES:
+        makers += [
+            ("pytorch eager", external_stepper(others.torch_train_step)),
+            ("jax.jit", external_stepper(others.jax_train_step)),
+        ]
+    results = []
+    for batch in batches:
+        x, labels = mlp.data(batch, sizes)
+        checked = prepare(
+            Model(graph, params).gradient_plan().feeds, {"x": x, "label": labels}, {"x", "label"}
+        )
+        x, labels = checked["x"], checked["label"]
+        contenders, updated, implied = [], [], []
+        for name, make in makers:
+            stepper = make(graph, params, lr)
+            if stepper is None:
+                continue
+            step, weights = stepper
+            loss = step(x, labels)
+            after = weights()
+            state = np.concatenate([[loss], *(after[k].ravel() for k in params)])
+            grads = np.concatenate(
+                [(params[k].astype(np.float64) - after[k]).ravel() / lr for k in params]
+            )
+            updated.append(harness.Contender(name, lambda s=state: s))
+            implied.append(harness.Contender(name, lambda g=grads: g))
+            timed, _ = make(graph, params, lr)
+            contenders.append(harness.Contender(name, lambda f=timed, x=x, y=labels: f(x, y)))
+        # float32 weights change by lr·grad, so the implied gradient carries the
+        # update's rounding (|w|·eps/lr): a looser absolute tolerance for it.
+        harness.verify(updated, rtol=1e-5, atol=1e-6)
+        harness.verify(implied, rtol=1e-3, atol=2e-4)
+        results += harness.measure(
+            f"train step, batch {batch}", contenders, rounds=rounds, min_time=min_time
+        )
+    return results
+
+
+def gemm_ceiling(n: int, min_time: float) -> float:
+    """float32 GEMM GFLOP/s that NumPy reaches on this machine."""
+    a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
+    seconds = harness.time_calls(lambda: a @ a, min_time)
+    return 2 * n**3 / seconds / 1e9
+
+
+def mlp_flops(sizes: tuple[int, ...], batch: int) -> float:
+    return 2.0 * batch * sum(a * b for a, b in itertools.pairwise(sizes))
+
+
+def compile_time(nodes: int) -> float:
+    layers = [{"op": "dense", "units": 8, "activation": "tanh"} for _ in range(nodes // 3)]
+    doc = {"nnspec": "1", "inputs": {"x": {"shape": ["batch", 8]}}, "nodes": layers}
+    graph = nnspec.load(doc)
+    start = time.perf_counter()
+    nnspec.compile(graph, self_test=False)
+    return time.perf_counter() - start
+
+
+def import_overhead(sizes: tuple[int, ...], repeats: int) -> float:
+    """Seconds a generated module's import adds to ``import numpy`` in a fresh process."""
+    graph, params = mlp.graph_and_params(train=False, sizes=sizes)
+    with tempfile.TemporaryDirectory() as folder:
+        Path(folder, "mlp_module.py").write_text(nnspec.compile(graph, params, self_test=False))
+        code = (
+            "import time, numpy; t = time.perf_counter(); import mlp_module; "
+            "print(time.perf_counter() - t)"
+        )
+        samples = []
+        for _ in range(repeats):
+            out = subprocess.run(
+                [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {folder!r}); {code}"],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            samples.append(float(out.stdout))
+    return float(np.median(samples))
+
+
+def peak_memory_of_training(sizes: tuple[int, ...], batch: int, steps: int) -> int:
+    """Peak bytes NumPy allocates (tracemalloc) during `steps` interpreter training steps."""
+    graph, params = mlp.graph_and_params(train=True, sizes=sizes)
+    model = Model(graph, params)
+    x, labels = mlp.data(batch, sizes)
+    tracemalloc.start()
+    try:
+        for _ in range(steps):
+            model.gradients({"x": x, "label": labels})
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def machine() -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+    }
+    try:
+        from threadpoolctl import threadpool_info
+
+        info["blas"] = [
+            {k: p.get(k) for k in ("internal_api", "version", "num_threads", "architecture")}
+            for p in threadpool_info()
+        ]
+    except ImportError:
+        pass
+    return info
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, one round (smoke test)")
+    parser.add_argument(
+        "--out", type=Path, help="JSON result file (default: benchmarks/results/latest.json)"
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        sizes, batches, rounds, min_time = (16, 8, 8, 4), [1, 32], 1, 0.001
+    else:
+        sizes, batches, rounds, min_time = mlp.SIZES, [1, 64, 4096], 7, 0.2
+    results = inference(sizes, batches, rounds, min_time)
+    results += training(sizes, [32] if args.quick else [128, 1024], rounds, min_time)
+    print(harness.markdown(results))
+    ceiling = gemm_ceiling(64 if args.quick else 2048, min_time)
+    big = next(
+        r
+        for r in results
+        if r.workload == f"predict, batch {batches[-1]}" and r.contender == "numpy"
+    )
+    achieved = mlp_flops(sizes, batches[-1]) / big.median_s / 1e9
+    extras = {
+        "gemm_gflops_float32": ceiling,
+        "mlp_numpy_gflops_at_largest_batch": achieved,
+        "compile_seconds_1000_nodes": compile_time(30 if args.quick else 1000),
+        "import_overhead_seconds": import_overhead(sizes, 1 if args.quick else 5),
+        "peak_training_bytes": peak_memory_of_training(sizes, 32 if args.quick else 128, 2),
+    }
+    print()
+    print("| figure | value |\n|---|---:|")
+    for key, value in extras.items():
+        print(f"| {key} | {value:.4g} |")
+    out = args.out or RESULTS / ("quick.local.json" if args.quick else "latest.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"machine": machine(), "results": [asdict(r) for r in results], "figures": extras}
+    out.write_text(json.dumps(payload, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,49 @@
+"""Smoke run of the benchmark suite (``benchmarks/run.py --quick``) so it cannot rot.
+
+Tiny sizes, one round: it checks that every workload runs, that every contender
+passed its agreement check against NumPy (the suite raises otherwise) and that
+the result file has its shape. It asserts no timings; speed is read from the
+full suite's output, never tested.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "benchmarks" / "run.py"
+
+
+@pytest.mark.skipif(not SCRIPT.exists(), reason="benchmarks/ is not shipped here")
+def test_quick_suite_runs_and_writes_results(tmp_path: Path) -> None:
+    out = tmp_path / "quick.json"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+    }
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "| workload | contender |" in done.stdout
+    payload = json.loads(out.read_text())
+    rows = {(r["workload"], r["contender"]) for r in payload["results"]}
+    for workload in ("predict, batch 1", "predict, batch 32", "train step, batch 32"):
+        assert (workload, "numpy") in rows
+        assert (workload, "nnspec interpreter") in rows
+    assert ("predict, batch 1", "nnspec compiled") in rows
+    for r in payload["results"]:
+        assert r["median_s"] > 0 and math.isfinite(r["ratio"])
+    assert set(payload["figures"]) >= {"gemm_gflops_float32", "peak_training_bytes"}
+    assert "numpy" in payload["machine"]
