@@ -56,9 +56,7 @@ def test_train_writes_a_document_that_reloads_to_the_trained_values(work, capsys
     again = Model(nnspec.load(work / "xor.json"))
     from nnspec.interpreter.train import train
 
-    expected = train(
-        again, load_arrays(work / "xor.npz", inputs=["x", "y"]), epochs=20, quiet=True
-    )
+    expected = train(again, load_arrays(work / "xor.npz", inputs=["x", "y"]), epochs=20, quiet=True)
     for name, value in trained.params.items():
         assert value.tobytes() == expected.model.params[name].tobytes()
     history = json.loads((work / "h.json").read_text())
@@ -246,3 +244,26 @@ def test_the_real_command_line(work):
     )
     assert result.returncode == 0, result.stderr
     assert "3 epoch(s)" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_train_plot_writes_history_and_boundary_pngs(work):
+    pytest.importorskip("matplotlib")
+    args = ("train", "xor.json", "--data", "xor.npz", "--out", "o.json", "--epochs", "3")
+    assert nnspec_cli(*args, "-q", "--plot", "plots") == 0
+    for name in ("history.png", "boundary.png"):
+        assert (work / "plots" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_train_plot_without_matplotlib_is_a_usage_error(work, capsys, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "matplotlib" else real(name, *a),
+    )
+    args = ("train", "xor.json", "--data", "xor.npz", "--out", "o.json", "--epochs", "3")
+    assert nnspec_cli(*args, "--plot", "plots") == 2
+    assert "nnspec[plot]" in capsys.readouterr().err
+    assert not (work / "o.json").exists()

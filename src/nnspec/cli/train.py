@@ -9,7 +9,9 @@ atomically, and the input document is never overwritten without ``--in-place``.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import io
+import json
 import sys
 from pathlib import Path
 
@@ -78,6 +80,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--history", metavar="FILE", help="write per-epoch loss and metrics (.json or .csv)"
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--plot",
+        metavar="DIR",
+        help="also write history.png (and boundary.png for 2-input models) into DIR "
+        "(needs the extra nnspec[plot])",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -94,6 +102,11 @@ def _train(args: argparse.Namespace) -> int:
     if args.history and Path(args.history).suffix.lower() not in (".json", ".csv"):
         raise CommandError(f"{args.history}: history files are .json or .csv", EXIT_USAGE)
     check_output_path(out, args.document, args.in_place)
+    if args.plot and importlib.util.find_spec("matplotlib") is None:
+        raise CommandError(
+            "--plot needs matplotlib: install the extra with pip install 'nnspec[plot]'",
+            EXIT_USAGE,
+        )
     document, graph = load_document(args.document)
     if graph.training is None:
         raise CommandError(
@@ -121,6 +134,12 @@ def _train(args: argparse.Namespace) -> int:
         raise CommandError(f"{args.data}: {exc}", EXIT_USAGE) from None
     _write_history(args.history, history)
     _write_document(Path(out), document, model)
+    if args.plot:
+        from nnspec.tools.plots import write_training_plots
+
+        written = write_training_plots(json.loads(history.to_json()), model, data, args.plot)
+        if not args.quiet:
+            print(f"nnspec train: wrote {', '.join(map(str, written))}", file=sys.stderr)
     summary = ", ".join(f"{m} {v[-1]:.4g}" for m, v in history.metrics.items())
     last = (
         f"loss {history.loss[-1]:.4g}" + (f", {summary}" if summary else "")
