@@ -118,15 +118,18 @@ def _train(args: argparse.Namespace) -> int:
         args.data, inputs=features, targets=[target] if target else [], target_columns=args.target
     )
     try:
-        history = train(
-            model,
-            data,
-            epochs=args.epochs,
-            learning_rate=args.lr,
-            batch_size=args.batch_size,
-            seed=args.seed,
-            quiet=args.quiet or None,
-        )
+        # Overflow shows up as a non-finite loss, reported below with advice;
+        # NumPy's own RuntimeWarnings would only be noise before that message.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            history = train(
+                model,
+                data,
+                epochs=args.epochs,
+                learning_rate=args.lr,
+                batch_size=args.batch_size,
+                seed=args.seed,
+                quiet=args.quiet or None,
+            )
     except TrainingError as exc:
         _write_history(args.history, exc.history)
         raise CommandError(str(exc), EXIT_FAILED) from None
