@@ -17,6 +17,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from nnspec.codegen import emit, render
+from nnspec.codegen.train import train_plan
 from nnspec.ir import Graph
 
 SELF_TEST_BATCH = 3  # the size given to every symbolic dim of the self-test input
@@ -28,28 +29,46 @@ def compile(  # the public name the issue asks for: nnspec.compile
     *,
     weights_file: str = "",
     self_test: bool = True,
+    train: bool = False,
 ) -> str:
     """The module text for `graph` with `params` (default: the graph's initial values).
 
     With `weights_file`, weights are read at import from that .npz beside the module
-    (write it with `weights_npz`) instead of being embedded.
+    (write it with `weights_npz(..., train=train)`) instead of being embedded. With
+    `train`, the module also gets the training loss, its gradients, the document's
+    optimizer and `fit` (see docs/codegen.md); the graph needs a training loss.
     """
     values = _params(graph, params)
-    sha = hashlib.sha256(weights_npz(graph, values)).hexdigest() if weights_file else ""
-    plan = emit.plan(graph, values, weights_file=weights_file, weights_sha256=sha)
+    loss = _loss(graph) if train else None
+    sha = hashlib.sha256(weights_npz(graph, values, train=train)).hexdigest() if weights_file else ""
+    plan = emit.plan(graph, values, weights_file=weights_file, weights_sha256=sha, loss=loss)
+    if train:
+        plan.train = train_plan(graph, plan)
     if self_test:
         emit.add_self_test(plan, graph, values, self_test_inputs(graph))
     return render.render(plan)
 
 
-def weights_npz(graph: Graph, params: Mapping[str, np.ndarray] | None = None) -> bytes:
+def _loss(graph: Graph) -> str:
+    training = graph.training
+    if training is None or training.loss_node is None:
+        raise ValueError(
+            f"graph {graph.name!r} has no training loss; add a 'training' section with a loss "
+            "to compile it with train=True"
+        )
+    return training.loss_node
+
+
+def weights_npz(
+    graph: Graph, params: Mapping[str, np.ndarray] | None = None, *, train: bool = False
+) -> bytes:
     """The weights file for `compile(..., weights_file=...)`: a deterministic .npz.
 
     Written member by member with a fixed timestamp (NumPy's savez stamps the clock),
     keyed by the module's own identifiers.
     """
     values = _params(graph, params)
-    plan = emit.plan(graph, values)
+    plan = emit.plan(graph, values, loss=_loss(graph) if train else None)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
         for t in plan.params:

@@ -98,6 +98,8 @@ class Plan:
     self_test_inputs: list[Tensor] = field(default_factory=list)
     self_test_outputs: list[Tensor] = field(default_factory=list)
     train: Any = None  # a `nnspec.codegen.train.TrainPlan` with --train
+    idents: dict[str, str] = field(default_factory=dict)  # document name -> identifier
+    namer: Namer | None = None  # hands out further identifiers (the training section's)
 
 
 def encode(array: np.ndarray) -> tuple[str, ...]:
@@ -223,13 +225,25 @@ def plan(
     *,
     weights_file: str = "",
     weights_sha256: str = "",
+    loss: str | None = None,
 ) -> Plan:
-    """The emit plan of `predict` for `graph` with these param values."""
+    """The emit plan of `predict` for `graph` with these param values.
+
+    With `loss` (the training loss node), the plan also embeds every trainable param
+    and whatever the loss needs, and names the loss path's values in `Plan.idents`.
+    """
     names = Namer()
     types = graph.types()
     folded = fold(graph, params)
     nodes = [n for n in needed(graph, graph.outputs) if n.id not in folded]
     used = {name for n in nodes for name in n.inputs} | set(graph.outputs)
+    extra = []  # nodes only the loss needs
+    embed = set(used)
+    if loss is not None:
+        known = {n.id for n in nodes}
+        extra = [n for n in needed(graph, [loss]) if n.id not in folded and n.id not in known]
+        embed |= {name for n in extra for name in n.inputs} | {loss}
+        embed |= {p.name for p in graph.params if p.trainable}
     idents: dict[str, str] = {}
     inputs = []
     for inp in graph.inputs:
@@ -238,15 +252,15 @@ def plan(
             inputs.append(_port(inp.name, idents[inp.name], inp.type))
     param_tensors = []
     for p in graph.params:
-        if p.name in used:
+        if p.name in embed:
             idents[p.name] = names(p.name, upper=True)
             param_tensors.append(tensor(idents[p.name], params[p.name], p.name, comment(p.name)))
     consts = []
     for node_id, value in folded.items():
-        if node_id in used:
+        if node_id in embed:
             idents[node_id] = names(node_id, upper=True)
             consts.append(tensor(idents[node_id], value, "", f"{comment(node_id)} (folded)"))
-    for node in nodes:
+    for node in nodes + extra:
         idents[node.id] = names(node.id)
     steps = steps_for(nodes, idents, types, fresh=set(), keep=set(graph.outputs))
     outputs = [_port(o, idents[o], types[o]) for o in graph.outputs]
@@ -264,6 +278,8 @@ def plan(
         steps=steps,
         weights_file=literal(weights_file) if weights_file else "",
         weights_sha256=weights_sha256,
+        idents=idents,
+        namer=names,
     )
 
 

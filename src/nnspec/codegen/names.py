@@ -42,6 +42,11 @@ RESERVED = frozenset(
         "NNSPEC_VERSION",
         "METADATA",
         "TRAINING",
+        "TRAIN_INPUTS",
+        "save_weights",
+        "load_weights",
+        "zipfile",
+        "io",
     }
 )
 MAX_IDENT = 24  # keeps generated lines short enough to wrap within the linter's width

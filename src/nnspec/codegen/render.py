@@ -14,6 +14,7 @@ from functools import cache
 import jinja2
 
 from nnspec.codegen.emit import Plan, Step
+from nnspec.codegen.train import BackStep, TrainPlan
 from nnspec.ops import REGISTRY
 from nnspec.ops.elementwise import GELU_C, GELU_K
 
@@ -28,6 +29,14 @@ HELPERS = (
     "mse",
     "binary_cross_entropy",
     "cross_entropy",
+    "unbroadcast",
+    "gelu_vjp",
+    "silu_vjp",
+    "pow_vjp",
+    "max_vjp",
+    "mse_vjp",
+    "bce_vjp",
+    "ce_vjp",
 )
 """Every helper macro of helpers.j2, in the order the module defines them."""
 
@@ -66,6 +75,29 @@ def render_steps(steps: list[Step]) -> str:
         macro = getattr(family(step.family).module, step.op)
         lines.extend(wrap(line) for line in str(macro(step)).rstrip("\n").split("\n"))
     return "\n".join(lines)
+
+
+def render_backward(steps: list[BackStep]) -> str:
+    """The reverse pass: each node's VJP macro, then its results summed into cotangents."""
+    accumulate = environment().get_template("backward.j2").module.accumulate
+    lines = []
+    for step in steps:
+        lines.append(f"# {step.comment}")
+        macro = getattr(family(step.family).module, step.op)
+        code = str(macro(step)) + "".join(str(accumulate(a)) for a in step.adds)
+        lines.extend(wrap(line) for line in code.rstrip("\n").split("\n"))
+    return "\n".join(lines)
+
+
+def render_train(tp: TrainPlan) -> str:
+    """The training section of the module (``--train``)."""
+    return (
+        environment()
+        .get_template("train.py.j2")
+        .render(
+            tp=tp, forward=render_steps(tp.forward), backward=render_backward(tp.backward)
+        )
+    )
 
 
 def wrap(line: str, width: int = WIDTH - 4) -> str:
@@ -119,9 +151,10 @@ def render_helpers(names: list[str]) -> str:
     return "".join(f"\n{getattr(helpers, h)()}\n" for h in names)
 
 
-def render(plan: Plan, train: str = "") -> str:
-    """The module text for `plan`; `train` is the rendered training section, if any."""
+def render(plan: Plan) -> str:
+    """The module text for `plan` (with its training section when `plan.train` is set)."""
     body = render_steps(plan.steps)
+    train = render_train(plan.train) if plan.train else ""
     helpers = used_helpers(body + train)
     return (
         environment()
@@ -133,3 +166,12 @@ def render(plan: Plan, train: str = "") -> str:
 def check_families() -> list[str]:
     """Ops whose family template lacks their macro (for the completeness test)."""
     return [op.name for op in REGISTRY.values() if not hasattr(family(op.family).module, op.macro)]
+
+
+def check_vjp_macros() -> list[str]:
+    """Ops with an exact VJP whose family template lacks ``<op>_vjp`` (completeness test)."""
+    return [
+        op.name
+        for op in REGISTRY.values()
+        if op.gradient == "exact" and not hasattr(family(op.family).module, f"{op.macro}_vjp")
+    ]

@@ -1,0 +1,268 @@
+"""Code generation for ``--train``: the loss, its reverse pass and the optimizer, as data.
+
+Sits beside `emit` (layer one): `train_plan` turns a graph with a training loss into
+a `TrainPlan` that ``templates/train.py.j2`` formats. It mirrors the interpreter's
+reverse mode (`nnspec.interpreter.plan._reverse` and `backward.propagate`) decision
+for decision, so the generated gradients are bitwise the interpreter's:
+
+- only nodes a gradient flows through get a backward step: their value depends on a
+  trainable param, their op has an exact VJP (``gradient == "zero"`` ops such as
+  sign stop the flow, as their zero VJP would), and the loss depends on them
+  through such nodes;
+- each step renders the op's ``<op>_vjp`` macro, the textual twin of its `vjp`;
+- fan-out is summed in the interpreter's order (reverse node order, then input
+  order), ``d = d + g``, never in place (a VJP may hand the same array to two inputs);
+- `_unbroadcast` (the twin of `backward.unbroadcast`) is applied unless the
+  gradient's shape provably equals the value's; on equal shapes it is the identity,
+  which is why applying it conservatively keeps bitwise equality.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from nnspec.codegen.emit import Plan, Port, Step, _port, attr_literals, needed, steps_for
+from nnspec.codegen.names import Namer, comment, literal
+from nnspec.ir import Dim, Graph, Node, TensorType
+from nnspec.ops import REGISTRY
+from nnspec.ops.reduce import _axes
+
+OPTIMIZER_DEFAULTS: dict[str, dict[str, float]] = {
+    "sgd": {"learning_rate": 0.01},
+    "momentum": {"learning_rate": 0.01, "momentum": 0.9},
+    "adam": {"learning_rate": 0.001, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
+}
+"""The interpreter's optimizer defaults (`nnspec.interpreter.optimizers.DEFAULTS`);
+a test keeps the two equal."""
+
+
+@dataclass(frozen=True)
+class Add:
+    """Accumulate one VJP result `grad` into the cotangent `target` of value `value`."""
+
+    target: str
+    grad: str
+    value: str
+    unbroadcast: bool
+    first: bool
+
+
+@dataclass(frozen=True)
+class BackStep:
+    """One node's VJP, rendered by macro `op` (``<op>_vjp``) of template `family`."""
+
+    op: str
+    family: str
+    dy: str
+    out: str
+    xs: tuple[str, ...]
+    gs: tuple[str, ...]  # identifier receiving each input's gradient; '' when not wanted
+    attrs: Mapping[str, str]  # attribute literals, defaults filled in
+    facts: Mapping[str, str]  # literals the generator works out at compile time
+    adds: tuple[Add, ...]
+    comment: str
+
+
+@dataclass(frozen=True)
+class Trainable:
+    key: str  # literal of the document param name
+    ident: str  # the module constant holding it
+    grad: str  # identifier of its gradient, or '' when no gradient reaches it
+
+
+@dataclass
+class TrainPlan:
+    """Everything ``train.py.j2`` needs."""
+
+    loss_key: str
+    loss: str
+    seed: str  # identifier of the loss's cotangent
+    feeds: list[Port]  # what the loss reads: inputs, then targets, in document order
+    features: list[str]  # literals of the data inputs `fit` takes as x
+    target: str  # literal of the target `fit` takes as y, or 'None'
+    params: list[Trainable]
+    forward: list[Step]
+    backward: list[BackStep]
+    optimizer: str
+    settings: list[tuple[str, str]]  # (literal key, float literal)
+    epochs: int
+    batch_size: str
+    seed_value: int
+
+
+def train_plan(graph: Graph, plan: Plan) -> TrainPlan:
+    """The training section's plan; `plan` must come from ``emit.plan(..., loss=...)``."""
+    training = graph.training
+    if training is None or training.loss_node is None:
+        raise ValueError(
+            f"graph {graph.name!r} has no training loss; add a 'training' section with a "
+            "loss to the document to compile it with train=True"
+        )
+    assert plan.namer is not None
+    names, idents, types = plan.namer, plan.idents, graph.types()
+    loss = training.loss_node
+    consts = {t.ident for t in plan.consts}  # folded nodes: module constants
+    nodes = [n for n in needed(graph, [loss]) if idents[n.id] not in consts]
+    sources = {p.name for p in graph.params if p.trainable}
+    flows = set(sources)
+    for node in nodes:
+        if any(x in flows for x in node.inputs) and REGISTRY[node.op].gradient == "exact":
+            flows.add(node.id)
+    reaches = {loss} & flows
+    feeds = _feeds(graph, nodes, idents, names)
+    grads: dict[str, str] = {}
+    if loss in flows:
+        grads[loss] = names(f"d_{idents[loss]}")
+    backward: list[BackStep] = []
+    kept: set[str] = set()
+    temps: list[str] = []
+    for node in reversed(nodes):
+        if node.id not in reaches:
+            continue
+        reaches.update(x for x in node.inputs if x in flows)
+        kept.update(node.inputs)
+        kept.add(node.id)
+        backward.append(_back_step(node, types, idents, grads, flows, names, temps))
+    forward = steps_for(nodes, idents, types, fresh=set(), keep=kept | {loss})
+    features, target = _roles(graph, feeds, nodes)
+    params = [
+        Trainable(literal(p.name), idents[p.name], grads.get(p.name, ""))
+        for p in graph.params
+        if p.trainable
+    ]
+    opt = dict(training.optimizer)
+    name = str(opt.get("name", "sgd"))
+    defaults = OPTIMIZER_DEFAULTS[name]
+    settings = {**defaults, **{k: v for k, v in opt.items() if k in defaults}}
+    return TrainPlan(
+        loss_key=literal(loss),
+        loss=idents[loss],
+        seed=grads.get(loss, ""),
+        feeds=feeds,
+        features=features,
+        target=target,
+        params=params,
+        forward=forward,
+        backward=backward,
+        optimizer=name,
+        settings=[(literal(k), repr(float(v))) for k, v in settings.items()],
+        epochs=int(training.epochs),
+        batch_size=repr(training.batch_size),
+        seed_value=int(training.seed),
+    )
+
+
+def _feeds(graph: Graph, nodes: Sequence[Node], idents: dict[str, str], names: Namer) -> list[Port]:
+    read = {x for n in nodes for x in n.inputs}
+    declared = list(graph.inputs) + list(graph.training.targets if graph.training else ())
+    ports = []
+    for feed in declared:
+        if feed.name in read:
+            if feed.name not in idents:
+                idents[feed.name] = names(feed.name)
+            ports.append(_port(feed.name, idents[feed.name], feed.type))
+    return ports
+
+
+def _roles(graph: Graph, feeds: list[Port], nodes: Sequence[Node]) -> tuple[list[str], str]:
+    """(data inputs, target) as `nnspec.interpreter.train` decides them."""
+    training = graph.training
+    assert training is not None
+    if training.targets:
+        target = literal(training.targets[0].name)
+    else:
+        by_output = {x for n in needed(graph, [training.output]) for x in n.inputs}
+        by_output.add(training.output)
+        extra = [p.key for p in feeds if _raw(graph, p.key) not in by_output]
+        target = extra[0] if len(extra) == 1 else "None"
+    return [p.key for p in feeds if p.key != target], target
+
+
+def _raw(graph: Graph, key: str) -> str:
+    for inp in (*graph.inputs, *(graph.training.targets if graph.training else ())):
+        if literal(inp.name) == key:
+            return inp.name
+    return ""
+
+
+def _back_step(
+    node: Node,
+    types: Mapping[str, TensorType],
+    idents: dict[str, str],
+    grads: dict[str, str],
+    flows: set[str],
+    names: Namer,
+    temps: list[str],
+) -> BackStep:
+    op = REGISTRY[node.op]
+    shapes = _grad_shapes(node, types)
+    gs: list[str] = []
+    adds: list[Add] = []
+    for k, x in enumerate(node.inputs):
+        if x not in flows:
+            gs.append("")
+            continue
+        value_shape = types[x].shape
+        exact = shapes[k] == value_shape and None not in value_shape
+        first = x not in grads
+        if first:
+            grads[x] = names(f"d_{idents[x]}")
+        if first and exact:
+            gs.append(grads[x])
+            continue
+        while len(temps) <= k:
+            temps.append(names("grad"))
+        gs.append(temps[k])
+        adds.append(Add(grads[x], temps[k], idents[x], not exact, first))
+    return BackStep(
+        op=f"{op.macro}_vjp",
+        family=op.family,
+        dy=grads[node.id],
+        out=idents[node.id],
+        xs=tuple(idents[x] for x in node.inputs),
+        gs=tuple(gs),
+        attrs=attr_literals(node),
+        facts=_facts(node, types, idents[node.inputs[0]]),
+        adds=tuple(adds),
+        comment=f"d {comment(node.id)} = {node.op}({', '.join(comment(x) for x in node.inputs)})",
+    )
+
+
+def _grad_shapes(node: Node, types: Mapping[str, TensorType]) -> list[tuple[Dim, ...] | None]:
+    """The shape each input's VJP result has, when known (None: unknown)."""
+    op = REGISTRY[node.op]
+    ins = [types[x].shape for x in node.inputs]
+    if op.family == "binary":
+        return [node.type.shape] * len(ins)
+    if op.family == "linalg":
+        return [(*node.type.shape[:-2], *s[-2:]) for s in ins]
+    if op.family == "losses":
+        same = len(set(ins)) == 1
+        return [ins[0] if same else None] * len(ins)
+    return ins  # elementwise, reductions, normalisers and shape ops: the input's shape
+
+
+def _facts(node: Node, types: Mapping[str, TensorType], x_ident: str) -> dict[str, str]:
+    """Compile-time values the VJP macros use, as literals."""
+    attrs: dict[str, Any] = {**REGISTRY[node.op].defaults(), **node.attr}
+    facts: dict[str, str] = {}
+    if node.op in ("sum", "mean", "max"):
+        x = types[node.inputs[0]]
+        axes = _axes(attrs.get("axis"), x.rank)
+        facts["axes"] = repr(tuple(axes))
+        facts["keepdims"] = repr(bool(attrs.get("keepdims", False)))
+        # `int(np.prod(...))` of the reduced dims, as a product of runtime shape entries.
+        dims = [f"{x_ident}.shape[{a}]" for a in axes]
+        facts["count"] = " * ".join(dims) if dims else "1"
+        kept = [a for a in range(x.rank) if a not in axes]
+        order = (*kept, *axes)
+        facts["order"] = repr(order)
+        facts["inverse"] = repr(tuple(sorted(range(len(order)), key=order.__getitem__)))
+        facts["kept"] = repr(len(kept))
+    if node.op == "transpose":
+        perm = attrs.get("perm")
+        inverse = None if perm is None else tuple(sorted(range(len(perm)), key=perm.__getitem__))
+        facts["inverse"] = repr(inverse)
+    return facts
