@@ -3,7 +3,8 @@
 Runs `nnspec.codegen.compile` on the checked graph and writes the module (and, with
 ``--weights-file``, the .npz beside it) atomically. ``--check`` writes nothing:
 it regenerates in memory and exits 1 when the files on disk differ, for CI jobs
-that keep generated modules in a repository.
+that keep generated modules in a repository. ``--train`` adds the training section
+(loss, gradients, optimizer, ``fit``) so the module can train without nnspec.
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-self-test", action="store_true", help="leave out the embedded self-test"
     )
     parser.add_argument(
+        "--train",
+        action="store_true",
+        help="also emit the loss, its gradients, the optimizer and fit() (needs a training loss)",
+    )
+    parser.add_argument(
         "--check",
         action="store_true",
         help="write nothing; exit 1 if FILE (and its weights file) differ from a fresh compile",
@@ -54,13 +60,21 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(loaded, int):
         return loaded
     graph, _ = loaded
+    if args.train and (graph.training is None or graph.training.loss_node is None):
+        print(
+            f"nnspec compile: {args.document}: --train needs a 'training' section with a loss",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     files: dict[Path, bytes] = {}
     weights_name = ""
     if args.weights_file:
         target = weights_path(Path(args.output))
         weights_name = target.name
-        files[target] = weights_npz(graph)
-    source = compile(graph, weights_file=weights_name, self_test=not args.no_self_test)
+        files[target] = weights_npz(graph, train=args.train)
+    source = compile(
+        graph, weights_file=weights_name, self_test=not args.no_self_test, train=args.train
+    )
     if not args.output:
         sys.stdout.write(source)
         return EXIT_OK

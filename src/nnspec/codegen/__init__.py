@@ -40,7 +40,9 @@ def compile(  # the public name the issue asks for: nnspec.compile
     """
     values = _params(graph, params)
     loss = _loss(graph) if train else None
-    sha = hashlib.sha256(weights_npz(graph, values, train=train)).hexdigest() if weights_file else ""
+    sha = (
+        hashlib.sha256(weights_npz(graph, values, train=train)).hexdigest() if weights_file else ""
+    )
     plan = emit.plan(graph, values, weights_file=weights_file, weights_sha256=sha, loss=loss)
     if train:
         plan.train = train_plan(graph, plan)

@@ -94,9 +94,7 @@ def render_train(tp: TrainPlan) -> str:
     return (
         environment()
         .get_template("train.py.j2")
-        .render(
-            tp=tp, forward=render_steps(tp.forward), backward=render_backward(tp.backward)
-        )
+        .render(tp=tp, forward=render_steps(tp.forward), backward=render_backward(tp.backward))
     )
 
 

@@ -70,6 +70,7 @@ class Trainable:
     key: str  # literal of the document param name
     ident: str  # the module constant holding it
     grad: str  # identifier of its gradient, or '' when no gradient reaches it
+    read: bool  # whether the loss depends on it (else it gets no gradient, as in nnspec)
 
 
 @dataclass
@@ -127,8 +128,9 @@ def train_plan(graph: Graph, plan: Plan) -> TrainPlan:
         backward.append(_back_step(node, types, idents, grads, flows, names, temps))
     forward = steps_for(nodes, idents, types, fresh=set(), keep=kept | {loss})
     features, target = _roles(graph, feeds, nodes)
+    read = {x for n in nodes for x in n.inputs}
     params = [
-        Trainable(literal(p.name), idents[p.name], grads.get(p.name, ""))
+        Trainable(literal(p.name), idents[p.name], grads.get(p.name, ""), p.name in read)
         for p in graph.params
         if p.trainable
     ]
