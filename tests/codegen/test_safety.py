@@ -82,17 +82,20 @@ AWKWARD_IDS = [
 ]
 ids = st.one_of(st.sampled_from(AWKWARD_IDS), st.from_regex(NAME_PATTERN, fullmatch=True))
 
-ALLOWED_IMPORTS = {"argparse", "base64", "sys", "numpy", "hashlib", "io", "os"}
-MODULES = {"argparse", "base64", "sys", "np", "hashlib", "io", "os"}
+ALLOWED_IMPORTS = {"argparse", "base64", "sys", "numpy", "hashlib", "io", "os", "zipfile"}
+MODULES = {"argparse", "base64", "sys", "np", "hashlib", "io", "os", "zipfile"}
 BUILTINS = {"print", "len", "isinstance", "zip", "enumerate", "int", "float", "max", "open"}
 BUILTINS |= {"str", "ValueError", "OSError", "__name__", "__file__", "__doc__"}
-CALLS = BUILTINS | {"predict", "run", "main", "self_test"}  # and the module's _helpers
+# --train adds these (the optimizer, fit's batches, _unbroadcast):
+BUILTINS |= {"dict", "set", "next", "iter", "min", "range", "slice", "tuple", "FloatingPointError"}
+CALLS = BUILTINS | {"predict", "run", "main", "self_test", "fit", "save_weights", "init_state"}
+# ... and the module's _helpers
 
 
 @st.composite
 def hostile_documents(draw: st.DrawFn) -> dict:
-    names = draw(st.lists(ids, min_size=4, max_size=4, unique_by=str.lower))
-    x, w, h, y = names
+    names = draw(st.lists(ids, min_size=5, max_size=5, unique_by=str.lower))
+    x, w, h, y, t = names
     return {
         "nnspec": "1",
         "name": draw(hostile_text),
@@ -105,6 +108,7 @@ def hostile_documents(draw: st.DrawFn) -> dict:
             {"id": y, "op": "tanh", "inputs": [h]},
         ],
         "outputs": [h, y],
+        "training": {"target": {"name": t, "shape": ["batch", 3]}, "loss": "mse", "output": y},
     }
 
 
@@ -144,10 +148,10 @@ def assert_only_intended_code(source: str) -> None:
         assert not hasattr(builtins, name) or name in ("dims",), name
 
 
-@given(hostile_documents())
-def test_hostile_documents_compile_to_intended_code_only(doc: dict) -> None:
+@given(hostile_documents(), st.booleans())
+def test_hostile_documents_compile_to_intended_code_only(doc: dict, train: bool) -> None:
     graph = nnspec.load(doc)
-    source = compile(graph)
+    source = compile(graph, train=train)
     assert source.isascii()
     assert_only_intended_code(source)
     module = load_source(source)
@@ -163,3 +167,9 @@ def test_hostile_documents_compile_to_intended_code_only(doc: dict) -> None:
     out = module.predict(x)
     assert list(out) == doc["outputs"]
     assert module.self_test()
+    if train:
+        assert list(module.PARAMS) == list(doc["params"])
+        target = doc["training"]["target"]["name"]
+        batch = {next(iter(doc["inputs"])): x, target: np.ones((2, 3))}
+        loss, grads = module.loss_and_gradients(batch)
+        assert np.isfinite(loss) and list(grads) == list(doc["params"])
