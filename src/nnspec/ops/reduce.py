@@ -103,8 +103,13 @@ def _log_softmax_vjp(dy, x, *, out, axis=-1) -> tuple:
 
 
 def reduction(
-    name: str, doc: str, forward: Callable[..., Any], vjp: Callable[..., tuple], nondiff: str = ""
+    name: str, doc: str, reduce: Callable[..., Any], vjp: Callable[..., tuple], nondiff: str = ""
 ) -> OpDef:
+    """A reduction op whose forward is the NumPy reduction `reduce` over `axis`."""
+
+    def forward(x: np.ndarray, *, axis: Any = None, keepdims: bool = False) -> Any:
+        return reduce(x, axis=_tuple_axis(axis), keepdims=keepdims)
+
     return OpDef(
         name=name,
         family="reduce",
@@ -142,25 +147,19 @@ OPS = (
     reduction(
         "sum",
         "y = Σ x over `axis`",
-        lambda x, *, axis=None, keepdims=False: np.sum(
-            x, axis=_tuple_axis(axis), keepdims=keepdims
-        ),
+        np.sum,
         _sum_vjp,
     ),
     reduction(
         "mean",
         "y = mean of x over `axis`",
-        lambda x, *, axis=None, keepdims=False: np.mean(
-            x, axis=_tuple_axis(axis), keepdims=keepdims
-        ),
+        np.mean,
         _mean_vjp,
     ),
     reduction(
         "max",
         "y = largest x over `axis`",
-        lambda x, *, axis=None, keepdims=False: np.max(
-            x, axis=_tuple_axis(axis), keepdims=keepdims
-        ),
+        np.max,
         _max_vjp,
         nondiff="ties send the whole gradient to the first maximal element",
     ),
