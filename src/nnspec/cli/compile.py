@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         return _check(files)
     for path, data in files.items():
         write_bytes_atomic(path, data)
-    print(f"nnspec: wrote {', '.join(map(str, files))}", file=sys.stderr)
+    print(f"nnspec compile: wrote {', '.join(map(str, files))}", file=sys.stderr)
     return EXIT_OK
 
 

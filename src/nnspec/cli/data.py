@@ -12,7 +12,7 @@ import sys
 
 from nnspec.datasets import DESCRIPTIONS, NAMES, TASKS, make, save_arrays
 
-HELP = "write a 2-D Playground data set (circle, xor, spiral, ...) to .npz/.npy/.csv"
+HELP = "write a 2-D Playground data set (circle, xor, spiral, ...) to .npz or .csv"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -4,7 +4,8 @@ Commands live in their own modules, listed in `COMMANDS` and imported only when
 used, so ``nnspec validate`` never pays for the code generator. Each command
 module defines ``HELP`` (one line), ``add_arguments(parser)`` and
 ``run(args) -> int``. Exit codes: 0 success, 1 the command's check failed (invalid
-document, disagreement), 2 usage error or unreadable file, 130 interrupted.
+document, disagreement), 2 usage error or a file that cannot be read or written,
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -79,6 +80,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as exc:
+        # A file a command could not read or write (missing folder, permissions, full
+        # disk): the message names it; never a traceback.
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"nnspec {args.command}: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

@@ -102,6 +102,8 @@ def _train(args: argparse.Namespace) -> int:
     if args.history and Path(args.history).suffix.lower() not in (".json", ".csv"):
         raise CommandError(f"{args.history}: history files are .json or .csv", EXIT_USAGE)
     check_output_path(out, args.document, args.in_place)
+    if args.history:
+        check_output_path(args.history, args.document)
     if args.plot and importlib.util.find_spec("matplotlib") is None:
         raise CommandError(
             "--plot needs matplotlib: install the extra with pip install 'nnspec[plot]'",
