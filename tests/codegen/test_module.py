@@ -17,6 +17,7 @@ import pytest
 
 import nnspec
 from nnspec.codegen import compile, load_source, weights_npz
+from nnspec.datasets import load_arrays, save_arrays
 from nnspec.interpreter import Model
 
 EXAMPLES = sorted(Path(__file__).parents[2].joinpath("examples").glob("*.json"))
@@ -118,14 +119,19 @@ def test_fresh_process_without_nnspec_predicts_like_the_interpreter(
 def test_main_reads_csv_and_npy_and_self_tests(compiled: dict, tmp_path: Path) -> None:
     graph, module = compiled["xor"]
     x = np.array([[0, 0], [0, 1], [1, 0]], dtype=np.float32)
-    np.savetxt(tmp_path / "x.csv", x, delimiter=",")
+    save_arrays(tmp_path / "x.csv", {"x": x})  # with a header row, as nnspec writes CSV
+    np.savetxt(tmp_path / "bare.csv", x, delimiter=",")  # without one
     np.save(tmp_path / "x.npy", x)
     run = [sys.executable, "-I", str(module)]
     subprocess.run([*run, str(tmp_path / "x.csv"), "-o", str(tmp_path / "p.npy")], check=True)
+    subprocess.run([*run, str(tmp_path / "bare.csv"), "-o", str(tmp_path / "q.npy")], check=True)
     subprocess.run([*run, str(tmp_path / "x.npy"), "-o", str(tmp_path / "p.csv")], check=True)
     want = Model(graph).predict(x)
     assert np.array_equal(np.load(tmp_path / "p.npy"), want)
-    assert np.array_equal(np.loadtxt(tmp_path / "p.csv", delimiter=",", ndmin=2), want)
+    assert np.array_equal(np.load(tmp_path / "q.npy"), want)
+    # nnspec reads the module's CSV back exactly: same column names, float32 round trip
+    read_back = load_arrays(tmp_path / "p.csv", inputs=["prob"])["prob"]
+    assert np.array_equal(read_back.astype(np.float32), want)
     test = subprocess.run([*run, "--self-test"], capture_output=True, text=True)
     assert test.returncode == 0 and "exact" in test.stdout
 
