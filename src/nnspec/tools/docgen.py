@@ -331,7 +331,8 @@ PAGES: tuple[Page, ...] = (
         ),
         files={"rows.csv": _ROWS},
         notes="The module's own command line takes one `.npy` or `.csv` file per input "
-        "(its CSV has no header row, unlike what `nnspec data` and `nnspec run` use) and "
+        "(CSV in the same dialect as `nnspec data` and `nnspec run`: a header row, which "
+        "is optional on input, and one row per example) and "
         "`-o out.npy|out.csv`; `--self-test` recomputes outputs stored at compile time "
         "and exits 1 on a mismatch.",
     ),
