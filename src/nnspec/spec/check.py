@@ -609,7 +609,10 @@ def _through_logits(
     producer = next((n for n in reversed(b.nodes) if n.id == output), None)
     if producer is None or producer.op != _LOGIT_ACTIVATIONS[loss_op]:
         return output, attrs
-    if producer.op == "softmax" and dict(producer.attrs)["axis"] not in (-1, producer.type.rank - 1):
+    if producer.op == "softmax" and dict(producer.attrs)["axis"] not in (
+        -1,
+        producer.type.rank - 1,
+    ):
         return output, attrs
     return producer.inputs[0], {**attrs, "from_logits": True}
 
