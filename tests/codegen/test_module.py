@@ -88,6 +88,7 @@ def test_fresh_process_without_nnspec_predicts_like_the_interpreter(
         "stdlib = [p for p in sys.path if not p.endswith('site-packages')]\n"
         "sys.path[:] = [folder, *stdlib, site]\n"
         "import numpy as np\n"
+        "sys.modules['nnspec'] = None  # nnspec may be in numpy's site-packages\n"
         "report = {'nnspec_importable': importlib.util.find_spec('nnspec') is not None}\n"
         "for stem in stems:\n"
         "    m = importlib.import_module('m_' + stem)\n"

@@ -28,6 +28,7 @@ folder, site, epochs, stems = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.ar
 stdlib = [p for p in sys.path if not p.endswith('site-packages')]
 sys.path[:] = [folder, *stdlib, site]
 import numpy as np
+sys.modules['nnspec'] = None  # nnspec may be in numpy's site-packages
 report = {'nnspec_importable': importlib.util.find_spec('nnspec') is not None}
 for stem in stems:
     m = importlib.import_module('m_' + stem)
