@@ -38,7 +38,7 @@ def prepare(
     `known` lists every name the model accepts, so a misspelt key gets a hint
     instead of being silently ignored.
     """
-    known = set(known)
+    known = known if isinstance(known, (set, frozenset, dict)) else set(known)
     for name in given:
         if name not in known:
             raise ValueError(f"unknown input {name!r}{did_you_mean(name, known)}")
@@ -90,16 +90,15 @@ def check_shape(
     name: str, shape: tuple[int, ...], declared: TensorType, symbols: dict[str, tuple[int, str]]
 ) -> None:
     """Raise ValueError unless `shape` fits `declared`; binds symbols in `symbols`."""
-    expected = _show(declared.shape)
     if len(shape) != declared.rank:
         raise ValueError(
-            f"input {name!r}: expected shape {expected} (rank {declared.rank}), "
+            f"input {name!r}: expected shape {_show(declared.shape)} (rank {declared.rank}), "
             f"got shape {list(shape)} (rank {len(shape)})"
         )
     for axis, (dim, size) in enumerate(zip(declared.shape, shape, strict=True)):
         if isinstance(dim, int) and dim != size:
             raise ValueError(
-                f"input {name!r}: expected shape {expected}, got {list(shape)} "
+                f"input {name!r}: expected shape {_show(declared.shape)}, got {list(shape)} "
                 f"(axis {axis} must be {dim})"
             )
         if isinstance(dim, str):

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 
 from nnspec.interpreter.backward import propagate
-from nnspec.interpreter.forward import execute
 from nnspec.interpreter.init import initial_values
 from nnspec.interpreter.inputs import prepare
 from nnspec.interpreter.plan import Layout, Plan
@@ -35,6 +34,8 @@ class Params(MutableMapping):
         if name not in self._values:
             raise KeyError(f"{name!r} is not a param of this graph")
         current = self._values[name]
+        if value is current:  # `params[k] -= step` updated it in place: nothing to check or copy
+            return
         array = np.asarray(value)
         if array.dtype.kind not in "fiu":
             raise ValueError(f"param {name!r}: expected {current.dtype} numbers, got {array.dtype}")
@@ -149,7 +150,7 @@ class Model:
     ) -> dict[str, np.ndarray]:
         """Values of `outputs` (default: the graph outputs; any node name works)."""
         plan = self.forward_plan if outputs is None else self.plan(tuple(outputs))
-        env = execute(plan.steps, self.environment(plan, inputs))
+        env = plan.run(self.environment(plan, inputs))
         return {name: env[slot] for name, slot in zip(plan.outputs, plan.out_slots, strict=True)}
 
     def __call__(self, **inputs: Any) -> dict[str, np.ndarray]:
@@ -185,7 +186,7 @@ class Model:
         self, plan: Plan, env: list[Any]
     ) -> tuple[np.ndarray, dict[str, np.ndarray], list[Any]]:
         """Forward and backward on a filled environment; the hot path of training."""
-        execute(plan.steps, env)
+        plan.run(env)
         loss = env[plan.loss_slot]
         cotangents: list[Any] = [None] * len(env)
         cotangents[plan.loss_slot] = np.ones_like(loss)

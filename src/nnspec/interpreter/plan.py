@@ -16,9 +16,11 @@ fixes everything that does not depend on the input values:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
+from nnspec.interpreter import kernels
+from nnspec.interpreter.forward import straight_line
 from nnspec.ir import Graph, Input, Node
 from nnspec.ops import REGISTRY
 
@@ -41,6 +43,12 @@ class Plan:
     backward: tuple[BackStep, ...] = ()
     loss_slot: int | None = None
     wrt: tuple[tuple[str, int], ...] = ()  # (name, slot) of every value a gradient is returned for
+    run: Callable[[list], list] = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
+    """``run(env) -> env``: `steps` as one straight-line function (`forward.straight_line`)."""
+
+    def __post_init__(self) -> None:
+        if self.run is None:
+            object.__setattr__(self, "run", straight_line(self.steps))
 
 
 class Layout:
@@ -110,13 +118,94 @@ def _forward(nodes: list[Node], slots: dict[str, int], keep: set[int]) -> tuple[
     for slot, k in last_use.items():
         if slot in node_slots and slot not in keep:
             free_after.setdefault(k, []).append(slot)
+    into = _inplace(nodes, slots, free_after)
+    buffered = _buffered(nodes, slots, keep, into)
     steps = []
     for k, node in enumerate(nodes):
         op = REGISTRY[node.op]
-        fn = partial(op.forward, **node.attr) if node.attrs else op.forward
         ins = tuple(slots[name] for name in node.inputs)
+        if k in into:
+            fn = kernels.inplace_step(node.op, len(ins), ins.index(into[k]))
+        elif k in buffered:
+            fn = kernels.buffered_matmul()
+        elif node.op == "softmax" and kernels.SOFTMAX is not None and node.type.rank >= 1:
+            fn = partial(kernels.SOFTMAX, **node.attr)
+        else:
+            fn = partial(op.forward, **node.attr) if node.attrs else op.forward
         steps.append((fn, ins, slots[node.id], tuple(sorted(free_after.get(k, ())))))
     return tuple(steps)
+
+
+def _owned(nodes: list[Node], slots: dict[str, int]) -> dict[int, Node]:
+    """Slots whose array the plan itself allocated and nothing else can see.
+
+    The producing op returns a fresh array (`kernels.FRESH`), every reader also
+    returns fresh arrays (so no view of it exists), and its type has no unknown
+    dim (so the array's shape is the type's, never a broadcast surprise).
+    """
+    readers: dict[int, list[Node]] = {}
+    for node in nodes:
+        for name in node.inputs:
+            readers.setdefault(slots[name], []).append(node)
+    return {
+        slots[n.id]: n
+        for n in nodes
+        if n.op in kernels.FRESH
+        and n.type.rank >= 1
+        and None not in n.type.shape
+        and all(r.op in kernels.FRESH for r in readers.get(slots[n.id], ()))
+    }
+
+
+def _inplace(
+    nodes: list[Node], slots: dict[str, int], free_after: dict[int, list[int]]
+) -> dict[int, int]:
+    """Step index -> the input slot it may overwrite with its result.
+
+    An input qualifies when it dies at this step, is owned by the plan, is read
+    once by the step and has exactly the result's type (same shape and dtype), so
+    ``op(a, b, out=a)`` writes the very values ``op(a, b)`` would allocate.
+    """
+    owned = _owned(nodes, slots)
+    into: dict[int, int] = {}
+    for k, node in enumerate(nodes):
+        if node.op not in kernels.INPLACE or node.attrs or len(node.inputs) > 2:
+            continue
+        ins = [slots[name] for name in node.inputs]
+        for slot in ins:
+            producer = owned.get(slot)
+            if (
+                producer is not None
+                and slot in free_after.get(k, ())
+                and ins.count(slot) == 1
+                and producer.type == node.type
+            ):
+                into[k] = slot
+                break
+    return into
+
+
+def _buffered(
+    nodes: list[Node], slots: dict[str, int], keep: set[int], into: dict[int, int]
+) -> set[int]:
+    """Matmul steps whose result may live in a buffer reused by the next call.
+
+    The result's memory (and every in-place result written over it) must stay
+    inside the plan: owned, never kept for the caller or the backward pass.
+    """
+    owned = _owned(nodes, slots)
+    root: dict[int, int] = {}
+    for k, node in enumerate(nodes):
+        out = slots[node.id]
+        root[out] = root.get(into[k], into[k]) if k in into else out
+    groups: dict[int, list[int]] = {}
+    for slot, r in root.items():
+        groups.setdefault(r, []).append(slot)
+    return {
+        k
+        for k, node in enumerate(nodes)
+        if node.op == "matmul" and all(s in owned and s not in keep for s in groups[slots[node.id]])
+    }
 
 
 def _reverse(
@@ -146,6 +235,9 @@ def _reverse(
         vjp = partial(op.vjp, **node.attr) if node.attrs else op.vjp
         ins = tuple(slots[name] for name in node.inputs)
         wants = tuple(name in flows for name in node.inputs)
+        if node.op == "matmul" and kernels.SPLIT_MATMUL_VJP and wants != (True, True):
+            # e.g. x @ W with x data: skip the product that only x's gradient needs
+            vjp = kernels.matmul_vjp_a if wants[0] else kernels.matmul_vjp_b
         steps.append((vjp, ins, slots[node.id], wants))
         kept.update(ins)
         kept.add(slots[node.id])
