@@ -161,6 +161,35 @@ def mlp_flops(sizes: tuple[int, ...], batch: int) -> float:
     return 2.0 * batch * sum(a * b for a, b in itertools.pairwise(sizes))
 
 
+def per_node_overhead(nodes: int, min_time: float) -> float:
+    """Seconds the interpreter adds per node beyond the work of the node's own function.
+
+    A chain of `nodes` tanh nodes on a [1, 8] float32 input: ``model.predict``
+    against calling the very functions its plan runs, in a plain loop. The
+    difference (entry checks included) divided by `nodes` is the interpretive
+    overhead of one node.
+    """
+    doc = {
+        "nnspec": "1",
+        "inputs": {"x": {"shape": ["batch", 8]}},
+        "nodes": [{"op": "tanh"} for _ in range(nodes)],
+    }
+    model = Model(nnspec.load(doc))
+    x = np.linspace(-1, 1, 8, dtype=np.float32).reshape(1, 8)
+    fns = [step[0] for step in model.forward_plan.steps]
+
+    def direct() -> np.ndarray:
+        value = x.copy()  # the plan's first step may write in place; never into x
+        for fn in fns:
+            value = fn(value)
+        return value
+
+    assert np.array_equal(direct(), model.predict(x))
+    interpreted = harness.time_calls(lambda: model.predict(x), min_time)
+    plain = harness.time_calls(direct, min_time)
+    return (interpreted - plain) / nodes
+
+
 def compile_time(nodes: int) -> float:
     layers = [{"op": "dense", "units": 8, "activation": "tanh"} for _ in range(nodes // 3)]
     doc = {"nnspec": "1", "inputs": {"x": {"shape": ["batch", 8]}}, "nodes": layers}
@@ -248,6 +277,11 @@ def main(argv: list[str] | None = None) -> int:
     extras = {
         "gemm_gflops_float32": ceiling,
         "mlp_numpy_gflops_at_largest_batch": achieved,
+        "interpreter_overhead_seconds_per_node": float(
+            np.median(
+                [per_node_overhead(50 if args.quick else 1000, min_time) for _ in range(rounds)]
+            )
+        ),
         "compile_seconds_1000_nodes": compile_time(30 if args.quick else 1000),
         "import_overhead_seconds": import_overhead(sizes, 1 if args.quick else 5),
         "peak_training_bytes": peak_memory_of_training(sizes, 32 if args.quick else 128, 2),

@@ -45,5 +45,9 @@ def test_quick_suite_runs_and_writes_results(tmp_path: Path) -> None:
     assert ("predict, batch 1", "nnspec compiled") in rows
     for r in payload["results"]:
         assert r["median_s"] > 0 and math.isfinite(r["ratio"])
-    assert set(payload["figures"]) >= {"gemm_gflops_float32", "peak_training_bytes"}
+    assert set(payload["figures"]) >= {
+        "gemm_gflops_float32",
+        "interpreter_overhead_seconds_per_node",
+        "peak_training_bytes",
+    }
     assert "numpy" in payload["machine"]

@@ -98,6 +98,9 @@ def inplace_step(name: str, ins: int, into: int) -> Callable[..., Any]:
     return lambda a, b: fn(a, b, out=b)
 
 
+MATMUL_IS_NP = REGISTRY["matmul"].forward is np.matmul
+"""`buffered_matmul` twins ``np.matmul``; off if the registry ever changes that."""
+
 MAX_BUFFERS = 8
 """Buffers one matmul step keeps (per thread and shape) before starting afresh."""
 

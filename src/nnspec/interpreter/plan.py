@@ -204,7 +204,9 @@ def _buffered(
     return {
         k
         for k, node in enumerate(nodes)
-        if node.op == "matmul" and all(s in owned and s not in keep for s in groups[slots[node.id]])
+        if node.op == "matmul"
+        and kernels.MATMUL_IS_NP
+        and all(s in owned and s not in keep for s in groups[slots[node.id]])
     }
 
 
