@@ -14,10 +14,8 @@ gradient. With that it swaps a step's function for one of these twins:
   input wants no gradient (the data input of a first layer), using the very
   expression of ``ops.linalg``'s VJP for that half.
 
-Each twin is checked at import against the registry's forward or VJP it copies
-(`INPLACE` keeps only ufuncs the registry still uses; relu and the matmul VJP are
-compared on sample data), so a changed op definition switches its twin off
-rather than silently diverging.
+`tests/interpreter/test_kernels.py` proves each twin bitwise equal to the registry
+rule it copies, so changing an op definition without its twin fails the tests.
 """
 
 from __future__ import annotations
@@ -28,9 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from nnspec.ops import REGISTRY
-
-# op name -> (the op's forward this twins, the same computation written to `out`)
+# op name -> the NumPy ufunc that is the op's forward (checked by tests)
 _UFUNCS: dict[str, Any] = {
     "add": np.add,
     "sub": np.subtract,
@@ -49,24 +45,12 @@ _UFUNCS: dict[str, Any] = {
 }
 
 
-def _relu_forward_is_maximum() -> bool:
-    """relu's forward is a lambda, ``np.maximum(x, 0.0)``; check it behaves so."""
-    x = np.array([-1.5, -0.0, 0.0, 2.5, np.nan], dtype=np.float32)
-    y = REGISTRY["relu"].forward(x)
-    return y.dtype == x.dtype and np.array_equal(y, np.maximum(x, 0.0), equal_nan=True)
-
-
-def _inplace_table() -> dict[str, Callable[..., Any]]:
-    table: dict[str, Callable[..., Any]] = {
-        name: ufunc for name, ufunc in _UFUNCS.items() if REGISTRY[name].forward is ufunc
-    }
-    if _relu_forward_is_maximum():
-        table["relu"] = lambda x, out: np.maximum(x, 0.0, out=out)
-    return table
-
-
-INPLACE = _inplace_table()
-"""op name -> ``fn(*xs, out=...)`` computing the op's forward into ``out``."""
+INPLACE: dict[str, Callable[..., Any]] = {
+    **_UFUNCS,
+    "relu": lambda x, out: np.maximum(x, 0.0, out=out),
+}
+"""op name -> ``fn(*xs, out=...)`` computing the op's forward into ``out``
+(tests/interpreter/test_kernels.py proves each equals the registry's forward)."""
 
 FRESH = frozenset(
     {
@@ -97,9 +81,6 @@ def inplace_step(name: str, ins: int, into: int) -> Callable[..., Any]:
         return lambda a, b: fn(a, b, out=a)
     return lambda a, b: fn(a, b, out=b)
 
-
-MATMUL_IS_NP = REGISTRY["matmul"].forward is np.matmul
-"""`buffered_matmul` twins ``np.matmul``; off if the registry ever changes that."""
 
 MAX_BUFFERS = 8
 """Buffers one matmul step keeps (per thread and shape) before starting afresh."""
@@ -135,41 +116,3 @@ def matmul_vjp_a(dy: np.ndarray, a: np.ndarray, b: np.ndarray, *, out: np.ndarra
 
 def matmul_vjp_b(dy: np.ndarray, a: np.ndarray, b: np.ndarray, *, out: np.ndarray) -> tuple:
     return None, np.swapaxes(a, -1, -2) @ dy
-
-
-def _matmul_vjp_is_the_pair() -> bool:
-    """The halves above must stay the two results of the registry's matmul VJP."""
-    rng = np.random.default_rng(0)
-    a, b = rng.standard_normal((3, 5)), rng.standard_normal((5, 4))
-    dy = rng.standard_normal((3, 4))
-    da, db = REGISTRY["matmul"].vjp(dy, a, b, out=a @ b)
-    return np.array_equal(da, matmul_vjp_a(dy, a, b, out=dy)[0]) and np.array_equal(
-        db, matmul_vjp_b(dy, a, b, out=dy)[1]
-    )
-
-
-SPLIT_MATMUL_VJP = _matmul_vjp_is_the_pair()
-
-
-def softmax(x: np.ndarray, *, axis: int = -1) -> np.ndarray:
-    """``ops.reduce.softmax`` with its two temporaries reused: the same subtraction,
-    exp, sum and division on the same array layout, so the same bits."""
-    e = x - x.max(axis=axis, keepdims=True)
-    np.exp(e, out=e)
-    return np.divide(e, e.sum(axis=axis, keepdims=True), out=e)
-
-
-def _softmax_is_the_op() -> bool:
-    rng = np.random.default_rng(0)
-    for dtype in (np.float32, np.float64):
-        x = (rng.standard_normal((7, 33, 5)) * 30).astype(dtype)
-        for axis in (-1, 0, 1):
-            want = REGISTRY["softmax"].forward(x, axis=axis)
-            got = softmax(x, axis=axis)
-            if want.dtype != got.dtype or not np.array_equal(want, got):
-                return False
-    return True
-
-
-SOFTMAX = softmax if _softmax_is_the_op() else None
-"""The softmax twin, or None when it no longer matches the registry's forward."""

@@ -128,8 +128,6 @@ def _forward(nodes: list[Node], slots: dict[str, int], keep: set[int]) -> tuple[
             fn = kernels.inplace_step(node.op, len(ins), ins.index(into[k]))
         elif k in buffered:
             fn = kernels.buffered_matmul()
-        elif node.op == "softmax" and kernels.SOFTMAX is not None and node.type.rank >= 1:
-            fn = partial(kernels.SOFTMAX, **node.attr)
         else:
             fn = partial(op.forward, **node.attr) if node.attrs else op.forward
         steps.append((fn, ins, slots[node.id], tuple(sorted(free_after.get(k, ())))))
@@ -204,9 +202,7 @@ def _buffered(
     return {
         k
         for k, node in enumerate(nodes)
-        if node.op == "matmul"
-        and kernels.MATMUL_IS_NP
-        and all(s in owned and s not in keep for s in groups[slots[node.id]])
+        if node.op == "matmul" and all(s in owned and s not in keep for s in groups[slots[node.id]])
     }
 
 
@@ -237,7 +233,7 @@ def _reverse(
         vjp = partial(op.vjp, **node.attr) if node.attrs else op.vjp
         ins = tuple(slots[name] for name in node.inputs)
         wants = tuple(name in flows for name in node.inputs)
-        if node.op == "matmul" and kernels.SPLIT_MATMUL_VJP and wants != (True, True):
+        if node.op == "matmul" and wants != (True, True):
             # e.g. x @ W with x data: skip the product that only x's gradient needs
             vjp = kernels.matmul_vjp_a if wants[0] else kernels.matmul_vjp_b
         steps.append((vjp, ins, slots[node.id], wants))

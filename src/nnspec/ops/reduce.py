@@ -83,9 +83,10 @@ def _normaliser_shape(op: str) -> Callable[..., TensorType]:
 
 
 def softmax(x: np.ndarray, *, axis: int = -1) -> np.ndarray:
-    """e^x / Σ e^x, shifted by the max so exp never overflows."""
-    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    """e^x / Σ e^x, shifted by the max so exp never overflows; one buffer for all steps."""
+    e = x - np.max(x, axis=axis, keepdims=True)
+    np.exp(e, out=e)
+    return np.divide(e, np.sum(e, axis=axis, keepdims=True), out=e)
 
 
 def log_softmax(x: np.ndarray, *, axis: int = -1) -> np.ndarray:
