@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,16 @@ def test_check_exits_1_on_disagreement(monkeypatch: pytest.MonkeyPatch, capsys) 
     )
     assert main(["check", str(EXAMPLES / "xor.json")]) == 1
     assert "DISAGREES" in capsys.readouterr().out
+
+
+def test_check_compares_gradients_on_a_float64_twin(capsys) -> None:
+    from nnspec.cli.check import widened
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    doc = json.loads((examples / "softmax_classifier.json").read_text())
+    wide = widened(doc)
+    assert wide["dtype"] == "float64"
+    assert wide["training"]["target"]["dtype"] == "int64"  # labels stay integers
+    assert main(["check", str(examples / "softmax_classifier.json")]) == 0
+    out = capsys.readouterr().out
+    assert "float64 reverse mode vs finite diff." in out and "DISAGREES" not in out

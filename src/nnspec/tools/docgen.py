@@ -49,16 +49,6 @@ _BAD = """\
 """
 _POINTS = "x_0,x_1\n0,0\n2,0\n0,3\n3,1\n"
 _ROWS = "0,0\n2,0\n0,3\n3,1\n"
-_LOGISTIC64 = """\
-{
-  "nnspec": "1",
-  "name": "logistic64",
-  "dtype": "float64",
-  "inputs": {"x": {"shape": ["batch", 2]}},
-  "nodes": [{"id": "p", "op": "dense", "units": 1, "activation": "sigmoid"}],
-  "training": {"target": {"name": "y", "shape": ["batch", 1]}, "loss": "binary_cross_entropy"}
-}
-"""
 _XOR_DATA = "nnspec data xor -o xor.npz --n 400 --noise 0.05"
 
 
@@ -341,21 +331,18 @@ PAGES: tuple[Page, ...] = (
         "One document's agreement test: compiles it, runs the compiled module and the "
         "interpreter on random inputs (symbolic dims set to `--batch`) and requires their "
         "outputs to be bitwise equal; then compares the interpreter's gradient of the "
-        "training loss for each trainable param with central finite differences. The "
-        "relative error must stay under a bound set by the dtype: 5e-2 in float32 (step "
-        "1e-3), 1e-5 in float64 (step 1e-6), since float32 rounding divided by the step "
-        "dominates. A document without `training` gets output rows only.",
-        (
-            "nnspec check logistic_regression.json",
-            "cat logistic64.json  # the same model in float64",
-            "nnspec check logistic64.json",
-        ),
+        "training loss for each trainable param with central finite differences (step "
+        "1e-6), on a float64 twin of the document (every float widened, same values) so "
+        "that finite differences are accurate: the relative error must stay under 1e-5. "
+        "The error column is the largest absolute difference for outputs and the "
+        "relative error for gradients. A document without `training` gets output rows "
+        "only.",
+        ("nnspec check logistic_regression.json",),
         exits=(
             (0, "everything agrees"),
             (1, "some row disagrees, or the document is invalid"),
             (2, "unreadable document or usage error"),
         ),
-        files={"logistic64.json": _LOGISTIC64},
         notes="Steps such as `sign` and kinks such as ReLU at 0 make finite differences "
         "meaningless right at the kink; random inputs rarely land there.",
     ),
@@ -513,9 +500,11 @@ def _rows(parser: argparse.ArgumentParser, prefix: str) -> list[str]:
             for name, child in action.choices.items():
                 rows += _rows(child, f"{prefix}{name} ")
             continue
-        name = ", ".join(action.option_strings) or action.metavar or action.dest
+        # argparse allows a tuple metavar (one word per argument); nnspec uses none.
+        metavar = " ".join(action.metavar) if isinstance(action.metavar, tuple) else action.metavar
+        name = ", ".join(action.option_strings) or metavar or action.dest
         if action.option_strings and action.nargs != 0:
-            name += f" {action.metavar or action.dest.upper()}"
+            name += f" {metavar or action.dest.upper()}"
             if action.nargs in ("+", "*"):
                 name += " ..."
         elif action.nargs in ("+", "*"):
