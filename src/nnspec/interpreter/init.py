@@ -27,12 +27,22 @@ def initial_values(graph: Graph, seed: int | None = None) -> dict[str, np.ndarra
 
 def initial_value(param: Param, seed: int) -> np.ndarray:
     dtype = param.type.dtype
-    shape = tuple(int(d) for d in param.type.shape)  # params always have concrete shapes
+    shape = _concrete_shape(param)
     if param.value is not None:
         return np.array(param.value, dtype=dtype, copy=True)
     recipe: Mapping[str, Any] = param.init or {"name": "zeros"}
     rng = np.random.default_rng([seed, zlib.crc32(param.name.encode("utf-8"))])
     return _draw(recipe, shape, rng).astype(dtype)
+
+
+def _concrete_shape(param: Param) -> tuple[int, ...]:
+    """The shape of `param` as ints: the checker gives every param concrete dims."""
+    shape = []
+    for d in param.type.shape:
+        if d is None or isinstance(d, str):
+            raise ValueError(f"param {param.name!r} has a non-concrete type {param.type}")
+        shape.append(int(d))
+    return tuple(shape)
 
 
 def fans(shape: tuple[int, ...]) -> tuple[int, int]:

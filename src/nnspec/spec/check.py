@@ -208,7 +208,8 @@ def _check_reserved(
             layers[node.id] = (node.op, sorted(comp.params(1, {**defaults, **node.attrs})))
     if not layers:
         return
-    named = [(w.id, "node", w) for w in wired if "." in w.id]
+    # (name, kind, where): a node's pointer is built only if it is reported
+    named: list[tuple[str, str, str | _Wired]] = [(w.id, "node", w) for w in wired if "." in w.id]
     named += [(name, "input", inp.pointer) for name, inp in inputs.items() if "." in name]
     named += [(name, "param", spec["pointer"]) for name, spec in declared.items() if "." in name]
     for name, kind, where in named:
@@ -352,7 +353,8 @@ def _lower(
         b.params[name] = param
         b.used.add(name)
     steps = comp.steps(x.rank, attrs)
-    prev, prev_type = node.inputs[0], x
+    prev = node.inputs[0]
+    prev_type: TensorType | None = x
     for i, step in enumerate(steps):
         last = i == len(steps) - 1
         step_id = node.id if last else f"{node.id}.{step.suffix}"

@@ -73,8 +73,8 @@ def compile_schema(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> Check:
             return lambda v: True
         if node is False:
             return lambda v: False
-        checks = [_keyword(key, value, node, build, ref) for key, value in node.items()]
-        checks = [c for c in checks if c is not None]
+        found = [_keyword(key, value, node, build, ref) for key, value in node.items()]
+        checks = [c for c in found if c is not None]
         if len(checks) == 1:
             return checks[0]
 

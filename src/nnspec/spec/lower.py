@@ -71,7 +71,9 @@ _BIAS_INIT = {"enum": list(INIT_NAMES), "default": "zeros", "description": "init
 
 def _dense_params(fan_in: int, attrs: Mapping[str, Any]) -> dict[str, tuple[tuple[int, ...], str]]:
     units = attrs["units"]
-    params = {"W": ((fan_in, units), attrs.get("kernel_init", "glorot_uniform"))}
+    params: dict[str, tuple[tuple[int, ...], str]] = {
+        "W": ((fan_in, units), attrs.get("kernel_init", "glorot_uniform"))
+    }
     if attrs.get("use_bias", True):
         params["b"] = ((units,), attrs.get("bias_init", "zeros"))
     return params

@@ -7,7 +7,8 @@ and each cycle is reported once with its members in order.
 from __future__ import annotations
 
 import heapq
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from typing import Protocol, TypeVar
 
 from nnspec.errors import Problem
 
@@ -19,10 +20,13 @@ class _Wired(Protocol):
     pointer: str
 
 
-def topological_order(nodes: list[_Wired], problems: list[Problem]) -> list[_Wired] | None:
+W = TypeVar("W", bound=_Wired)
+
+
+def topological_order(nodes: Sequence[W], problems: list[Problem]) -> list[W] | None:
     """Nodes sorted so every node follows its inputs, or None after reporting cycles."""
     by_id = {n.id: n for n in nodes}
-    users: dict[str, list[_Wired]] = {n.id: [] for n in nodes}
+    users: dict[str, list[W]] = {n.id: [] for n in nodes}
     waiting = {}
     for node in nodes:
         deps = {name for name in node.inputs if name in by_id}
@@ -49,7 +53,7 @@ def topological_order(nodes: list[_Wired], problems: list[Problem]) -> list[_Wir
     return None
 
 
-def _cycles(stuck: set[str], by_id: dict[str, _Wired]) -> list[list[str]]:
+def _cycles(stuck: set[str], by_id: Mapping[str, _Wired]) -> list[list[str]]:
     """One cycle per strongly tangled group, found by walking inputs until a repeat."""
     cycles = []
     seen: set[str] = set()

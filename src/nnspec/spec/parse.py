@@ -22,9 +22,10 @@ import os
 import re
 import sys
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import accumulate
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 from nnspec.errors import Problem, SpecError, pointer_join
 from nnspec.spec.limits import DEFAULT_LIMITS, Limits
@@ -53,6 +54,17 @@ _INDEX = re.compile(r"(?:0|[1-9][0-9]{0,17})\Z")
 # of the text), so that the substitution below stays linear on hostile input.
 _LOOSE_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+def _always_matching(pattern: re.Pattern[str]) -> Callable[[str, int], re.Match[str]]:
+    """`pattern.match`, typed as never returning None: `pattern` matches the empty
+    string, so it matches at every position."""
+    assert pattern.match("") is not None
+    return cast("Callable[[str, int], re.Match[str]]", pattern.match)
+
+
+_match_ws = _always_matching(_WS)
+_match_string_plain = _always_matching(_STRING_PLAIN)
 _DEPTH_STEPS = str.maketrans({"[": "\x01", "{": "\x01", "]": "\xff", "}": "\xff"})
 _LITERALS = {"t": "true", "f": "false", "n": "null", "N": "NaN", "I": "Infinity"}
 
@@ -100,7 +112,7 @@ def parse_json(
     acceptable JSON. Numbers that overflow (``1e999``) stay as ``inf``: the checker,
     not the parser, judges values."""
     text = _decode(source, path, limits)
-    if _WS.match(text).end() == len(text):
+    if _match_ws(text, 0).end() == len(text):
         _fail(
             text,
             path,
@@ -340,7 +352,7 @@ class _Scanner:
 
     def run(self) -> _Node | int:
         """Scan the whole text and return the root of the position tree."""
-        text, ws = self.text, _WS.match
+        text, ws = self.text, _match_ws
         steps = {_VALUE: self._value, _KEY: self._key, _AFTER: self._after}
         pos, state = ws(text, 0).end(), _VALUE
         while state != _DONE:
@@ -387,7 +399,7 @@ class _Scanner:
             raise _ScanError("NN007", pos, message, self._pointer())
         self.stack.append(_Frame(node, is_object))
         self.after_comma = False
-        pos = _WS.match(self.text, pos + 1).end()
+        pos = _match_ws(self.text, pos + 1).end()
         if self.text.startswith("}" if is_object else "]", pos):
             self.stack.pop()
             return pos + 1, _AFTER
@@ -403,11 +415,12 @@ class _Scanner:
         frame = self.stack[-1]
         frame.step, frame.key_start = key, pos
         members = frame.node.children
+        assert isinstance(members, dict)  # _key runs only inside objects
         if key in members:
             first_line = self._lines.line_col(members[key][0])[0]
             message = f"duplicate key {key!r} (first on line {first_line})"
             self.findings.append(("NN005", pos, message, self._pointer()))
-        colon = _WS.match(text, end).end()
+        colon = _match_ws(text, end).end()
         if not text.startswith(":", colon):
             self._syntax(colon, f"expected ':' after key {key!r}, found {self._found(colon)}")
         return colon + 1, _VALUE
@@ -438,8 +451,10 @@ class _Scanner:
         children = frame.node.children
         if frame.is_object:
             # Keep the first of duplicate keys: the document is rejected anyway.
+            assert isinstance(children, dict) and isinstance(frame.step, str)
             children.setdefault(frame.step, (frame.key_start, child))
         else:
+            assert isinstance(children, list)
             children.append(child)
 
     def _nonfinite(self, pos: int, literal: str) -> tuple[int, int]:
@@ -464,7 +479,7 @@ class _Scanner:
             return match.end()
         text, i = self.text, pos + 1
         while True:
-            i = _STRING_PLAIN.match(text, i).end()
+            i = _match_string_plain(text, i).end()
             if i >= len(text):
                 self._syntax(pos, "unterminated string (missing closing '\"')")
             if text[i] == "\n":

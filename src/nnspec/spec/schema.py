@@ -26,7 +26,7 @@ NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$"
 SYMBOL_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 OPTIMIZERS = ("sgd", "momentum", "adam")
 METRICS = ("accuracy", "mse", "mae")
-EXTENSION = {"^x-": {}}
+EXTENSION: dict[str, Any] = {"^x-": {}}
 
 
 def _obj(properties: dict[str, Any], required: tuple[str, ...] = (), **extra: Any) -> dict:

@@ -14,7 +14,7 @@ import io
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -89,7 +89,7 @@ def _columns(history: Mapping[str, Any]) -> Mapping[str, Any]:
     }
 
 
-def _numbers(value: Any) -> bool:
+def _numbers(value: object) -> TypeGuard[Sequence[float]]:
     """A non-empty list of real numbers (JSON booleans excluded)."""
     return (
         isinstance(value, Sequence)
