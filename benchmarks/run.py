@@ -91,6 +91,19 @@ def interpreter_stepper(graph: Any, params: dict[str, np.ndarray], lr: float) ->
     return call, lambda: dict(model.params)
 
 
+def compiled_stepper(graph: Any, params: dict[str, np.ndarray], lr: float) -> Stepper:
+    """The module of ``nnspec compile --train``: its `train_step` (forward, loss,
+    backward, the document's SGD update of its own weights)."""
+    module = load_source(nnspec.compile(graph, params, self_test=False, train=True))
+    state = module.init_state()
+    x_name, label_name = module.TRAIN_INPUTS
+
+    def call(x: np.ndarray, labels: np.ndarray) -> float:
+        return module.train_step({x_name: x, label_name: labels}, state)
+
+    return call, lambda: {k: v.copy() for k, v in module.PARAMS.items()}
+
+
 def external_stepper(build: Callable) -> Callable[..., Stepper | None]:
     def make(graph: Any, params: dict[str, np.ndarray], lr: float) -> Stepper | None:
         step = build({k: v.copy() for k, v in params.items()}, lr)
@@ -111,6 +124,7 @@ def training(sizes: tuple[int, ...], batches: list[int], rounds: int, min_time: 
     makers: list[tuple[str, Callable[..., Stepper | None]]] = [
         ("numpy", numpy_stepper),
         ("nnspec interpreter", interpreter_stepper),
+        ("nnspec compiled", compiled_stepper),
     ]
     if sizes == mlp.SIZES:
         makers += [

@@ -43,6 +43,7 @@ def test_quick_suite_runs_and_writes_results(tmp_path: Path) -> None:
         assert (workload, "numpy") in rows
         assert (workload, "nnspec interpreter") in rows
     assert ("predict, batch 1", "nnspec compiled") in rows
+    assert ("train step, batch 32", "nnspec compiled") in rows
     for r in payload["results"]:
         assert r["median_s"] > 0 and math.isfinite(r["ratio"])
     assert set(payload["figures"]) >= {
