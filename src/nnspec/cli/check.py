@@ -52,6 +52,7 @@ def random_inputs(graph: Graph, batch: int, seed: int) -> dict[str, np.ndarray]:
         loss = targets.get(feed.name)
         if not feed.type.is_float:
             classes = types[loss.inputs[0]].shape[-1] if loss else 2
+            classes = classes if isinstance(classes, int) else batch  # symbolic, as above
             arrays[feed.name] = rng.integers(0, classes, shape).astype(feed.type.dtype)
         elif loss is not None and loss.op != "mse":
             arrays[feed.name] = rng.uniform(0.1, 0.9, shape).astype(feed.type.dtype)

@@ -59,8 +59,11 @@ def run(args: argparse.Namespace) -> int:
         graph, data.x, data.y, epochs=args.epochs, seed=args.seed, quiet=args.quiet or None
     )
     model = history.model
+    assert model is not None  # train() always hands back the model it trained
     held_out = make("xor", n=400, noise=0.05, seed=args.seed + 1)
-    accuracy = float(np.mean((model.predict(held_out.x) > 0.5) == (held_out.y > 0.5)))
+    predicted = model.predict(held_out.x)
+    assert isinstance(predicted, np.ndarray)  # the XOR network has one output
+    accuracy = float(np.mean((predicted > 0.5) == (held_out.y > 0.5)))
     print(
         f"2. train     {history.epochs} epochs on {len(data)} XOR points: "
         f"loss {history.loss[-1]:.4f}, accuracy on {len(held_out)} new points {accuracy:.1%}"
@@ -88,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
         )
         compiled = np.load(out)
     expected = model.predict(grid)
+    assert isinstance(expected, np.ndarray)
     same = np.array_equal(compiled, expected)
     worst = float(np.max(np.abs(compiled.astype(np.float64) - expected)))
     verdict = "bit-identical" if same else f"max difference {worst:.3g}"

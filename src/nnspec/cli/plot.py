@@ -11,7 +11,10 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from nnspec.datasets import DataError, load_arrays
+from nnspec.ir import Graph
 from nnspec.tools.plots import PlotUnavailable, boundary_input, plot_boundary, plot_history
 
 HELP = "plot a training history or a 2-input model's decision boundary to PNG (nnspec[plot])"
@@ -85,9 +88,9 @@ def _boundary(args: argparse.Namespace) -> int:
     return 0
 
 
-def _targets(path: str, graph: object) -> object:
+def _targets(path: str, graph: Graph) -> np.ndarray | None:
     """The points' targets, if the file has them: the document's target name, else ``y``."""
-    training = getattr(graph, "training", None)
+    training = graph.training
     names = [t.name for t in training.targets] if training is not None else []
     for name in dict.fromkeys([*names, "y"]):
         try:

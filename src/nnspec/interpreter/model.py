@@ -186,10 +186,13 @@ class Model:
         self, plan: Plan, env: list[Any]
     ) -> tuple[np.ndarray, dict[str, np.ndarray], list[Any]]:
         """Forward and backward on a filled environment; the hot path of training."""
+        loss_slot = plan.loss_slot
+        if loss_slot is None:
+            raise ValueError("loss_and_gradients needs a plan with a loss (see gradient_plan)")
         plan.run(env)
-        loss = env[plan.loss_slot]
+        loss = env[loss_slot]
         cotangents: list[Any] = [None] * len(env)
-        cotangents[plan.loss_slot] = np.ones_like(loss)
+        cotangents[loss_slot] = np.ones_like(loss)
         propagate(plan.backward, env, cotangents)
         grads = {}
         for name, slot in plan.wrt:

@@ -230,6 +230,8 @@ def _reverse(
             continue
         reaches.update(name for name in node.inputs if name in flows)
         op = REGISTRY[node.op]
+        # only ops with gradient == "exact" flow, and those all define a VJP
+        assert op.vjp is not None, node.op
         vjp = partial(op.vjp, **node.attr) if node.attrs else op.vjp
         ins = tuple(slots[name] for name in node.inputs)
         wants = tuple(name in flows for name in node.inputs)

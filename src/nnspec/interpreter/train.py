@@ -23,7 +23,7 @@ from nnspec.interpreter.metrics import METRICS
 from nnspec.interpreter.model import Model
 from nnspec.interpreter.optimizers import make_optimizer
 from nnspec.interpreter.progress import Progress
-from nnspec.ir import Graph
+from nnspec.ir import Graph, Training
 
 
 @dataclass
@@ -94,11 +94,7 @@ def train(
     model = (
         model_or_graph if isinstance(model_or_graph, Model) else Model(model_or_graph, seed=seed)
     )
-    training = model.graph.training
-    if training is None:
-        raise ValueError(
-            f"graph {model.graph.name!r} has no 'training' section; add one with a loss"
-        )
+    training = _training(model)
     plan = model.gradient_plan(outputs=(training.output,))
     data = _data(model, plan.feeds, X, y)
     rows = len(next(iter(data.values())))
@@ -143,6 +139,7 @@ def train(
                     )
                 loss_sum += float(loss) * min(batch, rows - start)
                 for m in wanted:
+                    assert target is not None  # metrics need a target (checked above)
                     s, n = METRICS[m](env[out_slot], feed[target], from_logits)
                     sums[m][0] += s
                     sums[m][1] += n
@@ -175,7 +172,7 @@ class TrainStep:
     def __init__(self, model: Model, optimizer: Any, plan: Any = None):
         self.model = model
         self.optimizer = optimizer
-        self.plan = plan or model.gradient_plan(outputs=(model.graph.training.output,))
+        self.plan = plan or model.gradient_plan(outputs=(_training(model).output,))
 
     def __call__(self, feed: Mapping[str, np.ndarray]) -> tuple[np.ndarray, list[Any]]:
         model, plan = self.model, self.plan
@@ -183,6 +180,16 @@ class TrainStep:
         if np.isfinite(loss):
             self.optimizer.step(model.params, grads)
         return loss, env
+
+
+def _training(model: Model) -> Training:
+    """The graph's training section, which everything here needs."""
+    training = model.graph.training
+    if training is None:
+        raise ValueError(
+            f"graph {model.graph.name!r} has no 'training' section; add one with a loss"
+        )
+    return training
 
 
 def _restore(params: Any, snapshot: Mapping[str, np.ndarray]) -> None:
@@ -224,14 +231,14 @@ def _data(model: Model, feeds: Sequence[Any], X: Any, y: Any) -> dict[str, np.nd
 
 def feed_names(model: Model) -> tuple[list[str], str | None]:
     """(data input names, target name) that training reads, for loading data files."""
-    feeds = model.gradient_plan(outputs=(model.graph.training.output,)).feeds
+    feeds = model.gradient_plan(outputs=(_training(model).output,)).feeds
     target = _target(model, feeds)
     return [f.name for f in feeds if f.name != target], target
 
 
 def _target(model: Model, feeds: Sequence[Any]) -> str | None:
     """The target: the document's declared one, else the one input only the loss reads."""
-    training = model.graph.training
+    training = _training(model)
     if training.targets:
         return training.targets[0].name
     used_by_output = model.layout.needed([training.output])

@@ -64,8 +64,10 @@ def check_gradients(
     the size below which finite differences are mostly rounding noise.
     """
     model = graph if isinstance(graph, Model) else Model(graph, params)
-    loss_node = model.graph.training.loss_node  # gradients() has checked it exists
     loss, grads = model.gradients(inputs, wrt_inputs=wrt_inputs)
+    training = model.graph.training
+    assert training is not None and training.loss_node is not None  # gradients() checked both
+    loss_node = training.loss_node
     floor = 1e-3 * max(1.0, abs(loss))
     worst = 0.0
     for name, grad in grads.items():
@@ -74,14 +76,14 @@ def check_gradients(
 
             def f(value: np.ndarray, name: str = name) -> float:
                 model.params[name] = value
-                return model.run(inputs, outputs=(loss_node,))[loss_node]
+                return float(model.run(inputs, outputs=(loss_node,))[loss_node])
 
             numeric = finite_differences(f, original, eps)
             model.params[name] = original
         else:
 
             def f(value: np.ndarray, name: str = name) -> float:
-                return model.run({**inputs, name: value}, outputs=(loss_node,))[loss_node]
+                return float(model.run({**inputs, name: value}, outputs=(loss_node,))[loss_node])
 
             numeric = finite_differences(f, np.asarray(inputs[name], dtype=grad.dtype), eps)
         worst = max(worst, relative_error(grad, numeric, floor))
