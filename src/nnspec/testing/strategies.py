@@ -22,7 +22,7 @@ labels for integer cross-entropy targets.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,8 +103,15 @@ class _Doc:
         self.pool.append(value)
         return value
 
-    def pick(self, ok: Any = lambda v: True) -> _Value | None:
-        """A pool value (recent ones shrink first, so graphs tend to chain)."""
+    def pick(self) -> _Value:
+        """A pool value; the pool holds the inputs from the start, so there is one."""
+        value = self.pick_where(lambda v: True)
+        assert value is not None
+        return value
+
+    def pick_where(self, ok: Callable[[_Value], bool]) -> _Value | None:
+        """A pool value `ok` accepts, or None (recent ones shrink first, so graphs tend
+        to chain)."""
         candidates = [v for v in self.pool if ok(v)]
         if not candidates:
             return None
@@ -178,7 +185,7 @@ def _broadcast_partner(doc: _Doc, a: _Value, op: str) -> _Value:
             return False
         return True
 
-    other = doc.pick(fits) if doc.draw(st.booleans()) else None
+    other = doc.pick_where(fits) if doc.draw(st.booleans()) else None
     if other is not None:
         return doc.squash(other)
     keep = doc.draw(st.integers(0, a.type.rank))
@@ -207,9 +214,10 @@ def _binary(doc: _Doc, op: str) -> None:
 
 
 def _matmul(doc: _Doc, op: str) -> None:
-    a = doc.pick(lambda v: v.type.rank >= 2 and _known_last(v))
+    a = doc.pick_where(lambda v: v.type.rank >= 2 and _known_last(v))
     a = doc.squash(a or doc.lift(doc.pick(), 2))
     n = a.type.shape[-1]
+    assert isinstance(n, int)  # picked or lifted with a fixed last axis
     w = doc.param((n, doc.draw(st.integers(1, 4))))
     doc.node("matmul", [a, w], a.bound * n)
 
@@ -263,7 +271,7 @@ def _transpose(doc: _Doc, op: str) -> None:
 def _concat(doc: _Doc, op: str) -> None:
     # Only along a fixed-size axis: joining two "batch" axes gives an unknown size,
     # which the checker cannot tie to "batch" again.
-    v = doc.pick(lambda v: any(isinstance(d, int) for d in v.type.shape))
+    v = doc.pick_where(lambda v: any(isinstance(d, int) for d in v.type.shape))
     v = v or doc.lift(doc.pick(), 1)
     fixed = [a for a, d in enumerate(v.type.shape) if isinstance(d, int)]
     axis = doc.draw(st.sampled_from(fixed + [a - v.type.rank for a in fixed]))
@@ -281,18 +289,19 @@ def _concat(doc: _Doc, op: str) -> None:
             return False
         return True
 
-    other = doc.pick(fits) or v  # concat(v, v) is fine: the gradient sums both halves
+    other = doc.pick_where(fits) or v  # concat(v, v) is fine: the gradient sums both halves
     doc.node(
         "concat", [v, other], max(v.bound, other.bound), v.positive and other.positive, axis=axis
     )
 
 
 def _composite(doc: _Doc, op: str) -> None:
-    v = doc.pick(lambda v: v.type.rank >= 2 and _known_last(v))  # lowers to matmul
+    v = doc.pick_where(lambda v: v.type.rank >= 2 and _known_last(v))  # lowers to matmul
     v = doc.squash(v or doc.lift(doc.pick(), 2))
     units = doc.draw(st.integers(1, 4))
     name = f"n{len(doc.nodes)}"
     fan_in = v.type.shape[-1]
+    assert isinstance(fan_in, int)  # picked or lifted with a fixed last axis
     if op == "dense":
         activation = doc.draw(st.sampled_from(doc.activations))
         attrs: dict[str, Any] = {"units": units, "activation": activation}
