@@ -88,6 +88,8 @@ BUILTINS = {"print", "len", "isinstance", "zip", "enumerate", "int", "float", "m
 BUILTINS |= {"str", "ValueError", "OSError", "__name__", "__file__", "__doc__"}
 # --train adds these (the optimizer, fit's batches, _unbroadcast):
 BUILTINS |= {"dict", "set", "next", "iter", "min", "range", "slice", "tuple", "FloatingPointError"}
+# predict's fast input check (`type(x) is np.ndarray`):
+BUILTINS |= {"type"}
 CALLS = BUILTINS | {"predict", "run", "main", "self_test", "fit", "save_weights", "init_state"}
 # ... and the module's _helpers
 

@@ -9,6 +9,7 @@ fan-out sums run in the interpreter's order, and the optimizers use its formulas
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,8 +19,13 @@ import pytest
 
 import nnspec
 from nnspec.codegen import compile, load_source
-from nnspec.codegen.render import check_vjp_macros
-from nnspec.codegen.train import OPTIMIZER_DEFAULTS
+from nnspec.codegen.render import check_vjp_macros, family
+from nnspec.codegen.train import (
+    OPTIMIZER_DEFAULTS,
+    OUT_READING_VJPS,
+    SHAPE_ONLY_VJPS,
+    BackStep,
+)
 from nnspec.interpreter import Model
 from nnspec.interpreter.optimizers import DEFAULTS, make_optimizer
 from nnspec.interpreter.train import TrainingError
@@ -132,6 +138,62 @@ ROWS = [(name, False) for name in sorted(REGISTRY)] + [
 
 def test_every_differentiable_op_has_a_vjp_macro() -> None:
     assert check_vjp_macros() == []
+
+
+@pytest.mark.parametrize("name", sorted(n for n, op in REGISTRY.items() if op.gradient == "exact"))
+def test_in_place_tables_match_what_each_vjp_macro_reads(name: str) -> None:
+    """The training forward writes in place into values no VJP reads; the tables that
+    decide it must match the macros: a value is read unless only ``.shape``/``.dtype``."""
+    op = REGISTRY[name]
+    inputs = tuple(f"in{k}_value" for k in range(len(op.inputs)))
+    for wanted in (
+        (True,) * len(inputs),
+        *(tuple(j == k for j in range(len(inputs))) for k in range(len(inputs))),
+    ):
+        step = BackStep(
+            op=f"{op.macro}_vjp",
+            family=op.family,
+            dy="dy_value",
+            out="out_value",
+            xs=inputs,
+            gs=tuple(f"g{k}" if w else "" for k, w in enumerate(wanted)),
+            attrs={k: v for k, v in _attr_literals(op).items()},
+            facts={
+                "axes": "(0,)",
+                "keepdims": "False",
+                "count": "in0_value.shape[0]",
+                "order": "(0,)",
+                "inverse": "(0,)",
+                "kept": "0",
+            },
+            adds=(),
+            comment="",
+        )
+        code = str(getattr(family(op.family).module, step.op)(step))
+
+        def reads(ident: str, code: str = code) -> bool:
+            return re.search(rf"\b{ident}\b(?!\.(shape|dtype))", code) is not None
+
+        # Keeping more than is read is safe; reading what the tables let go is not.
+        assert not reads("out_value") or name in OUT_READING_VJPS, (name, code)
+        if name in SHAPE_ONLY_VJPS:
+            assert not any(reads(x) for x in inputs), (name, code)
+        elif name == "matmul":
+            assert not reads("in1_value") or step.gs[0], code
+            assert not reads("in0_value") or step.gs[1], code
+
+
+def _attr_literals(op) -> dict[str, str]:
+    return {
+        k: repr(v)
+        for k, v in {
+            **op.defaults(),
+            "from_logits": True,
+            "alpha": 0.1,
+            "axis": -1,
+            "perm": None,
+        }.items()
+    }
 
 
 def test_optimizer_defaults_are_the_interpreters() -> None:

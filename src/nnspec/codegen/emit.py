@@ -100,6 +100,8 @@ class Plan:
     train: Any = None  # a `nnspec.codegen.train.TrainPlan` with --train
     idents: dict[str, str] = field(default_factory=dict)  # document name -> identifier
     namer: Namer | None = None  # hands out further identifiers (the training section's)
+    fast: list[str] = field(default_factory=list)  # clauses of predict's fast input check
+    dtypes: list[str] = field(default_factory=list)  # input dtypes the fast check names
 
 
 def encode(array: np.ndarray) -> tuple[str, ...]:
@@ -264,6 +266,7 @@ def plan(
         idents[node.id] = names(node.id)
     steps = steps_for(nodes, idents, types, fresh=set(), keep=set(graph.outputs))
     outputs = [_port(o, idents[o], types[o]) for o in graph.outputs]
+    used_inputs = [(idents[i.name], i.type) for i in graph.inputs if i.name in used]
     return Plan(
         version=__version__,
         name_comment=comment(graph.name),
@@ -280,7 +283,37 @@ def plan(
         weights_sha256=weights_sha256,
         idents=idents,
         namer=names,
+        fast=fast_check(used_inputs),
+        dtypes=sorted({t.dtype for _, t in used_inputs}),
     )
+
+
+def fast_check(inputs: Sequence[tuple[str, TensorType]]) -> list[str]:
+    """Clauses that, all true, mean `_check` would hand every input back unchanged.
+
+    An exact ``np.ndarray`` whose dtype is the very dtype object (``is``), with the
+    rank, every fixed dim, and every symbolic dim equal to its first occurrence:
+    ``np.asarray`` returns such an array itself and every shape check passes, so
+    skipping `_check` changes nothing. Anything else takes `_check` and its errors.
+    """
+    clauses: list[str] = []
+    first: dict[str, str] = {}
+    for ident, t in inputs:
+        clauses += [
+            f"type({ident}) is np.ndarray",
+            f"{ident}.dtype is _DT_{t.dtype}",
+            f"{ident}.ndim == {t.rank}",
+        ]
+        for axis, dim in enumerate(t.shape):
+            here = f"{ident}.shape[{axis}]"
+            if isinstance(dim, int):
+                clauses.append(f"{here} == {dim}")
+            elif isinstance(dim, str):
+                if dim in first:
+                    clauses.append(f"{here} == {first[dim]}")
+                else:
+                    first[dim] = here
+    return clauses
 
 
 def _port(name: str, ident: str, t: TensorType) -> Port:

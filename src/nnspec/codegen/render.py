@@ -56,6 +56,7 @@ def environment() -> jinja2.Environment:
         extensions=["jinja2.ext.do"],
     )
     env.filters["pyrepr"] = repr
+    env.filters["wrap"] = wrap
     env.globals.update(GELU_C=repr(GELU_C), GELU_K=repr(GELU_K))
     return env
 

@@ -123,9 +123,11 @@ def train_plan(graph: Graph, plan: Plan) -> TrainPlan:
         if node.id not in reaches:
             continue
         reaches.update(x for x in node.inputs if x in flows)
-        kept.update(node.inputs)
-        kept.add(node.id)
-        backward.append(_back_step(node, types, idents, grads, flows, names, temps))
+        step = _back_step(node, types, idents, grads, flows, names, temps)
+        kept.update(_values_read(node, step))
+        if node.op in OUT_READING_VJPS:
+            kept.add(node.id)
+        backward.append(step)
     forward = steps_for(nodes, idents, types, fresh=set(), keep=kept | {loss})
     features, target = _roles(graph, feeds, nodes)
     read = {x for n in nodes for x in n.inputs}
@@ -230,6 +232,32 @@ def _back_step(
         adds=tuple(adds),
         comment=f"d {comment(node.id)} = {node.op}({', '.join(comment(x) for x in node.inputs)})",
     )
+
+
+SHAPE_ONLY_VJPS = frozenset(
+    {"add", "sub", "identity", "neg", "sum", "mean", "reshape", "transpose", "concat"}
+)
+"""Ops whose ``<op>_vjp`` macro reads the inputs' shapes and dtypes but not their values."""
+
+OUT_READING_VJPS = frozenset(
+    {"div", "pow", "exp", "sqrt", "sigmoid", "tanh", "elu", "softmax", "log_softmax"}
+)
+"""Ops whose ``<op>_vjp`` macro reads the forward output's value (the rest never do).
+`tests/codegen/test_train.py` checks both tables against the rendered macros."""
+
+
+def _values_read(node: Node, step: BackStep) -> list[str]:
+    """The inputs whose values `step`'s VJP reads: the forward must not overwrite them.
+
+    A value only the shape of is read (an un-broadcast, a mean's count) may be
+    written in place by a later forward step: ``out=`` keeps the array's shape.
+    """
+    if node.op in SHAPE_ONLY_VJPS:
+        return []
+    if node.op == "matmul":  # da = dy @ b.T reads b; db = a.T @ dy reads a
+        a, b = node.inputs
+        return [name for name, want in ((b, step.gs[0]), (a, step.gs[1])) if want]
+    return list(node.inputs)
 
 
 def _grad_shapes(node: Node, types: Mapping[str, TensorType]) -> list[tuple[Dim, ...] | None]:

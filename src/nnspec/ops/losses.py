@@ -133,10 +133,15 @@ def _one_hot(labels: np.ndarray, classes: int, dtype: np.dtype) -> np.ndarray:
 def cross_entropy(pred, target, *, from_logits: bool = False) -> np.ndarray:
     if target.dtype.kind in "iu":
         target = _one_hot(target, pred.shape[-1], pred.dtype)
-    log_p = (
-        log_softmax(pred, axis=-1) if from_logits else np.log(np.clip(pred, _eps(pred.dtype), 1.0))
-    )
-    return _scalar(-np.sum(target * log_p) / _rows(pred), pred.dtype)
+    if from_logits:
+        log_p = log_softmax(pred, axis=-1)
+    else:
+        log_p = np.log(np.clip(pred, _eps(pred.dtype), 1.0))
+    if target.shape == log_p.shape and target.dtype == log_p.dtype:  # in log_p's buffer
+        terms = np.multiply(target, log_p, out=log_p)
+    else:
+        terms = target * log_p
+    return _scalar(-terms.sum() / _rows(pred), pred.dtype)
 
 
 def _ce_vjp(dy, pred, target, *, out, from_logits: bool = False) -> tuple:
@@ -144,7 +149,12 @@ def _ce_vjp(dy, pred, target, *, out, from_logits: bool = False) -> tuple:
     t = _one_hot(target, pred.shape[-1], pred.dtype) if labels else target
     scale = dy / _rows(pred)
     if from_logits:
-        dpred = scale * (softmax(pred, axis=-1) * np.sum(t, axis=-1, keepdims=True) - t)
+        p = softmax(pred, axis=-1)
+        if t.shape == p.shape and scale.dtype == p.dtype:  # in p's own buffer
+            np.multiply(p, t.sum(axis=-1, keepdims=True), out=p)
+            dpred = np.multiply(scale, np.subtract(p, t, out=p), out=p)
+        else:
+            dpred = scale * (p * np.sum(t, axis=-1, keepdims=True) - t)
         dtarget = None if labels else -scale * log_softmax(pred, axis=-1)
         return dpred, dtarget
     eps = _eps(pred.dtype)

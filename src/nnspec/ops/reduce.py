@@ -84,15 +84,16 @@ def _normaliser_shape(op: str) -> Callable[..., TensorType]:
 
 def softmax(x: np.ndarray, *, axis: int = -1) -> np.ndarray:
     """e^x / Σ e^x, shifted by the max so exp never overflows; one buffer for all steps."""
-    e = x - np.max(x, axis=axis, keepdims=True)
+    e = x - x.max(axis=axis, keepdims=True)
     np.exp(e, out=e)
-    return np.divide(e, np.sum(e, axis=axis, keepdims=True), out=e)
+    return np.divide(e, e.sum(axis=axis, keepdims=True), out=e)
 
 
 def log_softmax(x: np.ndarray, *, axis: int = -1) -> np.ndarray:
-    """x − log Σ e^x through the shifted log-sum-exp."""
-    shifted = x - np.max(x, axis=axis, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    """x − log Σ e^x through the shifted log-sum-exp; the result reuses the shift's buffer."""
+    shifted = x - x.max(axis=axis, keepdims=True)
+    lse = np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    return np.subtract(shifted, lse, out=shifted)
 
 
 def _softmax_vjp(dy, x, *, out, axis=-1) -> tuple:
