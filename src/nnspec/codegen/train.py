@@ -63,6 +63,16 @@ class BackStep:
     facts: Mapping[str, str]  # literals the generator works out at compile time
     adds: tuple[Add, ...]
     comment: str
+    into: str = ""  # the cotangent `dy` when the VJP may write its result into it
+
+
+FRESH_VJPS = frozenset({"matmul", "mul", "relu", "tanh"})
+"""Ops whose ``<op>_vjp`` gives each wanted input a new array of its own (or, written in
+place, the dead cotangent it was handed), so that gradient is owned by one name."""
+
+INPLACE_VJPS = frozenset({"relu", "tanh"})
+"""Ops whose ``<op>_vjp`` macro has an ``out=`` form: ``dy * f(x)`` computed into an owned,
+dead `dy` of the same shape and dtype (the same multiply, another buffer)."""
 
 
 @dataclass(frozen=True)
@@ -119,11 +129,12 @@ def train_plan(graph: Graph, plan: Plan) -> TrainPlan:
     backward: list[BackStep] = []
     kept: set[str] = set()
     temps: list[str] = []
+    owned: set[str] = set()  # cotangents holding a fresh array no other name references
     for node in reversed(nodes):
         if node.id not in reaches:
             continue
         reaches.update(x for x in node.inputs if x in flows)
-        step = _back_step(node, types, idents, grads, flows, names, temps)
+        step = _back_step(node, types, idents, grads, flows, names, temps, owned)
         kept.update(_values_read(node, step))
         if node.op in OUT_READING_VJPS:
             kept.add(node.id)
@@ -199,6 +210,7 @@ def _back_step(
     flows: set[str],
     names: Namer,
     temps: list[str],
+    owned: set[str],
 ) -> BackStep:
     op = REGISTRY[node.op]
     shapes = _grad_shapes(node, types)
@@ -215,21 +227,27 @@ def _back_step(
             grads[x] = names(f"d_{idents[x]}")
         if first and exact:
             gs.append(grads[x])
+            if node.op in FRESH_VJPS:
+                owned.add(grads[x])
             continue
         while len(temps) <= k:
             temps.append(names("grad"))
         gs.append(temps[k])
         adds.append(Add(grads[x], temps[k], idents[x], not exact, first))
+    dy = grads[node.id]
+    # The cotangent dies here (only this step reads it): a VJP may write into it.
+    into = dy if node.op in INPLACE_VJPS and dy in owned and gs[0] == grads[node.inputs[0]] else ""
     return BackStep(
         op=f"{op.macro}_vjp",
         family=op.family,
-        dy=grads[node.id],
+        dy=dy,
         out=idents[node.id],
         xs=tuple(idents[x] for x in node.inputs),
         gs=tuple(gs),
         attrs=attr_literals(node),
         facts=_facts(node, types, idents[node.inputs[0]]),
         adds=tuple(adds),
+        into=into,
         comment=f"d {comment(node.id)} = {node.op}({', '.join(comment(x) for x in node.inputs)})",
     )
 
