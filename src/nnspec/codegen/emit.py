@@ -76,6 +76,7 @@ class Step:
     into: str  # buffer to write into, or '' for a fresh array
     comment: str
     group: str  # comment line opening a composite layer, or ''
+    kept: str = ""  # --train: name for what the step keeps for its VJP (see codegen.train)
 
 
 @dataclass

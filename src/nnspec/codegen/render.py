@@ -37,6 +37,8 @@ HELPERS = (
     "mse_vjp",
     "bce_vjp",
     "ce_vjp",
+    "cross_entropy_kept",
+    "ce_vjp_kept",
 )
 """Every helper macro of helpers.j2, in the order the module defines them."""
 

@@ -20,7 +20,7 @@ for decision, so the generated gradients are bitwise the interpreter's:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from nnspec.codegen.emit import Plan, Port, Step, _port, attr_literals, needed, steps_for
@@ -64,6 +64,7 @@ class BackStep:
     adds: tuple[Add, ...]
     comment: str
     into: str = ""  # the cotangent `dy` when the VJP may write its result into it
+    kept: str = ""  # what the forward step kept for this VJP (`_share_loss_work`)
 
 
 FRESH_VJPS = frozenset({"matmul", "mul", "relu", "tanh"})
@@ -140,6 +141,7 @@ def train_plan(graph: Graph, plan: Plan) -> TrainPlan:
             kept.add(node.id)
         backward.append(step)
     forward = steps_for(nodes, idents, types, fresh=set(), keep=kept | {loss})
+    _share_loss_work(nodes, forward, backward, idents, names)
     features, target = _roles(graph, feeds, nodes)
     read = {x for n in nodes for x in n.inputs}
     params = [
@@ -250,6 +252,32 @@ def _back_step(
         into=into,
         comment=f"d {comment(node.id)} = {node.op}({', '.join(comment(x) for x in node.inputs)})",
     )
+
+
+SHARED_LOSSES = {"cross_entropy"}
+"""Losses whose training forward keeps what their VJP would recompute (the one-hot
+target, e^(x - max) and its row sums): ``_cross_entropy_kept`` / ``_ce_vjp_kept``."""
+
+
+def _share_loss_work(
+    nodes: Sequence[Node],
+    forward: list[Step],
+    backward: list[BackStep],
+    idents: dict[str, str],
+    names: Namer,
+) -> None:
+    """Pair each differentiated loss of `SHARED_LOSSES` with its VJP through a kept value.
+
+    The VJP then reuses the forward's arrays instead of recomputing them: the same
+    values from the same NumPy calls, so the gradient is bitwise the same.
+    """
+    by_out = {step.out: k for k, step in enumerate(backward)}
+    for k, (node, step) in enumerate(zip(nodes, forward, strict=True)):
+        if node.op in SHARED_LOSSES and step.out in by_out:
+            name = names(f"{idents[node.id]}_kept")
+            forward[k] = replace(step, kept=name)
+            j = by_out[step.out]
+            backward[j] = replace(backward[j], kept=name)
 
 
 SHAPE_ONLY_VJPS = frozenset(
