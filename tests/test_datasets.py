@@ -694,7 +694,7 @@ def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
         f.write(b"PK partial")
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(files_module, "_write_npz", half_then_fail)
+    monkeypatch.setattr(files_module, "write_npz", half_then_fail)
     with pytest.raises(RuntimeError, match="disk on fire"):
         save_arrays(path, {"x": np.zeros(3)})
     assert path.read_bytes() == before
@@ -747,3 +747,19 @@ def test_unwritable_folder(tmp_path, monkeypatch):
     ):
         save_arrays(tmp_path / "d.csv", {"x": np.zeros(1)})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_write_npz_takes_any_name_and_is_deterministic() -> None:
+    import io
+
+    from nnspec.datasets.files import write_npz
+
+    arrays = {"file": np.arange(3.0), "allow_pickle": np.ones((2, 2), np.float32)}
+    first, second = io.BytesIO(), io.BytesIO()
+    write_npz(first, arrays)
+    write_npz(second, arrays)
+    assert first.getvalue() == second.getvalue()
+    first.seek(0)
+    with np.load(first, allow_pickle=False) as loaded:
+        assert sorted(loaded.files) == ["allow_pickle", "file"]
+        np.testing.assert_array_equal(loaded["file"], arrays["file"])

@@ -177,10 +177,10 @@ def _write_document(out: Path, document: dict, model) -> None:
     weights = weights_path(out)
     result, arrays = with_params(document, params, weights.name)
     if arrays is not None:
+        from nnspec.datasets.files import write_npz
+
         buffer = io.BytesIO()
-        # FIXME: a param named "file" or "allow_pickle" clashes with savez's own
-        # parameters (TypeError / silently dropped); datasets.files._write_npz avoids that.
-        np.savez(buffer, **arrays)  # type: ignore[arg-type]
+        write_npz(buffer, arrays)  # not np.savez: a param may be named "file"
         write_bytes_atomic(weights, buffer.getvalue())
     text = dumps(result)
     reloaded = load(text, base_dir=out.parent)

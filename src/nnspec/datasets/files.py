@@ -400,7 +400,7 @@ def save_arrays(path: PathLike, arrays: Mapping[str, np.ndarray]) -> None:
         (array,) = arrays.values()
         _atomic_write(path, lambda f: np.save(f, array, allow_pickle=False))
     elif ext == ".npz":
-        _atomic_write(path, lambda f: _write_npz(f, arrays))
+        _atomic_write(path, lambda f: write_npz(f, arrays))
     else:
         text = _csv_text(path, arrays)
         _atomic_write(path, lambda f: f.write(text.encode("utf-8")))
@@ -451,12 +451,14 @@ def _csv_text(path: PathLike, arrays: dict[str, np.ndarray]) -> str:
     return out.getvalue()
 
 
-def _write_npz(f: IO[bytes], arrays: dict[str, np.ndarray]) -> None:
-    """What numpy.savez writes, without its keyword clashes (an array named "file")."""
+def write_npz(f: IO[bytes], arrays: Mapping[str, np.ndarray]) -> None:
+    """What numpy.savez writes, without its keyword clashes (an array named "file")
+    and without its clock: members carry a fixed date, so equal arrays give equal bytes."""
     with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
         for name, a in arrays.items():
-            with zf.open(f"{name}.npy", "w", force_zip64=True) as member:
-                np.lib.format.write_array(member, a, allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            with zf.open(info, "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asarray(a), allow_pickle=False)
 
 
 def _format_column(values: np.ndarray) -> list[str]:
