@@ -47,6 +47,7 @@ class Add:
     value: str
     unbroadcast: bool
     first: bool
+    axes: str = ""  # when set, the un-broadcast is known to be ``grad.sum(axis=axes)``
 
 
 @dataclass(frozen=True)
@@ -235,7 +236,8 @@ def _back_step(
         while len(temps) <= k:
             temps.append(names("grad"))
         gs.append(temps[k])
-        adds.append(Add(grads[x], temps[k], idents[x], not exact, first))
+        axes = _summed_axes(shapes[k], value_shape) if not exact else ""
+        adds.append(Add(grads[x], temps[k], idents[x], not exact, first, axes))
     dy = grads[node.id]
     # The cotangent dies here (only this step reads it): a VJP may write into it.
     into = dy if node.op in INPLACE_VJPS and dy in owned and gs[0] == grads[node.inputs[0]] else ""
@@ -247,7 +249,7 @@ def _back_step(
         xs=tuple(idents[x] for x in node.inputs),
         gs=tuple(gs),
         attrs=attr_literals(node),
-        facts=_facts(node, types, idents[node.inputs[0]]),
+        facts={**_facts(node, types, idents[node.inputs[0]]), **_transposes(node, types, idents)},
         adds=tuple(adds),
         into=into,
         comment=f"d {comment(node.id)} = {node.op}({', '.join(comment(x) for x in node.inputs)})",
@@ -304,6 +306,36 @@ def _values_read(node: Node, step: BackStep) -> list[str]:
         a, b = node.inputs
         return [name for name, want in ((b, step.gs[0]), (a, step.gs[1])) if want]
     return list(node.inputs)
+
+
+def _transposes(
+    node: Node, types: Mapping[str, TensorType], idents: Mapping[str, str]
+) -> dict[str, str]:
+    """The matmul VJP's ``np.swapaxes(v, -1, -2)`` of each input; ``v.T`` for a matrix.
+
+    On a rank-2 array both are the same view (same memory, same strides), so the
+    matrix product gets the same operands; ``.T`` skips a function call.
+    """
+    if node.op != "matmul":
+        return {}
+    out = {}
+    for key, name in zip(("a_t", "b_t"), node.inputs, strict=True):
+        ident = idents[name]
+        out[key] = f"{ident}.T" if types[name].rank == 2 else f"np.swapaxes({ident}, -1, -2)"
+    return out
+
+
+def _summed_axes(grad: tuple[Dim, ...] | None, value: tuple[Dim, ...]) -> str:
+    """`_unbroadcast`'s work worked out at compile time, when the shapes decide it.
+
+    A value whose dims are all known and none is 1 stretches no axis, so
+    `_unbroadcast` only sums the leading axes NumPy added: ``grad.sum(axis=(0, ...))``,
+    the call it would make. '' when that depends on runtime sizes (or is nothing).
+    """
+    if grad is None or not all(isinstance(d, int) and d != 1 for d in value):
+        return ""
+    extra = len(grad) - len(value)
+    return repr(tuple(range(extra))) if extra > 0 else ""
 
 
 def _grad_shapes(node: Node, types: Mapping[str, TensorType]) -> list[tuple[Dim, ...] | None]:
