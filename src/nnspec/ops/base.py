@@ -110,7 +110,7 @@ def broadcast_shapes(op: str, *shapes: tuple[Dim, ...]) -> tuple[Dim, ...]:
             if merged is False:
                 shown = " and ".join(fmt_shape(s) for s in shapes)
                 raise ShapeError("NN303", f"{op}: shapes {shown} do not broadcast (axis {axis})")
-            dim = merged  # type: ignore[assignment]
+            dim = merged
         result.append(dim)
     return tuple(result)
 

@@ -94,7 +94,8 @@ def _concat_shape(types: tuple[TensorType, ...], *, axis: int = -1) -> TensorTyp
     for i in range(rank):
         column = [t.shape[i] for t in types]
         if i == ax:
-            dims.append(sum(column) if all(isinstance(d, int) for d in column) else None)
+            sizes = [d for d in column if isinstance(d, int)]
+            dims.append(sum(sizes) if len(sizes) == len(column) else None)
             continue
         merged: Dim | bool = column[0]
         for d in column[1:]:
@@ -104,7 +105,7 @@ def _concat_shape(types: tuple[TensorType, ...], *, axis: int = -1) -> TensorTyp
             raise ShapeError(
                 "NN306", f"concat along axis {axis}: shapes {shown} differ on axis {i}"
             )
-        dims.append(merged)  # type: ignore[arg-type]
+        dims.append(merged)
     return TensorType(tuple(dims), dtype)
 
 
