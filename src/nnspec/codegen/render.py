@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from typing import Any
 
 import jinja2
 
@@ -82,7 +83,8 @@ def render_steps(steps: list[Step]) -> str:
 
 def render_backward(steps: list[BackStep]) -> str:
     """The reverse pass: each node's VJP macro, then its results summed into cotangents."""
-    accumulate = environment().get_template("backward.j2").module.accumulate
+    module: Any = environment().get_template("backward.j2").module  # macros are attributes
+    accumulate = module.accumulate
     lines = []
     for step in steps:
         lines.append(f"# {step.comment}")

@@ -343,13 +343,13 @@ def _grad_shapes(node: Node, types: Mapping[str, TensorType]) -> list[tuple[Dim,
     op = REGISTRY[node.op]
     ins = [types[x].shape for x in node.inputs]
     if op.family == "binary":
-        return [node.type.shape] * len(ins)
+        return [node.type.shape for _ in ins]
     if op.family == "linalg":
         return [(*node.type.shape[:-2], *s[-2:]) for s in ins]
     if op.family == "losses":
         same = len(set(ins)) == 1
-        return [ins[0] if same else None] * len(ins)
-    return ins  # elementwise, reductions, normalisers and shape ops: the input's shape
+        return [ins[0] if same else None for _ in ins]
+    return list(ins)  # elementwise, reductions, normalisers and shape ops: the input's shape
 
 
 def _facts(node: Node, types: Mapping[str, TensorType], x_ident: str) -> dict[str, str]:
