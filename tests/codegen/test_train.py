@@ -30,6 +30,7 @@ from nnspec.interpreter import Model
 from nnspec.interpreter.optimizers import DEFAULTS, make_optimizer
 from nnspec.interpreter.train import TrainingError
 from nnspec.ops import REGISTRY
+from nnspec.testing import assert_same_gradients
 
 ROOT = Path(__file__).parents[2]
 POSITIVE = {"log", "sqrt", "pow"}  # ops fed positive values, so gradients are not NaN
@@ -117,17 +118,6 @@ def feed(graph: nnspec.Graph, positive: bool, seed: int = 1) -> dict[str, np.nda
             low = 0.2 if positive else -2.0
             arrays[inp.name] = rng.uniform(low, 2.0, shape).astype(inp.type.dtype)
     return arrays
-
-
-def assert_same_gradients(module, model: Model, inputs: dict) -> None:
-    with np.errstate(all="ignore"):
-        want_loss, want = model.gradients(inputs)
-        got_loss, got = module.loss_and_gradients(inputs)
-    assert np.array_equal(got_loss, want_loss, equal_nan=True)
-    assert list(got) == list(want)
-    for name, value in want.items():
-        assert got[name].dtype == value.dtype and got[name].shape == value.shape, name
-        assert np.array_equal(got[name], value, equal_nan=True), name
 
 
 ROWS = [(name, False) for name in sorted(REGISTRY)] + [

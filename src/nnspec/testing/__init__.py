@@ -2,11 +2,13 @@
 
 `documents()` draws random valid documents, `inputs_for(graph)` draws inputs for
 a graph, `finite_differences` and `check_gradients` compare reverse-mode gradients
-with central differences. See docs/testing.md. Importing this package needs
-hypothesis (in nnspec's ``test`` extra).
+with central differences, `assert_same_gradients` holds a module compiled with
+``train=True`` to the interpreter's gradients bit for bit. See docs/testing.md.
+Importing this package needs hypothesis (in nnspec's ``test`` extra).
 """
 
 from nnspec.testing.gradcheck import (
+    assert_same_gradients,
     check_gradients,
     finite_differences,
     kink_distance,
@@ -15,6 +17,7 @@ from nnspec.testing.gradcheck import (
 from nnspec.testing.strategies import documents, inputs_for
 
 __all__ = [
+    "assert_same_gradients",
     "check_gradients",
     "documents",
     "finite_differences",

@@ -140,3 +140,16 @@ def kink_distance(model: Model, inputs: Mapping[str, Any]) -> float:
     names = tuple(dict.fromkeys(name for n in nodes for name in n.inputs))
     values = model.run(inputs, outputs=names)
     return min(KINKS[n.op](*(values[i] for i in n.inputs), **n.attr) for n in nodes)
+
+
+def assert_same_gradients(module: Any, model: Model, inputs: Mapping[str, np.ndarray]) -> None:
+    """Assert a module compiled with ``train=True`` gives `model`'s loss and gradients
+    bit for bit: same names in the same order, same dtypes and shapes, same values."""
+    with np.errstate(all="ignore"):
+        want_loss, want = model.gradients(inputs)
+        got_loss, got = module.loss_and_gradients(inputs)
+    assert np.array_equal(got_loss, want_loss, equal_nan=True), (got_loss, want_loss)
+    assert list(got) == list(want), (list(got), list(want))
+    for name, value in want.items():
+        assert got[name].dtype == value.dtype and got[name].shape == value.shape, name
+        assert np.array_equal(got[name], value, equal_nan=True), name
