@@ -6,6 +6,7 @@ earlier one. Problems leave here with file, line and column filled in.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -53,6 +54,25 @@ def load_with_problems(
 
 
 def _run(
+    source: Source, limits: Limits, base_dir: str | os.PathLike | None
+) -> tuple[Graph | None, list[Problem]]:
+    """All stages with the cyclic garbage collector paused.
+
+    The pipeline builds millions of small acyclic objects for a big document; the
+    collector's passes over them made validation time grow faster than the
+    document (about 25 % of the time at 100,000 nodes). Reference counting still
+    frees everything; the collector resumes afterwards.
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _stages(source, limits, base_dir)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _stages(
     source: Source, limits: Limits, base_dir: str | os.PathLike | None
 ) -> tuple[Graph | None, list[Problem]]:
     try:
