@@ -4,62 +4,27 @@ Order of work: names → wiring (implied inputs, references) → topological ord
 (cycles) → types in order (lowering composites on the way) → params and weights →
 outputs and training → warnings for unused things. A node whose type cannot be
 inferred poisons its dependents silently, so one mistake gives one problem.
+
+Here: the driver, wiring, the inference and lowering loop, outputs and warnings.
+Param materialisation lives in `params.py`, the training section in `training.py`,
+the state they share in `builder.py`.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
-import numpy as np
-
 from nnspec.errors import Problem, ShapeError, did_you_mean, pointer_join
-from nnspec.ir import Graph, Input, Node, Param, TensorType, Training, freeze
+from nnspec.ir import Graph, Input, Node, TensorType, Training, freeze
 from nnspec.ops import REGISTRY
-from nnspec.ops.base import fmt_shape
+from nnspec.spec.builder import _Builder, _defaults, _tensor_type, _Wired
 from nnspec.spec.limits import Limits
 from nnspec.spec.lower import COMPOSITES, Composite
 from nnspec.spec.order import topological_order
-from nnspec.spec.weights import load_weights
-
-DEFAULT_TARGET = "target"
-
-
-@dataclass
-class _Wired:
-    """A document node with its resolved id and input names."""
-
-    index: int
-    id: str
-    op: str
-    inputs: tuple[str, ...]
-    attrs: dict[str, Any]
-    pointer: str
-
-
-@dataclass
-class _Builder:
-    doc: Mapping[str, Any]
-    base_dir: Path | None
-    limits: Limits
-    problems: list[Problem] = field(default_factory=list)
-    types: dict[str, TensorType | None] = field(default_factory=dict)
-    params: dict[str, Param] = field(default_factory=dict)
-    nodes: list[Node] = field(default_factory=list)
-    used: set[str] = field(default_factory=set)
-    failed: set[str] = field(default_factory=set)  # params already reported as broken
-
-    def error(self, code: str, message: str, pointer: str) -> None:
-        self.problems.append(Problem(code, message, pointer))
-
-    @property
-    def dtype(self) -> str:
-        return self.doc.get("dtype", "float32")
+from nnspec.spec.params import _declared_params, _finish_params, _make_param, _param_type
+from nnspec.spec.training import DEFAULT_TARGET, _training
 
 
 def build_graph(
@@ -107,10 +72,6 @@ def build_graph(
     return graph, b.problems
 
 
-def _tensor_type(spec: Mapping[str, Any], default_dtype: str) -> TensorType:
-    return TensorType(tuple(spec["shape"]), spec.get("dtype", default_dtype))
-
-
 def _inputs(b: _Builder) -> dict[str, Input]:
     inputs = {}
     for name, spec in b.doc["inputs"].items():
@@ -118,17 +79,6 @@ def _inputs(b: _Builder) -> dict[str, Input]:
         inputs[name] = Input(name, _tensor_type(spec, b.dtype), pointer)
         b.types[name] = inputs[name].type
     return inputs
-
-
-def _declared_params(b: _Builder) -> dict[str, dict[str, Any]]:
-    declared = {}
-    for name, spec in b.doc.get("params", {}).items():
-        pointer = pointer_join("params", name)
-        if name in b.types:
-            b.error("NN201", f"param {name!r} has the same name as an input", pointer)
-            continue
-        declared[name] = {**spec, "pointer": pointer}
-    return declared
 
 
 def _wire(b: _Builder, inputs: Mapping[str, Input], declared: Mapping[str, dict]) -> list[_Wired]:
@@ -240,14 +190,6 @@ def _fresh(op: str, index: int, *taken: Collection[str]) -> str:
     return candidate
 
 
-def _unused_name(base: str, taken: set[str]) -> str:
-    name, k = base, 0
-    while name in taken:
-        k += 1
-        name = f"{base}_{k}"
-    return name
-
-
 def _check_arity(b: _Builder, node: _Wired) -> None:
     if node.op in COMPOSITES:
         expected: tuple[str, ...] = ("x",)
@@ -283,12 +225,6 @@ def _infer(b: _Builder, node: _Wired, declared: Mapping[str, dict]) -> None:
     _emit(b, node.id, node.op, node.inputs, attrs, tuple(in_types), node.pointer, None)  # type: ignore[arg-type]
 
 
-@cache
-def _defaults(op_name: str) -> Mapping[str, Any]:
-    """An op's attribute defaults, computed once per op (read-only: callers copy)."""
-    return MappingProxyType(REGISTRY[op_name].defaults())
-
-
 def _emit(
     b: _Builder,
     node_id: str,
@@ -311,20 +247,6 @@ def _emit(
     b.nodes.append(Node(node_id, op_name, inputs, frozen, out, pointer, origin))
     b.types[node_id] = out
     return out
-
-
-def _param_type(b: _Builder, name: str, declared: Mapping[str, dict]) -> TensorType | None:
-    """Type of a declared param, materialising it on first use."""
-    if name in b.params:
-        return b.params[name].type
-    if name not in declared or name in b.failed:
-        return None
-    param = _make_param(b, name, declared[name], shape=None, default_init=None, owner=None)
-    if param is None:
-        b.failed.add(name)  # report a broken declaration once, not at every use
-        return None
-    b.params[name] = param
-    return param.type
 
 
 def _lower(
@@ -370,117 +292,6 @@ def _lower(
         prev = step_id
 
 
-def _make_param(
-    b: _Builder,
-    name: str,
-    spec: Mapping[str, Any],
-    *,
-    shape: tuple[int, ...] | None,
-    default_init: str | None,
-    owner: str | None,
-) -> Param | None:
-    """A `Param` from its declaration and/or the shape a composite needs."""
-    pointer = spec["pointer"]
-    dtype = spec.get("dtype", b.dtype)
-    declared_shape = tuple(spec["shape"]) if "shape" in spec else None
-    value = None
-    if "value" in spec:
-        value = _literal(b, name, spec["value"], dtype, pointer_join(*_split(pointer), "value"))
-        if value is None:
-            return None
-        if declared_shape is not None and value.shape != declared_shape:
-            b.error(
-                "NN401",
-                f"param {name!r} declares shape {list(declared_shape)} but its value has shape "
-                f"{list(value.shape)}",
-                pointer_join(*_split(pointer), "value"),
-            )
-            return None
-        declared_shape = value.shape
-    if shape is not None and declared_shape is not None and declared_shape != tuple(shape):
-        b.error(
-            "NN301",
-            f"layer {owner!r} needs param {name!r} of shape {fmt_shape(shape)}, got "
-            f"{fmt_shape(declared_shape)}; fix or drop the declared shape",
-            pointer,
-        )
-        return None
-    final_shape = tuple(shape) if shape is not None else declared_shape
-    init = spec.get("init", default_init if value is None else None)
-    if isinstance(init, str):
-        init = {"name": init}
-    if final_shape is None:
-        b.error("NN103", f"param {name!r} needs a 'shape' (or a 'value')", pointer)
-        return None
-    size = math.prod(final_shape)
-    if size > b.limits.max_param_elements:
-        b.error(
-            "NN601",
-            f"param {name!r} of shape {list(final_shape)} has {size} elements; the limit is "
-            f"{b.limits.max_param_elements}",
-            pointer,
-        )
-        return None
-    return Param(
-        name=name,
-        type=TensorType(final_shape, dtype),
-        trainable=bool(spec.get("trainable", True)),
-        init=init,
-        value=value,
-        pointer=pointer,
-        owner=owner,
-    )
-
-
-def _split(pointer: str) -> list[str]:
-    return [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
-
-
-def _literal(b: _Builder, name: str, value: Any, dtype: str, pointer: str) -> np.ndarray | None:
-    try:
-        with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported as NN402
-            array = np.asarray(value, dtype=dtype)
-    except (ValueError, TypeError):
-        b.error(
-            "NN401",
-            f"param {name!r} has a ragged value: nested lists must be rectangular",
-            pointer,
-        )
-        return None
-    bad = np.argwhere(~np.isfinite(array))
-    if len(bad):
-        where = list(map(int, bad[0]))
-        b.error(
-            "NN402",
-            f"param {name!r} has a value that is not finite in {dtype} at index {where} "
-            f"({value if array.ndim == 0 else np.asarray(value, dtype=object)[tuple(where)]!r}); "
-            f"write a finite number within the range of {dtype}",
-            pointer,
-        )
-        return None
-    return array
-
-
-def _finish_params(b: _Builder, declared: Mapping[str, dict]) -> None:
-    """Materialise declared params nobody used (for warnings) and apply the weights file."""
-    for name in declared:
-        if name not in b.params:
-            _param_type(b, name, declared)
-    weights_file = b.doc.get("weights")
-    if weights_file is not None:
-        arrays = load_weights(weights_file, b.base_dir, b.params, b.problems)
-        for name, array in arrays.items():
-            p = b.params[name]
-            b.params[name] = Param(p.name, p.type, p.trainable, None, array, p.pointer, p.owner)
-    for name, p in b.params.items():
-        if p.value is None and p.init is None:
-            b.error(
-                "NN103",
-                f"param {name!r} needs an 'init' or a 'value' (or an entry in the weights file)",
-                p.pointer,
-            )
-
-
 def _outputs(b: _Builder, wired: list[_Wired]) -> list[str]:
     if "outputs" not in b.doc:
         return [wired[-1].id]
@@ -502,121 +313,6 @@ def _outputs(b: _Builder, wired: list[_Wired]) -> list[str]:
                 pointer_join("outputs", k),
             )
     return outputs
-
-
-def _training(b: _Builder, outputs: list[str]) -> Training | None:
-    spec = b.doc["training"]
-    if "output" in spec:
-        output = spec["output"]
-        if output not in outputs:
-            b.error(
-                "NN502",
-                f"training output {output!r} is not one of the outputs {outputs}",
-                "/training/output",
-            )
-            return None
-    elif len(outputs) == 1:
-        output = outputs[0]
-    else:
-        b.error(
-            "NN502",
-            f"the graph has {len(outputs)} outputs; say which one is trained with "
-            '"training": {"output": ...}',
-            "/training",
-        )
-        return None
-    loss = spec["loss"]
-    loss = {"op": loss} if isinstance(loss, str) else dict(loss)
-    targets: tuple[Input, ...] = ()
-    if "node" in loss:
-        loss_node = loss["node"]
-        loss_type = b.types.get(loss_node)
-        if loss_node not in b.types or loss_node in b.params:
-            b.error("NN202", f"loss node {loss_node!r} is not a node", "/training/loss/node")
-            return None
-        if loss_type is not None and loss_type.shape != ():
-            b.error(
-                "NN501",
-                f"loss node {loss_node!r} must be a scalar, got {loss_type}",
-                "/training/loss/node",
-            )
-            return None
-        b.used.add(loss_node)
-    else:
-        target_spec = spec.get("target")
-        out_type = b.types[output]
-        if target_spec is None:
-            shown = "" if out_type is None else f" shaped like the output {output!r} ({out_type})"
-            b.error(
-                "NN501",
-                f'the {loss["op"]} loss needs a "target": {{"shape": [...]}}{shown}',
-                "/training",
-            )
-            return None
-        target = Input(
-            target_spec.get("name", DEFAULT_TARGET),
-            _tensor_type(target_spec, b.dtype),
-            "/training/target",
-        )
-        targets = (target,)
-        b.types[target.name] = target.type
-        loss_node = _unused_name("loss", set(b.types) | set(b.params))
-        attrs = {**_defaults(loss["op"]), **{k: v for k, v in loss.items() if k != "op"}}
-        if out_type is None:
-            return None
-        try:
-            out = REGISTRY[loss["op"]].shape((out_type, target.type), **attrs)
-        except ShapeError as exc:
-            b.error(
-                exc.code if exc.code in ("NN501", "NN307") else "NN501",
-                f"training: {exc.message}",
-                "/training/target",
-            )
-            return None
-        pred, attrs = _through_logits(b, output, loss["op"], attrs)
-        frozen = tuple(sorted((k, freeze(v)) for k, v in attrs.items()))
-        b.nodes.append(
-            Node(loss_node, loss["op"], (pred, target.name), frozen, out, "/training/loss")
-        )
-        b.types[loss_node] = out
-    optimizer = spec.get("optimizer", "sgd")
-    optimizer = {"name": optimizer} if isinstance(optimizer, str) else dict(optimizer)
-    return Training(
-        output=output,
-        targets=targets,
-        loss=loss,
-        optimizer=optimizer,
-        epochs=int(spec.get("epochs", 100)),
-        batch_size=spec.get("batch_size"),
-        seed=int(spec.get("seed", b.doc.get("seed", 0))),
-        metrics=tuple(spec.get("metrics", ())),
-        loss_node=loss_node,
-    )
-
-
-# Loss from probabilities -> the activation that produces them from logits.
-_LOGIT_ACTIVATIONS = {"binary_cross_entropy": "sigmoid", "cross_entropy": "softmax"}
-
-
-def _through_logits(
-    b: _Builder, output: str, loss_op: str, attrs: dict[str, Any]
-) -> tuple[str, dict[str, Any]]:
-    """Apply a cross-entropy loss to the logits when the output is their sigmoid/softmax.
-
-    Mathematically the same loss, but computed exactly (no clipping of probabilities),
-    so a confidently wrong prediction still gets a gradient. Documented in format.md.
-    """
-    if attrs.get("from_logits") or loss_op not in _LOGIT_ACTIVATIONS:
-        return output, attrs
-    producer = next((n for n in reversed(b.nodes) if n.id == output), None)
-    if producer is None or producer.op != _LOGIT_ACTIVATIONS[loss_op]:
-        return output, attrs
-    if producer.op == "softmax" and dict(producer.attrs)["axis"] not in (
-        -1,
-        producer.type.rank - 1,
-    ):
-        return output, attrs
-    return producer.inputs[0], {**attrs, "from_logits": True}
 
 
 def _warn_unused(

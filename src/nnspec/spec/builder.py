@@ -1,0 +1,62 @@
+"""Shared state of the semantic checker (`check.py`) and its helpers.
+
+`check.build_graph` creates one `_Builder` per document; `params.py` and
+`training.py` add params, nodes and problems to it as the check proceeds. `_Wired`
+is a document node after wiring (an id and explicit inputs), before typing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from nnspec.errors import Problem
+from nnspec.ir import Node, Param, TensorType
+from nnspec.ops import REGISTRY
+from nnspec.spec.limits import Limits
+
+
+@dataclass
+class _Wired:
+    """A document node with its resolved id and input names."""
+
+    index: int
+    id: str
+    op: str
+    inputs: tuple[str, ...]
+    attrs: dict[str, Any]
+    pointer: str
+
+
+@dataclass
+class _Builder:
+    doc: Mapping[str, Any]
+    base_dir: Path | None
+    limits: Limits
+    problems: list[Problem] = field(default_factory=list)
+    types: dict[str, TensorType | None] = field(default_factory=dict)
+    params: dict[str, Param] = field(default_factory=dict)
+    nodes: list[Node] = field(default_factory=list)
+    used: set[str] = field(default_factory=set)
+    failed: set[str] = field(default_factory=set)  # params already reported as broken
+
+    def error(self, code: str, message: str, pointer: str) -> None:
+        self.problems.append(Problem(code, message, pointer))
+
+    @property
+    def dtype(self) -> str:
+        return self.doc.get("dtype", "float32")
+
+
+def _tensor_type(spec: Mapping[str, Any], default_dtype: str) -> TensorType:
+    return TensorType(tuple(spec["shape"]), spec.get("dtype", default_dtype))
+
+
+@cache
+def _defaults(op_name: str) -> Mapping[str, Any]:
+    """An op's attribute defaults, computed once per op (read-only: callers copy)."""
+    return MappingProxyType(REGISTRY[op_name].defaults())

@@ -1,0 +1,158 @@
+"""Params of the semantic checker: declarations become `Param`s.
+
+Called from `check.py` while types are inferred: a declared param is materialised on
+first use (`_param_type`), a composite layer's params with the shapes the layer
+needs (`_make_param`, which also checks a declared shape or literal value against
+them); `_finish_params` then materialises unused declarations and applies the
+optional weights file (`weights.py`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from nnspec.errors import pointer_join
+from nnspec.ir import Param, TensorType
+from nnspec.ops.base import fmt_shape
+from nnspec.spec.builder import _Builder
+from nnspec.spec.weights import load_weights
+
+
+def _declared_params(b: _Builder) -> dict[str, dict[str, Any]]:
+    declared = {}
+    for name, spec in b.doc.get("params", {}).items():
+        pointer = pointer_join("params", name)
+        if name in b.types:
+            b.error("NN201", f"param {name!r} has the same name as an input", pointer)
+            continue
+        declared[name] = {**spec, "pointer": pointer}
+    return declared
+
+
+def _param_type(b: _Builder, name: str, declared: Mapping[str, dict]) -> TensorType | None:
+    """Type of a declared param, materialising it on first use."""
+    if name in b.params:
+        return b.params[name].type
+    if name not in declared or name in b.failed:
+        return None
+    param = _make_param(b, name, declared[name], shape=None, default_init=None, owner=None)
+    if param is None:
+        b.failed.add(name)  # report a broken declaration once, not at every use
+        return None
+    b.params[name] = param
+    return param.type
+
+
+def _make_param(
+    b: _Builder,
+    name: str,
+    spec: Mapping[str, Any],
+    *,
+    shape: tuple[int, ...] | None,
+    default_init: str | None,
+    owner: str | None,
+) -> Param | None:
+    """A `Param` from its declaration and/or the shape a composite needs."""
+    pointer = spec["pointer"]
+    dtype = spec.get("dtype", b.dtype)
+    declared_shape = tuple(spec["shape"]) if "shape" in spec else None
+    value = None
+    if "value" in spec:
+        value = _literal(b, name, spec["value"], dtype, pointer_join(*_split(pointer), "value"))
+        if value is None:
+            return None
+        if declared_shape is not None and value.shape != declared_shape:
+            b.error(
+                "NN401",
+                f"param {name!r} declares shape {list(declared_shape)} but its value has shape "
+                f"{list(value.shape)}",
+                pointer_join(*_split(pointer), "value"),
+            )
+            return None
+        declared_shape = value.shape
+    if shape is not None and declared_shape is not None and declared_shape != tuple(shape):
+        b.error(
+            "NN301",
+            f"layer {owner!r} needs param {name!r} of shape {fmt_shape(shape)}, got "
+            f"{fmt_shape(declared_shape)}; fix or drop the declared shape",
+            pointer,
+        )
+        return None
+    final_shape = tuple(shape) if shape is not None else declared_shape
+    init = spec.get("init", default_init if value is None else None)
+    if isinstance(init, str):
+        init = {"name": init}
+    if final_shape is None:
+        b.error("NN103", f"param {name!r} needs a 'shape' (or a 'value')", pointer)
+        return None
+    size = math.prod(final_shape)
+    if size > b.limits.max_param_elements:
+        b.error(
+            "NN601",
+            f"param {name!r} of shape {list(final_shape)} has {size} elements; the limit is "
+            f"{b.limits.max_param_elements}",
+            pointer,
+        )
+        return None
+    return Param(
+        name=name,
+        type=TensorType(final_shape, dtype),
+        trainable=bool(spec.get("trainable", True)),
+        init=init,
+        value=value,
+        pointer=pointer,
+        owner=owner,
+    )
+
+
+def _split(pointer: str) -> list[str]:
+    return [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+
+
+def _literal(b: _Builder, name: str, value: Any, dtype: str, pointer: str) -> np.ndarray | None:
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported as NN402
+            array = np.asarray(value, dtype=dtype)
+    except (ValueError, TypeError):
+        b.error(
+            "NN401",
+            f"param {name!r} has a ragged value: nested lists must be rectangular",
+            pointer,
+        )
+        return None
+    bad = np.argwhere(~np.isfinite(array))
+    if len(bad):
+        where = list(map(int, bad[0]))
+        b.error(
+            "NN402",
+            f"param {name!r} has a value that is not finite in {dtype} at index {where} "
+            f"({value if array.ndim == 0 else np.asarray(value, dtype=object)[tuple(where)]!r}); "
+            f"write a finite number within the range of {dtype}",
+            pointer,
+        )
+        return None
+    return array
+
+
+def _finish_params(b: _Builder, declared: Mapping[str, dict]) -> None:
+    """Materialise declared params nobody used (for warnings) and apply the weights file."""
+    for name in declared:
+        if name not in b.params:
+            _param_type(b, name, declared)
+    weights_file = b.doc.get("weights")
+    if weights_file is not None:
+        arrays = load_weights(weights_file, b.base_dir, b.params, b.problems)
+        for name, array in arrays.items():
+            p = b.params[name]
+            b.params[name] = Param(p.name, p.type, p.trainable, None, array, p.pointer, p.owner)
+    for name, p in b.params.items():
+        if p.value is None and p.init is None:
+            b.error(
+                "NN103",
+                f"param {name!r} needs an 'init' or a 'value' (or an entry in the weights file)",
+                p.pointer,
+            )
