@@ -240,13 +240,20 @@ def _emit(
         out = op.shape(in_types, **attrs)
     except ShapeError as exc:
         who = f"{origin!r} ({op_name})" if origin else repr(node_id)
-        b.error(exc.code, f"node {who}: {exc.message}", pointer)
+        b.error(exc.code, f"node {who}: {exc.message}{_roles(op.inputs, inputs)}", pointer)
         b.types[node_id] = None
         return None
     frozen = tuple(sorted((k, freeze(v)) for k, v in attrs.items()))
     b.nodes.append(Node(node_id, op_name, inputs, frozen, out, pointer, origin))
     b.types[node_id] = out
     return out
+
+
+def _roles(roles: tuple[str, ...], names: tuple[str, ...]) -> str:
+    """`` (a = 'x', b = 'h.W')``: which value played which role in a shape message."""
+    if len(roles) < 2 or roles == ("*xs",):
+        return ""
+    return " (" + ", ".join(f"{r} = {n!r}" for r, n in zip(roles, names, strict=True)) + ")"
 
 
 def _lower(
