@@ -196,3 +196,14 @@ def test_loss_on_a_plain_output_is_left_alone() -> None:
     loss = nnspec.load(doc).nodes[-1]
     assert loss.inputs == ("p", "target")
     assert dict(loss.attrs)["from_logits"] is False
+
+
+def test_a_missing_key_is_reported_even_when_a_known_key_looks_like_it() -> None:
+    # "outputs" resembles "inputs"; it is a known key, so it is no misspelling of it.
+    xor = Path(__file__).resolve().parents[2] / "examples" / "xor.json"
+    doc = json.loads(xor.read_text())
+    del doc["inputs"]
+    problems = nnspec.validate(doc)
+    assert [(p.code, p.message) for p in problems] == [
+        ("NN103", "the document needs the key 'inputs'")
+    ]

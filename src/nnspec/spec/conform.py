@@ -8,7 +8,7 @@ their own op's schema (fast for big documents, and the errors stay specific).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Any
 
@@ -140,7 +140,7 @@ def _convert(error: ValidationError, base: tuple) -> Iterator[Problem]:
     elif kind == "required":
         missing = [k for k in error.validator_value if k not in error.instance]
         for key in missing:
-            if _misspelled(key, error.instance):
+            if _misspelled(key, error.instance, error.schema.get("properties", {})):
                 continue  # the unknown-key problem already suggests this key
             yield Problem("NN103", f"{where} needs the key {key!r}", pointer)
     elif kind == "type":
@@ -183,10 +183,14 @@ def _convert(error: ValidationError, base: tuple) -> Iterator[Problem]:
         yield Problem("NN101", f"{where}: {error.message}", pointer)
 
 
-def _misspelled(key: str, instance: Any) -> bool:
-    """True if `instance` has an unknown key that is a likely misspelling of `key`."""
+def _misspelled(key: str, instance: Any, known: Mapping[str, Any]) -> bool:
+    """True if `instance` has an unknown key that is a likely misspelling of `key`.
+
+    Only keys the schema does not know count: a document that has "outputs" but
+    lacks "inputs" is missing "inputs", not misspelling it.
+    """
     return any(
-        k != key and not k.startswith("x-") and did_you_mean(k, [key]).startswith(";")
+        k not in known and not k.startswith("x-") and did_you_mean(k, [key]).startswith(";")
         for k in instance
     )
 
