@@ -207,3 +207,12 @@ def test_a_missing_key_is_reported_even_when_a_known_key_looks_like_it() -> None
     assert [(p.code, p.message) for p in problems] == [
         ("NN103", "the document needs the key 'inputs'")
     ]
+
+
+def test_a_node_without_op_is_reported_even_beside_a_key_like_op() -> None:
+    # Found by the long hypothesis profile: "0op" looks like "op", but nodes are only
+    # checked for unknown keys once their op is known, so "op" must be reported missing.
+    xor = Path(__file__).resolve().parents[2] / "examples" / "xor.json"
+    doc = json.loads(xor.read_text())
+    doc["nodes"][0]["0op"] = doc["nodes"][0].pop("op")
+    assert [(p.code, p.pointer) for p in nnspec.validate(doc)] == [("NN103", "/nodes/0")]

@@ -140,7 +140,7 @@ def _convert(error: ValidationError, base: tuple) -> Iterator[Problem]:
     elif kind == "required":
         missing = [k for k in error.validator_value if k not in error.instance]
         for key in missing:
-            if _misspelled(key, error.instance, error.schema.get("properties", {})):
+            if _misspelled(key, error.instance, error.schema):
                 continue  # the unknown-key problem already suggests this key
             yield Problem("NN103", f"{where} needs the key {key!r}", pointer)
     elif kind == "type":
@@ -183,12 +183,19 @@ def _convert(error: ValidationError, base: tuple) -> Iterator[Problem]:
         yield Problem("NN101", f"{where}: {error.message}", pointer)
 
 
-def _misspelled(key: str, instance: Any, known: Mapping[str, Any]) -> bool:
-    """True if `instance` has an unknown key that is a likely misspelling of `key`.
+def _misspelled(key: str, instance: Any, schema: Mapping[str, Any]) -> bool:
+    """True if `instance` has an unknown key, reported as such, that is a likely
+    misspelling of the missing `key` (so one mistake gives one problem).
 
-    Only keys the schema does not know count: a document that has "outputs" but
-    lacks "inputs" is missing "inputs", not misspelling it.
+    Only keys the schema does not know count (a document with "outputs" but no
+    "inputs" is missing "inputs"), and only where the schema rejects unknown keys,
+    since otherwise nothing else reports them.
     """
+    if schema.get("additionalProperties") is not False and (
+        schema.get("unevaluatedProperties") is not False
+    ):
+        return False
+    known = schema.get("properties", {})
     return any(
         k not in known and not k.startswith("x-") and did_you_mean(k, [key]).startswith(";")
         for k in instance
