@@ -57,6 +57,15 @@ def _reshape_shape(types: tuple[TensorType, ...], *, shape: tuple[int, ...]) -> 
         target[target.index(-1)] = missing
     elif not unknown_in and not unknown_out and sym_in == sym_out and k_in != k_out:
         raise mismatch
+    elif sym_in - sym_out and not unknown_out:
+        # Every dim of the target is fixed but a symbol of the input vanished: the
+        # reshape would only work for one size of that symbol.
+        lost = ", ".join(repr(d) for d in sorted(sym_in - sym_out))
+        raise ShapeError(
+            "NN305",
+            f"reshape: {fmt_shape(x.shape)} to {list(shape)} works for one size of {lost} "
+            "only; keep the dim with 0 (copy) or -1 (infer), e.g. [0, -1]",
+        )
     return x.with_shape(tuple(target))
 
 
