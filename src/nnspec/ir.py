@@ -109,6 +109,7 @@ class Node:
     type: TensorType
     pointer: str = ""
     origin: str | None = None  # id of the composite node this was lowered from
+    origin_op: str | None = None  # and that composite's op (dense, maxout)
 
     @property
     def attr(self) -> dict[str, Any]:

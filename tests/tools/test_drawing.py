@@ -131,7 +131,7 @@ def test_clusters_hold_composite_primitives_and_params() -> None:
     drawing = plan(load(EXAMPLES / "maxout.json"))
     labels = {v.key: v.lines[0] for v in drawing.vertices}
     clusters = {c.title: {labels[k] for k in c.members} for c in drawing.clusters}
-    assert clusters["hidden: composite"] == {
+    assert clusters["hidden: maxout"] == {
         "hidden.W",
         "hidden.b",
         "hidden.matmul",
@@ -144,7 +144,7 @@ def test_clusters_hold_composite_primitives_and_params() -> None:
     check_dot(to_dot(drawing))
 
 
-def test_document_names_composite_ops_and_collapse_hides_primitives() -> None:
+def test_collapse_hides_primitives_and_names_composite_ops() -> None:
     path = EXAMPLES / "maxout.json"
     document = json.loads(path.read_text())
     drawing = plan(load(path), document, collapse=True)

@@ -234,6 +234,7 @@ def _emit(
     in_types: tuple[TensorType, ...],
     pointer: str,
     origin: str | None,
+    origin_op: str | None = None,
 ) -> TensorType | None:
     op = REGISTRY[op_name]
     try:
@@ -244,7 +245,7 @@ def _emit(
         b.types[node_id] = None
         return None
     frozen = tuple(sorted((k, freeze(v)) for k, v in attrs.items()))
-    b.nodes.append(Node(node_id, op_name, inputs, frozen, out, pointer, origin))
+    b.nodes.append(Node(node_id, op_name, inputs, frozen, out, pointer, origin, origin_op))
     b.types[node_id] = out
     return out
 
@@ -292,7 +293,7 @@ def _lower(
         )
         types = tuple(b.types.get(r) or b.params[r].type for r in refs)
         attrs = {**_defaults(step.op), **step.attrs}
-        prev_type = _emit(b, step_id, step.op, refs, attrs, types, node.pointer, node.id)
+        prev_type = _emit(b, step_id, step.op, refs, attrs, types, node.pointer, node.id, comp.name)
         if prev_type is None:
             b.types[node.id] = None
             return

@@ -1,9 +1,8 @@
 """Document-level layers of a `Graph`: the rows of ``summary`` and the clusters of ``graph``.
 
 Lowering replaced each composite (dense, maxout) by primitives tagged with the
-composite's id in `Node.origin`; grouping by that tag gives the layers back. The
-composite's op name is not in the `Graph`, so it is read from the document at the
-node's JSON pointer when the document is at hand.
+composite's id and op (`Node.origin`, `Node.origin_op`); grouping by the id gives
+the layers back.
 """
 
 from __future__ import annotations
@@ -69,10 +68,9 @@ def _layer(
     outside = tuple(name for name in dict.fromkeys(reads) if name not in free)
     composite = nodes[0].origin is not None
     last = next((n for n in nodes if n.id == key), nodes[-1])
-    op = _document_op(document, last.pointer) if composite else last.op
     return Layer(
         id=key,
-        op=op or "composite",
+        op=(last.origin_op or "composite") if composite else last.op,
         kind="composite" if composite else "node",
         type=last.type,
         nodes=tuple(nodes),
@@ -94,10 +92,3 @@ def document_value(document: Mapping[str, Any] | None, pointer: str) -> Any:
         else:
             return None
     return value
-
-
-def _document_op(document: Mapping[str, Any] | None, pointer: str) -> str | None:
-    """The ``op`` of the document node at `pointer`, if the document says."""
-    value = document_value(document, pointer)
-    op = value.get("op") if isinstance(value, Mapping) else None
-    return op if isinstance(op, str) else None
