@@ -763,3 +763,20 @@ def test_write_npz_takes_any_name_and_is_deterministic() -> None:
     with np.load(first, allow_pickle=False) as loaded:
         assert sorted(loaded.files) == ["allow_pickle", "file"]
         np.testing.assert_array_equal(loaded["file"], arrays["file"])
+
+
+def test_write_npz_member_past_the_zip64_limit(monkeypatch) -> None:
+    """Zip64 headers are added only where needed: a member too large without them still writes."""
+    import io
+    import zipfile
+
+    from nnspec.datasets.files import write_npz
+
+    monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 1000)
+    arrays = {"big": np.arange(500.0), "small": np.arange(3.0)}
+    buffer = io.BytesIO()
+    write_npz(buffer, arrays)
+    buffer.seek(0)
+    with np.load(buffer, allow_pickle=False) as loaded:
+        for name, array in arrays.items():
+            np.testing.assert_array_equal(loaded[name], array)

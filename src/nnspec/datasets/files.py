@@ -231,12 +231,19 @@ def save_arrays(path: PathLike, arrays: Mapping[str, np.ndarray]) -> None:
 
 def write_npz(f: IO[bytes], arrays: Mapping[str, np.ndarray]) -> None:
     """What numpy.savez writes, without its keyword clashes (an array named "file")
-    and without its clock: members carry a fixed date, so equal arrays give equal bytes."""
+    and without its clock: members carry a fixed date, so equal arrays give equal bytes.
+
+    Members are streamed; the size hint lets zipfile add Zip64 headers only to a member
+    that needs them (numpy.savez forces them on all), so the bytes equal those of
+    ``ZipFile.writestr``, the way a compiled module's ``save_weights`` writes.
+    """
     with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
         for name, a in arrays.items():
+            a = np.asarray(a)
             info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            with zf.open(info, "w", force_zip64=True) as member:
-                np.lib.format.write_array(member, np.asarray(a), allow_pickle=False)
+            info.file_size = a.nbytes  # a hint (the .npy header is not counted); set on close
+            with zf.open(info, "w") as member:
+                np.lib.format.write_array(member, a, allow_pickle=False)
 
 
 def _atomic_write(path: PathLike, write: Callable[[IO[bytes]], object]) -> None:
