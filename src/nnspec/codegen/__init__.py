@@ -11,13 +11,13 @@ import builtins
 import hashlib
 import io
 import types
-import zipfile
 from collections.abc import Mapping
 
 import numpy as np
 
 from nnspec.codegen import emit, render
 from nnspec.codegen.train import train_plan
+from nnspec.datasets.files import write_npz
 from nnspec.ir import Graph
 
 SELF_TEST_BATCH = 3  # the size given to every symbolic dim of the self-test input
@@ -40,10 +40,9 @@ def compile(  # the public name the issue asks for: nnspec.compile
     """
     values = _params(graph, params)
     loss = _loss(graph) if train else None
-    sha = (
-        hashlib.sha256(weights_npz(graph, values, train=train)).hexdigest() if weights_file else ""
-    )
-    plan = emit.plan(graph, values, weights_file=weights_file, weights_sha256=sha, loss=loss)
+    plan = emit.plan(graph, values, weights_file=weights_file, loss=loss)
+    if weights_file:
+        plan.weights_sha256 = hashlib.sha256(_npz(plan, values)).hexdigest()
     if train:
         plan.train = train_plan(graph, plan)
     if self_test:
@@ -64,22 +63,15 @@ def _loss(graph: Graph) -> str:
 def weights_npz(
     graph: Graph, params: Mapping[str, np.ndarray] | None = None, *, train: bool = False
 ) -> bytes:
-    """The weights file for `compile(..., weights_file=...)`: a deterministic .npz.
-
-    Written member by member with a fixed timestamp (NumPy's savez stamps the clock),
-    keyed by the module's own identifiers.
-    """
+    """The weights file for `compile(..., weights_file=...)`: a deterministic .npz
+    (`nnspec.datasets.files.write_npz`), keyed by the module's own identifiers."""
     values = _params(graph, params)
-    plan = emit.plan(graph, values, loss=_loss(graph) if train else None)
+    return _npz(emit.plan(graph, values, loss=_loss(graph) if train else None), values)
+
+
+def _npz(plan: emit.Plan, values: Mapping[str, np.ndarray]) -> bytes:
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-        for t in plan.params:
-            member = io.BytesIO()
-            np.lib.format.write_array(
-                member, np.ascontiguousarray(values[t.raw]), allow_pickle=False
-            )
-            info = zipfile.ZipInfo(f"{t.ident}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            archive.writestr(info, member.getvalue())
+    write_npz(buffer, {t.ident: np.ascontiguousarray(values[t.raw]) for t in plan.params})
     return buffer.getvalue()
 
 

@@ -227,7 +227,6 @@ def plan(
     params: Mapping[str, np.ndarray],
     *,
     weights_file: str = "",
-    weights_sha256: str = "",
     loss: str | None = None,
 ) -> Plan:
     """The emit plan of `predict` for `graph` with these param values.
@@ -281,7 +280,7 @@ def plan(
         consts=consts,
         steps=steps,
         weights_file=literal(weights_file) if weights_file else "",
-        weights_sha256=weights_sha256,
+        weights_sha256="",  # `compile` fills it in from the weights file's bytes
         idents=idents,
         namer=names,
         fast=fast_check(used_inputs),
