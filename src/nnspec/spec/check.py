@@ -244,8 +244,7 @@ def _emit(
         b.error(exc.code, f"node {who}: {exc.message}{_roles(op.inputs, inputs)}", pointer)
         b.types[node_id] = None
         return None
-    frozen = tuple(sorted((k, freeze(v)) for k, v in attrs.items()))
-    b.nodes.append(Node(node_id, op_name, inputs, frozen, out, pointer, origin, origin_op))
+    b.nodes.append(Node(node_id, op_name, inputs, freeze(attrs), out, pointer, origin, origin_op))
     b.types[node_id] = out
     return out
 

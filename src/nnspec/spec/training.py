@@ -96,9 +96,8 @@ def _training(b: _Builder, outputs: list[str]) -> Training | None:
             )
             return None
         pred, attrs = _through_logits(b, output, loss["op"], attrs)
-        frozen = tuple(sorted((k, freeze(v)) for k, v in attrs.items()))
         b.nodes.append(
-            Node(loss_node, loss["op"], (pred, target.name), frozen, out, "/training/loss")
+            Node(loss_node, loss["op"], (pred, target.name), freeze(attrs), out, "/training/loss")
         )
         b.types[loss_node] = out
     optimizer = spec.get("optimizer", "sgd")
