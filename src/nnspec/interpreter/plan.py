@@ -118,8 +118,9 @@ def _forward(nodes: list[Node], slots: dict[str, int], keep: set[int]) -> tuple[
     for slot, k in last_use.items():
         if slot in node_slots and slot not in keep:
             free_after.setdefault(k, []).append(slot)
-    into = _inplace(nodes, slots, free_after)
-    buffered = _buffered(nodes, slots, keep, into)
+    owned = _owned(nodes, slots)
+    into = _inplace(nodes, slots, free_after, owned)
+    buffered = _buffered(nodes, slots, keep, into, owned)
     steps = []
     for k, node in enumerate(nodes):
         op = REGISTRY[node.op]
@@ -156,7 +157,10 @@ def _owned(nodes: list[Node], slots: dict[str, int]) -> dict[int, Node]:
 
 
 def _inplace(
-    nodes: list[Node], slots: dict[str, int], free_after: dict[int, list[int]]
+    nodes: list[Node],
+    slots: dict[str, int],
+    free_after: dict[int, list[int]],
+    owned: dict[int, Node],
 ) -> dict[int, int]:
     """Step index -> the input slot it may overwrite with its result.
 
@@ -164,7 +168,6 @@ def _inplace(
     once by the step and has exactly the result's type (same shape and dtype), so
     ``op(a, b, out=a)`` writes the very values ``op(a, b)`` would allocate.
     """
-    owned = _owned(nodes, slots)
     into: dict[int, int] = {}
     for k, node in enumerate(nodes):
         if node.op not in kernels.INPLACE or node.attrs or len(node.inputs) > 2:
@@ -184,14 +187,17 @@ def _inplace(
 
 
 def _buffered(
-    nodes: list[Node], slots: dict[str, int], keep: set[int], into: dict[int, int]
+    nodes: list[Node],
+    slots: dict[str, int],
+    keep: set[int],
+    into: dict[int, int],
+    owned: dict[int, Node],
 ) -> set[int]:
     """Matmul steps whose result may live in a buffer reused by the next call.
 
     The result's memory (and every in-place result written over it) must stay
     inside the plan: owned, never kept for the caller or the backward pass.
     """
-    owned = _owned(nodes, slots)
     root: dict[int, int] = {}
     for k, node in enumerate(nodes):
         out = slots[node.id]
@@ -213,8 +219,8 @@ def _reverse(
 
     A node gets a backward step only if a gradient can flow through it: its value
     depends on a source, the op has an exact VJP, and the loss depends on it through
-    such nodes. Ops whose derivative is zero
-    almost everywhere (sign) stop the flow, which is what their VJP would compute.
+    such nodes. Ops whose derivative is zero almost everywhere (sign) stop the flow,
+    which is what their VJP would compute.
     """
     if loss is None:
         return (), (), set()
