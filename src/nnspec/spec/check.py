@@ -154,8 +154,7 @@ def _check_reserved(
     for node in wired:
         if node.op in COMPOSITES:
             comp = COMPOSITES[node.op]
-            defaults = {k: s["default"] for k, s in comp.attrs.items() if "default" in s}
-            layers[node.id] = (node.op, sorted(comp.params(1, {**defaults, **node.attrs})))
+            layers[node.id] = (node.op, sorted(comp.params(1, {**comp.defaults(), **node.attrs})))
     if not layers:
         return
     # (name, kind, where): a node's pointer is built only if it is reported
@@ -269,7 +268,7 @@ def _lower(
         )
         b.types[node.id] = None
         return
-    attrs = {**{k: s["default"] for k, s in comp.attrs.items() if "default" in s}, **node.attrs}
+    attrs = {**comp.defaults(), **node.attrs}
     names = {}
     for suffix, (shape, init) in comp.params(fan_in, attrs).items():
         name = f"{node.id}.{suffix}"

@@ -48,6 +48,10 @@ class Composite:
     steps: Callable[[int, Mapping[str, Any]], list[Step]]
     example: Mapping[str, Any]
 
+    def defaults(self) -> dict[str, Any]:
+        """Attribute defaults taken from the attribute schemas (as `OpDef.defaults`)."""
+        return {k: s["default"] for k, s in self.attrs.items() if "default" in s}
+
 
 INIT_NAMES = (
     "zeros",
