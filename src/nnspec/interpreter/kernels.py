@@ -65,7 +65,6 @@ FRESH = frozenset(
         "leaky_relu",
         "softmax",
         "log_softmax",
-        "relu",
     }
 )
 """Ops whose forward returns a new array that aliases none of its inputs (for
