@@ -88,7 +88,7 @@ def _stages(
         graph, problems = build_graph(
             parsed.data, base_dir=folder, limits=limits, sha256=_sha256(parsed)
         )
-    located = [_locate(p, parsed) if locatable else p for p in problems]
+    located = [parsed.locate(p) if locatable else p for p in problems]
     return graph, sorted(located, key=Problem.sort_key)
 
 
@@ -113,13 +113,3 @@ def _is_json_text(source: str) -> bool:
 def _sha256(parsed: ParsedDocument) -> str:
     # surrogatepass: a dict source may hold lone surrogates ("\ud800" in JSON is legal)
     return hashlib.sha256(parsed.text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _locate(problem: Problem, parsed: ParsedDocument) -> Problem:
-    if problem.line is not None:
-        return problem
-    position = parsed.position(problem.pointer)
-    if position is None:
-        return problem.located(file=parsed.path)
-    line, column = position
-    return problem.located(file=parsed.path, line=line, column=column)
