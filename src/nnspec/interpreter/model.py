@@ -85,7 +85,6 @@ class Model:
         for name, value in (params or {}).items():
             self.params[name] = value
         self._plans: dict[tuple, Plan] = {}
-        self._known = set(self.layout.feeds)
         self.trainable = tuple(p.name for p in graph.params if p.trainable)
         self.float_feeds = tuple(n for n, f in self.layout.feeds.items() if f.type.is_float)
         self.forward_plan = self.plan(graph.outputs)
@@ -140,7 +139,7 @@ class Model:
         env = self._env.copy()
         slots = self.layout.slots
         if check:
-            inputs = prepare(plan.feeds, inputs, self._known)
+            inputs = prepare(plan.feeds, inputs, self.layout.feeds)
         for name, array in inputs.items():
             env[slots[name]] = array
         return env
