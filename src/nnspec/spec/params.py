@@ -62,7 +62,8 @@ def _make_param(
     declared_shape = tuple(spec["shape"]) if "shape" in spec else None
     value = None
     if "value" in spec:
-        value = _literal(b, name, spec["value"], dtype, pointer_join(*_split(pointer), "value"))
+        value_pointer = f"{pointer}/value"  # `pointer` is already escaped
+        value = _literal(b, name, spec["value"], dtype, value_pointer)
         if value is None:
             return None
         if declared_shape is not None and value.shape != declared_shape:
@@ -70,7 +71,7 @@ def _make_param(
                 "NN401",
                 f"param {name!r} declares shape {list(declared_shape)} but its value has shape "
                 f"{list(value.shape)}",
-                pointer_join(*_split(pointer), "value"),
+                value_pointer,
             )
             return None
         declared_shape = value.shape
@@ -107,10 +108,6 @@ def _make_param(
         pointer=pointer,
         owner=owner,
     )
-
-
-def _split(pointer: str) -> list[str]:
-    return [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
 
 
 def _literal(b: _Builder, name: str, value: Any, dtype: str, pointer: str) -> np.ndarray | None:
