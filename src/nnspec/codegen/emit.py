@@ -160,6 +160,10 @@ def steps_for(
     """Render steps for `nodes`; values in `fresh` (owned temporaries) may be reused in place,
     values in `keep` (outputs, values needed later) never are."""
     uses = Counter(name for node in nodes for name in node.inputs)
+    members: dict[str, list[str]] = {}  # composite id -> the ops it became, in order
+    for node in nodes:
+        if node.origin is not None:
+            members.setdefault(node.origin, []).append(node.op)
     steps: list[Step] = []
     last_origin: str | None = None
     for node in nodes:
@@ -183,8 +187,7 @@ def steps_for(
             fresh.add(node.id)
         group = ""
         if node.origin is not None and node.origin != last_origin:
-            members = [n.op for n in nodes if n.origin == node.origin]
-            group = f"{comment(node.origin)}: {', '.join(members)}"
+            group = f"{comment(node.origin)}: {', '.join(members[node.origin])}"
         last_origin = node.origin
         steps.append(
             Step(

@@ -142,7 +142,11 @@ def used_helpers(code: str) -> list[str]:
     used: set[str] = set()
     pending = code
     while True:
-        found = {h for h in HELPERS if h not in used and re.search(rf"\b_{h}\(", pending)}
+        found = {
+            h
+            for h in HELPERS  # the substring test first: the regex alone scans slowly
+            if h not in used and f"_{h}(" in pending and re.search(rf"\b_{h}\(", pending)
+        }
         if not found:
             return [h for h in HELPERS if h in used]
         used |= found
