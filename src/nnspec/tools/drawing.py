@@ -91,12 +91,13 @@ def plan(
     for param in graph.params:  # params no node reads
         if param.name not in key_of:
             add("param", [param.name], _param_lines(param))
-    for layer in rows:
-        for node in layer.nodes:
-            for name in node.inputs:
-                edge = (key_of[name], key_of[node.id])
-                if edge[0] != edge[1] and edge not in drawing.edges:
-                    drawing.edges.append(edge)
+    edges = (
+        (key_of[name], key_of[node.id])
+        for layer in rows
+        for node in layer.nodes
+        for name in node.inputs
+    )
+    drawing.edges = list(dict.fromkeys(edge for edge in edges if edge[0] != edge[1]))
     return drawing
 
 

@@ -45,23 +45,26 @@ def layers(graph: Graph, document: Mapping[str, Any] | None = None) -> list[Laye
     groups: dict[str, list[Node]] = {}
     for node in graph.nodes:
         groups.setdefault(node.origin or node.id, []).append(node)
+    owned: dict[str, list[Param]] = {}  # layer id -> the params it declares
+    for p in graph.params:
+        if p.owner is not None:
+            owned.setdefault(p.owner, []).append(p)
+    free = {p.name: p for p in graph.params if p.owner is None}
     claimed: set[str] = set()
     for key, nodes in groups.items():
-        rows.append(_layer(graph, key, nodes, document, claimed))
+        rows.append(_layer(key, nodes, owned.get(key, []), free, claimed))
     return rows
 
 
 def _layer(
-    graph: Graph,
     key: str,
     nodes: list[Node],
-    document: Mapping[str, Any] | None,
+    owned: list[Param],
+    free: Mapping[str, Param],
     claimed: set[str],
 ) -> Layer:
     inside = {n.id for n in nodes}
-    owned = [p for p in graph.params if p.owner == key]
     inside.update(p.name for p in owned)
-    free = {p.name: p for p in graph.params if p.owner is None}
     reads = [name for n in nodes for name in n.inputs if name not in inside]
     shared = [free[name] for name in dict.fromkeys(reads) if name in free and name not in claimed]
     claimed.update(p.name for p in shared)
