@@ -9,6 +9,7 @@ optional weights file (`weights.py`).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -144,8 +145,7 @@ def _finish_params(b: _Builder, declared: Mapping[str, dict]) -> None:
     if weights_file is not None:
         arrays = load_weights(weights_file, b.base_dir, b.params, b.problems)
         for name, array in arrays.items():
-            p = b.params[name]
-            b.params[name] = Param(p.name, p.type, p.trainable, None, array, p.pointer, p.owner)
+            b.params[name] = dataclasses.replace(b.params[name], init=None, value=array)
     for name, p in b.params.items():
         if p.value is None and p.init is None:
             b.error(
