@@ -23,7 +23,8 @@ def run(args: argparse.Namespace) -> int:
     loaded = load_document(args.document)
     if isinstance(loaded, int):
         return loaded
-    summary = summarize(*loaded)
+    graph, _ = loaded
+    summary = summarize(graph)
     if args.format == "json":
         sys.stdout.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     else:

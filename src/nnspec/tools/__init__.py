@@ -1,5 +1,5 @@
 """Tools around a checked `Graph`: summary, graph drawing, plots, starting documents.
 
 They sit after the spec pipeline (they read the `Graph`, plus the raw document only
-to name composite layers) and never change a model.
+for the graph drawing's tooltips) and never change a model.
 """

@@ -1,6 +1,7 @@
 """Loading a document for a tool command: the `Graph` plus the raw document.
 
-The raw document is kept only to name composite layers (see `nnspec.tools.layers`).
+The raw document is kept only for ``nnspec graph``'s tooltips (a node's description
+and ``x-`` keys, see `nnspec.tools.drawing`).
 Problems are reported the way every command reports them: one located line each on
 stderr, exit 1 for an invalid document and 2 for a file that cannot be read.
 """

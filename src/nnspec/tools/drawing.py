@@ -67,7 +67,7 @@ def plan(
         key_of.update(dict.fromkeys(names, key))
         return key
 
-    rows = layers(graph, document)
+    rows = layers(graph)
     for layer in rows:
         tooltip = _node_text(document_value(document, layer.pointer))
         if layer.kind in ("input", "target"):

@@ -36,7 +36,7 @@ class Layer:
         return sum(p.type.size() or 0 for p in self.params)
 
 
-def layers(graph: Graph, document: Mapping[str, Any] | None = None) -> list[Layer]:
+def layers(graph: Graph) -> list[Layer]:
     """Inputs and targets, then the document's nodes in graph order (composites collapsed)."""
     rows = [Layer(i.name, "input", "input", i.type, pointer=i.pointer) for i in graph.inputs]
     if graph.training is not None:

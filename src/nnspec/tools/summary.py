@@ -30,9 +30,9 @@ def human_bytes(count: int) -> str:
     raise AssertionError("unreachable")
 
 
-def summarize(graph: Graph, document: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def summarize(graph: Graph) -> dict[str, Any]:
     """The summary as plain data (the ``--format json`` output)."""
-    rows = layers(graph, document)
+    rows = layers(graph)
     trainable = [p for p in graph.params if p.trainable]
     frozen = [p for p in graph.params if not p.trainable]
 
