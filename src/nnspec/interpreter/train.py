@@ -22,8 +22,9 @@ from nnspec.interpreter.inputs import prepare
 from nnspec.interpreter.metrics import METRICS
 from nnspec.interpreter.model import Model
 from nnspec.interpreter.optimizers import make_optimizer
+from nnspec.interpreter.plan import Plan
 from nnspec.interpreter.progress import Progress
-from nnspec.ir import Graph, Training
+from nnspec.ir import Graph, Input, Training
 
 
 @dataclass
@@ -96,9 +97,9 @@ def train(
     )
     training = _training(model)
     plan = model.gradient_plan(outputs=(training.output,))
-    data = _data(model, plan.feeds, X, y)
-    rows = len(next(iter(data.values())))
     target = _target(model, plan.feeds)
+    data = _data(model, plan.feeds, target, X, y)
+    rows = len(next(iter(data.values())))
     from_logits = bool(training.loss.get("from_logits", False))
     wanted = tuple(metrics if metrics is not None else training.metrics)
     for name in wanted:
@@ -169,7 +170,7 @@ class TrainStep:
     returned without updating the params, so the caller can stop cleanly.
     """
 
-    def __init__(self, model: Model, optimizer: Any, plan: Any = None):
+    def __init__(self, model: Model, optimizer: Any, plan: Plan | None = None):
         self.model = model
         self.optimizer = optimizer
         self.plan = plan or model.gradient_plan(outputs=(_training(model).output,))
@@ -197,11 +198,11 @@ def _restore(params: Any, snapshot: Mapping[str, np.ndarray]) -> None:
         params[name] = value
 
 
-def _data(model: Model, feeds: Sequence[Any], X: Any, y: Any) -> dict[str, np.ndarray]:
+def _data(
+    model: Model, feeds: Sequence[Input], target: str | None, X: Any, y: Any
+) -> dict[str, np.ndarray]:
     """Named, checked arrays that all share the first (example) axis."""
-    features = [
-        f.name for f in model.graph.inputs if f in feeds and f.name != _target(model, feeds)
-    ]
+    features = [f.name for f in model.graph.inputs if f in feeds and f.name != target]
     if isinstance(X, Mapping):
         arrays = dict(X)
     elif len(features) == 1:
@@ -212,7 +213,6 @@ def _data(model: Model, feeds: Sequence[Any], X: Any, y: Any) -> dict[str, np.nd
             "pass X as a dict by name"
         )
     if y is not None:
-        target = _target(model, feeds)
         if target is None:
             raise ValueError("y was given, but the training loss takes no target; leave y out")
         arrays[target] = y
@@ -236,7 +236,7 @@ def feed_names(model: Model) -> tuple[list[str], str | None]:
     return [f.name for f in feeds if f.name != target], target
 
 
-def _target(model: Model, feeds: Sequence[Any]) -> str | None:
+def _target(model: Model, feeds: Sequence[Input]) -> str | None:
     """The target: the document's declared one, else the one input only the loss reads."""
     training = _training(model)
     if training.targets:
