@@ -92,11 +92,7 @@ def broadcast_dim(a: Dim, b: Dim) -> Dim | bool:
         return b
     if b == 1:
         return a
-    if a is None:
-        return b if b is not None else None
-    if b is None or a == b:
-        return a
-    return False
+    return unify_dim(a, b)
 
 
 def broadcast_shapes(op: str, *shapes: tuple[Dim, ...]) -> tuple[Dim, ...]:
