@@ -16,7 +16,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from nnspec.codegen import emit, render
-from nnspec.codegen.train import train_plan
+from nnspec.codegen.train import loss_node, train_plan
 from nnspec.datasets.files import write_npz
 from nnspec.ir import Graph
 
@@ -39,7 +39,7 @@ def compile(  # the public name the issue asks for: nnspec.compile
     optimizer and `fit` (see docs/codegen.md); the graph needs a training loss.
     """
     values = _params(graph, params)
-    loss = _loss(graph) if train else None
+    loss = loss_node(graph) if train else None
     plan = emit.plan(graph, values, weights_file=weights_file, loss=loss)
     if weights_file:
         plan.weights_sha256 = hashlib.sha256(_npz(plan, values)).hexdigest()
@@ -50,23 +50,13 @@ def compile(  # the public name the issue asks for: nnspec.compile
     return render.render(plan)
 
 
-def _loss(graph: Graph) -> str:
-    training = graph.training
-    if training is None or training.loss_node is None:
-        raise ValueError(
-            f"graph {graph.name!r} has no training loss; add a 'training' section with a loss "
-            "to compile it with train=True"
-        )
-    return training.loss_node
-
-
 def weights_npz(
     graph: Graph, params: Mapping[str, np.ndarray] | None = None, *, train: bool = False
 ) -> bytes:
     """The weights file for `compile(..., weights_file=...)`: a deterministic .npz
     (`nnspec.datasets.files.write_npz`), keyed by the module's own identifiers."""
     values = _params(graph, params)
-    return _npz(emit.plan(graph, values, loss=_loss(graph) if train else None), values)
+    return _npz(emit.plan(graph, values, loss=loss_node(graph) if train else None), values)
 
 
 def _npz(plan: emit.Plan, values: Mapping[str, np.ndarray]) -> bytes:

@@ -105,17 +105,23 @@ class TrainPlan:
     seed_value: int
 
 
-def train_plan(graph: Graph, plan: Plan) -> TrainPlan:
-    """The training section's plan; `plan` must come from ``emit.plan(..., loss=...)``."""
+def loss_node(graph: Graph) -> str:
+    """The id of the graph's training loss node; ValueError when it has none."""
     training = graph.training
     if training is None or training.loss_node is None:
         raise ValueError(
-            f"graph {graph.name!r} has no training loss; add a 'training' section with a "
-            "loss to the document to compile it with train=True"
+            f"graph {graph.name!r} has no training loss; add a 'training' section with a loss "
+            "to compile it with train=True"
         )
-    assert plan.namer is not None
+    return training.loss_node
+
+
+def train_plan(graph: Graph, plan: Plan) -> TrainPlan:
+    """The training section's plan; `plan` must come from ``emit.plan(..., loss=...)``."""
+    loss = loss_node(graph)
+    training = graph.training
+    assert training is not None and plan.namer is not None
     names, idents, types = plan.namer, plan.idents, graph.types()
-    loss = training.loss_node
     consts = {t.ident for t in plan.consts}  # folded nodes: module constants
     nodes = [n for n in needed(graph, [loss]) if idents[n.id] not in consts]
     sources = {p.name for p in graph.params if p.trainable}
@@ -193,16 +199,10 @@ def _roles(graph: Graph, feeds: list[Port], nodes: Sequence[Node]) -> tuple[list
     else:
         by_output = {x for n in needed(graph, [training.output]) for x in n.inputs}
         by_output.add(training.output)
-        extra = [p.key for p in feeds if _raw(graph, p.key) not in by_output]
+        read = {literal(name) for name in by_output}  # feeds are known by their literal
+        extra = [p.key for p in feeds if p.key not in read]
         target = extra[0] if len(extra) == 1 else "None"
     return [p.key for p in feeds if p.key != target], target
-
-
-def _raw(graph: Graph, key: str) -> str:
-    for inp in (*graph.inputs, *(graph.training.targets if graph.training else ())):
-        if literal(inp.name) == key:
-            return inp.name
-    return ""
 
 
 def _back_step(
