@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -85,3 +89,27 @@ def test_relative_error_has_a_floor():
         0.2 / 2.2
     )
     assert relative_error(np.array([1e-12]), np.array([0.0]), 1e-3) == pytest.approx(1e-9)
+
+
+def test_gradient_checks_import_without_hypothesis():
+    # `nnspec check` uses them, and hypothesis is only in the test extra.
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.partition('.')[0] == 'hypothesis':\n"
+        "            raise ImportError(name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from nnspec.testing import check_gradients\n"
+        "import nnspec.cli.check\n"
+        "try:\n"
+        "    from nnspec.testing import documents\n"
+        "except ImportError:\n"
+        "    print('strategies need hypothesis')\n"
+    )
+    src = str(Path(nnspec.__file__).parents[1])
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={"PYTHONPATH": src}
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "strategies need hypothesis\n"

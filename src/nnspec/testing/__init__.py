@@ -4,8 +4,14 @@
 a graph, `finite_differences` and `check_gradients` compare reverse-mode gradients
 with central differences, `assert_same_gradients` holds a module compiled with
 ``train=True`` to the interpreter's gradients bit for bit. See docs/testing.md.
-Importing this package needs hypothesis (in nnspec's ``test`` extra).
+
+The strategies need hypothesis (in nnspec's ``test`` extra) and are imported on
+first use, so the gradient checks, which ``nnspec check`` uses, need only NumPy.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from nnspec.testing.gradcheck import (
     assert_same_gradients,
@@ -14,7 +20,18 @@ from nnspec.testing.gradcheck import (
     kink_distance,
     relative_error,
 )
-from nnspec.testing.strategies import documents, inputs_for
+
+if TYPE_CHECKING:
+    from nnspec.testing.strategies import documents, inputs_for
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("documents", "inputs_for"):
+        from nnspec.testing import strategies
+
+        return getattr(strategies, name)
+    raise AttributeError(f"module 'nnspec.testing' has no attribute {name!r}")
+
 
 __all__ = [
     "assert_same_gradients",
