@@ -14,23 +14,26 @@ from typing import Any
 import numpy as np
 
 from nnspec.errors import ShapeError
-from nnspec.ir import TensorType
+from nnspec.ir import Dim, TensorType
 from nnspec.ops.base import FROM_LOGITS_SCHEMA, OpDef, fmt_shape, require_float, unify_dim
 from nnspec.ops.elementwise import sigmoid
 from nnspec.ops.reduce import log_softmax, softmax
 
 
+def _agree(a: tuple[Dim, ...], b: tuple[Dim, ...]) -> bool:
+    """True if shapes `a` and `b` can be equal (same rank, every dim pair unifies)."""
+    if len(a) != len(b):
+        return False
+    return all(unify_dim(x, y) is not False for x, y in zip(a, b, strict=True))
+
+
 def _same_shape(op: str, pred: TensorType, target: TensorType) -> None:
-    mismatch = ShapeError(
-        "NN501",
-        f"{op} needs a target shaped like the prediction {fmt_shape(pred.shape)}, "
-        f"got {fmt_shape(target.shape)}",
-    )
-    if pred.rank != target.rank:
-        raise mismatch
-    for a, b in zip(pred.shape, target.shape, strict=True):
-        if unify_dim(a, b) is False:
-            raise mismatch
+    if not _agree(pred.shape, target.shape):
+        raise ShapeError(
+            "NN501",
+            f"{op} needs a target shaped like the prediction {fmt_shape(pred.shape)}, "
+            f"got {fmt_shape(target.shape)}",
+        )
 
 
 def _elementwise_loss_shape(op: str):
@@ -62,14 +65,12 @@ def _ce_shape(types: tuple[TensorType, ...], **attrs: Any) -> TensorType:
             )
         _same_shape("cross_entropy", pred, target)
     else:
-        labels = TensorType(pred.shape[:-1], target.dtype)
-        if target.rank != labels.rank or any(
-            unify_dim(a, b) is False for a, b in zip(labels.shape, target.shape, strict=True)
-        ):
+        labels = pred.shape[:-1]
+        if not _agree(labels, target.shape):
             raise ShapeError(
                 "NN501",
                 f"cross_entropy with integer labels needs a target of shape "
-                f"{fmt_shape(labels.shape)} for a prediction of shape {fmt_shape(pred.shape)}, "
+                f"{fmt_shape(labels)} for a prediction of shape {fmt_shape(pred.shape)}, "
                 f"got {fmt_shape(target.shape)}",
             )
     return TensorType((), pred.dtype)
