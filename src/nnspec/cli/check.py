@@ -25,7 +25,7 @@ from nnspec.interpreter import Model
 from nnspec.ir import Graph
 from nnspec.ops import LOSSES
 from nnspec.spec.load import load
-from nnspec.testing.gradcheck import finite_differences, relative_error
+from nnspec.testing.gradcheck import param_differences, relative_error
 from nnspec.tools.document import load_document
 
 HELP = "compare interpreter, compiled module and finite differences on random inputs"
@@ -88,18 +88,11 @@ def gradient_rows(model: Model, inputs: Mapping[str, np.ndarray]) -> list[tuple]
     graph = model.graph
     if graph.training is None or graph.training.loss_node is None:
         return []
-    loss_node = graph.training.loss_node
     _, grads = model.gradients(inputs)
     rows = []
     for name, grad in grads.items():
-        original = model.params[name].copy()
-
-        def loss(value: np.ndarray, name: str = name) -> float:
-            model.params[name] = value
-            return float(model.run(inputs, outputs=(loss_node,))[loss_node])
-
-        numeric = finite_differences(loss, original.astype(np.float64), FD_STEP)
-        model.params[name] = original
+        start = model.params[name].astype(np.float64)
+        numeric = param_differences(model, inputs, name, FD_STEP, start)
         error = relative_error(grad.astype(np.float64), numeric, 1e-3)
         comparison = f"{graph.dtype} reverse mode vs finite diff."
         rows.append((f"gradient {name}", comparison, error, f"{FD_BOUND:g}", error <= FD_BOUND))

@@ -49,6 +49,34 @@ def relative_error(a: np.ndarray, b: np.ndarray, floor: float) -> float:
     return float(np.max(np.abs(a - b))) / scale
 
 
+def param_differences(
+    model: Model,
+    inputs: Mapping[str, Any],
+    name: str,
+    eps: float = 1e-6,
+    start: np.ndarray | None = None,
+) -> np.ndarray:
+    """Central differences of the training loss in param `name`, restored afterwards.
+
+    Perturbs `start` (default: the param's current value); the model casts each
+    perturbed value to the param's dtype when it is assigned.
+    """
+    training = model.graph.training
+    if training is None or training.loss_node is None:
+        raise ValueError(f"graph {model.graph.name!r} has no training loss to differentiate")
+    loss_node = training.loss_node
+    original = model.params[name].copy()
+
+    def loss(value: np.ndarray) -> float:
+        model.params[name] = value
+        return float(model.run(inputs, outputs=(loss_node,))[loss_node])
+
+    try:
+        return finite_differences(loss, original if start is None else start, eps)
+    finally:
+        model.params[name] = original
+
+
 def check_gradients(
     graph: Graph | Model,
     inputs: Mapping[str, Any],
@@ -72,14 +100,7 @@ def check_gradients(
     worst = 0.0
     for name, grad in grads.items():
         if name in model.params:
-            original = model.params[name].copy()
-
-            def f(value: np.ndarray, name: str = name) -> float:
-                model.params[name] = value
-                return float(model.run(inputs, outputs=(loss_node,))[loss_node])
-
-            numeric = finite_differences(f, original, eps)
-            model.params[name] = original
+            numeric = param_differences(model, inputs, name, eps)
         else:
 
             def f(value: np.ndarray, name: str = name) -> float:
