@@ -22,6 +22,7 @@ from nnspec.datasets import (
     TASKS,
     DataError,
     Dataset,
+    csvio,
     load_arrays,
     make,
     save_arrays,
@@ -620,7 +621,7 @@ def test_float32_text_reads_back_exactly_through_float64():
     rng = np.random.default_rng(0)
     values = rng.integers(0, 2**31, 20000, dtype=np.uint32).view(np.float32)
     values = values[np.isfinite(values)]
-    texts = files_module._format_column(values)
+    texts = csvio._format_column(values)
     back = np.array([float(t) for t in texts]).astype(np.float32)
     assert bits(back) == bits(values)
 

@@ -36,7 +36,6 @@ from typing import IO, Any
 import numpy as np
 
 from nnspec.datasets.csvio import _csv_arrays, _csv_text, _parse_csv
-from nnspec.datasets.csvio import _format_column as _format_column  # re-exported for tests
 from nnspec.datasets.errors import DataError, PathLike
 
 __all__ = ["EXTENSIONS", "DataError", "load_arrays", "save_arrays"]
