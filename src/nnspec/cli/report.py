@@ -147,7 +147,7 @@ class SarifReporter(Reporter):
     SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
     def render(self, results: Sequence[FileResult]) -> str:
-        codes = list(CODES)
+        rule_index = {code: i for i, code in enumerate(CODES)}
         rules = [
             {
                 "id": code,
@@ -173,7 +173,7 @@ class SarifReporter(Reporter):
                         }
                     },
                     "columnKind": "unicodeCodePoints",
-                    "results": [self._result(p, codes.index(p.code)) for p in _problems(results)],
+                    "results": [self._result(p, rule_index[p.code]) for p in _problems(results)],
                 }
             ],
         }
