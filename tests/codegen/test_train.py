@@ -8,6 +8,7 @@ fan-out sums run in the interpreter's order, and the optimizers use its formulas
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import subprocess
@@ -26,6 +27,7 @@ from nnspec.codegen.train import (
     SHAPE_ONLY_VJPS,
     BackStep,
 )
+from nnspec.datasets.files import write_npz
 from nnspec.interpreter import Model
 from nnspec.interpreter.optimizers import DEFAULTS, make_optimizer
 from nnspec.interpreter.train import TrainingError
@@ -333,6 +335,9 @@ def test_weights_round_trip_and_load_into_a_document(tmp_path: Path) -> None:
     first = path.read_bytes()
     module.save_weights(str(path))
     assert path.read_bytes() == first  # deterministic bytes
+    nnspec_file = io.BytesIO()
+    write_npz(nnspec_file, module.PARAMS)
+    assert first == nnspec_file.getvalue()  # the bytes nnspec writes for the same weights
     with np.load(path, allow_pickle=False) as saved:
         assert {k: saved[k].tobytes() for k in saved.files} == {
             k: v.tobytes() for k, v in module.PARAMS.items()
