@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import io
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from nnspec.cli.files import write_bytes_atomic, write_text_atomic
+from nnspec.cli.files import write_text_atomic
 from nnspec.cli.run import (
     EXIT_FAILED,
     EXIT_OK,
@@ -27,7 +26,7 @@ from nnspec.cli.run import (
     guarded,
     load_document,
 )
-from nnspec.datasets import load_arrays
+from nnspec.datasets import load_arrays, save_arrays
 
 HELP = "train a document on .npz/.npy/.csv data and write the trained document"
 EXIT_INTERRUPTED = 130
@@ -177,11 +176,7 @@ def _write_document(out: Path, document: dict, model) -> None:
     weights = weights_path(out)
     result, arrays = with_params(document, params, weights.name)
     if arrays is not None:
-        from nnspec.datasets.files import write_npz
-
-        buffer = io.BytesIO()
-        write_npz(buffer, arrays)  # not np.savez: a param may be named "file"
-        write_bytes_atomic(weights, buffer.getvalue())
+        save_arrays(weights, arrays)  # atomic; not np.savez, so a param may be named "file"
     text = dumps(result)
     reloaded = load(text, base_dir=out.parent)
     for p in reloaded.params:
