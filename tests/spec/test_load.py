@@ -4,15 +4,30 @@ from __future__ import annotations
 
 import gc
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 import nnspec
+from nnspec.spec import load as load_module
 
 XOR = Path(__file__).resolve().parents[2] / "examples" / "xor.json"
 
 
-def test_the_garbage_collector_is_paused_only_during_loading() -> None:
+def test_the_garbage_collector_is_paused_only_during_loading(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[bool] = []
+    check_schema = load_module.check_schema
+
+    def observed(doc: Any) -> Any:
+        seen.append(gc.isenabled())
+        return check_schema(doc)
+
+    monkeypatch.setattr(load_module, "check_schema", observed)
     assert gc.isenabled()
     nnspec.validate(XOR)
+    assert seen == [False]  # paused while the stages run
     assert gc.isenabled()
     gc.disable()
     try:
