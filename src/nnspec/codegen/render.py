@@ -136,9 +136,14 @@ def wrap(line: str, width: int = WIDTH - 4) -> str:
     return "\n".join(lines)
 
 
+@cache
+def helper(name: str) -> str:
+    """The text of helper `name` (one of `HELPERS`), rendered once per process."""
+    return str(getattr(environment().get_template("helpers.j2").module, name)())
+
+
 def used_helpers(code: str) -> list[str]:
     """Helpers that `code` calls, directly or through other helpers, in definition order."""
-    helpers = environment().get_template("helpers.j2").module
     used: set[str] = set()
     pending = code
     while True:
@@ -150,12 +155,11 @@ def used_helpers(code: str) -> list[str]:
         if not found:
             return [h for h in HELPERS if h in used]
         used |= found
-        pending = "\n".join(str(getattr(helpers, h)()) for h in found)
+        pending = "\n".join(helper(h) for h in found)
 
 
 def render_helpers(names: list[str]) -> str:
-    helpers = environment().get_template("helpers.j2").module
-    return "".join(f"\n{getattr(helpers, h)()}\n" for h in names)
+    return "".join(f"\n{helper(h)}\n" for h in names)
 
 
 def render(plan: Plan) -> str:
