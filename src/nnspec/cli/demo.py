@@ -44,14 +44,13 @@ def run(args: argparse.Namespace) -> int:
     from nnspec.codegen import compile as compile_graph
     from nnspec.datasets import make
     from nnspec.interpreter.train import train
-    from nnspec.spec.load import load_with_problems
+    from nnspec.tools.document import load_document
 
     path = example("xor")
-    graph, problems = load_with_problems(path)
-    if graph is None:
-        for problem in problems:
-            print(problem.format())
-        return 1
+    loaded = load_document(str(path))
+    if isinstance(loaded, int):  # the bundled example is broken: problems are on stderr
+        return loaded
+    graph, _ = loaded
     print(f"1. validate  {path.name}: valid ({len(graph.nodes)} primitive ops after lowering)")
 
     data = make("xor", n=400, noise=0.05, seed=args.seed)
