@@ -336,10 +336,21 @@ def test_tabs_count_as_one_column() -> None:
     assert parse_json('{\t\t"a":\t1}').position("/a") == (1, 4)
 
 
-def test_position_is_cached_and_stable() -> None:
+def test_position_is_cached_and_stable(monkeypatch: Any) -> None:
+    builds: list[str] = []
+    build = parse_module._PositionIndex.build
+
+    def counted(text: str) -> Any:
+        builds.append(text)
+        return build(text)
+
+    monkeypatch.setattr(parse_module._PositionIndex, "build", counted)
     doc = parse_json(DOC)
+    assert builds == []  # a document nobody asks about is never scanned
     first = doc.position("/nodes/1")
     assert doc.position("/nodes/1") == first == (5, 5)
+    assert doc.position("/name") == (2, 3)
+    assert builds == [DOC]  # one scan for every question
 
 
 def test_locate_fills_file_line_and_column() -> None:
