@@ -184,6 +184,12 @@ def test_valid_files_print_nothing_but_the_summary(
     assert err == f"{count} files checked: {count} valid, 0 invalid (0 errors, 0 warnings)\n"
     if fmt in ("text", "github"):
         assert out == ""
+    elif fmt == "json":
+        files = json.loads(out)["files"]
+        assert len(files) == count
+        assert all(f["valid"] and f["problems"] == [] for f in files)
+    elif fmt == "sarif":
+        assert json.loads(out)["runs"][0]["results"] == []
 
 
 def test_warnings_pass_unless_strict(docs: Path, capsys: pytest.CaptureFixture[str]) -> None:
