@@ -78,3 +78,20 @@ def test_check_compares_gradients_on_a_float64_twin(capsys) -> None:
     assert main(["check", str(examples / "softmax_classifier.json")]) == 0
     out = capsys.readouterr().out
     assert "float64 reverse mode vs finite diff." in out and "DISAGREES" not in out
+
+
+def test_check_widens_dtypes_not_names(tmp_path, capsys) -> None:
+    doc = {
+        "nnspec": "1",
+        "inputs": {"x": {"shape": ["batch", 2]}, "y": {"shape": ["batch", 1]}},
+        "params": {"float32": {"shape": [2, 1], "init": "glorot_uniform"}},
+        "nodes": [
+            {"id": "p", "op": "matmul", "inputs": ["x", "float32"]},
+            {"id": "loss", "op": "mse", "inputs": ["p", "y"]},
+        ],
+        "outputs": ["p"],
+        "training": {"loss": {"node": "loss"}},
+    }
+    (tmp_path / "named.json").write_text(json.dumps(doc))
+    assert main(["check", str(tmp_path / "named.json")]) == 0
+    assert "gradient float32" in capsys.readouterr().out

@@ -76,9 +76,20 @@ def output_rows(graph: Graph, model: Model, inputs: Mapping[str, np.ndarray]) ->
 
 
 def widened(document: Mapping[str, Any]) -> dict[str, Any]:
-    """The document with every float32 dtype made float64 (the graph is otherwise the same)."""
-    text = json.dumps(document).replace('"float32"', '"float64"')
-    doc = json.loads(text)
+    """The document with every float32 dtype made float64 (the graph is otherwise the same).
+
+    Only ``dtype`` values change: a param or node that happens to be named
+    "float32" keeps its name. The walk is a loop, as documents may nest deeply.
+    """
+    doc = json.loads(json.dumps(document))
+    stack: list[Any] = [doc]
+    while stack:
+        value = stack.pop()
+        for key, item in value.items() if isinstance(value, dict) else enumerate(value):
+            if isinstance(item, (dict, list)):
+                stack.append(item)
+            elif key == "dtype" and item == "float32":
+                value[key] = "float64"
     doc["dtype"] = "float64"
     return doc
 
