@@ -99,7 +99,7 @@ def _walk(root: str) -> Iterator[str]:
         )
         for name in sorted(files):
             if name.lower().endswith(".json"):
-                yield os.path.join(folder, name)
+                yield os.path.normpath(os.path.join(folder, name))
 
 
 def read(source: Source, max_bytes: int) -> bytes:

@@ -168,6 +168,8 @@ def _cli_selectors(
 ) -> tuple[str, ...] | None:
     if values is None:
         return None
+    if not ",".join(values).strip(", "):
+        raise ConfigError(f"{option}: expected a list of codes such as NN902")
     return selectors(",".join(values), option, ignoring=ignoring)
 
 
@@ -191,7 +193,9 @@ def _check(source: Source, label: str, limits: Limits, settings: Selection) -> F
     problems = [p.located(file=label) for p in problems]
     ignored, malformed = _document_ignores(data)
     if malformed is not None:
-        problems.append(_malformed_settings(data, label, malformed))
+        problems = sorted(
+            [*problems, _malformed_settings(data, label, malformed)], key=Problem.sort_key
+        )
     kept = tuple(
         p
         for p in problems
