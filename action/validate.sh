@@ -14,6 +14,7 @@ read -r -a extra <<< "${NNSPEC_ARGS:-}"
 set -f  # the paths are handed to nnspec unexpanded: it expands globs itself
 status=0
 if [[ -n "${NNSPEC_SARIF:-}" ]]; then
+  mkdir -p "$(dirname "$NNSPEC_SARIF")"
   nnspec validate --format sarif --output-file "$NNSPEC_SARIF" --exit-zero \
     "${extra[@]}" "${paths[@]}" 2>/dev/null
 fi

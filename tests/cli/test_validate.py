@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -141,10 +143,13 @@ def test_github_data_escapes_newlines() -> None:
     )
 
 
-def test_sarif_output(docs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_sarif_output(
+    docs: Path, capsys: pytest.CaptureFixture[str], assert_valid_sarif: Callable[[Any], None]
+) -> None:
     code, out, _ = run(capsys, "--format", "sarif", "bad.json", "warn.json")
     assert code == 1
     sarif = json.loads(out)
+    assert_valid_sarif(sarif)
     assert sarif["version"] == "2.1.0"
     assert sarif["$schema"].endswith("sarif-2.1.0.json")
     [run_] = sarif["runs"]

@@ -6,7 +6,9 @@ import io
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,7 +50,10 @@ def _unreadable_cases(folder: Path) -> dict[str, str]:
 
 @pytest.mark.parametrize("fmt", list(REPORTERS))
 def test_unreadable_files_are_reported_in_band(
-    fmt: str, cwd: Path, capsys: pytest.CaptureFixture[str]
+    fmt: str,
+    cwd: Path,
+    capsys: pytest.CaptureFixture[str],
+    assert_valid_sarif: Callable[[Any], None],
 ) -> None:
     cases = _unreadable_cases(cwd)
     (cwd / "good.json").write_text(GOOD, encoding="utf-8")
@@ -77,6 +82,7 @@ def test_unreadable_files_are_reported_in_band(
             )
             assert problem["line"] is None and problem["end_line"] is None
     else:
+        assert_valid_sarif(json.loads(out))
         results = json.loads(out)["runs"][0]["results"]
         assert [r["ruleId"] for r in results] == ["NN010"] * 4
         uris = [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results]
