@@ -43,8 +43,8 @@ def _unreadable_cases(folder: Path) -> dict[str, str]:
     return {
         "missing.json": "No such file or directory",
         "dangling.json": "No such file or directory",
-        "fifo.json": "not a regular file (a FIFO)",
-        "/dev/null": "not a regular file (a character device)",
+        "fifo.json": "it is a FIFO (named pipe), not a file; give the path of a regular file",
+        "/dev/null": "it is a character device, not a file; give the path of a regular file",
     }
 
 

@@ -7,7 +7,7 @@ does, so of the names a link loop gives one file it keeps the shortest. A folder
 contributes only the ``*.json`` files that declare ``"nnspec"``, so a
 repository's other JSON (package.json, tsconfig.json) is left alone;
 ``--only-nnspec`` applies the same test to files named directly. Reading refuses
-what is not a regular file, so a FIFO cannot hang the check.
+what is not a regular file (`nnspec.fileio`), so a FIFO cannot hang the check.
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ import glob
 import json
 import os
 import re
-import stat
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+
+from nnspec.fileio import read_regular
 
 STDIN = "-"
 _GLOB_CHARS = frozenset("*?[")
@@ -108,33 +109,10 @@ def read(source: Source, max_bytes: int) -> bytes:
     if source.is_stdin:
         return sys.stdin.buffer.read(max_bytes + 1)
     try:
-        # O_NONBLOCK: opening a FIFO must not wait for a writer; regular files ignore it.
-        fd = os.open(source.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        return read_regular(source.path, max_bytes)
     except OSError as exc:
-        raise Unreadable(exc.strerror or str(exc)) from None
-    except ValueError as exc:  # a NUL in the name
-        raise Unreadable(str(exc)) from None
-    with os.fdopen(fd, "rb") as handle:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise Unreadable(f"not a regular file ({_kind(mode)})")
-        try:
-            return handle.read(max_bytes + 1)
-        except OSError as exc:
-            raise Unreadable(exc.strerror or str(exc)) from None
-
-
-def _kind(mode: int) -> str:
-    for test, name in (
-        (stat.S_ISDIR, "a folder"),
-        (stat.S_ISFIFO, "a FIFO"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-        (stat.S_ISSOCK, "a socket"),
-    ):
-        if test(mode):
-            return name
-    return "a special file"
+        reason = exc.strerror or str(exc)
+        raise Unreadable(f"it {reason}" if reason.startswith("is ") else reason) from None
 
 
 def declares_nnspec(data: bytes) -> bool:

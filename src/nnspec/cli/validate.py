@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from dataclasses import replace
 from pathlib import Path
 
+from nnspec.cli.command import CommandError, ExitCode, check_outputs
 from nnspec.cli.config import (
     DEFAULT,
     ConfigError,
@@ -30,13 +30,13 @@ from nnspec.cli.config import (
 from nnspec.cli.report import REPORTERS, FileResult, render_statistics, summary
 from nnspec.cli.sources import STDIN, Source, Unreadable, declares_nnspec, expand, read
 from nnspec.errors import Problem, SpecError
+from nnspec.fileio import write_atomic
 from nnspec.spec.limits import DEFAULT_LIMITS, Limits
 from nnspec.spec.load import validate
 from nnspec.spec.parse import parse_json
 
 HELP = "check documents against the schema and the graph rules (exit 0 valid, 1 invalid)"
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 
 def _positive(text: str) -> int:
@@ -221,12 +221,6 @@ def _malformed_settings(data: bytes, label: str, why: str) -> Problem:
         return problem.located(file=label)
 
 
-def _clashes(output: str, sources: list[Source]) -> bool:
-    """Whether the report would overwrite one of the files it reports on."""
-    target = os.path.realpath(output)
-    return any(not s.is_stdin and os.path.realpath(s.path) == target for s in sources)
-
-
 def run(args: argparse.Namespace) -> int:
     limits = Limits(
         max_file_bytes=args.max_file_bytes,
@@ -236,54 +230,42 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = _Settings(args)
     except ConfigError as exc:
-        return _usage(str(exc))
+        raise CommandError(str(exc)) from None
     if args.statistics and args.format not in ("text", "json"):
-        return _usage("--statistics writes text or json; drop --format or pick one of those")
+        raise CommandError("--statistics writes text or json; drop --format or pick one of those")
     if args.paths.count(STDIN) > 1:
-        return _usage("- (standard input) can be given once")
+        raise CommandError("- (standard input) can be given once")
     if args.stdin_filename is not None and STDIN not in args.paths:
-        return _usage("--stdin-filename names standard input; give - among the files")
+        raise CommandError("--stdin-filename names standard input; give - among the files")
     sources, failures = expand(args.paths, sniff_files=args.only_nnspec)
-    if args.output_file and _clashes(args.output_file, sources):
-        return _usage(f"--output-file {args.output_file} is one of the files to check")
+    check_outputs([s.path for s in sources if not s.is_stdin], [args.output_file])
     results: list[FileResult] = []
     skipped = 0
-    try:
-        for source in sources:
-            label = (args.stdin_filename or STDIN) if source.is_stdin else source.path
+    for source in sources:
+        label = (args.stdin_filename or STDIN) if source.is_stdin else source.path
+        try:
             selection = settings.for_file(label)  # "-": the working folder's settings
-            outcome = _check(source, label, limits, selection)
-            if outcome is None:
-                skipped += 1
-            else:
-                results.append(outcome)
-    except ConfigError as exc:
-        return _usage(str(exc))
+        except ConfigError as exc:
+            raise CommandError(str(exc)) from None
+        outcome = _check(source, label, limits, selection)
+        if outcome is None:
+            skipped += 1
+        else:
+            results.append(outcome)
     if args.statistics:
         report = render_statistics(results, args.format)
     else:
         report = REPORTERS[args.format]().render(results)
-    _write(report, args.output_file)
-    for failure in failures:
-        print(f"nnspec validate: {failure}", file=sys.stderr)
-    print(summary(results, unmatched=len(failures), skipped=skipped), file=sys.stderr)
-    if args.exit_zero:
-        return EXIT_USAGE if failures else EXIT_OK
-    if failures or any(r.unreadable for r in results):
-        return EXIT_USAGE
-    return EXIT_INVALID if any(r.failed for r in results) else EXIT_OK
-
-
-def _write(report: str, output_file: str | None) -> None:
-    if output_file is None:
+    if args.output_file is None:
         sys.stdout.write(report)
         sys.stdout.flush()
     else:
-        from nnspec.cli.files import write_text_atomic
-
-        write_text_atomic(output_file, report)
-
-
-def _usage(message: str) -> int:
-    print(f"nnspec validate: error: {message}", file=sys.stderr)
-    return EXIT_USAGE
+        write_atomic(args.output_file, report)
+    for failure in failures:
+        print(f"nnspec validate: {failure}", file=sys.stderr)
+    print(summary(results, unmatched=len(failures), skipped=skipped), file=sys.stderr)
+    if failures or (not args.exit_zero and any(r.unreadable for r in results)):
+        return ExitCode.USAGE
+    if args.exit_zero:
+        return ExitCode.OK
+    return ExitCode.FAILED if any(r.failed for r in results) else ExitCode.OK
