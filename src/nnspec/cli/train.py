@@ -78,7 +78,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--history", metavar="FILE", help="write per-epoch loss and metrics (.json or .csv)"
     )
-    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--quiet", "-q", action="store_true", help="no progress bar (the result line stays)"
+    )
+    parser.add_argument(
+        "--silent", action="store_true", help="no progress bar and no result line; errors only"
+    )
     parser.add_argument(
         "--plot",
         metavar="DIR",
@@ -129,7 +134,7 @@ def _train(args: argparse.Namespace) -> int:
                 learning_rate=args.lr,
                 batch_size=args.batch_size,
                 seed=args.seed,
-                quiet=args.quiet or None,
+                quiet=args.quiet or args.silent or None,
             )
     except TrainingError as exc:
         _write_history(args.history, exc.history)
@@ -142,7 +147,7 @@ def _train(args: argparse.Namespace) -> int:
         from nnspec.tools.plots import write_training_plots
 
         written = write_training_plots(json.loads(history.to_json()), model, data, args.plot)
-        if not args.quiet:
+        if not args.silent:
             print(f"nnspec train: wrote {', '.join(map(str, written))}", file=sys.stderr)
     summary = ", ".join(f"{m} {v[-1]:.4g}" for m, v in history.metrics.items())
     last = (
@@ -156,7 +161,7 @@ def _train(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
-    if not args.quiet:
+    if not args.silent:
         print(f"nnspec train: {history.epochs} epoch(s), {last}; wrote {out}", file=sys.stderr)
     return EXIT_OK
 
