@@ -15,7 +15,13 @@ import numpy as np
 
 from nnspec.datasets import DataError, load_arrays
 from nnspec.ir import Graph
-from nnspec.tools.plots import PlotUnavailable, boundary_input, plot_boundary, plot_history
+from nnspec.tools.plots import (
+    PlotUnavailable,
+    boundary_input,
+    document_class_names,
+    plot_boundary,
+    plot_history,
+)
 
 HELP = "plot a training history or a 2-input model's decision boundary to PNG (nnspec[plot])"
 
@@ -36,6 +42,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     boundary.add_argument(
         "-o", "--output", required=True, metavar="FILE.png", help="image to write"
+    )
+    boundary.add_argument(
+        "--classes",
+        nargs="+",
+        metavar="NAME",
+        help="class names in label order (default: the document's x-class-names)",
     )
 
 
@@ -77,11 +89,12 @@ def _boundary(args: argparse.Namespace) -> int:
     loaded = load_document(args.document)
     if isinstance(loaded, int):
         return loaded
-    graph = loaded[0]
+    graph, document = loaded
+    classes = args.classes or document_class_names(document)
     try:
         name = boundary_input(graph)
         x = load_arrays(args.data, inputs=[name])[name]
-        plot_boundary(Model(graph), x, _targets(args.data, graph), args.output)
+        plot_boundary(Model(graph), x, _targets(args.data, graph), args.output, classes)
     except (ValueError, DataError) as exc:
         print(f"nnspec plot: {exc}", file=sys.stderr)
         return 2

@@ -144,9 +144,11 @@ def _train(args: argparse.Namespace) -> int:
     _write_history(args.history, history)
     _write_document(Path(out), document, model)
     if args.plot:
-        from nnspec.tools.plots import write_training_plots
+        from nnspec.tools.plots import document_class_names, write_training_plots
 
-        written = write_training_plots(json.loads(history.to_json()), model, data, args.plot)
+        written = write_training_plots(
+            json.loads(history.to_json()), model, data, args.plot, document_class_names(document)
+        )
         if not args.silent:
             print(f"nnspec train: wrote {', '.join(map(str, written))}", file=sys.stderr)
     summary = ", ".join(f"{m} {v[-1]:.4g}" for m, v in history.metrics.items())
