@@ -100,7 +100,11 @@ def _run(args: argparse.Namespace) -> int:
     from nnspec.interpreter import Model
 
     model = Model(graph)
-    arrays = load_arrays(args.input, inputs=[i.name for i in graph.inputs])
+    arrays = load_arrays(
+        args.input,
+        inputs=[i.name for i in graph.inputs],
+        ranks={i.name: i.type.rank for i in graph.inputs},
+    )
     try:
         outputs = model.run(arrays)
     except ValueError as exc:

@@ -29,6 +29,8 @@ from nnspec.cli.run import (
 from nnspec.datasets import load_arrays, save_arrays
 
 HELP = "train a document on .npz/.npy/.csv data and write the trained document"
+CSV_OPTIONS = {"target_columns": "--target", "input_columns": "--input-columns"}
+"""How this command spells `load_arrays`'s column options, for its hints."""
 EXIT_INTERRUPTED = 130
 
 
@@ -69,7 +71,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--target",
         nargs="+",
         metavar="COLUMN",
-        help="CSV columns holding the target (the rest are the input)",
+        help="CSV columns holding the target (the rest are the input); one column for "
+        "[batch] class labels",
+    )
+    parser.add_argument(
+        "--input-columns",
+        nargs="+",
+        metavar="COLUMN",
+        help="CSV columns holding the input (default: the columns named after it, or the "
+        "ones --target leaves)",
     )
     parser.add_argument("--epochs", type=_positive_int, help="override training.epochs")
     parser.add_argument("--lr", type=_positive_float, help="override the learning rate")
@@ -121,7 +131,13 @@ def _train(args: argparse.Namespace) -> int:
     model = Model(graph, seed=args.seed)
     features, target = feed_names(model)
     data = load_arrays(
-        args.data, inputs=features, targets=[target] if target else [], target_columns=args.target
+        args.data,
+        inputs=features,
+        targets=[target] if target else [],
+        target_columns=args.target,
+        input_columns=args.input_columns,
+        ranks={name: t.rank for name, t in graph.types().items() if name in (*features, target)},
+        spelling=CSV_OPTIONS,
     )
     try:
         # Overflow shows up as a non-finite loss, reported below with advice;
