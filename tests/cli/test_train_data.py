@@ -49,7 +49,8 @@ def test_target_column_feeds_integer_labels(work: Path, capsys: pytest.CaptureFi
 def test_a_one_column_target_is_read_either_way(work: Path, header: str, document: str) -> None:
     # softmax's target is [batch] int64, xor's is [batch, 1] float: both read "y" and "y_0".
     data = make("xor", 40, seed=0)
-    text = "".join(f"{a!r},{b!r},{int(c)}\n" for (a, b), c in zip(data.x.tolist(), data.labels()))
+    pairs = zip(data.x.tolist(), data.labels(), strict=True)
+    text = "".join(f"{a!r},{b!r},{int(c)}\n" for (a, b), c in pairs)
     write(work / "d.csv", f"x_0,x_1,{header}\n{text}")
     assert main(["train", document, "--data", "d.csv", "-o", "o.json", "--epochs", "2"]) == 0
 

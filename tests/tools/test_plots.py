@@ -241,6 +241,6 @@ def test_cli_boundary_takes_class_names(tmp_path: Path) -> None:
     save_arrays(tmp_path / "pts.npz", {"x": make("gaussians", 30).x, "y": np.arange(30) % 3})
     for extra in ([], ["--classes", "p", "q", "r"]):
         out = tmp_path / f"b{len(extra)}.png"
-        args = ["plot", "boundary", str(tmp_path / "three.json"), "--data", str(tmp_path / "pts.npz")]
-        assert main([*args, "-o", str(out), *extra]) == 0
+        args = ["plot", "boundary", str(tmp_path / "three.json"), "--data"]
+        assert main([*args, str(tmp_path / "pts.npz"), "-o", str(out), *extra]) == 0
         check_png(out)

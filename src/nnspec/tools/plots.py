@@ -176,9 +176,10 @@ def class_colours(count: int) -> list[Any]:
     orange and blue for classes 0 and 1, then matplotlib's tab10 for more."""
     from matplotlib import colormaps
 
-    tab10 = colormaps["tab10"].colors
-    extra = [c for i, c in enumerate(tab10) if i not in (0, 1)]  # tab10's own blue/orange
-    return [*CLASS_COLOURS, *extra][:count] if count <= 10 else list(colormaps["tab20"].colors)
+    if count > 10:
+        return [colormaps["tab20"](k % 20) for k in range(count)]  # colours repeat past 20
+    extra = [colormaps["tab10"](k) for k in range(2, 10)]  # past tab10's own blue/orange
+    return [*CLASS_COLOURS, *extra][:count]
 
 
 def class_names(names: Sequence[str] | None, count: int) -> list[str]:
@@ -195,7 +196,7 @@ def boundary_figure(
     classes: Sequence[str] | None = None,
 ) -> Any:
     """The figure `plot_boundary` saves; see there."""
-    from matplotlib.colors import BoundaryNorm, LinearSegmentedColormap, ListedColormap
+    from matplotlib.colors import BoundaryNorm, Colormap, LinearSegmentedColormap, ListedColormap
 
     graph: Graph = model.graph
     name = boundary_input(graph)
@@ -228,7 +229,7 @@ def boundary_figure(
             score = out[:, 1] - out[:, 0]  # the softmax of two logits is a sigmoid of this
         prob = 1 / (1 + np.exp(-score)) if logits else score
         surface = prob.reshape(g1.shape)
-        cmap = LinearSegmentedColormap.from_list(
+        cmap: Colormap = LinearSegmentedColormap.from_list(
             "nnspec_binary", [colours[0], "#f7f7f7", colours[1]]
         )
         shown = ax.contourf(g1, g2, surface, levels=np.linspace(0, 1, 11), cmap=cmap, alpha=0.8)
