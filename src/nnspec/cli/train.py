@@ -151,9 +151,9 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         from nnspec.tools.plots import document_class_names, write_training_plots
 
-        written = write_training_plots(
-            json.loads(history.to_json()), model, data, args.plot, document_class_names(document.data)
-        )
+        classes = document_class_names(document.data)
+        history_columns = json.loads(history.to_json())
+        written = write_training_plots(history_columns, model, data, args.plot, classes)
         if not args.silent:
             print(f"nnspec train: wrote {', '.join(map(str, written))}", file=sys.stderr)
     summary = ", ".join(f"{m} {v[-1]:.4g}" for m, v in history.metrics.items())
