@@ -147,8 +147,8 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"{exc}; {out} was not written", ExitCode.FAILED) from None
     except ValueError as exc:
         raise CommandError(f"{args.data}: {exc}") from None
-    written = rebase_schema_link(document.data, document.path.parent, Path(out).parent)
-    _write_document(Path(out), written, model)  # checks everything before writing
+    trained = rebase_schema_link(document.data, document.path.parent, Path(out).parent)
+    _write_document(Path(out), trained, model)  # checks everything before writing
     _write_history(args.history, history)
     if args.plot:
         from nnspec.tools.plots import document_class_names, write_training_plots
