@@ -151,7 +151,9 @@ def plane_weights(features: int = 2) -> np.ndarray:
     return np.linspace(PLANE_WEIGHTS[0], PLANE_WEIGHTS[1], features)
 
 
-def _plane(rng: np.random.Generator, n: int, features: int, _: int) -> tuple[np.ndarray, np.ndarray]:
+def _plane(
+    rng: np.random.Generator, n: int, features: int, _classes: int
+) -> tuple[np.ndarray, np.ndarray]:
     x = rng.uniform(-1.0, 1.0, (n, features))
     return x, x @ plane_weights(features) + PLANE_BIAS
 
