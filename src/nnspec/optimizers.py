@@ -51,6 +51,18 @@ class Rule:
     per_step: tuple[Assign, ...] = ()
     per_param: tuple[Assign, ...] = ()
 
+    def reads(self) -> set[str]:
+        """Every name the rule's expressions read."""
+        found: set[str] = set()
+        stack: list[Expr] = [a.expr for a in (*self.per_step, *self.per_param)]
+        while stack:
+            expr = stack.pop()
+            if isinstance(expr, str):
+                found.add(expr)
+            elif isinstance(expr, tuple):
+                stack.extend(expr[1:])
+        return found
+
 
 @dataclass(frozen=True)
 class OptimizerDef:
@@ -97,7 +109,7 @@ HEAVY_BALL = Rule(
     ),
 )
 ADAM = Rule(
-    doc="Adam: both bias corrections folded into the step size alpha",
+    doc="Adam, bias corrections folded into the step size alpha",
     state=("m", "v"),
     counts_steps=True,
     per_step=(
@@ -170,7 +182,8 @@ def optimizer_spec(spec: str | Mapping[str, Any] | None) -> tuple[OptimizerDef, 
 
 
 def python_text(expr: Expr, names: Mapping[str, str]) -> str:
-    """`expr` as Python source, fully parenthesised so it evaluates in the tree's order.
+    """`expr` as Python source, every operation but the outermost parenthesised, so it
+    evaluates in the tree's order.
 
     `names` maps the rule's names to the generated code's identifiers (all of them
     generator-owned); floats are written with `repr`, which round-trips.
@@ -182,5 +195,10 @@ def python_text(expr: Expr, names: Mapping[str, str]) -> str:
     op, *args = expr
     if op == "sqrt":
         return f"np.sqrt({python_text(args[0], names)})"
-    left, right = (python_text(a, names) for a in args)
-    return f"({left} {op} {right})"
+    left, right = (_operand(a, names) for a in args)
+    return f"{left} {op} {right}"
+
+
+def _operand(expr: Expr, names: Mapping[str, str]) -> str:
+    text = python_text(expr, names)
+    return f"({text})" if isinstance(expr, tuple) and expr[0] != "sqrt" else text

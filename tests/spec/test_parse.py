@@ -72,7 +72,7 @@ def test_large_but_finite_numbers_parse(text: str) -> None:
     ("text", "pointer"),
     [
         ('{"description": "a\\ud800"}', "/description"),
-        ('{"x-\\udfff": 1}', "/x-\udfff"),
+        ('{"x-\\udfff": 1}', ""),  # a key's problem is located at its object
         ('{"nodes": [{"id": "\\ude00\\ud83d"}]}', "/nodes/0/id"),
     ],
 )

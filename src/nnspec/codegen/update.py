@@ -22,6 +22,7 @@ class UpdateCode:
     name: str  # literal of the optimizer's name
     doc: str
     settings: tuple[tuple[str, str], ...]  # (identifier, float literal), defaults filled in
+    reads: tuple[str, ...]  # the settings besides learning_rate that the rule reads
     state: tuple[str, ...]  # per-param state arrays (identifiers and state keys)
     counts_steps: bool
     per_step: tuple[str, ...]  # statements computing per-step scalars
@@ -36,6 +37,7 @@ def update_code(spec: Mapping[str, Any] | str | None) -> UpdateCode:
         name=literal(definition.name),
         doc=rule.doc,
         settings=tuple((key, repr(value)) for key, value in settings.items()),
+        reads=tuple(k for k in settings if k != "learning_rate" and k in rule.reads()),
         state=rule.state,
         counts_steps=rule.counts_steps,
         per_step=tuple(f"{a.target} {a.op} {python_text(a.expr, names)}" for a in rule.per_step),

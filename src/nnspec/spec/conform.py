@@ -162,8 +162,8 @@ def _convert(error: ValidationError, base: tuple) -> Iterator[Problem]:
         expected = " or ".join(expected) if isinstance(expected, list) else expected
         yield Problem(
             "NN104",
-            f"{where} must be {_article(expected)}, got {_type_name(error.instance)} "
-            f"{_show(error.instance)}{_integer_hint(expected, error.instance)}",
+            f"{where} must be {_article(expected)}, got {_shown_with_type(error.instance)}"
+            f"{_integer_hint(expected, error.instance)}",
             pointer,
         )
     elif kind in ("enum", "const"):
@@ -195,6 +195,11 @@ def _convert(error: ValidationError, base: tuple) -> Iterator[Problem]:
         yield Problem("NN107", f"{where} {_size_rule(kind, error.validator_value)}", pointer)
     else:
         yield Problem("NN101", f"{where}: {error.message}", pointer)
+
+
+def _shown_with_type(value: Any) -> str:
+    """``string '2'``, ``number 4.0``; JSON's null is its own type and shown once."""
+    return "null" if value is None else f"{_type_name(value)} {_show(value)}"
 
 
 def _integer_hint(expected: str, value: Any) -> str:

@@ -92,9 +92,9 @@ def _make_param(
         b.error("NN103", f"param {name!r} needs a 'shape' (or a 'value')", pointer)
         return None
     if isinstance(init, Mapping):
-        message = _init_problem(init, dtype)
-        if message:
-            b.error("NN402", f"param {name!r}: {message}", f"{pointer}/init")
+        problem = _init_problem(init, dtype)
+        if problem:
+            b.error(problem[0], f"param {name!r}: {problem[1]}", f"{pointer}/init")
             return None
     size = math.prod(final_shape)
     if size > b.limits.max_param_elements:
@@ -122,8 +122,8 @@ _FAN_FACTOR = math.sqrt(6.0)
 _SIGMAS = 10.0
 
 
-def _init_problem(init: Mapping[str, Any], dtype: str) -> str:
-    """Why `init` could draw values that are not finite in `dtype` ('' when it cannot).
+def _init_problem(init: Mapping[str, Any], dtype: str) -> tuple[str, str] | None:
+    """(code, message) when `init` could draw values that are not finite in `dtype`.
 
     Bounds are conservative but far from any sensible setting: a normal init is taken
     to reach 10 standard deviations, glorot/he limits are bounded by gain × sqrt(6).
@@ -132,7 +132,7 @@ def _init_problem(init: Mapping[str, Any], dtype: str) -> str:
     kind = init["name"]
     low, high = init.get("low", -0.05), init.get("high", 0.05)
     if kind == "uniform" and low > high:
-        return f"uniform init has low {low!r} above high {high!r}; swap them"
+        return "NN107", f"uniform init has low {low!r} above high {high!r}; swap them"
     with np.errstate(over="ignore"):
         reach = {
             "constant": abs(float(init.get("value", 0.0))),
@@ -143,8 +143,10 @@ def _init_problem(init: Mapping[str, Any], dtype: str) -> str:
             else math.inf,
         }.get(kind, _SIGMAS * _FAN_FACTOR * float(init.get("gain", 1.0)))
     if kind in ("zeros", "ones") or reach <= top:
-        return ""
-    return (
+        return None
+    if math.isinf(reach):
+        return "NN402", f"{kind} init spans a range wider than a float64 holds; narrow it"
+    return "NN402", (
         f"{kind} init can draw values as large as {reach:.3g}, beyond the range of {dtype} "
         f"(about {top:.3g}); use settings within it"
     )

@@ -167,7 +167,8 @@ def value_problems(data: Any) -> list[Problem]:
         if isinstance(value, dict):
             for key, item in value.items():
                 if isinstance(key, str) and _SURROGATE.search(key):
-                    problems.append(_string_problem(f"the key {key!r}", key, (*path, key)))
+                    # located at the object: a pointer holding the key could not be printed
+                    problems.append(_string_problem(f"the key {key!r}", key, path))
                 stack.append((item, (*path, key)))
         elif isinstance(value, list):
             stack.extend((item, (*path, i)) for i, item in enumerate(value))
