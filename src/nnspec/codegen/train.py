@@ -25,16 +25,9 @@ from typing import Any
 
 from nnspec.codegen.emit import Plan, Port, Step, _port, attr_literals, needed, steps_for
 from nnspec.codegen.names import Namer, comment, literal
+from nnspec.codegen.update import UpdateCode, update_code
 from nnspec.ir import Dim, Graph, Node, TensorType
 from nnspec.ops import REGISTRY
-
-OPTIMIZER_DEFAULTS: dict[str, dict[str, float]] = {
-    "sgd": {"learning_rate": 0.01},
-    "momentum": {"learning_rate": 0.01, "momentum": 0.9},
-    "adam": {"learning_rate": 0.001, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
-}
-"""The interpreter's optimizer defaults (`nnspec.interpreter.optimizers.DEFAULTS`);
-a test keeps the two equal."""
 
 
 @dataclass(frozen=True)
@@ -98,8 +91,7 @@ class TrainPlan:
     params: list[Trainable]
     forward: list[Step]
     backward: list[BackStep]
-    optimizer: str
-    settings: list[tuple[str, str]]  # (literal key, float literal)
+    optimizer: UpdateCode
     epochs: int
     batch_size: str
     seed_value: int
@@ -156,10 +148,6 @@ def train_plan(graph: Graph, plan: Plan) -> TrainPlan:
         for p in graph.params
         if p.trainable
     ]
-    opt = dict(training.optimizer)
-    name = str(opt.get("name", "sgd"))
-    defaults = OPTIMIZER_DEFAULTS[name]
-    settings = {**defaults, **{k: v for k, v in opt.items() if k in defaults}}
     return TrainPlan(
         loss_key=literal(loss),
         loss=idents[loss],
@@ -170,8 +158,7 @@ def train_plan(graph: Graph, plan: Plan) -> TrainPlan:
         params=params,
         forward=forward,
         backward=backward,
-        optimizer=name,
-        settings=[(literal(k), repr(float(v))) for k, v in settings.items()],
+        optimizer=update_code(training.optimizer),
         epochs=int(training.epochs),
         batch_size=repr(training.batch_size),
         seed_value=int(training.seed),

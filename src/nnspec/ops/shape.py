@@ -48,8 +48,7 @@ def _reshape_shape(types: tuple[TensorType, ...], *, shape: tuple[int, ...]) -> 
         rest = sym_in - sym_out
         if not unknown_in and not unknown_out and not (sym_out - sym_in):
             if k_out == 0 or k_in % k_out:
-                if not rest:
-                    raise mismatch
+                raise mismatch if not rest else _not_divisible(x, k_in, k_out, rest)
             elif not rest:
                 missing = k_in // k_out
             elif len(rest) == 1 and sum(rest.values()) == 1 and k_in == k_out:
@@ -67,6 +66,17 @@ def _reshape_shape(types: tuple[TensorType, ...], *, shape: tuple[int, ...]) -> 
             "only; keep the dim with 0 (copy) or -1 (infer), e.g. [0, -1]",
         )
     return x.with_shape(tuple(target))
+
+
+def _not_divisible(x: TensorType, k_in: int, k_out: int, rest: Counter) -> ShapeError:
+    """-1 must stand for a whole number for every size of the input's symbols."""
+    symbols = "·".join(sorted(rest.elements()))
+    return ShapeError(
+        "NN305",
+        f"reshape: {fmt_shape(x.shape)} has {k_in}·{symbols} elements, which {k_out} "
+        f"divides only for some sizes of {symbols}; make the target's fixed dims multiply "
+        f"to a divisor of {k_in}",
+    )
 
 
 def reshape(x: np.ndarray, *, shape: tuple[int, ...]) -> np.ndarray:
