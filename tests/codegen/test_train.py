@@ -234,7 +234,7 @@ def test_only_the_loss_path_is_differentiated() -> None:
     module = load_source(source)
     backward = source.split("np.ones_like(loss)")[1].split("return loss")[0]
     assert "d_s" not in backward and "d_C" not in backward and "np.sign" not in backward
-    assert "'stepped': np.zeros_like(STEPPED)" in source and "'unused': np" not in source
+    assert '"stepped": np.zeros_like(STEPPED)' in source and '"unused": np' not in source
     assert set(module.PARAMS) == {"w", "unused", "stepped"}
     assert_same_gradients(module, Model(graph), feed(graph, False))
 

@@ -274,7 +274,9 @@ def plan(
         name_comment=comment(graph.name),
         name_lines=literal_lines(graph.name),
         description_lines=literal_lines(graph.description),
-        metadata=[(literal(k), literal_lines(_json(v))) for k, v in sorted(graph.meta.items())],
+        metadata=[
+            (literal(k), literal_lines(_json(v), indent=8)) for k, v in sorted(graph.meta.items())
+        ],
         sha256=sha256_hex(graph.source_sha256),
         inputs=inputs,
         outputs=outputs,

@@ -13,6 +13,8 @@ import builtins
 import keyword
 import re
 
+from nnspec.codegen.literals import quoted
+
 RESERVED = frozenset(
     {
         *keyword.kwlist,
@@ -51,6 +53,7 @@ RESERVED = frozenset(
 )
 MAX_IDENT = 24  # keeps generated lines short enough to wrap within the linter's width
 CHUNK = 60  # characters of document text per string-literal line (keeps lines < 100)
+WIDTH = 88  # ruff's default line length, which generated modules keep to
 
 
 class Namer:
@@ -73,13 +76,19 @@ class Namer:
 
 
 def literal(text: str) -> str:
-    """A Python string literal for `text`, ASCII only, on one line."""
-    return ascii(text)
+    """A Python string literal for `text`, ASCII only, on one line, in the quotes
+    ``ruff format`` uses (so formatting a module leaves it unchanged)."""
+    return quoted(ascii(text), text)
 
 
-def literal_lines(text: str) -> list[str]:
-    """`text` as implicitly concatenated literals of bounded length (for long strings)."""
-    return [ascii(text[i : i + CHUNK]) for i in range(0, len(text), CHUNK)] or ["''"]
+def literal_lines(text: str, indent: int = 4) -> list[str]:
+    """`text` as one literal if it fits on a line at `indent`, else as implicitly
+    concatenated literals of bounded length (``ruff format`` joins a concatenation
+    that fits on one line, so only one that cannot is split)."""
+    whole = literal(text)
+    if len(whole) + indent <= WIDTH:
+        return [whole]
+    return [literal(text[i : i + CHUNK]) for i in range(0, len(text), CHUNK)]
 
 
 def comment(text: str, limit: int = 60) -> str:

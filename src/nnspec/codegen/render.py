@@ -9,13 +9,16 @@ macros call (`OpDef.helpers`), and `HELPERS` which each helper calls.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import cache
+from itertools import pairwise
 from typing import Any
 
 import jinja2
 
 from nnspec.codegen.emit import Plan, Step
+from nnspec.codegen.literals import python_literal
 from nnspec.codegen.train import BackStep, TrainPlan
 from nnspec.ops import REGISTRY
 from nnspec.ops.elementwise import GELU_C, GELU_K
@@ -46,6 +49,8 @@ HELPERS: dict[str, tuple[str, ...]] = {
 helpers it calls. Ops name the helpers their macros call (`OpDef.helpers`,
 `OpDef.vjp_helpers`, `OpDef.kept`); tests check both against the rendered text."""
 
+_EXTRA_BLANK_LINES = re.compile(r"\n{4,}")
+_EMPTY_BRACKETS = re.compile(r"([(\[{])\n *([)\]}])")
 WIDTH = 88  # ruff's default line length; the project's own (100) is wider
 
 
@@ -61,7 +66,7 @@ def environment() -> jinja2.Environment:
         autoescape=False,
         extensions=["jinja2.ext.do"],
     )
-    env.filters["pyrepr"] = repr
+    env.filters["pyrepr"] = python_literal
     env.filters["wrap"] = wrap
     env.globals.update(GELU_C=repr(GELU_C), GELU_K=repr(GELU_K))
     return env
@@ -107,36 +112,57 @@ def render_train(tp: TrainPlan) -> str:
 
 
 def wrap(line: str, width: int = WIDTH - 4) -> str:
-    """Break a long line of code after commas inside brackets (implicit continuation).
+    """A line of code too long for `width`, split the way ``ruff format`` splits it.
 
-    Step lines hold identifiers, numbers and ``ascii`` literals only; commas inside
-    those literals are skipped by tracking quotes.
+    Like ruff (and black), it splits at the right-most top-level bracket pair whose
+    opening line and closing line both fit, trying pairs further left when they do
+    not (so a call chain ``f(...).g(...)`` may split inside ``f``). The contents go
+    on one line between the brackets if they fit, else one item per line with a
+    trailing comma, each item split the same way. Step lines hold identifiers,
+    numbers and ``ascii`` literals only, so quotes are simple to skip.
     """
     if len(line) <= width:
         return line
-    pieces, current, depth, quote = [], "", 0, ""
+    indent = " " * (len(line) - len(line.lstrip()))
+    inner = indent + "    "
+    groups = _top_groups(line)
+    for opener, closer, commas in reversed(groups):
+        head, tail = line[: opener + 1], indent + line[closer:]
+        if len(head) > width or len(tail) > width:
+            continue
+        contents = line[opener + 1 : closer].strip()
+        if not contents:
+            continue
+        if len(inner) + len(contents) <= width:
+            body = [inner + contents]
+        else:
+            bounds = [opener + 1, *(c + 1 for c in commas), closer]
+            items = [line[x:y].strip().rstrip(",").strip() for x, y in pairwise(bounds)]
+            body = [wrap(inner + item + ",", width) for item in items if item]
+        return "\n".join([head, *body, tail])
+    return line
+
+
+def _top_groups(line: str) -> list[tuple[int, int, list[int]]]:
+    """(open, close, commas directly inside) of each bracket pair at the top level of
+    `line`, left to right."""
+    groups = []
+    stack: list[tuple[int, list[int]]] = []
+    quote = ""
     for i, char in enumerate(line):
-        current += char
         if quote:
             quote = "" if char == quote and line[i - 1] != "\\" else quote
         elif char in "'\"":
             quote = char
         elif char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-        elif char == "," and depth > 0:
-            pieces.append(current)
-            current = ""
-    pieces.append(current)
-    indent = " " * (len(line) - len(line.lstrip()) + 4)
-    lines = [pieces[0]]
-    for piece in pieces[1:]:
-        if len(lines[-1]) + len(piece) > width:
-            lines.append(indent + piece.lstrip())
-        else:
-            lines[-1] += piece
-    return "\n".join(lines)
+            stack.append((i, []))
+        elif char in ")]}" and stack:
+            opener, commas = stack.pop()
+            if not stack:
+                groups.append((opener, i, commas))
+        elif char == "," and stack:
+            stack[-1][1].append(i)
+    return groups if not stack else []
 
 
 @cache
@@ -179,11 +205,16 @@ def render(plan: Plan) -> str:
     if plan.train:
         direct |= step_helpers(plan.train.forward, plan.train.backward)
     helpers = used_helpers(direct)
-    return (
+    text = (
         environment()
         .get_template("module.py.j2")
         .render(plan=plan, body=body, helpers=render_helpers(helpers), train=train)
     )
+    # Loops over nothing leave empty brackets on two lines, optional sections runs of
+    # blank lines; a formatter writes `{}` and keeps at most two. (Document text is in
+    # one-line literals and comments, so neither pattern can match inside it.)
+    text = _EMPTY_BRACKETS.sub(lambda m: m[1] + m[2], text)
+    return _EXTRA_BLANK_LINES.sub("\n\n\n", text)
 
 
 def check_families() -> list[str]:
