@@ -90,6 +90,8 @@ BUILTINS |= {"str", "ValueError", "OSError", "__name__", "__file__", "__doc__"}
 BUILTINS |= {"dict", "set", "next", "iter", "min", "range", "slice", "tuple", "FloatingPointError"}
 # predict's fast input check (`type(x) is np.ndarray`):
 BUILTINS |= {"type"}
+# the Python floor and weights file checks at import, the command line's table and pipes:
+BUILTINS |= {"ImportError", "BrokenPipeError", "any"}
 CALLS = BUILTINS | {"predict", "run", "main", "self_test", "fit", "save_weights", "init_state"}
 # ... and the module's _helpers
 

@@ -368,7 +368,10 @@ def test_cli_compile_train(tmp_path: Path) -> None:
     assert "def fit(" in out.read_text()
     code = main(["compile", str(ROOT / "examples" / "sign_network.json"), "--train"])
     assert code == 2
-    assert main(["compile", str(ROOT / "examples" / "xor.json"), "-o", str(out), "--check"]) == 1
+    # --check compiles with the options the module records (--train), and refuses others
+    assert main(["compile", str(ROOT / "examples" / "xor.json"), "-o", str(out), "--check"]) == 0
+    check = ["compile", str(ROOT / "examples" / "xor.json"), "-o", str(out), "--check"]
+    assert main([*check, "--weights-file"]) == 1
 
 
 def test_main_trains_from_an_npz(tmp_path: Path) -> None:

@@ -101,6 +101,7 @@ class Plan:
     namer: Namer | None = None  # hands out further identifiers (the training section's)
     fast: list[str] = field(default_factory=list)  # clauses of predict's fast input check
     dtypes: list[str] = field(default_factory=list)  # input dtypes the fast check names
+    options: tuple[str, ...] = ()  # the `nnspec compile` flags, recorded in the header
 
 
 def encode(array: np.ndarray) -> tuple[str, ...]:
