@@ -47,6 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="outputs: .npz (one array per output), .npy (one output) or .csv",
     )
+    from nnspec.cli import run_dask  # the --dask options; imports no Dask
+
+    run_dask.add_arguments(parser)
 
 
 def load_document(path: str) -> tuple[dict[str, Any], Graph]:
@@ -94,6 +97,12 @@ def guarded(command: str, body: Any, args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     _, graph = load_document(args.document)
+    if args.dask or args.scheduler is not None or args.workers is not None:
+        if not args.dask:
+            raise CommandError("--scheduler and --workers go with --dask", EXIT_USAGE)
+        from nnspec.cli import run_dask
+
+        return run_dask.run(args, graph)
     check_output_path(args.output, args.document)
     if Path(args.output).suffix.lower() not in EXTENSIONS:
         raise CommandError(f"{args.output}: use a .npz, .npy or .csv output file", EXIT_USAGE)

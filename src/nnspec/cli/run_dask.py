@@ -1,0 +1,132 @@
+"""``nnspec run DOC --input 'data/*.parquet' -o scores/ --dask``: score files on Dask.
+
+The command-line face of `nnspec.dask.files`: expands the inputs, connects to a
+cluster (``--scheduler ADDRESS``) or starts a local one of ``--workers N`` processes
+for the run, and maps failures to the exit codes of `nnspec run` (2 for unreadable
+or unfitting data, an unreachable scheduler or a missing extra). Dask is imported
+only on this path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import glob
+import importlib.util
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from nnspec.cli.run import EXIT_OK, EXIT_USAGE, CommandError
+from nnspec.dask.files import FORMATS, PartitionError, plan_outputs, score_files
+from nnspec.dask.scorer import Scorer
+from nnspec.ir import Graph
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from nnspec.cli.train import _positive_int
+
+    group = parser.add_argument_group(
+        "scale-out (needs the extra nnspec[dask])",
+        "with --dask, --input is a file, a folder or a quoted glob of .parquet/.csv/.npy/.npz "
+        "files and -o a folder: one output file per input file, same name and format",
+    )
+    group.add_argument(
+        "--dask", action="store_true", help="score the files on a Dask cluster (docs/scale.md)"
+    )
+    group.add_argument(
+        "--scheduler", metavar="ADDRESS", help="connect to this Dask scheduler (tcp://host:port)"
+    )
+    group.add_argument(
+        "--workers",
+        type=_positive_int,
+        metavar="N",
+        help="worker processes of the local cluster started without --scheduler "
+        "(default: the number of CPUs)",
+    )
+
+
+def run(args: argparse.Namespace, graph: Graph) -> int:
+    """Score `args.input`'s files into the folder `args.output` on a Dask cluster."""
+    if args.scheduler is not None and args.workers is not None:
+        raise CommandError("give --scheduler or --workers, not both", EXIT_USAGE)
+    inputs = expand(args.input)
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"{args.output}: with --dask, -o names a folder", EXIT_USAGE)
+    for module in ("distributed", "pyarrow"):
+        if importlib.util.find_spec(module) is None:
+            raise CommandError(
+                f"--dask needs {module}: install the extra with pip install 'nnspec[dask]'",
+                EXIT_USAGE,
+            )
+    try:
+        plan_outputs(inputs, out)
+        scorer = Scorer(graph)
+    except ValueError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from None
+    with _client(args.scheduler, args.workers) as client:
+        try:
+            score_files(scorer, inputs, out, client, _progress() if sys.stderr.isatty() else None)
+        except PartitionError as exc:
+            raise CommandError(f"{exc}; nothing was written to {out}", EXIT_USAGE) from None
+        finally:
+            if sys.stderr.isatty():
+                print(file=sys.stderr)
+    return EXIT_OK
+
+
+def expand(pattern: str) -> list[str]:
+    """The input files: one file, a folder's data files, or a glob's matches (sorted)."""
+    if os.path.isdir(pattern):
+        found = sorted(str(p) for p in Path(pattern).iterdir() if p.suffix.lower() in FORMATS)
+    elif glob.has_magic(pattern):
+        found = sorted(glob.glob(pattern))
+    else:
+        found = [pattern]
+    if not found:
+        raise CommandError(f"{pattern}: no data file matches", EXIT_USAGE)
+    for path in found:
+        if not os.path.exists(path):
+            raise CommandError(f"{path}: file not found", EXIT_USAGE)
+        if not os.path.isfile(path):  # folders, FIFOs, devices: nothing a worker should open
+            raise CommandError(f"{path}: not a regular file", EXIT_USAGE)
+    return found
+
+
+@contextlib.contextmanager
+def _client(scheduler: str | None, workers: int | None) -> Iterator[Any]:
+    """A Dask client: connected to `scheduler`, or to a local cluster closed afterwards."""
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, ValueError, TypeError) as exc:
+            raise CommandError(
+                f"cannot connect to the Dask scheduler at {scheduler} ({exc})", EXIT_USAGE
+            ) from None
+        with client:
+            yield client
+        return
+    cluster = LocalCluster(
+        n_workers=workers or os.cpu_count() or 1,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=logging.CRITICAL,
+    )
+    with cluster, Client(cluster) as client:
+        yield client
+
+
+def _progress() -> Any:
+    def show(done: int, total: int) -> None:
+        width = 24
+        bar = "#" * (width * done // total) + "." * (width - width * done // total)
+        print(f"\rpartitions {done}/{total} [{bar}]", end="", file=sys.stderr, flush=True)
+
+    return show
