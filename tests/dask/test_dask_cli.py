@@ -76,12 +76,12 @@ def test_refusals_leave_everything_as_it_was(folder, capsys, args, message) -> N
     assert not (folder / "out").exists()
 
 
-@pytest.mark.parametrize("workers", ["0", "-1", "two", ""])
+@pytest.mark.parametrize("workers", ["0", "-1", "two", "", "10001"])
 def test_workers_must_be_a_positive_integer(folder, capsys, workers) -> None:
     with pytest.raises(SystemExit) as caught:
         run("-i", "in", "-o", "out", "--dask", "--workers", workers)
     assert caught.value.code == 2
-    assert "positive integer" in capsys.readouterr().err
+    assert "--workers" in capsys.readouterr().err
 
 
 def test_an_existing_output_file_is_never_overwritten(folder, capsys) -> None:

@@ -20,15 +20,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from nnspec.cli.run import EXIT_OK, EXIT_USAGE, CommandError
+from nnspec.cli.command import CommandError, Document, ExitCode, integer
 from nnspec.dask.files import FORMATS, PartitionError, plan_outputs, score_files
 from nnspec.dask.scorer import Scorer
-from nnspec.ir import Graph
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from nnspec.cli.train import _positive_int
-
     group = parser.add_argument_group(
         "scale-out (needs the extra nnspec[dask])",
         "with --dask, --input is a file, a folder or a quoted glob of .parquet/.csv/.npy/.npz "
@@ -42,41 +39,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--workers",
-        type=_positive_int,
+        type=integer(1, 10_000),
         metavar="N",
         help="worker processes of the local cluster started without --scheduler "
         "(default: the number of CPUs)",
     )
 
 
-def run(args: argparse.Namespace, graph: Graph) -> int:
+def run(args: argparse.Namespace, document: Document) -> int:
     """Score `args.input`'s files into the folder `args.output` on a Dask cluster."""
     if args.scheduler is not None and args.workers is not None:
-        raise CommandError("give --scheduler or --workers, not both", EXIT_USAGE)
+        raise CommandError("give --scheduler or --workers, not both")
     inputs = expand(args.input)
     out = Path(args.output)
     if out.exists() and not out.is_dir():
-        raise CommandError(f"{args.output}: with --dask, -o names a folder", EXIT_USAGE)
+        raise CommandError(f"{args.output}: with --dask, -o names a folder")
     for module in ("distributed", "pyarrow"):
         if importlib.util.find_spec(module) is None:
             raise CommandError(
-                f"--dask needs {module}: install the extra with pip install 'nnspec[dask]'",
-                EXIT_USAGE,
+                f"--dask needs {module}: install the extra with pip install 'nnspec[dask]'"
             )
     try:
         plan_outputs(inputs, out)
-        scorer = Scorer(graph)
+        scorer = Scorer(document.graph)
     except ValueError as exc:
-        raise CommandError(str(exc), EXIT_USAGE) from None
+        raise CommandError(str(exc)) from None
     with _client(args.scheduler, args.workers) as client:
         try:
             score_files(scorer, inputs, out, client, _progress() if sys.stderr.isatty() else None)
         except PartitionError as exc:
-            raise CommandError(f"{exc}; nothing was written to {out}", EXIT_USAGE) from None
+            raise CommandError(f"{exc}; nothing was written to {out}") from None
         finally:
             if sys.stderr.isatty():
                 print(file=sys.stderr)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def expand(pattern: str) -> list[str]:
@@ -88,12 +84,12 @@ def expand(pattern: str) -> list[str]:
     else:
         found = [pattern]
     if not found:
-        raise CommandError(f"{pattern}: no data file matches", EXIT_USAGE)
+        raise CommandError(f"{pattern}: no data file matches")
     for path in found:
         if not os.path.exists(path):
-            raise CommandError(f"{path}: file not found", EXIT_USAGE)
+            raise CommandError(f"{path}: file not found")
         if not os.path.isfile(path):  # folders, FIFOs, devices: nothing a worker should open
-            raise CommandError(f"{path}: not a regular file", EXIT_USAGE)
+            raise CommandError(f"{path}: not a regular file")
     return found
 
 
@@ -107,7 +103,7 @@ def _client(scheduler: str | None, workers: int | None) -> Iterator[Any]:
             client = Client(scheduler, timeout="10s")
         except (OSError, ValueError, TypeError) as exc:
             raise CommandError(
-                f"cannot connect to the Dask scheduler at {scheduler} ({exc})", EXIT_USAGE
+                f"cannot connect to the Dask scheduler at {scheduler} ({exc})"
             ) from None
         with client:
             yield client

@@ -28,7 +28,8 @@ import numpy as np
 from nnspec.dask.columns import gather, input_columns, output_columns, spread
 from nnspec.dask.scorer import Scorer
 from nnspec.datasets.errors import DataError
-from nnspec.datasets.files import _atomic_write, load_arrays, save_arrays
+from nnspec.datasets.files import load_arrays, save_arrays
+from nnspec.fileio import write_atomic
 
 FORMATS = (".parquet", ".csv", ".npy", ".npz")
 STAGING_PREFIX = ".nnspec-run-"
@@ -191,7 +192,7 @@ def _write(
     except ValueError as exc:
         raise DataError(path, str(exc)) from None
     table = pa.table(spread(names, outputs))
-    _atomic_write(target, lambda f: pq.write_table(table, f))
+    write_atomic(target, lambda f: pq.write_table(table, f))
 
 
 def _failure(future: Any, path: Any) -> BaseException:
