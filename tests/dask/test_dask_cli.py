@@ -14,9 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnspec.cli import run_dask
 from nnspec.cli.main import main
-from nnspec.dask import files
 from nnspec.datasets import load_arrays
 
 pytest.importorskip("distributed")
@@ -114,10 +112,6 @@ def test_a_graph_that_mixes_rows_is_refused(folder, capsys) -> None:
     (folder / "model.json").write_text(json.dumps(doc))
     assert run("-i", "in", "-o", "out", "--dask") == 2
     assert "mixes rows" in capsys.readouterr().err
-
-
-def test_the_formats_are_the_scorers() -> None:
-    assert files.FORMATS == run_dask.FORMATS
 
 
 def test_a_local_cluster_scores_csv_npy_and_npz_like_nnspec_run(folder) -> None:

@@ -20,16 +20,26 @@ from nnspec.datasets.errors import PathLike
 
 
 def input_columns(
-    where: PathLike, header: Sequence[str], inputs: Sequence[str]
+    where: PathLike,
+    header: Sequence[str],
+    inputs: Sequence[str],
+    targets: Sequence[str] = (),
+    *,
+    target_columns: Sequence[str] | None = None,
+    ranks: Mapping[str, int] | None = None,
 ) -> dict[str, str | list[str]]:
-    """Input name -> its column (1-D) or list of columns (2-D); DataError names `where`.
+    """Name -> its column (1-D) or list of columns (2-D), for `inputs` then `targets`.
 
     Runs the CSV grouping rule on a one-row table of column *indices*, so the
-    columns it picks, its ambiguity checks and its messages are exactly the CSV ones.
+    columns it picks, its ambiguity checks and its messages are exactly the CSV
+    ones (`target_columns` and `ranks` as for `nnspec.datasets.load_arrays`);
+    DataError names `where`.
     """
     header = [str(h) for h in header]
     indices = np.arange(len(header), dtype=np.float64)[None, :]
-    picked = _csv_arrays(where, header, indices, list(inputs), [], None, None)
+    picked = _csv_arrays(
+        where, header, indices, list(inputs), list(targets), target_columns, None, ranks
+    )
     return {
         name: header[int(a[0])] if a.ndim == 1 else [header[int(i)] for i in a[0]]
         for name, a in picked.items()

@@ -19,7 +19,7 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from nnspec.dask.columns import gather, input_columns, output_columns, spread
 from nnspec.dask.scorer import Scorer
 from nnspec.datasets.errors import DataError
 from nnspec.datasets.files import load_arrays, save_arrays
-from nnspec.fileio import write_atomic
+from nnspec.fileio import open_regular, write_atomic
 
 FORMATS = (".parquet", ".csv", ".npy", ".npz")
 STAGING_PREFIX = ".nnspec-run-"
@@ -126,7 +126,7 @@ def score_file(scorer: Scorer, path: str, target: str) -> int:
         ext = Path(path).suffix.lower()
         names = [p.name for p in scorer.inputs]
         if ext == ".parquet":
-            arrays = _read_parquet(path, names)
+            arrays = read_parquet(path, names)
         else:
             arrays = dict(load_arrays(path, inputs=names))
         rows = len(next(iter(arrays.values())))
@@ -140,7 +140,15 @@ def score_file(scorer: Scorer, path: str, target: str) -> int:
     return rows
 
 
-def _read_parquet(path: str, names: list[str]) -> dict[str, np.ndarray]:
+def read_parquet(
+    path: str,
+    inputs: Sequence[str],
+    targets: Sequence[str] = (),
+    *,
+    target_columns: Sequence[str] | None = None,
+    ranks: Mapping[str, int] | None = None,
+) -> dict[str, np.ndarray]:
+    """The named arrays of one Parquet file, columns grouped as for CSV; DataError."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -150,10 +158,19 @@ def _read_parquet(path: str, names: list[str]) -> dict[str, np.ndarray]:
         except (OSError, pa.ArrowException) as exc:
             raise DataError(path, f"cannot read it as Parquet ({exc})") from None
 
-    file = read(lambda: pq.ParquetFile(path))
-    mapping = input_columns(path, file.schema_arrow.names, names)
-    wanted = sorted({c for v in mapping.values() for c in ([v] if isinstance(v, str) else v)})
-    table = read(lambda: file.read(columns=wanted))
+    handle = read(lambda: open_regular(path))  # never blocks on a FIFO
+    with handle:
+        file = read(lambda: pq.ParquetFile(handle))
+        mapping = input_columns(
+            path,
+            file.schema_arrow.names,
+            inputs,
+            targets,
+            target_columns=target_columns,
+            ranks=ranks,
+        )
+        wanted = sorted({c for v in mapping.values() for c in ([v] if isinstance(v, str) else v)})
+        table = read(lambda: file.read(columns=wanted))
     columns = {}
     for name in wanted:
         column = table.column(name)

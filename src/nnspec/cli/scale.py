@@ -1,10 +1,12 @@
-"""``nnspec run DOC --input 'data/*.parquet' -o scores/ --dask``: score files on Dask.
+"""The scale-out options of `nnspec run` and `nnspec train` (docs/scale.md).
 
-The command-line face of `nnspec.dask.files`: expands the inputs, connects to a
-cluster (``--scheduler ADDRESS``) or starts a local one of ``--workers N`` processes
-for the run, and maps failures to the exit codes of `nnspec run` (2 for unreadable
-or unfitting data, an unreachable scheduler or a missing extra). Dask is imported
-only on this path.
+``nnspec run DOC --input 'data/*.parquet' -o scores/ --dask`` is the command-line
+face of `nnspec.dask.files`: it expands the inputs, connects to a cluster
+(``--scheduler ADDRESS``) or starts a local one of ``--workers N`` processes for the
+run, and maps failures to exit codes (2 for unreadable or unfitting data, an
+unreachable scheduler or a missing extra). ``nnspec train DOC --data 'big/*.parquet'``
+streams the files as partitions (`nnspec.dask.stream.file_partitions`) through the
+trainer's shuffle buffer. Dask is imported only when a cluster is used.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from nnspec.dask.files import FORMATS, PartitionError, plan_outputs, score_files
 from nnspec.dask.scorer import Scorer
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         "scale-out (needs the extra nnspec[dask])",
         "with --dask, --input is a file, a folder or a quoted glob of .parquet/.csv/.npy/.npz "
@@ -46,6 +48,54 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--shuffle-buffer",
+        type=integer(1),
+        metavar="ROWS",
+        help="rows mixed at a time when --data is a folder, a glob or .parquet file(s), "
+        "which are streamed a file at a time (default: 65536)",
+    )
+
+
+def streamed_files(args: argparse.Namespace) -> list[str] | None:
+    """The files `nnspec train` streams, or None when --data is one in-memory file."""
+    data = args.data
+    if not (os.path.isdir(data) or glob.has_magic(data) or data.lower().endswith(".parquet")):
+        if args.shuffle_buffer is not None:
+            raise CommandError(
+                "--shuffle-buffer applies to streamed data (a folder, a glob or .parquet files)"
+            )
+        return None
+    if args.plot:
+        raise CommandError("--plot needs the data in memory; leave it out when streaming files")
+    paths = expand(data)
+    if any(p.lower().endswith(".parquet") for p in paths):
+        _need("pyarrow")
+    return paths
+
+
+def train_partitions(args: argparse.Namespace, model: Any, paths: list[str]) -> dict[str, Any]:
+    """The keyword arguments that make `train` stream `paths`."""
+    from nnspec.dask.stream import file_partitions
+
+    try:
+        loaders = file_partitions(
+            model, paths, target_columns=args.target, input_columns=args.input_columns
+        )
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    extra = {} if args.shuffle_buffer is None else {"shuffle_buffer": args.shuffle_buffer}
+    return {"data": loaders, **extra}
+
+
+def _need(module: str) -> None:
+    if importlib.util.find_spec(module) is None:
+        raise CommandError(
+            f"this needs {module}: install the extra with pip install 'nnspec[dask]'"
+        )
+
+
 def run(args: argparse.Namespace, document: Document) -> int:
     """Score `args.input`'s files into the folder `args.output` on a Dask cluster."""
     if args.scheduler is not None and args.workers is not None:
@@ -55,10 +105,7 @@ def run(args: argparse.Namespace, document: Document) -> int:
     if out.exists() and not out.is_dir():
         raise CommandError(f"{args.output}: with --dask, -o names a folder")
     for module in ("distributed", "pyarrow"):
-        if importlib.util.find_spec(module) is None:
-            raise CommandError(
-                f"--dask needs {module}: install the extra with pip install 'nnspec[dask]'"
-            )
+        _need(module)
     try:
         plan_outputs(inputs, out)
         scorer = Scorer(document.graph)
