@@ -102,6 +102,12 @@ def _transpose_vjp(dy, x, *, out, perm=None) -> tuple:
     return (np.transpose(dy, inverse),)
 
 
+def _transpose_facts(types: tuple[TensorType, ...], *, perm: Any = None) -> dict[str, Any]:
+    """The inverse permutation the VJP applies (None: reversing is its own inverse)."""
+    inverse = None if perm is None else tuple(sorted(range(len(perm)), key=perm.__getitem__))
+    return {"inverse": inverse}
+
+
 def _concat_shape(types: tuple[TensorType, ...], *, axis: int = -1) -> TensorType:
     dtype = same_dtype("concat", types)
     rank = types[0].rank
@@ -142,6 +148,8 @@ OPS = (
         shape=_reshape_shape,
         forward=reshape,
         vjp=lambda dy, x, *, out, shape: (dy.reshape(x.shape),),
+        view=True,
+        vjp_reads="shapes",
         attrs={
             "shape": {
                 "type": "array",
@@ -160,6 +168,9 @@ OPS = (
         shape=_transpose_shape,
         forward=lambda x, *, perm=None: np.transpose(x, perm),
         vjp=_transpose_vjp,
+        view=True,
+        vjp_reads="shapes",
+        vjp_facts=_transpose_facts,
         attrs={
             "perm": {
                 "description": "permutation of the axes; null reverses them",
@@ -179,6 +190,7 @@ OPS = (
         shape=_concat_shape,
         forward=lambda *xs, axis=-1: np.concatenate(xs, axis=axis),
         vjp=_concat_vjp,
+        vjp_reads="shapes",
         attrs={"axis": {"type": "integer", "default": -1, "description": "axis to join along"}},
     ),
 )
