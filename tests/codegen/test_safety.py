@@ -82,14 +82,19 @@ AWKWARD_IDS = [
 ]
 ids = st.one_of(st.sampled_from(AWKWARD_IDS), st.from_regex(NAME_PATTERN, fullmatch=True))
 
-ALLOWED_IMPORTS = {"argparse", "base64", "sys", "numpy", "hashlib", "io", "os", "zipfile"}
-MODULES = {"argparse", "base64", "sys", "np", "hashlib", "io", "os", "zipfile"}
+# the standard library the module's command line needs (safe reads, atomic writes)
+_STDLIB = {"argparse", "base64", "contextlib", "hashlib", "io", "math", "os", "stat", "sys"}
+ALLOWED_IMPORTS = _STDLIB | {"tempfile", "zipfile", "numpy"}
+MODULES = _STDLIB | {"tempfile", "zipfile", "np"}
 BUILTINS = {"print", "len", "isinstance", "zip", "enumerate", "int", "float", "max", "open"}
 BUILTINS |= {"str", "ValueError", "OSError", "__name__", "__file__", "__doc__"}
 # --train adds these (the optimizer, fit's batches, _unbroadcast):
 BUILTINS |= {"dict", "set", "next", "iter", "min", "range", "slice", "tuple", "FloatingPointError"}
 # predict's fast input check (`type(x) is np.ndarray`):
 BUILTINS |= {"type"}
+# the command line (main and its file helpers):
+BUILTINS |= {"any", "getattr", "list", "EOFError", "KeyboardInterrupt", "FileNotFoundError"}
+BUILTINS |= {"BaseException"}
 CALLS = BUILTINS | {"predict", "run", "main", "self_test", "fit", "save_weights", "init_state"}
 # ... and the module's _helpers
 

@@ -10,12 +10,12 @@ summary goes to stderr.
 from __future__ import annotations
 
 import argparse
-import glob
 import os
 import sys
 from pathlib import Path
 
 from nnspec.cli.report import REPORTERS, FileResult, summary
+from nnspec.fileio import expand_glob
 from nnspec.spec.limits import DEFAULT_LIMITS, Limits
 from nnspec.spec.load import validate
 
@@ -76,7 +76,7 @@ def expand(paths: list[str]) -> tuple[list[str], list[str]]:
         elif os.path.lexists(arg) or not _GLOB_CHARS & set(arg):
             files[arg] = None  # a missing file is reported when it cannot be read
         else:
-            matches = sorted(m for m in glob.glob(arg, recursive=True) if not os.path.isdir(m))
+            matches = expand_glob(arg)  # files only, each once, symlink loops not followed
             if not matches:
                 failures.append(f"no files match {arg!r}")
             files.update(dict.fromkeys(matches))
