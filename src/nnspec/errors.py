@@ -59,6 +59,26 @@ CODES: dict[str, CodeInfo] = {
         "nesting deeper than the limit",
         "Flatten the document; nnspec documents never need deep nesting (the limit is max_depth).",
     ),
+    "NN008": CodeInfo(
+        "number beyond the range of a float64",
+        "Write a finite number within about ±1.8e308 (1e999 reads as infinity); nnspec "
+        "rejects such numbers everywhere, also under x- keys.",
+    ),
+    "NN009": CodeInfo(
+        "string with a lone surrogate",
+        "Remove the character: a lone surrogate (such as \\ud800) is valid JSON but not "
+        "text, so no file, terminal or report could hold it. Escaped pairs that form one "
+        "character are fine.",
+    ),
+    "NN010": CodeInfo(
+        "the file cannot be read",
+        "Check the path and the file's permissions; a document must be a regular file "
+        "(not a folder, FIFO or device).",
+    ),
+    "NN011": CodeInfo(
+        "internal error in nnspec",
+        "This is a bug in nnspec, not in the document: please report it with the document.",
+    ),
     "NN101": CodeInfo(
         "the document does not match the schema",
         "Change the value so that it matches the schema rule quoted in the message.",
@@ -155,8 +175,9 @@ CODES: dict[str, CodeInfo] = {
         "Write the value as nested lists whose shape matches the declared shape (row-major).",
     ),
     "NN402": CodeInfo(
-        "literal value is not finite",
-        "Replace values that overflow the dtype (or are NaN) with finite numbers.",
+        "value or init not finite in the param's dtype",
+        "Replace values that overflow the dtype (or are NaN) with finite numbers, and keep "
+        "init settings (value, mean, std, low, high, gain) within the dtype's range.",
     ),
     "NN403": CodeInfo(
         "weights file path escapes the document's folder",
@@ -200,6 +221,19 @@ CODES: dict[str, CodeInfo] = {
         "Use the input in a node, or delete it.",
         "warning",
     ),
+    "NN904": CodeInfo(
+        'the document\'s "x-nnspec" settings are malformed',
+        'Write "x-nnspec": {"ignore": ["NN902"]}: a list of warning codes or code prefixes; '
+        "errors cannot be ignored.",
+        "warning",
+    ),
+    "NN905": CodeInfo(
+        "nothing can learn: no trainable param, or no gradient reaches one",
+        'Make a param trainable (drop "trainable": false), or replace the zero-gradient op '
+        "(sign) on the path from the loss to the params with a differentiable one (tanh); "
+        "a hand-weighted network needs no training section.",
+        "warning",
+    ),
 }
 
 
@@ -209,7 +243,8 @@ class Problem:
 
     `pointer` is an RFC 6901 JSON pointer into the document ("" is the whole
     document). `line`/`column` are 1-based and filled in by the driver when the
-    document came from text.
+    document came from text; `end_line`/`end_column` mark the position just past
+    the value the pointer names (exclusive, as in SARIF), or are None when unknown.
     """
 
     code: str
@@ -218,6 +253,8 @@ class Problem:
     file: str | None = None
     line: int | None = None
     column: int | None = None
+    end_line: int | None = None
+    end_column: int | None = None
 
     @property
     def severity(self) -> Severity:
@@ -228,7 +265,8 @@ class Problem:
         return self.severity == "error"
 
     def located(self, **where: object) -> Problem:
-        """A copy with location fields (file, line, column, pointer) replaced."""
+        """A copy with location fields (file, line, column, end_line, end_column,
+        pointer) replaced."""
         return dataclasses.replace(self, **where)  # type: ignore[arg-type]
 
     def format(self) -> str:

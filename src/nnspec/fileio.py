@@ -390,7 +390,7 @@ def expand_glob(pattern: str) -> list[str]:
         base = os.sep.join(parts[:fixed]) or ("" if not pattern.startswith(os.sep) else os.sep)
         found = _walk_matches(base, tuple(parts[fixed:]))
     unique: dict[object, str] = {}
-    for path in sorted(found):
+    for path in sorted(found, key=lambda p: (p.count(os.sep), p)):  # shortest name wins
         if not os.path.isdir(path):
             unique.setdefault(file_identity(path)[1] or path, path)
     return sorted(unique.values())

@@ -182,7 +182,7 @@ def test_a_fifo_output_with_a_reader_gets_the_whole_text(work, capsys):
 @pytest.mark.parametrize(
     "args, shown",
     [
-        (["validate", "pipe.json"], "nnspec validate: cannot read pipe.json: is a FIFO"),
+        (["validate", "pipe.json"], "pipe.json: NN010 cannot read the file: it is a FIFO"),
         (["summary", "pipe.json"], "nnspec summary: cannot read pipe.json: is a FIFO"),
         (["run", "xor.json", "-i", "pipe.npy", "-o", "o.npy"], "pipe.npy: is a FIFO"),
         (["train", "xor.json", "-d", "pipe.csv", "-o", "o.json"], "pipe.csv: is a FIFO"),
@@ -194,7 +194,8 @@ def test_inputs_that_are_not_regular_files_are_refused_at_once(work, capsys, arg
     for name in ("pipe.json", "pipe.npy", "pipe.csv"):
         os.mkfifo(work / name)
     assert cli(*args) == 2
-    err = capsys.readouterr().err
+    captured = capsys.readouterr()
+    err = captured.out + captured.err  # validate reports unreadable files in-band
     assert shown in err and "Traceback" not in err
 
 
@@ -267,12 +268,29 @@ def test_a_zip_bomb_of_the_right_name_costs_no_memory(work, capsys):
     assert peak < 16 * 2**20
 
 
-@pytest.mark.parametrize("path", ["w\u0000.npz", "w\udc80.npz", "/etc/passwd", "../w.npz"])
-def test_weights_paths_that_are_no_file_beside_the_document_are_nn403(work, capsys, path):
+@pytest.mark.parametrize(
+    "path, code",
+    [
+        ("w\u0000.npz", "NN403"),
+        ("/etc/passwd", "NN403"),
+        ("../w.npz", "NN403"),
+        ("w\udc80.npz", "NN009"),  # lone surrogates are refused by the parser already
+    ],
+)
+def test_weights_paths_that_are_no_file_beside_the_document_are_refused(work, capsys, path, code):
     (work / "m.json").write_text(json.dumps({**WEIGHTS_DOC, "weights": path}))
     assert cli("validate", "m.json") == 1
     out = capsys.readouterr().out
-    assert "NN403" in out and "outside the document's folder" in out
+    assert f" {code} " in out and "Traceback" not in out
+    assert code != "NN403" or "outside the document's folder" in out
+
+
+def test_resolve_inside_refuses_paths_no_file_can_have(tmp_path):
+    from nnspec.spec.weights import resolve_inside
+
+    assert resolve_inside("w\u0000.npz", tmp_path) is None
+    assert resolve_inside("w\udc80.npz", tmp_path) is None
+    assert resolve_inside("w.npz", tmp_path) == tmp_path.resolve() / "w.npz"
 
 
 def test_a_weights_fifo_is_nn404_without_waiting(work, capsys):
