@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "plot": "nnspec.cli.plot",
     "compile": "nnspec.cli.compile",
     "check": "nnspec.cli.check",
+    "completion": "nnspec.cli.completion",
 }
 INTERRUPTED = 130  # ExitCode.INTERRUPTED, usable before anything is imported
 
@@ -80,6 +81,12 @@ def _main(argv: list[str] | None) -> int:
     from nnspec.datasets.errors import DataError
 
     args_list = list(sys.argv[1:] if argv is None else argv)
+    import os
+
+    if "_ARGCOMPLETE" in os.environ:  # a shell asking for completions (nnspec completion)
+        from nnspec.cli.completion import complete
+
+        complete(build_parser())
     # Import only the chosen command's module; `nnspec --help` imports them all.
     selected = next((a for a in args_list if a in COMMANDS), None)
     parser = build_parser(selected)
