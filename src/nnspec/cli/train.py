@@ -170,7 +170,8 @@ def run(args: argparse.Namespace) -> int:
             )
     except TrainingError as exc:
         _write_history(args.history, exc.history)
-        raise CommandError(f"{exc}; {out} was not written", ExitCode.FAILED) from None
+        message = str(exc).rstrip(".")
+        raise CommandError(f"{message}; {out} was not written", ExitCode.FAILED) from None
     except ValueError as exc:
         raise CommandError(f"{args.data}: {exc}") from None
     trained = rebase_schema_link(document.data, document.path.parent, Path(out).parent)
