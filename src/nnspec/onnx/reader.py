@@ -1,0 +1,138 @@
+"""Reading an ONNX file as data: bounded size, protobuf parsing, confined external data.
+
+The first stage of import. An ONNX file is parsed by the `onnx` package's protobuf
+classes only (never `onnx.load` with external data, which follows any path the file
+names). External tensors are read here, by this module, from files that must stay
+inside the model's folder, at the offsets and lengths the model states.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from nnspec.errors import Problem, SpecError
+from nnspec.spec.limits import DEFAULT_LIMITS, Limits
+from nnspec.spec.weights import resolve_inside
+
+Source = str | os.PathLike | bytes
+
+
+def read_model(source: Source, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, Path | None]:
+    """The parsed `onnx.ModelProto` and the folder of its file (None for bytes).
+
+    Raises `SpecError` (NN701, NN707, NN601) with every problem found.
+    """
+    import onnx
+    from google.protobuf.message import DecodeError
+
+    folder: Path | None = None
+    if isinstance(source, bytes):
+        data = source
+        if len(data) > limits.max_file_bytes:
+            raise SpecError([_too_big(len(data), limits)])
+    else:
+        path = Path(source)
+        data = _read_file(path, limits)
+        folder = path.parent
+    model = onnx.ModelProto()
+    try:
+        model.ParseFromString(data)
+    except (DecodeError, ValueError, RuntimeError) as exc:
+        raise SpecError([Problem("NN701", f"not an ONNX model: {exc}")]) from None
+    if not model.HasField("graph") or not model.opset_import:
+        raise SpecError(
+            [Problem("NN701", "not an ONNX model: it has no graph or no opset_import")]
+        )
+    problems = _load_external(model, folder, limits)
+    if problems:
+        raise SpecError(problems)
+    return model, folder
+
+
+def _too_big(size: int, limits: Limits) -> Problem:
+    return Problem(
+        "NN601",
+        f"the model has {size} bytes, more than the limit of {limits.max_file_bytes} "
+        "(max_file_bytes)",
+    )
+
+
+def _read_file(path: Path, limits: Limits) -> bytes:
+    """The bytes of a regular file of bounded size (FIFOs and devices are refused)."""
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise SpecError([Problem("NN701", f"{path} is not a regular file")])
+        if info.st_size > limits.max_file_bytes:
+            raise SpecError([_too_big(info.st_size, limits)])
+        with open(path, "rb") as handle:
+            data = handle.read(limits.max_file_bytes + 1)
+    except FileNotFoundError:
+        raise SpecError([Problem("NN701", f"{path} does not exist")]) from None
+    except IsADirectoryError:
+        raise SpecError([Problem("NN701", f"{path} is a folder, not a model file")]) from None
+    except OSError as exc:
+        raise SpecError([Problem("NN701", f"{path} cannot be read: {exc.strerror}")]) from None
+    if len(data) > limits.max_file_bytes:  # grew while reading
+        raise SpecError([_too_big(len(data), limits)])
+    return data
+
+
+def _tensors(model: Any) -> Iterator[tuple[str, Any]]:
+    """Every TensorProto of the main graph with a JSON pointer to it (initializers and
+    Constant node values; subgraphs are refused later by the importer)."""
+    for index, tensor in enumerate(model.graph.initializer):
+        yield f"/graph/initializer/{index}", tensor
+    for index, node in enumerate(model.graph.node):
+        for a, attribute in enumerate(node.attribute):
+            if attribute.HasField("t"):
+                yield f"/graph/node/{index}/attribute/{a}/t", attribute.t
+
+
+def _load_external(model: Any, folder: Path | None, limits: Limits) -> list[Problem]:
+    """Fill `raw_data` of external tensors from files inside `folder`."""
+    import onnx
+
+    problems: list[Problem] = []
+    total = 0
+    for pointer, tensor in _tensors(model):
+        if tensor.data_location != onnx.TensorProto.EXTERNAL:
+            continue
+        entries = {e.key: e.value for e in tensor.external_data}
+        location = entries.get("location", "")
+        where = f"tensor {tensor.name!r}: external data {location!r}"
+        path = resolve_inside(location, folder) if folder is not None and location else None
+        if path is None:
+            reason = (
+                "a model given as bytes has no folder to read it from"
+                if folder is None
+                else "is outside the model's folder"
+            )
+            problems.append(Problem("NN707", f"{where} {reason}", pointer))
+            continue
+        try:
+            offset = int(entries.get("offset", "0"))
+            length = int(entries["length"]) if "length" in entries else None
+            size = path.stat().st_size
+            if not path.is_file():
+                raise OSError("not a regular file")
+            length = size - offset if length is None else length
+            if offset < 0 or length < 0 or offset + length > size:
+                raise OSError(f"offset {offset} and length {length} exceed the file ({size})")
+            total += length
+            if total > limits.max_file_bytes:
+                problems.append(_too_big(total, limits))
+                return problems
+            with open(path, "rb") as handle:
+                handle.seek(offset)
+                tensor.raw_data = handle.read(length)
+        except (OSError, ValueError) as exc:
+            problems.append(Problem("NN707", f"{where} cannot be read: {exc}", pointer))
+            continue
+        tensor.data_location = onnx.TensorProto.DEFAULT
+        del tensor.external_data[:]
+    return problems
