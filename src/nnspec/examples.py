@@ -1,7 +1,8 @@
-"""Where the bundled example documents are.
+"""Where the files nnspec ships besides its code are: example documents and the schema.
 
-A wheel carries them as package data (``nnspec/examples``); a source checkout
-(editable install) reads the repository's ``examples/`` folder, the single source.
+A wheel carries the repository's top-level ``examples/`` and ``schemas/`` folders as
+package data (``nnspec/examples``, ``nnspec/schemas``); a source checkout (editable
+install) reads the repository's folders, the single source.
 """
 
 from __future__ import annotations
@@ -9,15 +10,20 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def examples_dir() -> Path:
-    """The folder holding the bundled example documents."""
-    packaged = Path(__file__).parent / "examples"
+def bundled_dir(name: str) -> Path:
+    """The shipped folder `name` ("examples" or "schemas")."""
+    packaged = Path(__file__).parent / name
     if packaged.is_dir():
         return packaged
-    checkout = Path(__file__).resolve().parents[2] / "examples"
+    checkout = Path(__file__).resolve().parents[2] / name
     if checkout.is_dir():
         return checkout
-    raise FileNotFoundError("nnspec's bundled examples are missing; reinstall nnspec")
+    raise FileNotFoundError(f"nnspec's bundled {name} are missing; reinstall nnspec")
+
+
+def examples_dir() -> Path:
+    """The folder holding the bundled example documents."""
+    return bundled_dir("examples")
 
 
 def example(name: str) -> Path:

@@ -153,7 +153,7 @@ def test_bad_option_values_are_usage_errors(work, capsys):
     with pytest.raises(SystemExit) as caught:
         nnspec_cli("train", "xor.json", "--data", "xor.npz", "--out", "o.json", "--epochs", "0")
     assert caught.value.code == 2
-    assert "positive integer" in capsys.readouterr().err
+    assert "argument --epochs: must be at least 1" in capsys.readouterr().err
 
 
 def test_data_that_does_not_fit_exits_2(work, capsys):

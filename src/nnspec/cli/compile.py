@@ -13,13 +13,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from nnspec.cli.files import write_bytes_atomic
+from nnspec.cli.command import CommandError, ExitCode, check_outputs, load_document
 from nnspec.codegen import compile, weights_npz
-from nnspec.tools.document import load_document
+from nnspec.fileio import write_atomic
 
 HELP = "compile a document into one Python module that needs only NumPy"
-
-EXIT_OK, EXIT_DIFFERS, EXIT_USAGE = 0, 1, 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,41 +52,36 @@ def weights_path(module: Path) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     if (args.weights_file or args.check) and not args.output:
-        print("nnspec compile: --weights-file and --check need -o FILE", file=sys.stderr)
-        return EXIT_USAGE
-    loaded = load_document(args.document)
-    if isinstance(loaded, int):
-        return loaded
-    graph, _ = loaded
+        raise CommandError("--weights-file and --check need -o FILE")
+    document = load_document(args.document)
+    graph = document.graph
     if args.train and (graph.training is None or graph.training.loss_node is None):
-        print(
-            f"nnspec compile: {args.document}: --train needs a 'training' section with a loss",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
+        raise CommandError(f"{args.document}: --train needs a 'training' section with a loss")
     files: dict[Path, bytes] = {}
     weights_name = ""
     if args.weights_file:
         target = weights_path(Path(args.output))
         weights_name = target.name
         files[target] = weights_npz(graph, train=args.train)
+    if args.output and not args.check:
+        check_outputs(document.files, [args.output, *files])
     source = compile(
         graph, weights_file=weights_name, self_test=not args.no_self_test, train=args.train
     )
     if not args.output:
         sys.stdout.write(source)
-        return EXIT_OK
+        return ExitCode.OK
     files = {Path(args.output): source.encode("utf-8"), **files}
     if args.check:
         return _check(files)
     for path, data in files.items():
-        write_bytes_atomic(path, data)
+        write_atomic(path, data)
     print(f"nnspec compile: wrote {', '.join(map(str, files))}", file=sys.stderr)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _check(files: dict[Path, bytes]) -> int:
     stale = [p for p, data in files.items() if not p.is_file() or p.read_bytes() != data]
     for path in stale:
         print(f"nnspec: {path} is out of date; run nnspec compile again", file=sys.stderr)
-    return EXIT_DIFFERS if stale else EXIT_OK
+    return ExitCode.FAILED if stale else ExitCode.OK

@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from nnspec.cli.command import SEED, CommandError, ExitCode, check_outputs, integer, number
 from nnspec.datasets import DESCRIPTIONS, NAMES, TASKS, make, save_arrays
+from nnspec.datasets.playground import MAX_POINTS
 
 HELP = "write a 2-D Playground data set (circle, xor, spiral, ...) to .npz or .csv"
 
@@ -19,11 +21,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", nargs="?", metavar="NAME", help="data set name (see --list)")
     parser.add_argument("-o", "--output", metavar="FILE", help="output file: .npz or .csv")
     parser.add_argument("--list", action="store_true", help="list the data sets and exit")
-    parser.add_argument("--n", type=int, default=200, help="number of points (default: 200)")
     parser.add_argument(
-        "--noise", type=float, default=0.0, help="standard deviation of the noise (default: 0)"
+        "--n",
+        type=integer(1, MAX_POINTS),
+        default=200,
+        metavar="N",
+        help=f"number of points, 1 to {MAX_POINTS:,} (default: 200)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument(
+        "--noise",
+        type=number(0, 1e6),
+        default=0.0,
+        metavar="STD",
+        help="standard deviation of the noise (default: 0)",
+    )
+    parser.add_argument(
+        "--seed", type=SEED, default=0, metavar="N", help="random seed (default: 0)"
+    )
     parser.add_argument(
         "--labels",
         action="store_true",
@@ -40,21 +54,18 @@ def listing() -> str:
 def run(args: argparse.Namespace) -> int:
     if args.list:
         sys.stdout.write(listing())
-        return 0
+        return ExitCode.OK
     if not args.name or not args.output:
-        print("nnspec data: give a NAME and -o FILE (or --list)", file=sys.stderr)
-        return 2
+        raise CommandError("give a NAME and -o FILE (or --list)")
     if not args.output.lower().endswith((".npz", ".csv")):
-        print(f"nnspec data: -o must end in .npz or .csv, got {args.output!r}", file=sys.stderr)
-        return 2
+        raise CommandError(f"-o must end in .npz or .csv, got {args.output!r}")
+    check_outputs([], [args.output])
     try:
         data = make(args.name, n=args.n, noise=args.noise, seed=args.seed)
-        if args.labels and data.task != "classification":
-            raise ValueError(f"--labels is for classification sets; {args.name!r} is regression")
-        arrays = {"x": data.x, "y": data.labels() if args.labels else data.y}
-        save_arrays(args.output, arrays)
-    except (ValueError, TypeError) as exc:  # DataError is a ValueError
-        print(f"nnspec data: {exc}", file=sys.stderr)
-        return 2
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    if args.labels and data.task != "classification":
+        raise CommandError(f"--labels is for classification sets; {args.name!r} is regression")
+    save_arrays(args.output, {"x": data.x, "y": data.labels() if args.labels else data.y})
     print(f"wrote {len(data)} points of {args.name!r} to {args.output}", file=sys.stderr)
-    return 0
+    return ExitCode.OK

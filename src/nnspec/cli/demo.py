@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nnspec.cli.command import SEED, ExitCode, integer, load_document
 from nnspec.examples import example
 
 HELP = "a one-command tour: validate, train, compile and cross-check the bundled XOR example"
@@ -36,21 +37,25 @@ _FRESH_PROCESS = textwrap.dedent(
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("--epochs", type=int, default=None, help="override the document's epochs")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the data and the training")
+    parser.add_argument(
+        "--epochs",
+        type=integer(1, 100_000),
+        default=None,
+        metavar="N",
+        help="override the document's epochs (1 to 100,000)",
+    )
+    parser.add_argument(
+        "--seed", type=SEED, default=0, metavar="N", help="seed of the data and the training"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from nnspec.codegen import compile as compile_graph
     from nnspec.datasets import make
     from nnspec.interpreter.train import train
-    from nnspec.tools.document import load_document
 
     path = example("xor")
-    loaded = load_document(str(path))
-    if isinstance(loaded, int):  # the bundled example is broken: problems are on stderr
-        return loaded
-    graph, _ = loaded
+    graph = load_document(path).graph
     print(f"1. validate  {path.name}: valid ({len(graph.nodes)} primitive ops after lowering)")
 
     data = make("xor", n=400, noise=0.05, seed=args.seed)
@@ -98,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         f"4. check     compiled module (fresh process) vs interpreter on {len(grid)} points: "
         f"{verdict}"
     )
-    return 0 if same else 1
+    return ExitCode.OK if same else ExitCode.FAILED
 
 
 def _grid() -> np.ndarray:

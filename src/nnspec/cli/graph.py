@@ -13,8 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from nnspec.cli.files import write_bytes_atomic, write_text_atomic
-from nnspec.tools.document import load_document
+from nnspec.cli.command import CommandError, ExitCode, check_outputs, load_document
+from nnspec.fileio import write_atomic
 from nnspec.tools.drawing import FORMATS, plan
 
 HELP = "draw the computation graph as Graphviz DOT or Mermaid (or render .svg/.png via dot)"
@@ -52,34 +52,25 @@ def run(args: argparse.Namespace) -> int:
     suffix = Path(args.output).suffix.lower() if args.output else ""
     if args.output and suffix not in RENDERED and suffix not in TEXT_SUFFIXES:
         known = ", ".join([*TEXT_SUFFIXES, *RENDERED])
-        print(
-            f"nnspec graph: cannot tell the format of {args.output!r}; use {known}", file=sys.stderr
-        )
-        return 2
+        raise CommandError(f"cannot tell the format of {args.output!r}; use {known}")
     if suffix in RENDERED and args.format == "mermaid":
-        print("nnspec graph: images are rendered from DOT; drop --format mermaid", file=sys.stderr)
-        return 2
+        raise CommandError("images are rendered from DOT; drop --format mermaid")
     dot = shutil.which("dot") if suffix in RENDERED else None
     if suffix in RENDERED and dot is None:
-        print(
-            f"nnspec graph: Graphviz 'dot' was not found on PATH; {INSTALL_GRAPHVIZ}",
-            file=sys.stderr,
-        )
-        return 2
-    loaded = load_document(args.document)
-    if isinstance(loaded, int):
-        return loaded
-    drawing = plan(*loaded, collapse=args.collapse)
+        raise CommandError(f"Graphviz 'dot' was not found on PATH; {INSTALL_GRAPHVIZ}")
+    document = load_document(args.document)
+    check_outputs(document.files, [args.output])
+    drawing = plan(document.graph, document.data, collapse=args.collapse)
     fmt = args.format or TEXT_SUFFIXES.get(suffix, "dot")
     text = FORMATS[fmt](drawing)
     if dot is not None:
         return _render(dot, text, args.output, suffix[1:])
     if args.output:
-        write_text_atomic(args.output, text)
+        write_atomic(args.output, text)
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
-    return 0
+    return ExitCode.OK
 
 
 def _render(dot: str, text: str, output: str, image_format: str) -> int:
@@ -88,8 +79,7 @@ def _render(dot: str, text: str, output: str, image_format: str) -> int:
     )
     if done.returncode != 0:
         message = done.stderr.decode("utf-8", "replace").strip()
-        print(f"nnspec graph: dot failed: {message}", file=sys.stderr)
-        return 1
-    write_bytes_atomic(output, done.stdout)
+        raise CommandError(f"dot failed: {message}", ExitCode.FAILED)
+    write_atomic(output, done.stdout)
     print(f"wrote {output}", file=sys.stderr)
-    return 0
+    return ExitCode.OK

@@ -9,7 +9,8 @@ import argparse
 import os
 import sys
 
-from nnspec.cli.files import write_text_atomic
+from nnspec.cli.command import CommandError, ExitCode, check_outputs
+from nnspec.fileio import write_atomic
 from nnspec.tools.templates import DATA, KINDS, template_text
 
 HELP = "write a starting document: linear, logistic, softmax, mlp or maxout"
@@ -23,19 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if os.path.lexists(args.output) and not args.force:
-        print(
-            f"nnspec init: {args.output} already exists; use --force to replace it",
-            file=sys.stderr,
-        )
-        return 2
-    try:
-        write_text_atomic(args.output, template_text(args.kind))
-    except OSError as exc:
-        print(f"nnspec init: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
+        raise CommandError(f"{args.output} already exists; use --force to replace it")
+    check_outputs([], [args.output])
+    write_atomic(args.output, template_text(args.kind))
     data = " ".join(DATA[args.kind])
     print(
         f"wrote {args.output}; make matching data with: nnspec data {data} -o data.npz",
         file=sys.stderr,
     )
-    return 0
+    return ExitCode.OK

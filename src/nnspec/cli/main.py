@@ -3,19 +3,24 @@
 Commands live in their own modules, listed in `COMMANDS` and imported only when
 used, so ``nnspec validate`` never pays for the code generator. Each command
 module defines ``HELP`` (one line), ``add_arguments(parser)`` and
-``run(args) -> int``. Exit codes: 0 success, 1 the command's check failed (invalid
-document, disagreement), 2 usage error or a file that cannot be read or written,
-130 interrupted.
+``run(args) -> int`` and follows the protocol in `nnspec.cli.command`: failures are
+raised as `CommandError` and turned into a message and an `ExitCode` here, in one
+place (0 success, 1 the command's check failed, 2 usage error or a file that cannot
+be read, written or must not be overwritten, 130 interrupted by Ctrl-C or SIGTERM).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from types import FrameType
 
 from nnspec import __version__
+from nnspec.cli.command import CommandError, ExitCode
 
 # Command name -> module; the order is the order of `nnspec --help`.
 COMMANDS: dict[str, str] = {
@@ -33,16 +38,13 @@ COMMANDS: dict[str, str] = {
     "check": "nnspec.cli.check",
 }
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
 class _Parser(argparse.ArgumentParser):
     """argparse that exits with code 2 and a one-line hint, never a traceback."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
         print(f"{self.prog}: error: {message}", file=sys.stderr)
-        raise SystemExit(EXIT_USAGE)
+        raise SystemExit(ExitCode.USAGE)
 
 
 def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
@@ -65,6 +67,16 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; the exit code, never a traceback for a known failure."""
+    try:
+        with _sigterm_interrupts():
+            return _main(argv)
+    except KeyboardInterrupt:
+        print("nnspec: interrupted", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     # Import only the chosen command's module; `nnspec --help` imports them all.
     selected = next((a for a in args_list if a in COMMANDS), None)
@@ -72,20 +84,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(args_list)
     if getattr(args, "_run", None) is None:
         parser.print_help(sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
+    from nnspec.datasets.errors import DataError
+
     try:
         return int(args._run(args))
-    except KeyboardInterrupt:
-        print("nnspec: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except CommandError as exc:
+        print(exc if exc.located else f"nnspec {args.command}: {exc}", file=sys.stderr)
+        return exc.code
+    except DataError as exc:
+        print(f"nnspec {args.command}: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
     except BrokenPipeError:
-        return EXIT_OK
+        return ExitCode.OK
     except OSError as exc:
         # A file a command could not read or write (missing folder, permissions, full
-        # disk): the message names it; never a traceback.
+        # disk, a FIFO): the message names it; never a traceback.
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"nnspec {args.command}: {where}{exc.strerror or exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM ends a command the way Ctrl-C does (e.g. train writes its last epoch)."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: signals cannot be handled here
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 
+from nnspec.cli.command import CommandError, ExitCode, check_outputs, load_document
 from nnspec.datasets import DataError, load_arrays
+from nnspec.fileio import read_regular
 from nnspec.ir import Graph
 from nnspec.tools.plots import PlotUnavailable, boundary_input, plot_boundary, plot_history
 
@@ -39,53 +40,46 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+MAX_HISTORY_BYTES = 64 * 1024 * 1024
+
+
 def run(args: argparse.Namespace) -> int:
     if not args.output.lower().endswith(".png"):
-        print(f"nnspec plot: -o must be a .png file, got {args.output!r}", file=sys.stderr)
-        return 2
+        raise CommandError(f"-o must be a .png file, got {args.output!r}")
     try:
-        code = _history(args) if args.what == "history" else _boundary(args)
+        _history(args) if args.what == "history" else _boundary(args)
     except PlotUnavailable as exc:
-        print(f"nnspec plot: {exc}", file=sys.stderr)
-        return 2
-    if code == 0:
-        print(f"wrote {args.output}", file=sys.stderr)
-    return code
+        raise CommandError(str(exc)) from None
+    print(f"wrote {args.output}", file=sys.stderr)
+    return ExitCode.OK
 
 
-def _history(args: argparse.Namespace) -> int:
+def _history(args: argparse.Namespace) -> None:
+    check_outputs([args.history], [args.output])
     try:
-        history = json.loads(Path(args.history).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        print(f"nnspec plot: cannot read {args.history}: {exc}", file=sys.stderr)
-        return 2
+        history = json.loads(read_regular(args.history, MAX_HISTORY_BYTES).decode("utf-8"))
+    except ValueError as exc:  # also UnicodeDecodeError
+        raise CommandError(f"cannot read {args.history}: {exc}") from None
     if not isinstance(history, dict):
-        print(f"nnspec plot: {args.history} is not a history object", file=sys.stderr)
-        return 2
+        raise CommandError(f"{args.history} is not a history object")
     try:
         plot_history(history, args.output)
     except ValueError as exc:
-        print(f"nnspec plot: {args.history}: {exc}", file=sys.stderr)
-        return 2
-    return 0
+        raise CommandError(f"{args.history}: {exc}") from None
 
 
-def _boundary(args: argparse.Namespace) -> int:
+def _boundary(args: argparse.Namespace) -> None:
     from nnspec.interpreter import Model
-    from nnspec.tools.document import load_document
 
-    loaded = load_document(args.document)
-    if isinstance(loaded, int):
-        return loaded
-    graph = loaded[0]
+    document = load_document(args.document)
+    check_outputs([*document.files, args.data], [args.output])
+    graph = document.graph
     try:
         name = boundary_input(graph)
         x = load_arrays(args.data, inputs=[name])[name]
         plot_boundary(Model(graph), x, _targets(args.data, graph), args.output)
     except (ValueError, DataError) as exc:
-        print(f"nnspec plot: {exc}", file=sys.stderr)
-        return 2
-    return 0
+        raise CommandError(str(exc)) from None
 
 
 def _targets(path: str, graph: Graph) -> np.ndarray | None:

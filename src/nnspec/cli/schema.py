@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from nnspec.cli.command import ExitCode, check_outputs
+from nnspec.fileio import write_atomic
 from nnspec.spec.schema import shipped_schema_text
 
 HELP = "print the JSON Schema of the nnspec document format (version 1)"
@@ -17,9 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     text = shipped_schema_text()
     if args.output:
-        from nnspec.cli.files import write_text_atomic
-
-        write_text_atomic(args.output, text)
+        check_outputs([], [args.output])
+        write_atomic(args.output, text)
     else:
         sys.stdout.write(text)
-    return 0
+    return ExitCode.OK

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from nnspec.tools.document import load_document
+from nnspec.cli.command import ExitCode, load_document
 from nnspec.tools.summary import format_summary, summarize
 
 HELP = "show a model's layers, output shapes, param counts and weight memory"
@@ -20,13 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    loaded = load_document(args.document)
-    if isinstance(loaded, int):
-        return loaded
-    graph, _ = loaded
-    summary = summarize(graph)
+    summary = summarize(load_document(args.document).graph)
     if args.format == "json":
         sys.stdout.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     else:
         sys.stdout.write(format_summary(summary))
-    return 0
+    return ExitCode.OK

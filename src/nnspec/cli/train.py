@@ -12,41 +12,27 @@ import argparse
 import importlib.util
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from nnspec.cli.files import write_text_atomic
-from nnspec.cli.run import (
-    EXIT_FAILED,
-    EXIT_OK,
-    EXIT_USAGE,
+from nnspec.cli.command import (
+    SEED,
     CommandError,
-    check_output_path,
-    guarded,
+    Document,
+    ExitCode,
+    check_outputs,
+    integer,
     load_document,
+    number,
 )
 from nnspec.datasets import load_arrays, save_arrays
+from nnspec.fileio import same_file, write_atomic
 
 HELP = "train a document on .npz/.npy/.csv data and write the trained document"
-EXIT_INTERRUPTED = 130
-
-
-def _positive_int(text: str) -> int:
-    value = int(text) if text.isdigit() else 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
+PLOT_FILES = ("history.png", "boundary.png")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,10 +57,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="COLUMN",
         help="CSV columns holding the target (the rest are the input)",
     )
-    parser.add_argument("--epochs", type=_positive_int, help="override training.epochs")
-    parser.add_argument("--lr", type=_positive_float, help="override the learning rate")
-    parser.add_argument("--batch-size", type=_positive_int, help="override training.batch_size")
-    parser.add_argument("--seed", type=int, help="seed of initialisation and shuffling")
+    parser.add_argument(
+        "--epochs", type=integer(1, 10**9), metavar="N", help="override training.epochs"
+    )
+    parser.add_argument(
+        "--lr", type=number(0, open_below=True), metavar="RATE", help="override the learning rate"
+    )
+    parser.add_argument(
+        "--batch-size", type=integer(1), metavar="N", help="override training.batch_size"
+    )
+    parser.add_argument(
+        "--seed", type=SEED, metavar="N", help="seed of initialisation and shuffling (0 to 2^32-1)"
+    )
     parser.add_argument(
         "--history", metavar="FILE", help="write per-epoch loss and metrics (.json or .csv)"
     )
@@ -88,32 +82,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return guarded("train", _train, args)
-
-
-def _train(args: argparse.Namespace) -> int:
     from nnspec.interpreter import Model
     from nnspec.interpreter.train import TrainingError, feed_names, train
 
     out = args.out or (args.document if args.in_place else None)
     if out is None:
-        raise CommandError("give --out OUT.json (or --in-place to overwrite DOC)", EXIT_USAGE)
+        raise CommandError("give --out OUT.json (or --in-place to overwrite DOC)")
     if args.history and Path(args.history).suffix.lower() not in (".json", ".csv"):
-        raise CommandError(f"{args.history}: history files are .json or .csv", EXIT_USAGE)
-    check_output_path(out, args.document, args.in_place)
-    if args.history:
-        check_output_path(args.history, args.document)
+        raise CommandError(f"{args.history}: history files are .json or .csv")
     if args.plot and importlib.util.find_spec("matplotlib") is None:
         raise CommandError(
-            "--plot needs matplotlib: install the extra with pip install 'nnspec[plot]'",
-            EXIT_USAGE,
+            "--plot needs matplotlib: install the extra with pip install 'nnspec[plot]'"
         )
-    document, graph = load_document(args.document)
-    if graph.training is None:
+    document = load_document(args.document)
+    if not args.in_place and same_file(out, document.path):
         raise CommandError(
-            f"{args.document} has no 'training' section; add one with a loss", EXIT_USAGE
+            f"{out} is the input document; refusing to overwrite it (pass --in-place to allow)"
         )
-    model = Model(graph, seed=args.seed)
+    check_outputs(_inputs(document, args, out), _outputs(document, args, out))
+    if document.graph.training is None:
+        raise CommandError(f"{args.document} has no 'training' section; add one with a loss")
+    model = Model(document.graph, seed=args.seed)
     features, target = feed_names(model)
     data = load_arrays(
         args.data, inputs=features, targets=[target] if target else [], target_columns=args.target
@@ -133,11 +122,11 @@ def _train(args: argparse.Namespace) -> int:
             )
     except TrainingError as exc:
         _write_history(args.history, exc.history)
-        raise CommandError(str(exc), EXIT_FAILED) from None
+        raise CommandError(f"{exc}; {out} was not written", ExitCode.FAILED) from None
     except ValueError as exc:
-        raise CommandError(f"{args.data}: {exc}", EXIT_USAGE) from None
+        raise CommandError(f"{args.data}: {exc}") from None
+    _write_document(Path(out), document.data, model)  # checks everything before writing
     _write_history(args.history, history)
-    _write_document(Path(out), document, model)
     if args.plot:
         from nnspec.tools.plots import write_training_plots
 
@@ -155,33 +144,61 @@ def _train(args: argparse.Namespace) -> int:
             f"nnspec train: interrupted after {history.epochs} epoch(s) ({last}); wrote {out}",
             file=sys.stderr,
         )
-        return EXIT_INTERRUPTED
+        return ExitCode.INTERRUPTED
     if not args.quiet:
         print(f"nnspec train: {history.epochs} epoch(s), {last}; wrote {out}", file=sys.stderr)
-    return EXIT_OK
+    return ExitCode.OK
 
 
-def _write_history(path: str | None, history) -> None:
+def _inputs(document: Document, args: argparse.Namespace, out: str) -> list[Any]:
+    """What train reads; with --in-place the document (and its weights) may be replaced."""
+    files = [] if args.in_place and same_file(out, document.path) else list(document.files)
+    return [*files, args.data]
+
+
+def _outputs(document: Document, args: argparse.Namespace, out: str) -> list[Any]:
+    from nnspec.interpreter.save import INLINE_LIMIT, weights_path
+
+    total = sum(p.type.size() or 0 for p in document.graph.params)
+    weights = weights_path(Path(out)) if total > INLINE_LIMIT else None
+    # The plot folder is created when missing; an existing one may hold clashing files.
+    existing = args.plot and Path(args.plot).is_dir()
+    plots = [Path(args.plot) / name for name in PLOT_FILES] if existing else []
+    return [out, weights, args.history, *plots]
+
+
+def _write_history(path: str | None, history: Any) -> None:
     if path:
         text = history.to_csv() if path.lower().endswith(".csv") else history.to_json()
-        write_text_atomic(path, text)
+        write_atomic(path, text)
 
 
-def _write_document(out: Path, document: dict, model) -> None:
-    """Write the trained document (and weights file), then prove it reloads to the same values."""
+def _write_document(out: Path, document: Mapping[str, Any], model: Any) -> None:
+    """Write the trained document (and weights file) after proving that it reloads to
+    exactly the trained values; a non-finite param writes nothing (exit 1)."""
     from nnspec.interpreter.save import dumps, weights_path, with_params
     from nnspec.spec.load import load
 
-    params = dict(model.params)
+    params = {name: np.asarray(v) for name, v in model.params.items()}
+    for name, value in params.items():
+        if not np.all(np.isfinite(value)):
+            raise CommandError(
+                f"training diverged: param {name!r} is not finite; {out} was not written "
+                "(lower the learning rate)",
+                ExitCode.FAILED,
+            )
     weights = weights_path(out)
     result, arrays = with_params(document, params, weights.name)
-    if arrays is not None:
-        save_arrays(weights, arrays)  # atomic; not np.savez, so a param may be named "file"
     text = dumps(result)
-    reloaded = load(text, base_dir=out.parent)
-    for p in reloaded.params:
-        if p.value is None or p.value.tobytes() != params[p.name].tobytes():
-            raise CommandError(
-                f"internal error: {p.name!r} does not round-trip (please report)", EXIT_FAILED
-            )
-    write_text_atomic(out, text)
+    if arrays is None:
+        reloaded = {p.name: p.value for p in load(text, base_dir=out.parent).params}
+        for name, value in params.items():
+            got = reloaded.get(name)
+            if got is None or got.tobytes() != value.tobytes():
+                raise CommandError(
+                    f"internal error: {name!r} does not round-trip (please report)",
+                    ExitCode.FAILED,
+                )
+    else:
+        save_arrays(weights, arrays)  # atomic; not np.savez, so a param may be named "file"
+    write_atomic(out, text)

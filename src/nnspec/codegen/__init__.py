@@ -17,7 +17,7 @@ import numpy as np
 
 from nnspec.codegen import emit, render
 from nnspec.codegen.train import loss_node, train_plan
-from nnspec.datasets.files import write_npz
+from nnspec.fileio import write_npz
 from nnspec.ir import Graph
 
 SELF_TEST_BATCH = 3  # the size given to every symbolic dim of the self-test input
@@ -54,7 +54,7 @@ def weights_npz(
     graph: Graph, params: Mapping[str, np.ndarray] | None = None, *, train: bool = False
 ) -> bytes:
     """The weights file for `compile(..., weights_file=...)`: a deterministic .npz
-    (`nnspec.datasets.files.write_npz`), keyed by the module's own identifiers."""
+    (`nnspec.fileio.write_npz`), keyed by the module's own identifiers."""
     values = _params(graph, params)
     return _npz(emit.plan(graph, values, loss=loss_node(graph) if train else None), values)
 

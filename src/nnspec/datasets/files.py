@@ -12,10 +12,11 @@ Three formats, chosen by the file's extension:
   is an error, never a silent NaN (``nan`` and ``inf`` spelled out are accepted,
   because the writer emits them).
 
-Writers are atomic: the data goes to a temporary file in the target's folder, which
-then replaces the target in one step, so a failed write never leaves half a file or
-clobbers the old one. Floats are written in their shortest exact form, so a CSV round
-trip gives back the same numbers after casting to the original dtype.
+Only regular files are read, NumPy headers are checked against `MAX_DATA_ELEMENTS`
+and the bytes stored before any array is allocated, and writers are atomic
+(`nnspec.fileio`): a failed write never leaves half a file or clobbers the old one.
+Floats are written in their shortest exact form, so a CSV round trip gives back the
+same numbers after casting to the original dtype.
 
 Every problem with a file raises `DataError`, whose message names the file and the fix.
 The CSV dialect itself (parsing, column grouping, number formatting) is in `csvio.py`.
@@ -26,22 +27,34 @@ from __future__ import annotations
 import contextlib
 import csv
 import difflib
+import io
 import os
-import secrets
-import zipfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
 
 import numpy as np
 
 from nnspec.datasets.csvio import _csv_arrays, _csv_text, _parse_csv
 from nnspec.datasets.errors import DataError, PathLike
+from nnspec.fileio import (
+    ArrayFileError,
+    Writer,
+    load_npy,
+    npz_names,
+    numpy_kind,
+    open_regular,
+    read_npz,
+    write_atomic,
+    write_npz,
+)
 
 __all__ = ["EXTENSIONS", "DataError", "load_arrays", "save_arrays"]
 
 EXTENSIONS: tuple[str, ...] = (".npz", ".npy", ".csv")
 """The data file formats understood by `load_arrays` and `save_arrays`."""
+
+MAX_DATA_ELEMENTS = 500_000_000
+"""The most elements one data file may hold (4 GB of float64); checked from headers."""
 
 
 # --------------------------------------------------------------------------- loading
@@ -121,19 +134,20 @@ def _load_npy(path: PathLike, wanted: list[str]) -> dict[str, np.ndarray]:
             f"a .npy file holds one array, but {len(wanted)} are needed "
             f"({', '.join(wanted)}); put them in one .npz file (one key each) or a .csv file",
         )
-    loaded = _np_load(path)
-    if not isinstance(loaded, np.ndarray):
-        loaded.close()
-        raise DataError(path, "is an .npz archive, not a .npy array; rename it to .npz")
-    return {wanted[0]: loaded}
+    with _numpy_errors(path, ".npy"):
+        if numpy_kind(path) == ".npz":
+            raise DataError(path, "is an .npz archive, not a .npy array; rename it to .npz")
+        return {wanted[0]: load_npy(path, max_elements=MAX_DATA_ELEMENTS)}
 
 
 def _load_npz(path: PathLike, wanted: list[str]) -> dict[str, np.ndarray]:
-    loaded = _np_load(path)
-    if isinstance(loaded, np.ndarray):
-        raise DataError(path, "is a single .npy array, not an .npz archive; rename it to .npy")
-    with loaded:
-        available = sorted(loaded.files)
+    with _numpy_errors(path, ".npz"):
+        kind = numpy_kind(path)
+        if kind == ".npy":
+            raise DataError(path, "is a single .npy array, not an .npz archive; rename it to .npy")
+        if kind is None:
+            raise ArrayFileError(os.fspath(path), "it is not a zip archive")
+        available = sorted(npz_names(path))
         missing = [name for name in wanted if name not in available]
         if missing:
             listing = ", ".join(repr(k) for k in available) or "none"
@@ -144,24 +158,26 @@ def _load_npz(path: PathLike, wanted: list[str]) -> dict[str, np.ndarray]:
                 f"has no array named {missing[0]!r}{hint} (available: {listing}); "
                 "save the arrays under the names of the document's inputs and targets",
             )
-        try:
-            return {name: loaded[name] for name in wanted}
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-            raise DataError(path, f"cannot read an array ({exc}); write the file again") from exc
+        arrays = read_npz(path, max_elements=MAX_DATA_ELEMENTS, wanted=set(wanted).__contains__)
+    return {name: arrays[name] for name in wanted}
 
 
-def _np_load(path: PathLike) -> Any:
+@contextlib.contextmanager
+def _numpy_errors(path: PathLike, ext: str) -> Iterator[None]:
+    """Turns what reading a NumPy file can raise into a `DataError` naming the file."""
     try:
-        return np.load(path, allow_pickle=False)
-    except PermissionError as exc:
-        raise DataError(path, "permission denied; make the file readable") from exc
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        # NumPy falls back to pickle for unknown content; refusing it ends up here.
+        yield
+    except ArrayFileError as exc:
+        detail = str(exc).removeprefix(f"{os.fspath(path)}: ")  # keeps a member's name
         raise DataError(
             path,
-            f"is not a valid NumPy {Path(path).suffix.lower()} file ({exc}); "
+            f"is not a valid NumPy {ext} file ({detail}); "
             "write it with numpy.save / numpy.savez (no object arrays)",
-        ) from exc
+        ) from None
+    except PermissionError:
+        raise DataError(path, "permission denied; make the file readable") from None
+    except OSError as exc:
+        raise DataError(path, exc.strerror or str(exc)) from None
 
 
 def _load_csv(
@@ -179,14 +195,16 @@ def _load_csv(
 def _read_csv(path: PathLike) -> tuple[list[str], np.ndarray]:
     """Parse a numeric CSV with a header into (column names, float64 [rows, columns])."""
     try:
-        with open(path, encoding="utf-8-sig", newline="") as f:
-            return _parse_csv(path, f)
+        with open_regular(path) as raw:
+            return _parse_csv(path, io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
     except UnicodeDecodeError as exc:
         raise DataError(path, f"is not UTF-8 text ({exc.reason}); save it as UTF-8") from exc
     except csv.Error as exc:
         raise DataError(path, f"is not valid CSV ({exc}); check the quoting") from exc
     except PermissionError as exc:
         raise DataError(path, "permission denied; make the file readable") from exc
+    except OSError as exc:
+        raise DataError(path, exc.strerror or str(exc)) from exc
 
 
 # --------------------------------------------------------------------------- saving
@@ -220,58 +238,14 @@ def save_arrays(path: PathLike, arrays: Mapping[str, np.ndarray]) -> None:
                 f"({', '.join(arrays)}); write a .npz or .csv file instead",
             )
         (array,) = arrays.values()
-        _atomic_write(path, lambda f: np.save(f, array, allow_pickle=False))
+        content: Writer | str = lambda f: np.save(f, array, allow_pickle=False)  # noqa: E731
     elif ext == ".npz":
-        _atomic_write(path, lambda f: write_npz(f, arrays))
+        content = lambda f: write_npz(f, arrays)  # noqa: E731
     else:
-        text = _csv_text(path, arrays)
-        _atomic_write(path, lambda f: f.write(text.encode("utf-8")))
-
-
-def write_npz(f: IO[bytes], arrays: Mapping[str, np.ndarray]) -> None:
-    """What numpy.savez writes, without its keyword clashes (an array named "file")
-    and without its clock: members carry a fixed date, so equal arrays give equal bytes.
-
-    Members are streamed; the size hint lets zipfile add Zip64 headers only to a member
-    that needs them (numpy.savez forces them on all), so the bytes equal those of
-    ``ZipFile.writestr``, the way a compiled module's ``save_weights`` writes.
-    """
-    with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-        for name, a in arrays.items():
-            a = np.asarray(a)
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.file_size = a.nbytes  # a hint (the .npy header is not counted); set on close
-            with zf.open(info, "w") as member:
-                np.lib.format.write_array(member, a, allow_pickle=False)
-
-
-def _atomic_write(path: PathLike, write: Callable[[IO[bytes]], object]) -> None:
-    """Write via a temporary file in the same folder, then replace `path` in one step."""
-    target = Path(path)
-    # os.open with mode 0o666 lets the umask decide permissions, as for a plain open().
-    while True:
-        tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
-        try:
-            fd = os.open(
-                tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
-            )
-            break
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise DataError(path, f"cannot write here ({exc.strerror}); check the folder") from exc
+        content = _csv_text(path, arrays)
     try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise DataError(
-                path,
-                f"cannot write the file ({exc.strerror or exc}); check the path and permissions",
-            ) from exc
-        raise
+        write_atomic(path, content)
+    except OSError as exc:
+        raise DataError(
+            path, f"cannot write the file ({exc.strerror or exc}); check the path and permissions"
+        ) from exc

@@ -161,6 +161,10 @@ DESCRIPTIONS: dict[str, str] = {name: doc for name, (_, _, doc) in _SETS.items()
 """A one-line description of each data set, for listings."""
 
 
+MAX_POINTS = 10_000_000
+"""The most points `make` generates (about 240 MB of float64 at once)."""
+
+
 def make(
     name: str,
     n: int = 200,
@@ -205,8 +209,8 @@ def _count(n: object) -> int:
         n = operator.index(n)  # type: ignore[arg-type]
     except TypeError:
         raise TypeError(f"n must be an integer number of points, got {n!r}") from None
-    if n < 1:
-        raise ValueError(f"n must be at least 1, got {n}")
+    if not 1 <= n <= MAX_POINTS:
+        raise ValueError(f"n must be between 1 and {MAX_POINTS:,}, got {n}")
     return n
 
 

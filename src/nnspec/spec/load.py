@@ -53,9 +53,30 @@ def load_with_problems(
     return _run(source, limits, base_dir)
 
 
+def load_file(
+    path: str | os.PathLike, *, limits: Limits = DEFAULT_LIMITS
+) -> tuple[Graph | None, list[Problem], dict[str, Any]]:
+    """(graph or None, problems, parsed JSON) of the file at `path`, read once.
+
+    For commands, which need the user's document as written besides its graph.
+    `OSError` (missing, unreadable, not a regular file) propagates.
+    """
+    try:
+        parsed = read_document(Path(path), limits=limits)
+    except SpecError as exc:
+        return None, list(exc.problems), {}
+    graph, problems = _paused_gc(_checked, parsed, Path(path).parent, limits, True)
+    data = parsed.data if isinstance(parsed.data, dict) else {}
+    return graph, problems, data
+
+
 def _run(
     source: Source, limits: Limits, base_dir: str | os.PathLike | None
 ) -> tuple[Graph | None, list[Problem]]:
+    return _paused_gc(_stages, source, limits, base_dir)
+
+
+def _paused_gc(stages: Any, *args: Any) -> tuple[Graph | None, list[Problem]]:
     """All stages with the cyclic garbage collector paused.
 
     The pipeline builds millions of small acyclic objects for a big document; the
@@ -66,7 +87,7 @@ def _run(
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _stages(source, limits, base_dir)
+        return stages(*args)
     finally:
         if paused:
             gc.enable()
@@ -82,6 +103,13 @@ def _stages(
         return None, list(exc.problems)
     if base_dir is not None:
         folder = Path(base_dir)
+    return _checked(parsed, folder, limits, locatable)
+
+
+def _checked(
+    parsed: ParsedDocument, folder: Path | None, limits: Limits, locatable: bool
+) -> tuple[Graph | None, list[Problem]]:
+    """Schema, then graph building, on a parsed document; problems located and sorted."""
     problems = check_schema(parsed.data)
     graph = None
     if not problems:

@@ -28,6 +28,7 @@ from itertools import accumulate
 from typing import Any, NoReturn, cast
 
 from nnspec.errors import Problem, SpecError, pointer_join
+from nnspec.fileio import open_regular
 from nnspec.spec.limits import DEFAULT_LIMITS, Limits
 
 __all__ = ["ParsedDocument", "parse_json", "read_document"]
@@ -138,14 +139,14 @@ def parse_json(
 
 
 def read_document(path: str | os.PathLike, *, limits: Limits = DEFAULT_LIMITS) -> ParsedDocument:
-    """Read and parse the file at `path`. Its size is checked before it is read, and
-    at most ``max_file_bytes + 1`` bytes are read, so neither a huge file nor a
-    device like /dev/zero can exhaust memory. `OSError` propagates unchanged."""
+    """Read and parse the regular file at `path`. Its size is checked before it is
+    read, and at most ``max_file_bytes + 1`` bytes are read, so a huge file cannot
+    exhaust memory; FIFOs and devices are refused. `OSError` propagates unchanged."""
     name = os.fsdecode(path)
-    size = os.stat(path).st_size
-    if size > limits.max_file_bytes:
-        _fail("", name, "NN601", 0, _size_message(size, limits))
-    with open(path, "rb") as file:
+    with open_regular(path) as file:  # a FIFO or device is refused, never waited on
+        size = os.fstat(file.fileno()).st_size
+        if size > limits.max_file_bytes:
+            _fail("", name, "NN601", 0, _size_message(size, limits))
         source = file.read(limits.max_file_bytes + 1)
     return parse_json(source, path=name, limits=limits)
 

@@ -1,21 +1,20 @@
 """The JSON Schema of format version "1", built from the op registry.
 
-`build_schema()` is the single source; `schemas/nnspec-1.schema.json` is its
-rendered copy for editors and other tools (``python -m nnspec.spec.schema --check``
-fails when the file is stale; a test runs it). Validation here is done in two steps
-so large documents stay fast: the document skeleton once, then each node against
-the schema of its own op only (no 40-way ``if`` chain per node).
+`build_schema()` is the single source; `schemas/nnspec-1.schema.json` at the
+repository root is its rendered copy for editors and other tools, shipped in the
+wheel (``python -m dev.regen --check`` fails when the file is stale; CI runs it).
+Validation here is done in two steps so large documents stay fast: the document
+skeleton once, then each node against the schema of its own op only (no 40-way
+``if`` chain per node).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from functools import cache
-from importlib import resources
 from typing import Any
 
+from nnspec.examples import bundled_dir
 from nnspec.ir import DTYPES, FLOAT_DTYPES
 from nnspec.ops import LOSSES, REGISTRY
 from nnspec.spec.lower import COMPOSITES, INIT_NAMES
@@ -234,7 +233,8 @@ def render_schema() -> str:
 
 
 def shipped_schema_text() -> str:
-    return resources.files("nnspec.schemas").joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
+    """The published schema file (``schemas/`` at the repository root, or in the wheel)."""
+    return (bundled_dir("schemas") / SCHEMA_FILE).read_text(encoding="utf-8")
 
 
 @cache
@@ -251,24 +251,3 @@ def skeleton_schema() -> dict[str, Any]:
         "properties": {"op": {"type": "string"}},
     }
     return skeleton
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Write or check the shipped schema file (``--check`` exits 1 when it is stale)."""
-    parser = argparse.ArgumentParser(prog="python -m nnspec.spec.schema")
-    parser.add_argument("--check", action="store_true", help="fail if the shipped file is stale")
-    args = parser.parse_args(argv)
-    target = resources.files("nnspec.schemas").joinpath(SCHEMA_FILE)
-    text = render_schema()
-    if args.check:
-        if shipped_schema_text() != text:
-            print(f"{SCHEMA_FILE} is stale: run python -m nnspec.spec.schema", file=sys.stderr)
-            return 1
-        return 0
-    with open(str(target), "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(text)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

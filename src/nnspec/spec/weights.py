@@ -7,22 +7,26 @@ document's folder (symlinks resolved), and arrays load with pickle off.
 from __future__ import annotations
 
 import os
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
 from nnspec.errors import Problem, did_you_mean
+from nnspec.fileio import ArrayFileError, check_path_text, npz_headers, numpy_kind, read_npz
 from nnspec.ir import Param
 
 POINTER = "/weights"
-_ZIP_MAGIC = b"PK\x03\x04"  # every .npz is a zip archive; anything else is not one
 
 
 def resolve_inside(relative: str, base_dir: Path | None) -> Path | None:
-    """`relative` resolved against `base_dir`, or None when it would leave that folder."""
+    """`relative` resolved against `base_dir`, or None when it would leave that folder
+    (or is no path at all: NUL characters, lone surrogates)."""
     base = (base_dir or Path.cwd()).resolve()
+    try:
+        check_path_text(relative)
+    except OSError:
+        return None
     if os.path.isabs(relative) or relative.startswith(("~", "\\")) or ":" in relative:
         return None
     target = (base / relative).resolve()
@@ -34,63 +38,56 @@ def resolve_inside(relative: str, base_dir: Path | None) -> Path | None:
 def load_weights(
     relative: str, base_dir: Path | None, params: Mapping[str, Param], problems: list[Problem]
 ) -> dict[str, np.ndarray]:
-    """Arrays for params from the weights file; problems are appended, never raised."""
+    """Arrays for params from the weights file; problems are appended, never raised.
+
+    Every member's header is checked (name, shape, dtype) before any array is read,
+    and only arrays of exactly a param's shape are read, so what loading costs is
+    bounded by the params themselves, whatever the file claims.
+    """
     path = resolve_inside(relative, base_dir)
     if path is None:
         problems.append(
             Problem(
                 "NN403",
-                f"weights file {relative!r} is outside the document's folder; give a relative "
-                "path to a file beside the document",
+                f"weights file {relative!r} is outside the document's folder; "
+                "give a relative path to a file beside the document",
                 POINTER,
             )
         )
         return {}
+
+    def unreadable(reason: str) -> dict[str, np.ndarray]:
+        problems.append(Problem("NN404", f"weights file {relative!r} {reason}", POINTER))
+        return {}
+
     try:
-        with open(path, "rb") as handle:
-            magic = handle.read(len(_ZIP_MAGIC))
-        if magic != _ZIP_MAGIC:
-            problems.append(
-                Problem(
-                    "NN404",
-                    f"weights file {relative!r} is not a .npz archive; write it with numpy.savez",
-                    POINTER,
-                )
-            )
-            return {}
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
+        if numpy_kind(path) != ".npz":
+            return unreadable("is not a .npz archive; write it with numpy.savez")
+        headers = npz_headers(path)
+        usable = _match(relative, headers, params, problems)
+        budget = sum(params[name].type.size() or 0 for name in usable)
+        arrays = read_npz(path, max_elements=budget, wanted=usable.__contains__)
     except FileNotFoundError:
-        problems.append(Problem("NN404", f"weights file {relative!r} does not exist", POINTER))
-        return {}
-    except ValueError as exc:
-        reason = (
-            "it holds pickled objects, which nnspec never loads"
-            if "pickle" in str(exc)
-            else str(exc)
-        )
-        problems.append(
-            Problem("NN404", f"weights file {relative!r} cannot be read: {reason}", POINTER)
-        )
-        return {}
-    except (OSError, zipfile.BadZipFile, EOFError) as exc:
-        problems.append(
-            Problem(
-                "NN404", f"weights file {relative!r} is not a readable .npz file ({exc})", POINTER
-            )
-        )
-        return {}
-    return _match(relative, arrays, params, problems)
+        return unreadable("does not exist")
+    except ArrayFileError as exc:
+        reason = exc.reason
+        if "pickle" in reason:
+            reason = "it holds pickled objects, which nnspec never loads"
+        return unreadable(f"cannot be read: {reason}")
+    except OSError as exc:
+        return unreadable(f"cannot be read: {exc.strerror or exc}")
+    return _finite(relative, arrays, params, problems)
 
 
 def _match(
     relative: str,
-    arrays: Mapping[str, np.ndarray],
+    headers: Mapping[str, tuple[tuple[int, ...], np.dtype]],
     params: Mapping[str, Param],
     problems: list[Problem],
-) -> dict[str, np.ndarray]:
-    result = {}
-    for key, array in arrays.items():
+) -> set[str]:
+    """The members whose header fits their param; a problem for each that does not."""
+    usable = set()
+    for key, (shape, dtype) in headers.items():
         if key not in params:
             problems.append(
                 Problem(
@@ -100,28 +97,38 @@ def _match(
                     POINTER,
                 )
             )
-            continue
-        param = params[key]
-        if array.shape != param.type.shape:
+        elif shape != params[key].type.shape:
             problems.append(
                 Problem(
                     "NN405",
-                    f"weights file {relative!r}: {key!r} has shape {list(array.shape)}, the param "
-                    f"needs {list(param.type.shape)}",
+                    f"weights file {relative!r}: {key!r} has shape {list(shape)}, the param "
+                    f"needs {list(params[key].type.shape)}",
                     POINTER,
                 )
             )
-            continue
-        if array.dtype.kind not in "fiu":
+        elif dtype.kind not in "fiu":
             problems.append(
                 Problem(
                     "NN405",
-                    f"weights file {relative!r}: {key!r} is not numeric ({array.dtype})",
+                    f"weights file {relative!r}: {key!r} is not numeric ({dtype})",
                     POINTER,
                 )
             )
-            continue
-        value = array.astype(param.type.dtype)
+        else:
+            usable.add(key)
+    return usable
+
+
+def _finite(
+    relative: str,
+    arrays: Mapping[str, np.ndarray],
+    params: Mapping[str, Param],
+    problems: list[Problem],
+) -> dict[str, np.ndarray]:
+    result = {}
+    for key, array in arrays.items():
+        with np.errstate(over="ignore", invalid="ignore"):
+            value = array.astype(params[key].type.dtype)
         if not np.all(np.isfinite(value)):
             problems.append(
                 Problem(

@@ -18,7 +18,7 @@ from typing import Any, TypeGuard
 
 import numpy as np
 
-from nnspec.cli.files import write_bytes_atomic
+from nnspec.fileio import write_atomic
 from nnspec.ir import Graph
 
 SIZE = (6.4, 4.8)  # inches; at DPI this is 640 × 480 pixels
@@ -44,7 +44,7 @@ def _figure(ncols: int = 1) -> tuple[Any, list[Any]]:
 def _save(figure: Any, path: str | os.PathLike) -> Path:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI)
-    write_bytes_atomic(path, buffer.getvalue())
+    write_atomic(path, buffer.getvalue())
     return Path(path)
 
 

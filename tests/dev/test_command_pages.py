@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from dev import command_pages as docgen
+from dev.command_pages import DOCS, INDEX, PAGES, stale
 from nnspec.cli.main import COMMANDS
-from nnspec.tools import docgen
-from nnspec.tools.docgen import DOCS, INDEX, PAGES, stale
 
 
 def test_command_pages_are_fresh() -> None:
@@ -19,7 +19,7 @@ def test_command_pages_are_fresh() -> None:
         for page in PAGES
         if page.command != "plot" or importlib.util.find_spec("matplotlib") is not None
     ]
-    assert stale(pages) == [], "run: python -m nnspec.tools.docgen"
+    assert stale(pages) == [], "run: python -m dev.regen commands"
 
 
 def test_every_command_has_a_page() -> None:

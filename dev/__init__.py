@@ -1,0 +1,1 @@
+"""Developer tools of the nnspec repository (not shipped): regenerate derived files."""

@@ -1,0 +1,154 @@
+"""The protocol every ``nnspec`` command follows.
+
+A command module defines ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``.
+It loads its document with `load_document`, refuses bad input by raising
+`CommandError` (message + `ExitCode`), checks every path it will write against every
+path it read with `refuse_clashes` before writing anything, and writes through
+`nnspec.fileio.write_atomic`. `nnspec.cli.main.main` turns a `CommandError`, an
+unreadable or unwritable file and Ctrl-C into a message and the exit code; no
+command prints a traceback or picks exit codes of its own.
+
+Numeric options use the argparse types below (`integer`, `number`), so a bad value
+is a usage error (exit 2) before anything runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+from nnspec.errors import Problem
+from nnspec.fileio import clashes
+from nnspec.ir import Graph
+
+
+class ExitCode(IntEnum):
+    """The exit codes of every command (documented in docs/commands/README.md)."""
+
+    OK = 0
+    FAILED = 1  # the command's check failed: invalid document, disagreement, divergence
+    USAGE = 2  # usage error; a file that cannot be read, written or would be overwritten
+    INTERRUPTED = 130  # Ctrl-C or SIGTERM
+
+
+class CommandError(Exception):
+    """Why a command stops; `main` prints the message and exits with `code`.
+
+    `located` messages are lines of located problems (``file:line:col: NN...``),
+    printed as they are; others get the ``nnspec COMMAND:`` prefix.
+    """
+
+    def __init__(self, message: str, code: ExitCode = ExitCode.USAGE, *, located: bool = False):
+        super().__init__(message)
+        self.code = ExitCode(code)
+        self.located = located
+
+
+@dataclass(frozen=True)
+class Document:
+    """A checked document as a command sees it."""
+
+    path: Path
+    data: Mapping[str, Any]  # the parsed JSON, for writers that keep the user's document
+    graph: Graph
+    weights: Path | None  # the weights file it points to, if any
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        """Every file loading the document read: it, and its weights file."""
+        return (self.path,) if self.weights is None else (self.path, self.weights)
+
+
+def load_document(path: str | os.PathLike[str]) -> Document:
+    """Read, parse and check the document at `path` (read once).
+
+    Raises `CommandError`: exit 1 with the located problems when it is invalid,
+    exit 2 when it cannot be read (missing, a folder, a FIFO, permissions).
+    """
+    from nnspec.spec.load import load_file
+    from nnspec.spec.weights import resolve_inside
+
+    source = Path(path)
+    try:
+        graph, problems, data = load_file(source)
+    except OSError as exc:
+        raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if graph is None:
+        raise CommandError(_located(problems), ExitCode.FAILED, located=True)
+    relative = data.get("weights")
+    weights = resolve_inside(relative, source.parent) if isinstance(relative, str) else None
+    return Document(source, data, graph, weights)
+
+
+def _located(problems: Iterable[Problem]) -> str:
+    return "\n".join(p.format() for p in problems if p.is_error)
+
+
+def check_outputs(
+    inputs: Iterable[str | os.PathLike[str]], outputs: Iterable[str | os.PathLike[str] | None]
+) -> None:
+    """Exit 2 before anything is written when an output cannot be written or would
+    destroy something: it is one of the inputs (symlinks and hard links resolved),
+    two outputs are one file, its folder is missing or it is a folder. `None`
+    outputs (options not given) are skipped."""
+    wanted = [os.fspath(o) for o in outputs if o is not None]
+    found = clashes(inputs, wanted)
+    if found:
+        out, other, kind = found[0]
+        what = "is the same file as the input" if kind == "input" else "is also given as output"
+        raise CommandError(f"{out} {what} {other}; refusing to overwrite it (write another file)")
+    for out in wanted:
+        folder = Path(out).resolve().parent
+        if os.path.isdir(out):
+            raise CommandError(f"{out} is a folder; give the path of a file to write")
+        if not folder.is_dir():
+            raise CommandError(f"{out}: the folder {folder} does not exist; create it first")
+
+
+# ------------------------------------------------------------------------ option types
+
+
+def integer(minimum: int, maximum: int | None = None) -> Any:
+    """An argparse type: a whole number in [minimum, maximum], else a usage error."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip(), 10)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            upper = f" and at most {maximum:,}" if maximum is not None else ""
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}{upper}, got {text}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def number(minimum: float, maximum: float | None = None, *, open_below: bool = False) -> Any:
+    """An argparse type: a finite number in the range (``open_below``: above `minimum`)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        low_ok = value > minimum if open_below else value >= minimum
+        if not math.isfinite(value) or not low_ok or (maximum is not None and value > maximum):
+            low = f"above {minimum:g}" if open_below else f"at least {minimum:g}"
+            upper = f" and at most {maximum:g}" if maximum is not None else ""
+            raise argparse.ArgumentTypeError(f"must be a finite number {low}{upper}, got {text}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+SEED = integer(0, 2**32 - 1)
+"""Seeds: what NumPy's generators accept on every platform."""
