@@ -7,9 +7,9 @@ import warnings
 
 import numpy as np
 import pytest
+from onnx_checks import assert_agrees
 
 from nnspec.onnx import from_onnx
-from onnx_checks import assert_agrees
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
@@ -36,12 +36,18 @@ MODELS = {
         nn.Linear(4, 8), nn.LeakyReLU(), nn.Linear(8, 8), nn.ELU(alpha=0.5), nn.Linear(8, 2)
     ),
     "batchnorm_dropout": lambda: _mlp(
-        nn.Flatten(), nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.3),
-        nn.Linear(8, 3), nn.LogSoftmax(dim=-1),
+        nn.Flatten(),
+        nn.Linear(4, 8),
+        nn.BatchNorm1d(8),
+        nn.ReLU(),
+        nn.Dropout(0.3),
+        nn.Linear(8, 3),
+        nn.LogSoftmax(dim=-1),
     ),
     "batchnorm_first": lambda: _mlp(nn.BatchNorm1d(4), nn.Linear(4, 3), nn.Hardsigmoid()),
-    "clip_silu": lambda: _mlp(nn.Linear(4, 6), nn.ReLU6(), nn.Linear(6, 6), nn.SiLU(),
-                              nn.Linear(6, 2)),
+    "clip_silu": lambda: _mlp(
+        nn.Linear(4, 6), nn.ReLU6(), nn.Linear(6, 6), nn.SiLU(), nn.Linear(6, 2)
+    ),
 }
 
 
@@ -54,13 +60,22 @@ def _export(model: object, features: int, dynamo: bool, opset: int | None = None
         warnings.simplefilter("ignore")
         if dynamo:
             program = torch.onnx.export(
-                model, (x,), None, dynamo=True, verbose=False,
-                dynamic_shapes=({0: torch.export.Dim("batch")},), **kwargs,
+                model,
+                (x,),
+                None,
+                dynamo=True,
+                verbose=False,
+                dynamic_shapes=({0: torch.export.Dim("batch")},),
+                **kwargs,
             )
             return program.model_proto.SerializeToString()
         buffer = io.BytesIO()
         torch.onnx.export(
-            model, (x,), buffer, dynamo=False, dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}},
+            model,
+            (x,),
+            buffer,
+            dynamo=False,
+            dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}},
             **kwargs,
         )
         return buffer.getvalue()

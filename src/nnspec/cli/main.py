@@ -36,6 +36,8 @@ COMMANDS: dict[str, str] = {
     "plot": "nnspec.cli.plot",
     "compile": "nnspec.cli.compile",
     "check": "nnspec.cli.check",
+    "import": "nnspec.cli.import_onnx",
+    "export": "nnspec.cli.export_onnx",
 }
 
 class _Parser(argparse.ArgumentParser):

@@ -139,13 +139,13 @@ class Context:
                 "NN705", "a shape that depends on a symbolic dim is used as a tensor"
             )
         if value.dtype.kind == "f" and value.dtype != np.dtype(self.dtype):
-            raise ImportFailure(
-                "NN706", f"a {value.dtype} constant in a {self.dtype} model"
-            )
+            raise ImportFailure("NN706", f"a {value.dtype} constant in a {self.dtype} model")
         if value.dtype.kind in "iub":
             cast = value.astype(self.dtype)
             if not np.array_equal(cast.astype(value.dtype), value):
-                raise ImportFailure("NN706", f"integer constant {value} is not exact in {self.dtype}")
+                raise ImportFailure(
+                    "NN706", f"integer constant {value} is not exact in {self.dtype}"
+                )
             return cast
         if value.dtype.kind != "f":
             raise ImportFailure("NN706", f"a constant of dtype {value.dtype}")
@@ -155,9 +155,11 @@ class Context:
         return np.asarray(number, dtype=self.dtype)
 
     def emit(self, op: str, inputs: Sequence[Value], suffix: str = "", **attrs: Any) -> Value:
-        """Apply nnspec op `op`: folded when every input is a constant, else a new node."""
+        """Apply nnspec op `op`: folded when every input is a constant that is not a
+        model weight (weights stay params, so training sees the same computation),
+        else a new node."""
         definition = REGISTRY[op]
-        if all(not isinstance(v, Dyn) for v in inputs):
+        if all(not isinstance(v, Dyn) and self.weight_name(v) is None for v in inputs):
             arrays = [self.float_const(np.asarray(v)) for v in inputs]
             with np.errstate(all="ignore"):
                 return np.asarray(definition.forward(*arrays, **attrs))
@@ -196,7 +198,7 @@ class Context:
             raise ImportFailure(
                 "NN705", f"target shape {shown} has more than one dim nnspec cannot infer"
             )
-        if list(x.type.shape) == [d if isinstance(d, int) else d for d in dims]:
+        if list(x.type.shape) == list(dims):  # e.g. Flatten of a matrix
             return x
         return self.emit("reshape", [x], "reshape", shape=target)
 

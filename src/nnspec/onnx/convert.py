@@ -150,8 +150,9 @@ def _hard_sigmoid(cx: Context, node: OnnxNode) -> list[Value]:
     beta = float_attr(cx, node.attr("beta", 0.5))
     if "hard_sigmoid" in _registry():
         return [cx.emit("hard_sigmoid", [_x(node)], alpha=alpha, beta=beta)]
-    line = cx.emit("add", [cx.emit("mul", [_x(node), cx.scalar(alpha)], "scaled"),
-                           cx.scalar(beta)], "shifted")
+    line = cx.emit(
+        "add", [cx.emit("mul", [_x(node), cx.scalar(alpha)], "scaled"), cx.scalar(beta)], "shifted"
+    )
     low = cx.emit("maximum", [line, cx.scalar(0.0)], "low")
     return [cx.emit("minimum", [low, cx.scalar(1.0)])]
 
@@ -291,8 +292,16 @@ def _softmax(op: str) -> Converter:
         if axis == 0:
             flat = cx.reshape_to(x, [1, -1]) if rank != 1 else x
         else:
-            flat = cx.reshape_to(x, [*(dim_token(x, i) if isinstance(x, Dyn) else dims_of(x)[i]
-                                       for i in range(axis)), -1])
+            flat = cx.reshape_to(
+                x,
+                [
+                    *(
+                        dim_token(x, i) if isinstance(x, Dyn) else dims_of(x)[i]
+                        for i in range(axis)
+                    ),
+                    -1,
+                ],
+            )
         y = cx.emit(op, [flat], "flat", axis=-1)
         back = [dim_token(x, i) if isinstance(x, Dyn) else d for i, d in enumerate(dims_of(x))]
         return [cx.reshape_to(y, back)]
@@ -399,9 +408,15 @@ def _reshape(cx: Context, node: OnnxNode) -> list[Value]:
     else:
         target = _const(node.input(1), "Reshape's shape")  # type: ignore[arg-type]
     entries = list(np.ravel(target))
-    if node.attr("allowzero", 0) and any(isinstance(e, int | np.integer) and e == 0
-                                         for e in entries):
+    if node.attr("allowzero", 0) and any(
+        isinstance(e, int | np.integer) and e == 0 for e in entries
+    ):
         raise ImportFailure("NN704", "Reshape with allowzero=1 and a 0 in the shape")
+    if not isinstance(x, Dyn):
+        return [cx.derived(np.reshape(x, [int(e) for e in entries]), x)]
+    if all(isinstance(e, int | np.integer) for e in entries):
+        # ONNX's 0 (copy) and -1 (infer) with allowzero=0 are nnspec's: keep them as written
+        return [cx.emit("reshape", [x], shape=[int(e) for e in entries])]
     dims = list(dims_of(x))
     resolved: list[Any] = []
     for i, e in enumerate(entries):
@@ -411,8 +426,6 @@ def _reshape(cx: Context, node: OnnxNode) -> list[Value]:
             resolved.append(("?", "infer", i))
         else:
             resolved.append(e)
-    if not isinstance(x, Dyn):
-        return [np.reshape(x, [int(e) for e in entries])]
     return [cx.reshape_to(x, resolved)]
 
 
@@ -421,7 +434,7 @@ def _transpose(cx: Context, node: OnnxNode) -> list[Value]:
     perm = node.attrs.get("perm")
     perm = list(range(rank_of(x)))[::-1] if perm is None else [int(p) for p in perm]
     if not isinstance(x, Dyn):
-        return [np.transpose(x, perm)]
+        return [cx.derived(np.transpose(x, perm), x)]
     return [cx.emit("transpose", [x], perm=perm)]
 
 
@@ -450,8 +463,7 @@ def _unsqueeze(cx: Context, node: OnnxNode) -> list[Value]:
     rank = rank_of(x) + len(axes)
     axes = sorted(a + rank if a < 0 else a for a in axes)
     if not isinstance(x, Dyn):
-        return [np.expand_dims(x, axes) if x.dtype != object else
-                shape_array(list(x)) if x.ndim == 1 and not axes else np.expand_dims(x, axes)]
+        return [cx.derived(np.expand_dims(x, axes), x)]
     tokens = iter(dim_token(x, i) for i in range(x.type.rank))
     return [cx.reshape_to(x, [1 if i in axes else next(tokens) for i in range(rank)])]
 
@@ -464,7 +476,7 @@ def _squeeze(cx: Context, node: OnnxNode) -> list[Value]:
         axes = [i for i, d in enumerate(dims) if d == 1]
     axes = [a + len(dims) if a < 0 else a for a in axes]
     if not isinstance(x, Dyn):
-        return [np.squeeze(x, tuple(axes))]
+        return [cx.derived(np.squeeze(x, tuple(axes)), x)]
     return [cx.reshape_to(x, [dim_token(x, i) for i in range(len(dims)) if i not in axes])]
 
 
@@ -491,10 +503,16 @@ def _slice(cx: Context, node: OnnxNode) -> list[Value]:
         starts = _int_list(_const(node.input(1), "Slice's starts"), "starts")  # type: ignore[arg-type]
         ends = _int_list(_const(node.input(2), "Slice's ends"), "ends")  # type: ignore[arg-type]
         given_axes, given_steps = node.input(3), node.input(4)
-        axes = list(range(len(starts))) if given_axes is None else _int_list(
-            _const(given_axes, "Slice's axes"), "axes")
-        steps = [1] * len(starts) if given_steps is None else _int_list(
-            _const(given_steps, "Slice's steps"), "steps")
+        axes = (
+            list(range(len(starts)))
+            if given_axes is None
+            else _int_list(_const(given_axes, "Slice's axes"), "axes")
+        )
+        steps = (
+            [1] * len(starts)
+            if given_steps is None
+            else _int_list(_const(given_steps, "Slice's steps"), "steps")
+        )
     index = [slice(None)] * data.ndim
     for start, end, axis, step in zip(starts, ends, axes, steps, strict=True):
         index[axis] = slice(start, end, step)

@@ -185,9 +185,10 @@ def _needed(graph: Graph) -> list[Node]:
 
 def to_model(graph: Graph, params: Mapping[str, np.ndarray] | None = None) -> Any:
     """The `onnx.ModelProto` of `graph` with `params` (default: its initial values)."""
-    import onnx
     import onnx.helper
     import onnx.numpy_helper
+
+    import onnx
 
     if params is None:
         from nnspec.interpreter.init import initial_values
@@ -198,7 +199,7 @@ def to_model(graph: Graph, params: Mapping[str, np.ndarray] | None = None) -> An
     if losses:
         raise ExportError(
             f"output {losses[0]!r} is a training loss; nnspec exports the inference graph "
-            "(list prediction nodes in \"outputs\")"
+            '(list prediction nodes in "outputs")'
         )
     unknown = sorted({n.op for n in nodes if n.op not in EXPORTERS})
     if unknown:

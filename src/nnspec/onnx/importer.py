@@ -9,6 +9,7 @@ The document then goes through the same checks as a written one.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
@@ -36,9 +37,9 @@ class Imported(NamedTuple):
     document: dict[str, Any]
     weights: dict[str, np.ndarray]
 
-    def split(self, weights_name: str, inline_limit: int = INLINE_LIMIT) -> tuple[
-        dict[str, Any], dict[str, np.ndarray] | None
-    ]:
+    def split(
+        self, weights_name: str, inline_limit: int = INLINE_LIMIT
+    ) -> tuple[dict[str, Any], dict[str, np.ndarray] | None]:
         """The document to write, and the arrays for `weights_name` when the weights are
         too many to write inline (`nnspec.interpreter.save.with_params`' size rule)."""
         skeleton = dict(self.document)
@@ -92,22 +93,32 @@ def _import(
     opset = default_opset(model)
     latest = onnx.defs.onnx_opset_version()
     if opset is None or not MIN_OPSET <= opset <= latest:
-        raise SpecError([Problem(
-            "NN703",
-            f"the model imports the default ONNX domain at opset {opset}; nnspec reads "
-            f"opsets {MIN_OPSET} to {latest}",
-            "/opset_import",
-        )])
+        raise SpecError(
+            [
+                Problem(
+                    "NN703",
+                    f"the model imports the default ONNX domain at opset {opset}; nnspec reads "
+                    f"opsets {MIN_OPSET} to {latest}",
+                    "/opset_import",
+                )
+            ]
+        )
     if len(graph.node) > limits.max_nodes:
-        raise SpecError([Problem(
-            "NN601", f"the model has {len(graph.node)} nodes, more than the limit of "
-            f"{limits.max_nodes} (max_nodes)", "/graph/node",
-        )])
+        raise SpecError(
+            [
+                Problem(
+                    "NN601",
+                    f"the model has {len(graph.node)} nodes, more than the limit of "
+                    f"{limits.max_nodes} (max_nodes)",
+                    "/graph/node",
+                )
+            ]
+        )
     wanted = _select_outputs(graph, outputs)
     kept = _needed_nodes(graph, wanted)
     initializers = {t.name: (i, t) for i, t in enumerate(graph.initializer)}
     problems: list[Problem] = []
-    dtype, feeds = _graph_inputs(graph, initializers, kept, wanted, problems)
+    dtype, feeds = _graph_inputs(graph, initializers, problems)
     cx = Context(dtype=dtype, opset=opset, max_elements=limits.max_param_elements)
     env: dict[str, Value | _Missing] = dict(feeds)
     cx.used.update(feed.name for feed in env.values())  # type: ignore[union-attr]
@@ -121,12 +132,31 @@ def _import(
                     cx.weight_names[id(array)] = (array, tensor_name)
     graph_outputs = set(wanted)
     poisoned: set[str] = set()
+    opsets = {e.domain or "ai.onnx": int(e.version) for e in model.opset_import}
     for index in kept:
-        _convert_node(cx, graph.node[index], index, opset, env, graph_outputs, poisoned, problems)
+        node = graph.node[index]
+        version = opsets.get(node.domain or "ai.onnx", opset)
+        _convert_node(cx, node, index, version, env, graph_outputs, poisoned, problems)
     results = _outputs(cx, wanted, env, poisoned, problems)
     if problems:
-        raise SpecError(problems)
+        raise SpecError(_with_way_out(problems, wanted, poisoned))
     return _document(model, cx, [feed for _, feed in feeds], results, name)
+
+
+def _with_way_out(
+    problems: list[Problem], wanted: Sequence[str], poisoned: set[str]
+) -> list[Problem]:
+    """Name the outputs that would import on their own (e.g. a classifier's
+    probabilities when only its label needs ArgMax)."""
+    clean = [o for o in wanted if o not in poisoned]
+    if not clean or len(clean) == len(wanted):
+        return problems
+    flags = " ".join(f"--output {o}" for o in clean)
+    hint = f"; output(s) {', '.join(map(repr, clean))} import without it ({flags})"
+    return [
+        dataclasses.replace(p, message=p.message + hint) if p.code in ("NN702", "NN703") else p
+        for p in problems
+    ]
 
 
 def _select_outputs(graph: Any, outputs: Sequence[str] | None) -> list[str]:
@@ -135,9 +165,7 @@ def _select_outputs(graph: Any, outputs: Sequence[str] | None) -> list[str]:
         return names
     unknown = [o for o in outputs if o not in names]
     if unknown:
-        raise ValueError(
-            f"the model has no output {unknown[0]!r}{did_you_mean(unknown[0], names)}"
-        )
+        raise ValueError(f"the model has no output {unknown[0]!r}{did_you_mean(unknown[0], names)}")
     return list(outputs)
 
 
@@ -163,14 +191,11 @@ def _used_names(graph: Any, kept: Sequence[int], wanted: Sequence[str]) -> set[s
 def _graph_inputs(
     graph: Any,
     initializers: Mapping[str, Any],
-    kept: Sequence[int],
-    wanted: Sequence[str],
     problems: list[Problem],
 ) -> tuple[str, list[tuple[str, Dyn]]]:
-    """The document's dtype and its inputs by ONNX name (symbolic dims kept, a missing batch dim named)."""
-    used = _used_names(graph, kept, wanted)
-    entries = [(k, i) for k, i in enumerate(graph.input) if i.name not in initializers
-               and i.name in used]
+    """The document's dtype and every input by ONNX name (symbolic dims kept, a missing
+    batch dim named); inputs no kept node uses stay, as the model's interface."""
+    entries = [(k, i) for k, i in enumerate(graph.input) if i.name not in initializers]
     dtypes = set()
     shapes = []
     for k, value in entries:
@@ -178,10 +203,13 @@ def _graph_inputs(
         tensor = value.type.tensor_type if value.type.HasField("tensor_type") else None
         if tensor is None or tensor.elem_type not in _DTYPES:
             kind = "not a tensor" if tensor is None else f"elem_type {tensor.elem_type}"
-            problems.append(Problem(
-                "NN706", f"input {value.name!r} is {kind}; nnspec inputs are float32 or float64",
-                pointer,
-            ))
+            problems.append(
+                Problem(
+                    "NN706",
+                    f"input {value.name!r} is {kind}; nnspec inputs are float32 or float64",
+                    pointer,
+                )
+            )
             continue
         dtypes.add(_DTYPES[tensor.elem_type])
         if not tensor.HasField("shape"):
@@ -189,10 +217,14 @@ def _graph_inputs(
             continue
         shapes.append((value.name, _dims(tensor.shape), _DTYPES[tensor.elem_type]))
     if len(dtypes) > 1:
-        problems.append(Problem(
-            "NN706", f"the inputs mix {' and '.join(sorted(dtypes))}; nnspec models have one "
-            "float dtype", "/graph/input",
-        ))
+        problems.append(
+            Problem(
+                "NN706",
+                f"the inputs mix {' and '.join(sorted(dtypes))}; nnspec models have one "
+                "float dtype",
+                "/graph/input",
+            )
+        )
     dtype = min(dtypes) if dtypes else _initializer_dtype(graph)
     seen: set[str] = set()
     feeds = []
@@ -233,10 +265,14 @@ def _initializer(tensor: Any, index: int, cx: Context, problems: list[Problem]) 
     pointer = f"/graph/initializer/{index}"
     count = int(np.prod(tensor.dims, dtype=np.int64)) if tensor.dims else 1
     if count > cx.max_elements:
-        problems.append(Problem(
-            "NN601", f"initializer {tensor.name!r} has {count} elements, more than the limit "
-            f"of {cx.max_elements} (max_param_elements)", pointer,
-        ))
+        problems.append(
+            Problem(
+                "NN601",
+                f"initializer {tensor.name!r} has {count} elements, more than the limit "
+                f"of {cx.max_elements} (max_param_elements)",
+                pointer,
+            )
+        )
         return None
     try:
         array = onnx.numpy_helper.to_array(tensor)
@@ -246,10 +282,14 @@ def _initializer(tensor: Any, index: int, cx: Context, problems: list[Problem]) 
     if array.dtype.kind not in "fiub" or (
         array.dtype.kind == "f" and array.dtype.name not in _DTYPES.values()
     ):
-        problems.append(Problem(
-            "NN706", f"initializer {tensor.name!r} is {array.dtype}; nnspec reads float32, "
-            "float64 and integer constants", pointer,
-        ))
+        problems.append(
+            Problem(
+                "NN706",
+                f"initializer {tensor.name!r} is {array.dtype}; nnspec reads float32, "
+                "float64 and integer constants",
+                pointer,
+            )
+        )
         return None
     return array
 
@@ -260,8 +300,9 @@ def _attrs(node: Any) -> dict[str, Any]:
     attrs = {}
     for attribute in node.attribute:
         value = onnx.helper.get_attribute_value(attribute)
-        attrs[attribute.name] = value.decode("utf-8", "replace") if isinstance(
-            value, bytes) else value
+        attrs[attribute.name] = (
+            value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+        )
     return attrs
 
 
@@ -296,8 +337,10 @@ def _convert_node(
         poisoned.update(node.output)  # already reported where it started
         return
     if domain != "ai.onnx":
-        fail("NN703", f"domain {domain!r} is not the standard ONNX domain; nnspec imports "
-                      "only standard ops")
+        fail(
+            "NN703",
+            f"domain {domain!r} is not the standard ONNX domain; nnspec imports only standard ops",
+        )
         return
     converter = CONVERTERS.get(node.op_type)
     if converter is None:
@@ -339,17 +382,20 @@ def _outputs(
     poisoned: set[str],
     problems: list[Problem],
 ) -> list[Dyn]:
-    results = []
+    results: list[Dyn] = []
     for k, name in enumerate(wanted):
         value = env.get(name)
         if name in poisoned:
             continue
         if isinstance(value, _Missing) or value is None:
             what = value.what if isinstance(value, _Missing) else "a value no node produces"
-            problems.append(Problem(
-                "NN702", f"output {name!r} is {what}, which nnspec does not compute",
-                f"/graph/output/{k}",
-            ))
+            problems.append(
+                Problem(
+                    "NN702",
+                    f"output {name!r} is {what}, which nnspec does not compute",
+                    f"/graph/output/{k}",
+                )
+            )
             continue
         if not isinstance(value, Dyn):  # a constant output: a node that copies a param
             cx.hint = sanitize(name)

@@ -3,11 +3,11 @@
 Each pass matches an exact pattern on the primitive nodes the converters emitted
 and replaces it by what computes the same function:
 
-| pattern | becomes | exact? |
-|---|---|---|
-| mul(x, sigmoid(x)) | silu(x) | same formula |
-| matmul(x, W) [→ add b] → mul a → add c (from BatchNormalization) | matmul(x, W·a) → add(b·a + c) | same function; W·a rounded once (float64 product) |
-| matmul(x, W) [→ add b] [→ activation] | dense | the ops dense lowers to |
+- mul(x, sigmoid(x)) → silu(x): the same formula;
+- matmul(x, W) [→ add b] → mul a → add c, the ops BatchNormalization became, →
+  matmul(x, W·a) → add(b·a + c): the same function, W·a and b·a + c computed in
+  float64 and rounded once;
+- matmul(x, W) [→ add b] [→ activation] → dense: the very ops dense lowers to.
 
 A pattern matches only where every intermediate value has one consumer and is
 not a graph output, and the weights are params used nowhere else.
@@ -24,8 +24,12 @@ import numpy as np
 from nnspec.spec.lower import ACTIVATIONS
 
 # Activation nodes dense may absorb, with the attribute values dense's own use.
-_DENSE_ATTRS: dict[str, dict[str, Any]] = {"leaky_relu": {"alpha": 0.1}, "elu": {"alpha": 1.0},
-                                           "softmax": {"axis": -1}, "log_softmax": {"axis": -1}}
+_DENSE_ATTRS: dict[str, dict[str, Any]] = {
+    "leaky_relu": {"alpha": 0.1},
+    "elu": {"alpha": 1.0},
+    "softmax": {"axis": -1},
+    "log_softmax": {"axis": -1},
+}
 
 
 class Rewriter:
@@ -104,14 +108,16 @@ def fold_batchnorm(rw: Rewriter, batchnorm: set[str]) -> None:
             matmul = producer.get(bias_add["inputs"][0])
             if not (rw.own_param(bias, uses, 1) and rw.single(bias_add["inputs"][0], uses)):
                 continue
-        if matmul is None or matmul["op"] != "matmul" or not rw.own_param(
-            matmul["inputs"][1], uses, 2
+        if (
+            matmul is None
+            or matmul["op"] != "matmul"
+            or not rw.own_param(matmul["inputs"][1], uses, 2)
         ):
             continue
         w_name = matmul["inputs"][1]
         w = rw.params[w_name]
         rw.params[w_name] = (w.astype(np.float64) * a).astype(w.dtype)
-        if bias is not None:
+        if bias is not None and bias_add is not None:
             b = rw.params[bias]
             rw.params[bias] = (b.astype(np.float64) * a + c).astype(b.dtype)
             rw.remove([scale, shift])
@@ -154,8 +160,12 @@ def recover_dense(rw: Rewriter) -> list[tuple[str, dict[str, str]]]:
         renames = {w: f"{layer}.W", **({bias: f"{layer}.b"} if bias else {})}
         if any(new in rw.params for new in renames.values()):
             continue
-        dense: dict[str, Any] = {"id": layer, "op": "dense", "inputs": [matmul["inputs"][0]],
-                                 "units": units}
+        dense: dict[str, Any] = {
+            "id": layer,
+            "op": "dense",
+            "inputs": [matmul["inputs"][0]],
+            "units": units,
+        }
         if activation:
             dense["activation"] = activation
         if bias is None:

@@ -9,12 +9,12 @@ inside the model's folder, at the offsets and lengths the model states.
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from nnspec.errors import Problem, SpecError
+from nnspec.fileio import open_regular, read_regular
 from nnspec.spec.limits import DEFAULT_LIMITS, Limits
 from nnspec.spec.weights import resolve_inside
 
@@ -24,10 +24,12 @@ Source = str | os.PathLike | bytes
 def read_model(source: Source, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, Path | None]:
     """The parsed `onnx.ModelProto` and the folder of its file (None for bytes).
 
-    Raises `SpecError` (NN701, NN707, NN601) with every problem found.
+    Raises `SpecError` (NN701, NN707, NN601) with every problem found, and `OSError`
+    when the file itself cannot be read.
     """
-    import onnx
     from google.protobuf.message import DecodeError
+
+    import onnx
 
     folder: Path | None = None
     if isinstance(source, bytes):
@@ -44,9 +46,7 @@ def read_model(source: Source, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, Pa
     except (DecodeError, ValueError, RuntimeError) as exc:
         raise SpecError([Problem("NN701", f"not an ONNX model: {exc}")]) from None
     if not model.HasField("graph") or not model.opset_import:
-        raise SpecError(
-            [Problem("NN701", "not an ONNX model: it has no graph or no opset_import")]
-        )
+        raise SpecError([Problem("NN701", "not an ONNX model: it has no graph or no opset_import")])
     problems = _load_external(model, folder, limits)
     if problems:
         raise SpecError(problems)
@@ -62,22 +62,10 @@ def _too_big(size: int, limits: Limits) -> Problem:
 
 
 def _read_file(path: Path, limits: Limits) -> bytes:
-    """The bytes of a regular file of bounded size (FIFOs and devices are refused)."""
-    try:
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):
-            raise SpecError([Problem("NN701", f"{path} is not a regular file")])
-        if info.st_size > limits.max_file_bytes:
-            raise SpecError([_too_big(info.st_size, limits)])
-        with open(path, "rb") as handle:
-            data = handle.read(limits.max_file_bytes + 1)
-    except FileNotFoundError:
-        raise SpecError([Problem("NN701", f"{path} does not exist")]) from None
-    except IsADirectoryError:
-        raise SpecError([Problem("NN701", f"{path} is a folder, not a model file")]) from None
-    except OSError as exc:
-        raise SpecError([Problem("NN701", f"{path} cannot be read: {exc.strerror}")]) from None
-    if len(data) > limits.max_file_bytes:  # grew while reading
+    """The bytes of a regular file of bounded size. A file that cannot be read (missing,
+    a FIFO, a device, permissions) raises `OSError`, as any file a command reads."""
+    data = read_regular(path, limits.max_file_bytes)
+    if len(data) > limits.max_file_bytes:
         raise SpecError([_too_big(len(data), limits)])
     return data
 
@@ -117,20 +105,23 @@ def _load_external(model: Any, folder: Path | None, limits: Limits) -> list[Prob
         try:
             offset = int(entries.get("offset", "0"))
             length = int(entries["length"]) if "length" in entries else None
-            size = path.stat().st_size
-            if not path.is_file():
-                raise OSError("not a regular file")
-            length = size - offset if length is None else length
-            if offset < 0 or length < 0 or offset + length > size:
-                raise OSError(f"offset {offset} and length {length} exceed the file ({size})")
-            total += length
-            if total > limits.max_file_bytes:
-                problems.append(_too_big(total, limits))
-                return problems
-            with open(path, "rb") as handle:
+            with open_regular(path) as handle:
+                size = os.fstat(handle.fileno()).st_size
+                length = size - offset if length is None else length
+                if offset < 0 or length < 0 or offset + length > size:
+                    raise ValueError(
+                        f"offset {offset} and length {length} exceed the file ({size} bytes)"
+                    )
+                total += length
+                if total > limits.max_file_bytes:
+                    problems.append(_too_big(total, limits))
+                    return problems
                 handle.seek(offset)
                 tensor.raw_data = handle.read(length)
-        except (OSError, ValueError) as exc:
+        except OSError as exc:
+            problems.append(Problem("NN707", f"{where} cannot be read: {exc.strerror}", pointer))
+            continue
+        except ValueError as exc:
             problems.append(Problem("NN707", f"{where} cannot be read: {exc}", pointer))
             continue
         tensor.data_location = onnx.TensorProto.DEFAULT

@@ -16,8 +16,13 @@ import numpy as np
 from nnspec.interpreter.save import with_params
 from nnspec.onnx.importer import Imported
 
-_ACTIVATIONS = {"identity": None, "logistic": "sigmoid", "tanh": "tanh", "relu": "relu",
-                "softmax": "softmax"}
+_ACTIVATIONS = {
+    "identity": None,
+    "logistic": "sigmoid",
+    "tanh": "tanh",
+    "relu": "relu",
+    "softmax": "softmax",
+}
 
 
 def from_sklearn(estimator: Any, *, name: str | None = None) -> Imported:
@@ -45,18 +50,21 @@ def from_sklearn(estimator: Any, *, name: str | None = None) -> Imported:
         nodes.append(node)
         weights[f"{layer}.W"] = w
         weights[f"{layer}.b"] = b
-    meta: dict[str, Any] = {"estimator": kind, "activation": estimator.activation,
-                            "out_activation": estimator.out_activation_}
+    meta: dict[str, Any] = {
+        "estimator": kind,
+        "activation": estimator.activation,
+        "out_activation": estimator.out_activation_,
+    }
     output = "prediction"
     if kind == "MLPClassifier":
         output = "probabilities"
-        meta["classes"] = [c.item() if isinstance(c, np.generic) else c
-                           for c in estimator.classes_]
+        meta["classes"] = [c.item() if isinstance(c, np.generic) else c for c in estimator.classes_]
         if estimator.out_activation_ == "logistic" and len(estimator.classes_) == 2:
             weights["one"] = np.ones((), dtype=dtype)
             nodes.append({"id": "negative", "op": "sub", "inputs": ["one", "logits"]})
-            nodes.append({"id": output, "op": "concat", "inputs": ["negative", "logits"],
-                          "axis": -1})
+            nodes.append(
+                {"id": output, "op": "concat", "inputs": ["negative", "logits"], "axis": -1}
+            )
     if nodes[-1]["id"] != output:
         nodes[-1]["id"] = output
         weights = {k.replace("logits.", f"{output}.", 1): v for k, v in weights.items()}
@@ -66,8 +74,10 @@ def from_sklearn(estimator: Any, *, name: str | None = None) -> Imported:
         "dtype": dtype,
         "x-sklearn": meta,
         "inputs": {"x": {"shape": ["batch", int(coefs[0].shape[0])]}},
-        "params": {k: {"shape": list(v.shape)} | ({"trainable": False} if k == "one" else {})
-                   for k, v in weights.items()},
+        "params": {
+            k: {"shape": list(v.shape)} | ({"trainable": False} if k == "one" else {})
+            for k, v in weights.items()
+        },
         "nodes": nodes,
         "outputs": [output],
     }

@@ -41,8 +41,10 @@ def _inputs(model: Any, batch: int, seed: int) -> dict[str, np.ndarray]:
         if value.name in initializers:
             continue
         tensor = value.type.tensor_type
-        shape = tuple(d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else batch
-                      for d in tensor.shape.dim)
+        shape = tuple(
+            d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else batch
+            for d in tensor.shape.dim
+        )
         dtype = onnx.helper.tensor_dtype_to_np_dtype(tensor.elem_type)
         arrays[value.name] = rng.normal(0.0, 1.0, shape).astype(dtype)
     return arrays
@@ -73,9 +75,9 @@ def verify(
     `onnx_outputs` names the ONNX output behind each graph output, in order
     (default: the model's outputs, in order).
     """
-    import onnx
     import onnxruntime
 
+    import onnx
     from nnspec.codegen import compile, load_source
     from nnspec.interpreter import Model
 
@@ -84,9 +86,7 @@ def verify(
     names = list(onnx_outputs) if onnx_outputs is not None else [o.name for o in model.graph.output]
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 1
-    session = onnxruntime.InferenceSession(
-        model_bytes, options, providers=["CPUExecutionProvider"]
-    )
+    session = onnxruntime.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
     theirs = dict(zip(names, session.run(names, feeds), strict=True))
     by_name = {sanitize(k, "x"): v for k, v in feeds.items()}
     ours_in = {i.name: by_name[i.name] for i in graph.inputs}
@@ -101,12 +101,26 @@ def verify(
         want = np.asarray(theirs[onnx_name])
         got = np.asarray(ours[output])
         error = scaled_error(got, want)
-        rows.append(Row(f"output {output}", "interpreter vs onnxruntime", error, f"{bound:g}",
-                        error <= bound))
+        rows.append(
+            Row(
+                f"output {output}",
+                "interpreter vs onnxruntime",
+                error,
+                f"{bound:g}",
+                error <= bound,
+            )
+        )
         same = np.asarray(compiled[output])
         exact = same.shape == got.shape and np.array_equal(same, got, equal_nan=True)
-        rows.append(Row(f"output {output}", "compiled vs interpreter", scaled_error(same, got),
-                        "bitwise", exact))
+        rows.append(
+            Row(
+                f"output {output}",
+                "compiled vs interpreter",
+                scaled_error(same, got),
+                "bitwise",
+                exact,
+            )
+        )
     return rows
 
 
@@ -118,6 +132,7 @@ def table(rows: Sequence[Row]) -> str:
         for r in rows
     ]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-             for row in cells]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    ]
     return "\n".join(lines) + "\n"
