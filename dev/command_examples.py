@@ -69,30 +69,37 @@ PAGES: tuple[Page, ...] = (
         "Checks documents the way `nnspec.load` does — strict JSON, the JSON Schema, then "
         "meaning: references, cycles, shapes with symbolic dims, dtypes, params, the "
         "training section, limits — and reports every problem of a stage at once, each "
-        "with its file, line, column, stable code (see [errors.md](../errors.md)) and JSON "
-        "pointer. A later stage runs only on a document clean at the earlier ones. "
-        "Reports go to stdout in the chosen format (`github` writes workflow "
-        "annotations, `sarif` is for code-scanning upload); a one-line summary goes to "
-        "stderr.",
+        "with its file, start and end position, stable code (see [errors.md](../errors.md)) "
+        "and JSON pointer. A later stage runs only on a document clean at the earlier ones. "
+        "Reports go to stdout (or `--output-file`) in the chosen format (`github` writes "
+        "workflow annotations, `sarif` is for code-scanning upload); a one-line summary "
+        "goes to stderr. A file that cannot be read is reported in every format as NN010. "
+        "Warnings can be selected and ignored by code or prefix, on the command line, in "
+        "`nnspec.toml` / `[tool.nnspec]` or in the document itself; errors are always "
+        "reported. Setting up pre-commit, GitHub and editors: [ci.md](../ci.md).",
         (
             "nnspec validate xor.json mlp.json",
             "cat bad.json",
             "nnspec validate bad.json",
             "nnspec validate --format github bad.json",
+            "nnspec validate --statistics bad.json missing.json",
+            "nnspec validate .  # a folder: every *.json that declares \"nnspec\"",
         ),
         exits=(
-            (0, "every file is valid (warnings allowed unless `--strict`)"),
-            (1, "some file is invalid, or has warnings with `--strict`"),
+            (0, "every file is valid (warnings allowed unless strict), or `--exit-zero`"),
+            (1, "some file is invalid, or has warnings when strict"),
             (
                 2,
-                "usage error, a file that cannot be read, a directory, or a glob that "
-                "matches nothing",
+                "a file that cannot be read (reported as NN010), a usage or configuration "
+                "error, or a glob that matches nothing",
             ),
         ),
         files={"bad.json": _BAD},
-        notes="Arguments may be files or quoted globs (`'models/**/*.json'`); the files "
-        "are checked in sorted order, each once. The limits are described in "
-        "[format.md](../format.md#limits).",
+        notes="Arguments may be files, folders, quoted globs (`'models/**/*.json'`) or `-` "
+        "for standard input (name it with `--stdin-filename`); the files are checked in "
+        "order, each once, also when links name it twice. Positions are 1-based; an end "
+        "is the position just past the value (exclusive, as in SARIF). The limits are "
+        "described in [format.md](../format.md#limits).",
     ),
     Page(
         "schema",

@@ -436,7 +436,7 @@ def test_csv_no_column_for_a_name(tmp_path):
         load_arrays(path, inputs=["x"], targets=["y"])
     assert str(info.value) == (
         f"{path}: has no column for 'x' (columns: 'a', 'b'); name the columns 'x' or "
-        "'x_0', 'x_1', ..., or choose them with input_columns / target_columns"
+        "'x_0', 'x_1', ..., or choose them with input_columns"
     )
 
 

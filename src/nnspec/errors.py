@@ -60,6 +60,15 @@ CODES: dict[str, CodeInfo] = {
         "nesting deeper than the limit",
         "Flatten the document; nnspec documents never need deep nesting (the limit is max_depth).",
     ),
+    "NN010": CodeInfo(
+        "the file cannot be read",
+        "Check the path and the file's permissions; a document must be a regular file "
+        "(not a folder, FIFO or device).",
+    ),
+    "NN011": CodeInfo(
+        "internal error in nnspec",
+        "This is a bug in nnspec, not in the document: please report it with the document.",
+    ),
     "NN101": CodeInfo(
         "the document does not match the schema",
         "Change the value so that it matches the schema rule quoted in the message.",
@@ -233,6 +242,12 @@ CODES: dict[str, CodeInfo] = {
         "Use the input in a node, or delete it.",
         "warning",
     ),
+    "NN904": CodeInfo(
+        'the document\'s "x-nnspec" settings are malformed',
+        'Write "x-nnspec": {"ignore": ["NN902"]}: a list of warning codes or code prefixes; '
+        "errors cannot be ignored.",
+        "warning",
+    ),
 }
 
 
@@ -242,7 +257,8 @@ class Problem:
 
     `pointer` is an RFC 6901 JSON pointer into the document ("" is the whole
     document). `line`/`column` are 1-based and filled in by the driver when the
-    document came from text.
+    document came from text; `end_line`/`end_column` mark the position just past
+    the value the pointer names (exclusive, as in SARIF), or are None when unknown.
     """
 
     code: str
@@ -251,6 +267,8 @@ class Problem:
     file: str | None = None
     line: int | None = None
     column: int | None = None
+    end_line: int | None = None
+    end_column: int | None = None
 
     @property
     def severity(self) -> Severity:
@@ -261,7 +279,8 @@ class Problem:
         return self.severity == "error"
 
     def located(self, **where: object) -> Problem:
-        """A copy with location fields (file, line, column, pointer) replaced."""
+        """A copy with location fields (file, line, column, end_line, end_column,
+        pointer) replaced."""
         return dataclasses.replace(self, **where)  # type: ignore[arg-type]
 
     def format(self) -> str:

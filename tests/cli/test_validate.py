@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,8 +56,9 @@ def test_text_output(docs: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "bad.json", "warn.json")
     assert code == 1
     assert out == (
-        f"bad.json:6:57: NN202 {BAD_MESSAGE} (at /nodes/1/inputs/0)\n"
-        "warn.json:4:14: warning NN901 param 'scale' is never used (at /params/scale)\n"
+        f"bad.json:6:57: NN202 {BAD_MESSAGE} (at /nodes/1/inputs/0, ends at 6:64)\n"
+        "warn.json:4:14: warning NN901 param 'scale' is never used "
+        "(at /params/scale, ends at 4:53)\n"
     )
     assert err == "2 files checked: 1 valid, 1 invalid (1 error, 1 warning)\n"
 
@@ -77,6 +80,8 @@ def test_json_output(docs: Path, capsys: pytest.CaptureFixture[str]) -> None:
                         "pointer": "/nodes/1/inputs/0",
                         "line": 6,
                         "column": 57,
+                        "end_line": 6,
+                        "end_column": 64,
                     }
                 ],
             },
@@ -92,6 +97,8 @@ def test_json_output(docs: Path, capsys: pytest.CaptureFixture[str]) -> None:
                         "pointer": "/params/scale",
                         "line": 4,
                         "column": 14,
+                        "end_line": 4,
+                        "end_column": 53,
                     }
                 ],
             },
@@ -103,8 +110,10 @@ def test_github_output(docs: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "--format", "github", "bad.json", "warn.json")
     assert code == 1
     assert out == (
-        f"::error file=bad.json,line=6,col=57,title=NN202::{BAD_MESSAGE} (at /nodes/1/inputs/0)\n"
-        "::warning file=warn.json,line=4,col=14,title=NN901::param 'scale' is never used "
+        "::error file=bad.json,line=6,endLine=6,col=57,endColumn=64,title=NN202::"
+        f"{BAD_MESSAGE} (at /nodes/1/inputs/0)\n"
+        "::warning file=warn.json,line=4,endLine=4,col=14,endColumn=53,title=NN901::"
+        "param 'scale' is never used "
         "(at /params/scale)\n"
     )
 
@@ -116,7 +125,9 @@ def test_github_escapes_properties_and_data(
     (tmp_path / "a,b:c%.json").write_text('{"nnspec": "1", "x%": 1,\n}', encoding="utf-8")
     code, out, _ = run(capsys, "--format", "github", "a,b:c%.json")
     assert code == 1
-    assert out.startswith("::error file=a%2Cb%3Ac%25.json,line=2,col=1,title=NN004::")
+    assert out.startswith(
+        "::error file=a%2Cb%3Ac%25.json,line=2,endLine=2,col=1,endColumn=2,title=NN004::"
+    )
     assert out.count("\n") == 1 and "%0A" not in out.split("::", 2)[1]
 
 
@@ -126,13 +137,19 @@ def test_github_data_escapes_newlines() -> None:
 
     problem = Problem("NN004", "50% bad\r\nline", "/a", "f.json", 1, 2)
     out = GithubReporter().render([FileResult("f.json", (problem,))])
-    assert out == "::error file=f.json,line=1,col=2,title=NN004::50%25 bad%0D%0Aline (at /a)\n"
+    assert out == (
+        "::error file=f.json,line=1,endLine=1,col=2,endColumn=3,title=NN004::"
+        "50%25 bad%0D%0Aline (at /a)\n"
+    )
 
 
-def test_sarif_output(docs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_sarif_output(
+    docs: Path, capsys: pytest.CaptureFixture[str], assert_valid_sarif: Callable[[Any], None]
+) -> None:
     code, out, _ = run(capsys, "--format", "sarif", "bad.json", "warn.json")
     assert code == 1
     sarif = json.loads(out)
+    assert_valid_sarif(sarif)
     assert sarif["version"] == "2.1.0"
     assert sarif["$schema"].endswith("sarif-2.1.0.json")
     [run_] = sarif["runs"]
@@ -150,7 +167,12 @@ def test_sarif_output(docs: Path, capsys: pytest.CaptureFixture[str]) -> None:
                 {
                     "physicalLocation": {
                         "artifactLocation": {"uri": "bad.json"},
-                        "region": {"startLine": 6, "startColumn": 57},
+                        "region": {
+                            "startLine": 6,
+                            "startColumn": 57,
+                            "endLine": 6,
+                            "endColumn": 64,
+                        },
                     }
                 }
             ],
@@ -165,7 +187,12 @@ def test_sarif_output(docs: Path, capsys: pytest.CaptureFixture[str]) -> None:
                 {
                     "physicalLocation": {
                         "artifactLocation": {"uri": "warn.json"},
-                        "region": {"startLine": 4, "startColumn": 14},
+                        "region": {
+                            "startLine": 4,
+                            "startColumn": 14,
+                            "endLine": 4,
+                            "endColumn": 53,
+                        },
                     }
                 }
             ],
@@ -224,18 +251,6 @@ def test_glob_matching_nothing_is_a_usage_error(
     assert code == 2
     assert "nnspec validate: no files match 'models/*.json'\n" in err
     assert "NN202" in out  # the readable files are still checked and reported
-
-
-def test_missing_file_and_directory_exit_2(docs: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, "missing.json")
-    assert code == 2
-    assert "nnspec validate: cannot read missing.json: No such file or directory" in err
-    code, _, err = run(capsys, ".")
-    assert code == 2
-    assert "is a directory" in err
-    assert err.endswith(
-        "0 files checked: 0 valid, 0 invalid (0 errors, 0 warnings); 1 not checked (see above)\n"
-    )
 
 
 def test_glob_expands_sorted_and_recursive(docs: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -44,7 +44,7 @@ def test_steps_run_in_the_scratch_folder(tmp_path: Path) -> None:
     output, code = docgen._run("python -c 'import sys; print(sys.argv[1:])' x", tmp_path)
     assert (output, code) == ("['x']\n", 0)
     output, code = docgen._run("nnspec validate missing.json", tmp_path)
-    assert code == 2 and "cannot read missing.json" in output
+    assert code == 2 and "missing.json: NN010 cannot read the file" in output
 
 
 @pytest.mark.parametrize("step", ["ls", "nnspec schema | wc -l", "cat a | head -n x", "head a"])

@@ -16,7 +16,13 @@ from nnspec.cli.command import CommandError, ExitCode, check_outputs, load_docum
 from nnspec.datasets import DataError, load_arrays
 from nnspec.fileio import read_regular
 from nnspec.ir import Graph
-from nnspec.tools.plots import PlotUnavailable, boundary_input, plot_boundary, plot_history
+from nnspec.tools.plots import (
+    PlotUnavailable,
+    boundary_input,
+    document_class_names,
+    plot_boundary,
+    plot_history,
+)
 
 HELP = "plot a training history or a 2-input model's decision boundary to PNG (nnspec[plot])"
 
@@ -37,6 +43,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     boundary.add_argument(
         "-o", "--output", required=True, metavar="FILE.png", help="image to write"
+    )
+    boundary.add_argument(
+        "--classes",
+        nargs="+",
+        metavar="NAME",
+        help="class names in label order (default: the document's x-class-names)",
     )
 
 
@@ -74,10 +86,11 @@ def _boundary(args: argparse.Namespace) -> None:
     document = load_document(args.document)
     check_outputs([*document.files, args.data], [args.output])
     graph = document.graph
+    classes = args.classes or document_class_names(document.data)
     try:
         name = boundary_input(graph)
         x = load_arrays(args.data, inputs=[name])[name]
-        plot_boundary(Model(graph), x, _targets(args.data, graph), args.output)
+        plot_boundary(Model(graph), x, _targets(args.data, graph), args.output, classes)
     except (ValueError, DataError) as exc:
         raise CommandError(str(exc)) from None
 

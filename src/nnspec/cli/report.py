@@ -8,6 +8,7 @@ github, sarif); each turns every file's problems into one string for stdout.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -20,12 +21,17 @@ from nnspec.errors import CODES, Problem
 DOCS_ERRORS = "docs/errors.md"
 
 
+UNREADABLE = frozenset({"NN010", "NN011"})  # the file was not checked at all
+
+
 @dataclass(frozen=True)
 class FileResult:
-    """The problems of one checked file (errors and warnings, ordered by position)."""
+    """The problems of one checked file (errors and warnings, ordered by position)
+    that its settings report; `strict`: its warnings fail it too."""
 
     path: str
     problems: tuple[Problem, ...]
+    strict: bool = False
 
     @property
     def errors(self) -> int:
@@ -35,24 +41,48 @@ class FileResult:
     def warnings(self) -> int:
         return len(self.problems) - self.errors
 
+    @property
+    def unreadable(self) -> bool:
+        return any(p.code in UNREADABLE for p in self.problems)
+
+    @property
+    def failed(self) -> bool:
+        return self.errors > 0 or (self.strict and self.warnings > 0)
+
 
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def summary(results: Sequence[FileResult], unreadable: int = 0) -> str:
+def summary(results: Sequence[FileResult], unmatched: int = 0, skipped: int = 0) -> str:
     """The one-line summary for stderr, e.g.
     ``3 files checked: 2 valid, 1 invalid (4 errors, 1 warning)``."""
-    invalid = sum(r.errors > 0 for r in results)
-    errors = sum(r.errors for r in results)
-    warnings = sum(r.warnings for r in results)
+    checked = [r for r in results if not r.unreadable]
+    invalid = sum(r.errors > 0 for r in checked)
+    errors = sum(r.errors for r in checked)
+    warnings = sum(r.warnings for r in checked)
     line = (
-        f"{_plural(len(results), 'file')} checked: {len(results) - invalid} valid, "
+        f"{_plural(len(checked), 'file')} checked: {len(checked) - invalid} valid, "
         f"{invalid} invalid ({_plural(errors, 'error')}, {_plural(warnings, 'warning')})"
     )
+    unreadable = len(results) - len(checked)
     if unreadable:
-        line += f"; {unreadable} not checked (see above)"
+        line += f"; {unreadable} not readable"
+    if unmatched:
+        line += f"; {_plural(unmatched, 'glob')} matched nothing"
+    if skipped:
+        line += f"; {skipped} skipped (not nnspec documents)"
     return line
+
+
+def end_of(problem: Problem) -> tuple[int | None, int | None]:
+    """Where the problem's region ends (exclusive). A problem known only by its start
+    (a syntax error) covers the one character there."""
+    if problem.end_line is not None:
+        return problem.end_line, problem.end_column
+    if problem.line is None:
+        return None, None
+    return problem.line, (problem.column or 1) + 1
 
 
 def _problems(results: Sequence[FileResult]) -> list[Problem]:
@@ -74,7 +104,19 @@ class TextReporter(Reporter):
     help = "one line per problem: file:line:col: CODE message (at /json/pointer)"
 
     def render(self, results: Sequence[FileResult]) -> str:
-        return "".join(p.format() + "\n" for p in _problems(results))
+        return "".join(self.line(p) + "\n" for p in _problems(results))
+
+    @staticmethod
+    def line(problem: Problem) -> str:
+        """`Problem.format` plus where the problem ends; a file that could not be read
+        has no place inside it to point at."""
+        if problem.code in UNREADABLE:
+            return f"{problem.file}: {problem.code} {problem.message}"
+        text = problem.format()
+        end_line, end_column = end_of(problem)
+        if end_line is None or not text.endswith(")"):
+            return text
+        return f"{text[:-1]}, ends at {end_line}:{end_column})"
 
 
 class JsonReporter(Reporter):
@@ -95,6 +137,8 @@ class JsonReporter(Reporter):
                         "pointer": p.pointer,
                         "line": p.line,
                         "column": p.column,
+                        "end_line": end_of(p)[0],
+                        "end_column": end_of(p)[1],
                     }
                     for p in r.problems
                 ],
@@ -121,13 +165,22 @@ class GithubReporter(Reporter):
     def render(self, results: Sequence[FileResult]) -> str:
         lines = []
         for p in _problems(results):
-            props = {"file": p.file, "line": p.line, "col": p.column, "title": p.code}
+            end_line, end_column = end_of(p)
+            props = {
+                "file": p.file,
+                "line": p.line,
+                "endLine": end_line,
+                "col": p.column,
+                "endColumn": end_column,
+                "title": p.code,
+            }
             shown = ",".join(
                 f"{key}={_escape_property(str(value))}"
                 for key, value in props.items()
                 if value is not None
             )
-            message = f"{p.message} (at {p.pointer or '/'})"
+            where = "" if p.code in UNREADABLE else f" (at {p.pointer or '/'})"
+            message = p.message + where
             lines.append(f"::{p.severity} {shown}::{_escape_data(message)}\n")
         return "".join(lines)
 
@@ -183,7 +236,13 @@ class SarifReporter(Reporter):
     def _result(problem: Problem, rule_index: int) -> dict[str, Any]:
         physical: dict[str, Any] = {"artifactLocation": {"uri": _artifact_uri(problem.file or "")}}
         if problem.line is not None:
-            physical["region"] = {"startLine": problem.line, "startColumn": problem.column or 1}
+            end_line, end_column = end_of(problem)
+            physical["region"] = {
+                "startLine": problem.line,
+                "startColumn": problem.column or 1,
+                "endLine": end_line,
+                "endColumn": end_column,
+            }
         return {
             "ruleId": problem.code,
             "ruleIndex": rule_index,
@@ -197,3 +256,18 @@ class SarifReporter(Reporter):
 REPORTERS: dict[str, type[Reporter]] = {
     r.name: r for r in (TextReporter, JsonReporter, GithubReporter, SarifReporter)
 }
+
+
+def render_statistics(results: Sequence[FileResult], fmt: str) -> str:
+    """How often each reported code occurs, most frequent first: ``COUNT CODE title``
+    lines, or with ``fmt="json"`` a list of ``{"code", "title", "severity", "count"}``."""
+    counts = Counter(p.code for p in _problems(results))
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    rows = [
+        {"code": code, "title": CODES[code].title, "severity": CODES[code].severity, "count": n}
+        for code, n in ranked
+    ]
+    if fmt == "json":
+        return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
+    width = max((len(str(n)) for n in counts.values()), default=1)
+    return "".join(f"{row['count']:>{width}} {row['code']} {row['title']}\n" for row in rows)

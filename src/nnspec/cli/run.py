@@ -37,7 +37,11 @@ def run(args: argparse.Namespace) -> int:
     from nnspec.interpreter import Model
 
     model = Model(document.graph)
-    arrays = load_arrays(args.input, inputs=[i.name for i in document.graph.inputs])
+    arrays = load_arrays(
+        args.input,
+        inputs=[i.name for i in document.graph.inputs],
+        ranks={i.name: i.type.rank for i in document.graph.inputs},
+    )
     try:
         outputs = model.run(arrays)
     except ValueError as exc:

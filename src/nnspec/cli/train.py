@@ -32,6 +32,8 @@ from nnspec.datasets import load_arrays, save_arrays
 from nnspec.fileio import same_file, write_atomic
 
 HELP = "train a document on .npz/.npy/.csv data and write the trained document"
+CSV_OPTIONS = {"target_columns": "--target", "input_columns": "--input-columns"}
+"""How this command spells `load_arrays`'s column options, for its hints."""
 PLOT_FILES = ("history.png", "boundary.png")
 
 
@@ -55,7 +57,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--target",
         nargs="+",
         metavar="COLUMN",
-        help="CSV columns holding the target (the rest are the input)",
+        help="CSV columns holding the target (the rest are the input); one column for "
+        "[batch] class labels",
+    )
+    parser.add_argument(
+        "--input-columns",
+        nargs="+",
+        metavar="COLUMN",
+        help="CSV columns holding the input (default: the columns named after it, or the "
+        "ones --target leaves)",
     )
     parser.add_argument(
         "--epochs", type=integer(1, 10**9), metavar="N", help="override training.epochs"
@@ -72,7 +82,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--history", metavar="FILE", help="write per-epoch loss and metrics (.json or .csv)"
     )
-    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--quiet", "-q", action="store_true", help="no progress bar (the result line stays)"
+    )
+    parser.add_argument(
+        "--silent", action="store_true", help="no progress bar and no result line; errors only"
+    )
     parser.add_argument(
         "--plot",
         metavar="DIR",
@@ -105,7 +120,13 @@ def run(args: argparse.Namespace) -> int:
     model = Model(document.graph, seed=args.seed)
     features, target = feed_names(model)
     data = load_arrays(
-        args.data, inputs=features, targets=[target] if target else [], target_columns=args.target
+        args.data,
+        inputs=features,
+        targets=[target] if target else [],
+        target_columns=args.target,
+        input_columns=args.input_columns,
+        ranks={n: t.rank for n, t in document.graph.types().items() if n in (*features, target)},
+        spelling=CSV_OPTIONS,
     )
     try:
         # Overflow shows up as a non-finite loss, reported below with advice;
@@ -118,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
                 learning_rate=args.lr,
                 batch_size=args.batch_size,
                 seed=args.seed,
-                quiet=args.quiet or None,
+                quiet=args.quiet or args.silent or None,
             )
     except TrainingError as exc:
         _write_history(args.history, exc.history)
@@ -128,10 +149,12 @@ def run(args: argparse.Namespace) -> int:
     _write_document(Path(out), document.data, model)  # checks everything before writing
     _write_history(args.history, history)
     if args.plot:
-        from nnspec.tools.plots import write_training_plots
+        from nnspec.tools.plots import document_class_names, write_training_plots
 
-        written = write_training_plots(json.loads(history.to_json()), model, data, args.plot)
-        if not args.quiet:
+        classes = document_class_names(document.data)
+        history_columns = json.loads(history.to_json())
+        written = write_training_plots(history_columns, model, data, args.plot, classes)
+        if not args.silent:
             print(f"nnspec train: wrote {', '.join(map(str, written))}", file=sys.stderr)
     summary = ", ".join(f"{m} {v[-1]:.4g}" for m, v in history.metrics.items())
     last = (
@@ -145,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return ExitCode.INTERRUPTED
-    if not args.quiet:
+    if not args.silent:
         print(f"nnspec train: {history.epochs} epoch(s), {last}; wrote {out}", file=sys.stderr)
     return ExitCode.OK
 

@@ -1,28 +1,42 @@
-"""``nnspec validate FILE_OR_GLOB...``: check documents, for people and for CI.
+"""``nnspec validate FILE_OR_FOLDER...``: check documents, for people and for CI.
 
-Expands the arguments to files, runs the spec pipeline (`nnspec.spec.load`) on
-each, hands the results to a reporter from `nnspec.cli.report` and decides the
-exit code: 0 all valid (warnings allowed unless ``--strict``), 1 some invalid,
-2 usage error, an unreadable file or a glob that matches nothing. A one-line
-summary goes to stderr.
+Expands the arguments to sources (`nnspec.cli.sources`), runs the spec pipeline
+(`nnspec.spec.load`) on each, keeps the problems the settings select
+(`nnspec.cli.config`), hands the results to a reporter from `nnspec.cli.report`
+and decides the exit code: 0 all valid (warnings allowed unless strict), 1 some
+invalid, 2 usage or configuration error, an unreadable file or a glob that matches
+nothing. An unreadable file is also reported in-band (NN010), so json, github and
+sarif reports name it. A one-line summary goes to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
-import glob
-import os
+import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-from nnspec.cli.report import REPORTERS, FileResult, summary
+from nnspec.cli.command import CommandError, ExitCode, check_outputs
+from nnspec.cli.config import (
+    DEFAULT,
+    ConfigError,
+    ConfigFinder,
+    Selection,
+    document_ignores,
+    read_config,
+    selectors,
+)
+from nnspec.cli.report import REPORTERS, FileResult, render_statistics, summary
+from nnspec.cli.sources import STDIN, Source, Unreadable, declares_nnspec, expand, read
+from nnspec.errors import Problem, SpecError
+from nnspec.fileio import write_atomic
 from nnspec.spec.limits import DEFAULT_LIMITS, Limits
 from nnspec.spec.load import validate
+from nnspec.spec.parse import parse_json
 
 HELP = "check documents against the schema and the graph rules (exit 0 valid, 1 invalid)"
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
-_GLOB_CHARS = frozenset("*?[")
 
 
 def _positive(text: str) -> int:
@@ -39,8 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "paths",
         nargs="+",
-        metavar="FILE_OR_GLOB",
-        help="documents to check; quote globs such as 'models/**/*.json' (** is recursive)",
+        metavar="FILE_OR_FOLDER",
+        help='documents, folders (every *.json inside that declares "nnspec"), quoted globs '
+        "such as 'models/**/*.json' (** is recursive), or - for standard input",
     )
     parser.add_argument(
         "-f",
@@ -50,6 +65,52 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="output format: " + "; ".join(f"{name}: {r.help}" for name, r in REPORTERS.items()),
     )
     parser.add_argument("--strict", action="store_true", help="treat warnings as failures (exit 1)")
+    parser.add_argument(
+        "--exit-zero",
+        action="store_true",
+        help="exit 0 even when a file is invalid or unreadable (usage errors still exit 2)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output-file",
+        metavar="FILE",
+        help="write the report to FILE instead of standard output (the summary stays on stderr)",
+    )
+    parser.add_argument(
+        "--statistics",
+        action="store_true",
+        help="report how often each code occurs instead of each problem (text or json)",
+    )
+    parser.add_argument(
+        "--only-nnspec",
+        action="store_true",
+        help="skip named files that are not nnspec documents (JSON without a top-level "
+        '"nnspec" key), as folders always do; for pre-commit\'s types: [json]',
+    )
+    parser.add_argument(
+        "--stdin-filename",
+        metavar="NAME",
+        help="the name to report for - (standard input); also where configuration and a "
+        "relative weights file are looked up",
+    )
+    rules = parser.add_argument_group("selecting warnings (errors are always reported)")
+    for option, what in (
+        ("--select", "report only these warnings (replaces the configured selection)"),
+        ("--extend-select", "report these warnings too"),
+        ("--ignore", "do not report these warnings"),
+    ):
+        rules.add_argument(
+            option,
+            metavar="CODES",
+            action="append",
+            help=f"{what}; codes or prefixes, comma-separated (NN902, NN9, ALL)",
+        )
+    rules.add_argument(
+        "--config",
+        metavar="FILE",
+        help="read settings from this nnspec.toml or pyproject.toml instead of the nearest one",
+    )
+    rules.add_argument("--isolated", action="store_true", help="ignore every configuration file")
     limits = parser.add_argument_group("limits (see docs/format.md#limits)")
     for option, field, what in (
         ("--max-nodes", "max_nodes", "nodes in one document"),
@@ -65,33 +126,99 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         )
 
 
-def expand(paths: list[str]) -> tuple[list[str], list[str]]:
-    """Files named by `paths` (globs expanded, sorted, duplicates dropped) and
-    messages for arguments that name nothing checkable."""
-    files: dict[str, None] = {}
-    failures = []
-    for arg in paths:
-        if os.path.isdir(arg):
-            failures.append(f"{arg} is a directory; give files or a glob such as '{arg}/*.json'")
-        elif os.path.lexists(arg) or not _GLOB_CHARS & set(arg):
-            files[arg] = None  # a missing file is reported when it cannot be read
+class _Settings:
+    """The settings for each file: the configuration that applies to it, overridden by
+    the command line."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self._fixed: Selection | None = None
+        self._finder: ConfigFinder | None = None
+        if args.config:
+            config = read_config(Path(args.config))
+            if config is None:
+                raise ConfigError(f"{args.config}: no [tool.nnspec] table")
+            self._fixed = config
+        elif args.isolated:
+            self._fixed = DEFAULT
         else:
-            matches = sorted(m for m in glob.glob(arg, recursive=True) if not os.path.isdir(m))
-            if not matches:
-                failures.append(f"no files match {arg!r}")
-            files.update(dict.fromkeys(matches))
-    return list(files), failures
+            self._finder = ConfigFinder()
+        self._select = _cli_selectors(args.select, "--select")
+        self._extend = _cli_selectors(args.extend_select, "--extend-select") or ()
+        self._ignore = _cli_selectors(args.ignore, "--ignore", ignoring=True) or ()
+        self._strict = args.strict
+
+    def for_file(self, path: str) -> Selection:
+        if self._fixed is not None:
+            base = self._fixed
+        else:
+            assert self._finder is not None
+            base = self._finder.for_file(path)
+        changes: dict[str, object] = {
+            "extend_select": (*base.extend_select, *self._extend),
+            "ignore": (*base.ignore, *self._ignore),
+            "strict": base.strict or self._strict,
+        }
+        if self._select is not None:  # the command line's --select replaces the file's
+            changes.update(select=self._select, extend_select=self._extend)
+        return replace(base, **changes)  # type: ignore[arg-type]
 
 
-def _check(path: str, limits: Limits) -> FileResult | str:
-    """The file's result, or why it could not be checked."""
+def _cli_selectors(
+    values: list[str] | None, option: str, *, ignoring: bool = False
+) -> tuple[str, ...] | None:
+    if values is None:
+        return None
+    if not ",".join(values).strip(", "):
+        raise ConfigError(f"{option}: expected a list of codes such as NN902")
+    return selectors(",".join(values), option, ignoring=ignoring)
+
+
+def _check(source: Source, label: str, limits: Limits, settings: Selection) -> FileResult | None:
+    """The file's result, or None for a sniffed file that is no nnspec document."""
     try:
-        problems = validate(Path(path), limits=limits)
-    except OSError as exc:
-        return f"cannot read {path}: {exc.strerror or exc}"
+        data = read(source, limits.max_file_bytes)
+    except Unreadable as exc:
+        return FileResult(label, (Problem("NN010", f"cannot read the file: {exc}", file=label),))
+    if source.sniff and not declares_nnspec(data):
+        return None
+    folder = Path(label).parent
+    try:
+        if len(data) > limits.max_file_bytes and not source.is_stdin:
+            problems = validate(Path(source.path), limits=limits)  # reports the real size
+        else:
+            problems = validate(data, limits=limits, base_dir=folder)
     except Exception as exc:  # a checker bug must not become a traceback in CI logs
-        return f"internal error while checking {path}: {type(exc).__name__}: {exc} (please report)"
-    return FileResult(path, tuple(problems))
+        message = f"internal error while checking {label}: {type(exc).__name__}: {exc}"
+        return FileResult(label, (Problem("NN011", message + " (please report)", file=label),))
+    problems = [p.located(file=label) for p in problems]
+    ignored, malformed = _document_ignores(data)
+    if malformed is not None:
+        problems = sorted(
+            [*problems, _malformed_settings(data, label, malformed)], key=Problem.sort_key
+        )
+    kept = tuple(
+        p
+        for p in problems
+        if settings.reports(p.code) and (p.is_error or not any(map(p.code.startswith, ignored)))
+    )
+    return FileResult(label, kept, strict=settings.strict)
+
+
+def _document_ignores(data: bytes) -> tuple[tuple[str, ...], str | None]:
+    if b'"x-nnspec"' not in data:  # cheap: most documents have no settings
+        return (), None
+    try:
+        return document_ignores(json.loads(data))
+    except (ValueError, RecursionError):  # the parse problem is reported already
+        return (), None
+
+
+def _malformed_settings(data: bytes, label: str, why: str) -> Problem:
+    problem = Problem("NN904", why, "/x-nnspec")
+    try:
+        return parse_json(data, path=label).locate(problem)
+    except SpecError:
+        return problem.located(file=label)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -100,20 +227,45 @@ def run(args: argparse.Namespace) -> int:
         max_nodes=args.max_nodes,
         max_param_elements=args.max_param_elements,
     )
-    files, failures = expand(args.paths)
+    try:
+        settings = _Settings(args)
+    except ConfigError as exc:
+        raise CommandError(str(exc)) from None
+    if args.statistics and args.format not in ("text", "json"):
+        raise CommandError("--statistics writes text or json; drop --format or pick one of those")
+    if args.paths.count(STDIN) > 1:
+        raise CommandError("- (standard input) can be given once")
+    if args.stdin_filename is not None and STDIN not in args.paths:
+        raise CommandError("--stdin-filename names standard input; give - among the files")
+    sources, failures = expand(args.paths, sniff_files=args.only_nnspec)
+    check_outputs([s.path for s in sources if not s.is_stdin], [args.output_file])
     results: list[FileResult] = []
-    for path in files:
-        outcome = _check(path, limits)
-        if isinstance(outcome, str):
-            failures.append(outcome)
+    skipped = 0
+    for source in sources:
+        label = (args.stdin_filename or STDIN) if source.is_stdin else source.path
+        try:
+            selection = settings.for_file(label)  # "-": the working folder's settings
+        except ConfigError as exc:
+            raise CommandError(str(exc)) from None
+        outcome = _check(source, label, limits, selection)
+        if outcome is None:
+            skipped += 1
         else:
             results.append(outcome)
-    sys.stdout.write(REPORTERS[args.format]().render(results))
-    sys.stdout.flush()
+    if args.statistics:
+        report = render_statistics(results, args.format)
+    else:
+        report = REPORTERS[args.format]().render(results)
+    if args.output_file is None:
+        sys.stdout.write(report)
+        sys.stdout.flush()
+    else:
+        write_atomic(args.output_file, report)
     for failure in failures:
         print(f"nnspec validate: {failure}", file=sys.stderr)
-    print(summary(results, unreadable=len(failures)), file=sys.stderr)
-    if failures:
-        return EXIT_USAGE
-    failed = any(r.errors or (args.strict and r.warnings) for r in results)
-    return EXIT_INVALID if failed else EXIT_OK
+    print(summary(results, unmatched=len(failures), skipped=skipped), file=sys.stderr)
+    if failures or (not args.exit_zero and any(r.unreadable for r in results)):
+        return ExitCode.USAGE
+    if args.exit_zero:
+        return ExitCode.OK
+    return ExitCode.FAILED if any(r.failed for r in results) else ExitCode.OK

@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import IO
 
 import numpy as np
@@ -27,6 +27,7 @@ _NUMBER = re.compile(
     r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|nan|inf|infinity)", re.IGNORECASE
 )
 _INDEXED = "{}_{}"  # 2-D array column names: <name>_<column index>
+_PYTHON_SPELLING = {"target_columns": "target_columns", "input_columns": "input_columns"}
 
 
 def _csv_arrays(
@@ -37,36 +38,47 @@ def _csv_arrays(
     targets: list[str],
     target_columns: Sequence[str] | None,
     input_columns: Sequence[str] | None,
+    ranks: Mapping[str, int] | None = None,
+    spelling: Mapping[str, str] | None = None,
 ) -> dict[str, np.ndarray]:
-    """The arrays `inputs` and `targets` from a CSV's `header` and float64 `table`."""
+    """The arrays `inputs` and `targets` from a CSV's `header` and float64 `table`.
+
+    `ranks` (the declared rank of a name, when known) settles what the header cannot:
+    one column for a rank-1 name (``[batch]`` class labels) is a 1-D array, a lone
+    1-D column for a rank-2 name is an ``[n, 1]`` array. `spelling` says how the caller
+    spells ``target_columns`` / ``input_columns`` (``--target`` on the command line),
+    so every hint names an option the reader can actually use.
+    """
+    spell = {**_PYTHON_SPELLING, **(spelling or {})}
+    target_opt, input_opt = spell["target_columns"], spell["input_columns"]
     column = {name: i for i, name in enumerate(header)}
     chosen: dict[str, list[int]] = {}  # array name -> column indices, for explicit options
     if target_columns is not None:
-        chosen.update(_option_columns(path, "target_columns", target_columns, targets, column))
+        chosen.update(_option_columns(path, target_opt, "target", target_columns, targets, column))
     if input_columns is not None:
-        chosen.update(_option_columns(path, "input_columns", input_columns, inputs, column))
+        chosen.update(_option_columns(path, input_opt, "input", input_columns, inputs, column))
     if target_columns is not None and input_columns is not None:
         overlap = set(target_columns) & set(input_columns)
         if overlap:
             raise DataError(
                 path,
                 f"column(s) {', '.join(sorted(map(repr, overlap)))} are in both "
-                "input_columns and target_columns; give each column one role",
+                f"{input_opt} and {target_opt}; give each column one role",
             )
     if target_columns is not None and input_columns is None:
         # The remaining columns form the (single) input.
         if len(inputs) != 1:
             raise DataError(
                 path,
-                f"target_columns leaves the other columns for one input, but {len(inputs)} "
-                f"inputs are needed ({', '.join(inputs)}); pick them with input_columns",
+                f"{target_opt} leaves the other columns for one input, but {len(inputs)} "
+                f"inputs are needed ({', '.join(inputs)}); pick them with {input_opt}",
             )
         taken = set(chosen[targets[0]])
         rest = [i for i in range(len(header)) if i not in taken]
         if not rest:
             raise DataError(
                 path,
-                "target_columns takes every column, leaving none for the input; "
+                f"{target_opt} takes every column, leaving none for the input; "
                 "list only the target's columns",
             )
         chosen[inputs[0]] = rest
@@ -87,20 +99,27 @@ def _csv_arrays(
                 path,
                 f"has no column for {name!r} (columns: {listing}); name the columns "
                 f"{name!r} or {_INDEXED.format(name, 0)!r}, {_INDEXED.format(name, 1)!r}, ..., "
-                "or choose them with input_columns / target_columns",
+                f"or choose them with {target_opt if name in targets else input_opt}",
             )
+    for name, rank in (ranks or {}).items():
+        a = result.get(name)
+        if a is not None and rank == 1 and a.ndim == 2 and a.shape[1] == 1:
+            result[name] = np.ascontiguousarray(a[:, 0])
+        elif a is not None and rank == 2 and a.ndim == 1:
+            result[name] = a.reshape(-1, 1)
     return result
 
 
 def _option_columns(
     path: PathLike,
     option: str,
+    role: str,
     names: Sequence[str],
     owners: list[str],
     column: dict[str, int],
 ) -> dict[str, list[int]]:
-    """Resolve `target_columns` / `input_columns` to column indices of the one owner."""
-    role = "target" if option == "target_columns" else "input"
+    """Resolve `target_columns` / `input_columns` (spelt `option`) to column indices of
+    the one owner, the `role` ("target" or "input")."""
     if isinstance(names, str):
         raise TypeError(f"{option} must be a list of column names, not the string {names!r}")
     names = list(names)

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nnspec.datasets.csvio import _csv_arrays, _csv_text, _parse_csv
+from nnspec.datasets.csvio import _PYTHON_SPELLING, _csv_arrays, _csv_text, _parse_csv
 from nnspec.datasets.errors import DataError, PathLike
 from nnspec.fileio import (
     ArrayFileError,
@@ -67,6 +67,8 @@ def load_arrays(
     targets: Sequence[str] | None = None,
     target_columns: Sequence[str] | None = None,
     input_columns: Sequence[str] | None = None,
+    ranks: Mapping[str, int] | None = None,
+    spelling: Mapping[str, str] | None = None,
 ) -> dict[str, np.ndarray]:
     """Load the arrays named by `inputs` and `targets` from a .npz, .npy or .csv file.
 
@@ -74,7 +76,11 @@ def load_arrays(
     files keep their dtypes; CSV data comes back as float64 (cast it to the
     document's dtype). `target_columns` and `input_columns` are for CSV only: they
     pick the columns of the single target / single input; with `target_columns` alone
-    the remaining columns form the input.
+    the remaining columns form the input. `ranks` gives the declared rank of names
+    whose CSV layout is ambiguous: a single column for a rank-1 name (``[batch]``
+    class labels) is 1-D, a lone 1-D column for a rank-2 name is ``[n, 1]``.
+    `spelling` maps ``"target_columns"`` / ``"input_columns"`` to the caller's own
+    names for them (a CLI's ``--target``), used in error messages.
     """
     inputs = _names("inputs", inputs)
     targets = _names("targets", targets or [])
@@ -86,11 +92,15 @@ def load_arrays(
     ext = _extension(path)
     _check_readable(path)
     if ext == ".csv":
-        return _load_csv(path, inputs, targets, target_columns, input_columns)
+        header, table = _read_csv(path)
+        return _csv_arrays(
+            path, header, table, inputs, targets, target_columns, input_columns, ranks, spelling
+        )
     if target_columns is not None or input_columns is not None:
+        spell = {**_PYTHON_SPELLING, **(spelling or {})}
         raise DataError(
             path,
-            "target_columns and input_columns apply only to .csv files; "
+            f"{spell['target_columns']} and {spell['input_columns']} apply only to .csv files; "
             f"a {ext} file holds whole arrays by name, so leave the column options out",
         )
     if ext == ".npy":
@@ -178,18 +188,6 @@ def _numpy_errors(path: PathLike, ext: str) -> Iterator[None]:
         raise DataError(path, "permission denied; make the file readable") from None
     except OSError as exc:
         raise DataError(path, exc.strerror or str(exc)) from None
-
-
-def _load_csv(
-    path: PathLike,
-    inputs: list[str],
-    targets: list[str],
-    target_columns: Sequence[str] | None,
-    input_columns: Sequence[str] | None,
-) -> dict[str, np.ndarray]:
-    # Opening and decoding stay here with the other file access; csvio.py sees text.
-    header, table = _read_csv(path)
-    return _csv_arrays(path, header, table, inputs, targets, target_columns, input_columns)
 
 
 def _read_csv(path: PathLike) -> tuple[list[str], np.ndarray]:

@@ -67,6 +67,7 @@ def _always_matching(pattern: re.Pattern[str]) -> Callable[[str, int], re.Match[
 _match_ws = _always_matching(_WS)
 _match_string_plain = _always_matching(_STRING_PLAIN)
 _DEPTH_STEPS = str.maketrans({"[": "\x01", "{": "\x01", "]": "\xff", "}": "\xff"})
+_DECODER = json.JSONDecoder()  # accepts NaN/Infinity, which later stages may locate
 _LITERALS = {"t": "true", "f": "false", "n": "null", "N": "NaN", "I": "Infinity"}
 
 
@@ -99,11 +100,24 @@ class ParsedDocument:
             return None
         return index.lines.line_col(index.offset(pointer))
 
+    def span(self, pointer: str) -> tuple[int, int, int, int] | None:
+        """``(line, column, end line, end column)`` of what `pointer` names: a
+        member from its key to the end of its value, an element or the root the
+        whole value. The end is exclusive (just past the last character)."""
+        where = self.position(pointer)
+        if where is None:
+            return None
+        index: _PositionIndex = self.__dict__["_positions"]
+        start = index.offset(pointer)
+        return (*where, *index.lines.line_col(index.end(start)))
+
     def locate(self, problem: Problem) -> Problem:
-        """`problem` with file, line and column filled in from its pointer."""
-        where = self.position(problem.pointer)
-        line, column = where if where is not None else (None, None)
-        return problem.located(file=self.path, line=line, column=column)
+        """`problem` with file, line, column and their ends filled in from its pointer."""
+        span = self.span(problem.pointer)
+        line, column, end_line, end_column = span if span is not None else (None,) * 4
+        return problem.located(
+            file=self.path, line=line, column=column, end_line=end_line, end_column=end_column
+        )
 
 
 def parse_json(
@@ -529,9 +543,11 @@ class _Scanner:
 class _PositionIndex:
     """Offsets of every value of a document, built once by `_Scanner`."""
 
-    def __init__(self, root: _Node | int | None, lines: _Lines) -> None:
+    def __init__(self, root: _Node | int | None, lines: _Lines, text: str) -> None:
         self.root = root
         self.lines = lines
+        self.text = text
+        self._ends: dict[int, int] = {}
 
     @classmethod
     def build(cls, text: str) -> _PositionIndex:
@@ -540,7 +556,21 @@ class _PositionIndex:
             root: _Node | int | None = scanner.run()
         except _ScanError:
             root = None
-        return cls(root, _Lines(text))
+        return cls(root, _Lines(text), text)
+
+    def end(self, start: int) -> int:
+        """Offset just past the value (or the member: key, colon, value) at `start`.
+
+        The text parsed already, so the C decoder cannot fail or recurse too deep
+        here; ends are cached because many problems share one container."""
+        end = self._ends.get(start)
+        if end is None:
+            _, end = _DECODER.raw_decode(self.text, start)
+            after = _match_ws(self.text, end).end()
+            if self.text.startswith(":", after):  # `start` is a member's key
+                _, end = _DECODER.raw_decode(self.text, _match_ws(self.text, after + 1).end())
+            self._ends[start] = end
+        return end
 
     def offset(self, pointer: str) -> int:
         """Offset for `pointer`, or for its deepest resolving prefix."""

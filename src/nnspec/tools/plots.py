@@ -25,6 +25,9 @@ SIZE = (6.4, 4.8)  # inches; at DPI this is 640 × 480 pixels
 DPI = 100
 GRID = 200  # boundary resolution: GRID × GRID model evaluations
 INSTALL = "plots need matplotlib: install the extra with pip install 'nnspec[plot]'"
+VALIDATION = "val_"  # prefix of validation curves in a history
+CLASS_COLOURS = ("#f59322", "#0877bd")  # the Playground's orange (class 0) and blue (class 1)
+CLASS_NAMES_KEY = "x-class-names"  # a document's names of its classes, in label order
 
 
 class PlotUnavailable(ImportError):
@@ -99,22 +102,46 @@ def _numbers(value: object) -> TypeGuard[Sequence[float]]:
     )
 
 
-def plot_history(history: Mapping[str, Any], path: str | os.PathLike) -> Path:
-    """Loss curves on the left, metric curves (if any) on the right, as a PNG."""
+def history_figure(history: Mapping[str, Any], title: str | None = None) -> Any:
+    """The figure `plot_history` saves: losses left, metrics right, validation dashed.
+
+    Each validation curve (``val_<name>``) shares its training curve's colour, so a
+    pair reads as one quantity on two data sets.
+    """
     epochs, curves = history_series(history)
-    losses = {k: v for k, v in curves.items() if "loss" in k}
+    losses = {k: v for k, v in curves.items() if k.endswith("loss")}
     metrics = {k: v for k, v in curves.items() if k not in losses}
     figure, axes = _figure(2 if metrics else 1)
-    for ax, group, ylabel in zip(axes, (losses, metrics), ("loss", "metric"), strict=False):
+    for ax, group in zip(axes, (losses, metrics), strict=False):
+        colours: dict[str, Any] = {}
         for name, values in group.items():
-            ax.plot(epochs[: len(values)], values, label=name)
+            base = name.removeprefix(VALIDATION)
+            line = ax.plot(
+                epochs[: len(values)],
+                values,
+                label=name,
+                linestyle="--" if name.startswith(VALIDATION) else "-",
+                color=colours.get(base),
+            )[0]
+            colours.setdefault(base, line.get_color())
         ax.set_xlabel("epoch")
-        ax.set_ylabel(ylabel)
+        ax.set_ylabel(", ".join(dict.fromkeys(k.removeprefix(VALIDATION) for k in group)))
         ax.grid(alpha=0.3)
         ax.legend()
     if min(min(values) for values in losses.values()) > 0:
         axes[0].set_yscale("log")  # losses fall over orders of magnitude
-    return _save(figure, path)
+    figure.suptitle(title or "training history")
+    return figure
+
+
+def plot_history(
+    history: Mapping[str, Any], path: str | os.PathLike, title: str | None = None
+) -> Path:
+    """Loss curves on the left, metric curves (if any) on the right, as a PNG.
+
+    Axis labels name the quantities; `title` defaults to "training history".
+    """
+    return _save(history_figure(history, title), path)
 
 
 # --------------------------------------------------------------------------- boundary
@@ -144,20 +171,33 @@ def _task(graph: Graph) -> tuple[str, bool]:
     return kind, bool(spec.get("from_logits", False))
 
 
-def plot_boundary(
+def class_colours(count: int) -> list[Any]:
+    """The colour of each class, the same for every classifier: the Playground's
+    orange and blue for classes 0 and 1, then matplotlib's tab10 for more."""
+    from matplotlib import colormaps
+
+    if count > 10:
+        return [colormaps["tab20"](k % 20) for k in range(count)]  # colours repeat past 20
+    extra = [colormaps["tab10"](k) for k in range(2, 10)]  # past tab10's own blue/orange
+    return [*CLASS_COLOURS, *extra][:count]
+
+
+def class_names(names: Sequence[str] | None, count: int) -> list[str]:
+    """`names` when it names each of `count` classes, else ``0``, ``1``, ..."""
+    if names is not None and len(names) == count:
+        return [str(n) for n in names]
+    return [str(k) for k in range(count)]
+
+
+def boundary_figure(
     model: Any,
     x: np.ndarray,
     y: np.ndarray | None,
-    path: str | os.PathLike,
-) -> Path:
-    """The model's output over the plane around the points `x` [n, 2], as a PNG.
+    classes: Sequence[str] | None = None,
+) -> Any:
+    """The figure `plot_boundary` saves; see there."""
+    from matplotlib.colors import BoundaryNorm, Colormap, LinearSegmentedColormap, ListedColormap
 
-    Like the TensorFlow Playground: classification shows the probability of class 1
-    (or, for K > 1 outputs, the winning class) as coloured regions with the 0.5
-    contour; regression shows the output as a coloured surface. Points are drawn on
-    top, coloured by `y` on the same scale when given. `model` is an
-    `nnspec.interpreter.Model`.
-    """
     graph: Graph = model.graph
     name = boundary_input(graph)
     x = np.asarray(x, dtype=np.float64)
@@ -172,39 +212,87 @@ def plot_boundary(
     out = out.reshape(len(points), -1)
     task, logits = _task(graph)
     figure, (ax,) = _figure()
-    if task == "classification" and out.shape[1] > 1:
-        surface = out.argmax(axis=1).reshape(g1.shape)
-        levels = np.arange(out.shape[1] + 1) - 0.5
-        shown = ax.contourf(g1, g2, surface, levels=levels, cmap="tab10", alpha=0.35)
-        label = "class"
-    elif task == "classification":
-        prob = 1 / (1 + np.exp(-out[:, 0])) if logits else out[:, 0]
+    count = max(out.shape[1], 2)
+    names = class_names(classes, count)
+    colours = class_colours(count)
+    points_colour: np.ndarray | None = None
+    if y is not None:
+        points_colour = np.asarray(y, dtype=np.float64).reshape(len(x), -1)
+        if points_colour.shape[1] > 1:  # one-hot targets
+            points_colour = points_colour.argmax(axis=1)
+        points_colour = points_colour.ravel()
+    if task == "classification" and count == 2:
+        # One output (a probability or logit of class 1) or two softmax scores: both show
+        # P(class 1) on the same two-colour scale, so equal models give equal pictures.
+        score = out[:, -1] if out.shape[1] == 2 else out[:, 0]
+        if out.shape[1] == 2 and logits:
+            score = out[:, 1] - out[:, 0]  # the softmax of two logits is a sigmoid of this
+        prob = 1 / (1 + np.exp(-score)) if logits else score
         surface = prob.reshape(g1.shape)
-        shown = ax.contourf(g1, g2, surface, levels=np.linspace(0, 1, 11), cmap="RdBu", alpha=0.8)
+        cmap: Colormap = LinearSegmentedColormap.from_list(
+            "nnspec_binary", [colours[0], "#f7f7f7", colours[1]]
+        )
+        shown = ax.contourf(g1, g2, surface, levels=np.linspace(0, 1, 11), cmap=cmap, alpha=0.8)
         ax.contour(g1, g2, surface, levels=[0.5], colors="black", linewidths=1)
-        label = "P(class 1)"
+        bar = figure.colorbar(shown, ax=ax, label=f"P({names[1]})")
+        bar.set_ticks([0.0, 0.5, 1.0], labels=[names[0], "0.5", names[1]])
+        scatter = {"cmap": cmap, "norm": shown.norm}
+    elif task == "classification":
+        surface = out.argmax(axis=1).reshape(g1.shape)
+        cmap = ListedColormap(colours, name="nnspec_classes")
+        norm = BoundaryNorm(np.arange(count + 1) - 0.5, count)
+        shown = ax.contourf(
+            g1, g2, surface, levels=np.arange(count + 1) - 0.5, cmap=cmap, norm=norm, alpha=0.35
+        )
+        bar = figure.colorbar(shown, ax=ax, label="class")
+        bar.set_ticks(np.arange(count), labels=names)  # at the classes, not the boundaries
+        scatter = {"cmap": cmap, "norm": norm}
     else:
         surface = out[:, 0].reshape(g1.shape)
         shown = ax.contourf(g1, g2, surface, levels=20, cmap="RdBu", alpha=0.8)
-        label = "output"
-    figure.colorbar(shown, ax=ax, label=label)
-    colours = None if y is None else np.asarray(y, dtype=np.float64).reshape(len(x), -1)
-    if colours is not None and colours.shape[1] > 1:  # one-hot targets
-        colours = colours.argmax(axis=1)
+        figure.colorbar(shown, ax=ax, label="output")
+        scatter = {"cmap": shown.cmap, "norm": shown.norm}
     ax.scatter(  # points share the surface's colour scale, so a point matches its region
         x[:, 0],
         x[:, 1],
-        c="black" if colours is None else colours.ravel(),
-        cmap=None if colours is None else shown.cmap,
-        norm=None if colours is None else shown.norm,
+        c="black" if points_colour is None else points_colour,
+        **({} if points_colour is None else scatter),
         edgecolors="white",
         linewidths=0.6,
         s=18,
     )
     ax.set_xlabel(f"{name}[0]")
     ax.set_ylabel(f"{name}[1]")
-    ax.set_title(graph.name)
-    return _save(figure, path)
+    kind = "decision boundary" if task == "classification" else "regression surface"
+    ax.set_title(f"{graph.name}: {kind}")
+    return figure
+
+
+def plot_boundary(
+    model: Any,
+    x: np.ndarray,
+    y: np.ndarray | None,
+    path: str | os.PathLike,
+    classes: Sequence[str] | None = None,
+) -> Path:
+    """The model's output over the plane around the points `x` [n, 2], as a PNG.
+
+    Like the TensorFlow Playground: a two-class model (one sigmoid output or two softmax
+    scores) shows the probability of class 1 with the 0.5 contour; K > 2 classes show the
+    winning class, the colorbar ticked at each class and labelled with `classes` (the
+    document's ``x-class-names``) when given; regression shows the output as a surface.
+    Every classifier uses the same class colours. Points are drawn on top, coloured by
+    `y` on the same scale when given. `model` is an `nnspec.interpreter.Model`.
+    """
+    return _save(boundary_figure(model, x, y, classes), path)
+
+
+def document_class_names(document: Mapping[str, Any]) -> list[str] | None:
+    """The document's ``x-class-names`` (a list of strings), if it has one."""
+    names = document.get(CLASS_NAMES_KEY)
+    if isinstance(names, list) and names and all(isinstance(n, str) for n in names):
+        return names
+    return None
 
 
 # --------------------------------------------------------------------------- training
@@ -215,19 +303,21 @@ def write_training_plots(
     model: Any,
     data: Mapping[str, np.ndarray],
     folder: str | os.PathLike,
+    classes: Sequence[str] | None = None,
 ) -> list[Path]:
     """Write ``history.png`` and, for a model with one [batch, 2] input found in `data`,
     ``boundary.png`` into `folder` (created if needed); return the paths written.
 
     `history` is the training history (``{"loss": [...], "metrics": {...}, ...}``),
     `model` the trained `nnspec.interpreter.Model`, `data` the arrays by name as fed
-    to training (the graph input, and the training target if present).
+    to training (the graph input, and the training target if present), `classes` the
+    class names for the boundary's colorbar (see `document_class_names`).
     Raises `PlotUnavailable` without matplotlib.
     """
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
-    written = [plot_history(history, out / "history.png")]
     graph: Graph = model.graph
+    written = [plot_history(history, out / "history.png", f"{graph.name}: training history")]
     try:
         name = boundary_input(graph)
     except ValueError:
@@ -236,5 +326,5 @@ def write_training_plots(
         return written
     targets = graph.training.targets if graph.training is not None else ()
     y = next((data[t.name] for t in targets if t.name in data), None)
-    written.append(plot_boundary(model, data[name], y, out / "boundary.png"))
+    written.append(plot_boundary(model, data[name], y, out / "boundary.png", classes))
     return written
