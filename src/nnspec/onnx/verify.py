@@ -128,7 +128,7 @@ def table(rows: Sequence[Row]) -> str:
     """The rows as an aligned text table (the format `nnspec check` prints)."""
     header = ("value", "comparison", "error", "bound", "")
     cells = [header] + [
-        (r.value, r.comparison, f"{r.error:.3g}", r.bound, "ok" if r.ok else "DISAGREES")
+        (r.value, r.comparison, f"{r.error:.2e}", r.bound, "ok" if r.ok else "DISAGREES")
         for r in rows
     ]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
