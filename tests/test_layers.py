@@ -15,7 +15,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("fileio", "errors", "examples"),  # below everything: files, problems, shipped data
     ("ir",),
     ("printer",),
-    ("ops",),
+    ("ops", "optimizers"),  # the op registry and the optimizer definitions (both data)
     ("spec",),
     ("interpreter",),
     ("codegen",),

@@ -60,6 +60,17 @@ CODES: dict[str, CodeInfo] = {
         "nesting deeper than the limit",
         "Flatten the document; nnspec documents never need deep nesting (the limit is max_depth).",
     ),
+    "NN008": CodeInfo(
+        "number beyond the range of a float64",
+        "Write a finite number within about ±1.8e308 (1e999 reads as infinity); nnspec "
+        "rejects such numbers everywhere, also under x- keys.",
+    ),
+    "NN009": CodeInfo(
+        "string with a lone surrogate",
+        "Remove the character: a lone surrogate (such as \\ud800) is valid JSON but not "
+        "text, so no file, terminal or report could hold it. Escaped pairs that form one "
+        "character are fine.",
+    ),
     "NN010": CodeInfo(
         "the file cannot be read",
         "Check the path and the file's permissions; a document must be a regular file "
@@ -165,8 +176,9 @@ CODES: dict[str, CodeInfo] = {
         "Write the value as nested lists whose shape matches the declared shape (row-major).",
     ),
     "NN402": CodeInfo(
-        "literal value is not finite",
-        "Replace values that overflow the dtype (or are NaN) with finite numbers.",
+        "value or init not finite in the param's dtype",
+        "Replace values that overflow the dtype (or are NaN) with finite numbers, and keep "
+        "init settings (value, mean, std, low, high, gain) within the dtype's range.",
     ),
     "NN403": CodeInfo(
         "weights file path escapes the document's folder",
@@ -246,6 +258,13 @@ CODES: dict[str, CodeInfo] = {
         'the document\'s "x-nnspec" settings are malformed',
         'Write "x-nnspec": {"ignore": ["NN902"]}: a list of warning codes or code prefixes; '
         "errors cannot be ignored.",
+        "warning",
+    ),
+    "NN905": CodeInfo(
+        "nothing can learn: no trainable param, or no gradient reaches one",
+        'Make a param trainable (drop "trainable": false), or replace the zero-gradient op '
+        "(sign) on the path from the loss to the params with a differentiable one (tanh); "
+        "a hand-weighted network needs no training section.",
         "warning",
     ),
 }

@@ -101,7 +101,7 @@ def test_max_ties_route_the_gradient_to_the_first():
 def test_untrainable_params_and_labels_get_no_gradient():
     model = Model(nnspec.load(EXAMPLES / "mlp.json"))
     x = np.random.default_rng(0).normal(size=(4, 64))
-    _, grads = model.gradients({"x": x, "label": np.arange(4)}, wrt_inputs=True)
+    _, grads = model.gradients({"x": x, "y": np.arange(4)}, wrt_inputs=True)
     assert set(grads) == {*model.trainable, "x"}
     sign = Model(nnspec.load(EXAMPLES / "sign_network.json"))
     assert sign.trainable == ()
@@ -119,5 +119,5 @@ def test_softmax_classifier_example_gradient_check_in_float64():
     text = (EXAMPLES / "softmax_classifier.json").read_text()
     model = Model(nnspec.load(text.replace('"inputs"', '"dtype": "float64", "inputs"', 1)))
     rng = np.random.default_rng(3)
-    inputs = {"x": rng.normal(size=(5, 4)), "label": rng.integers(0, 3, 5)}
+    inputs = {"x": rng.normal(size=(5, 4)), "y": rng.integers(0, 3, 5)}
     assert check_gradients(model, inputs, wrt_inputs=True) < 1e-6

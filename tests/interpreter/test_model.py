@@ -81,7 +81,7 @@ def test_bad_inputs_raise_clear_errors(inputs, message):
 def test_symbolic_dims_must_agree_across_inputs():
     model = example("mlp")
     with pytest.raises(ValueError, match=r"'batch' is 4 .* but 3 in input 'x'"):
-        model.gradients({"x": np.ones((3, 64)), "label": np.zeros(4, int)})
+        model.gradients({"x": np.ones((3, 64)), "y": np.zeros(4, int)})
 
 
 def test_float_data_is_cast_and_float_labels_become_integers():
@@ -89,11 +89,11 @@ def test_float_data_is_cast_and_float_labels_become_integers():
     x = np.random.default_rng(1).normal(size=(3, 64))  # float64
     out = model.predict(x)
     assert out.dtype == np.float32
-    loss_int, _ = model.gradients({"x": x, "label": np.array([1, 2, 3])})
-    loss_float, _ = model.gradients({"x": x, "label": np.array([1.0, 2.0, 3.0])})
+    loss_int, _ = model.gradients({"x": x, "y": np.array([1, 2, 3])})
+    loss_float, _ = model.gradients({"x": x, "y": np.array([1.0, 2.0, 3.0])})
     assert loss_int == loss_float
     with pytest.raises(ValueError, match="fractions"):
-        model.gradients({"x": x, "label": np.array([1.5, 2.0, 3.0])})
+        model.gradients({"x": x, "y": np.array([1.5, 2.0, 3.0])})
 
 
 def test_params_are_checked_on_assignment():

@@ -859,3 +859,48 @@ def test_max_gradient_goes_to_the_first_maximum_under_ties(
     out = get("max").forward(x, **attrs)
     (grad,) = get("max").vjp(np.ones_like(out), x, out=out, **attrs)
     np.testing.assert_array_equal(grad, _first_max_mask(x, attrs["axis"]))
+
+
+# ---------------------------------------------------------------------------
+# Facts on `OpDef` the engines rely on, checked on every case of the table.
+
+
+@pytest.mark.parametrize(("op", "case"), CASES)
+def test_declared_gradient_shapes_are_the_vjps(op: str, case: Case) -> None:
+    """`OpDef.grad_shapes` (what the generator un-broadcasts by) is what the VJP returns."""
+    opdef = get(op)
+    if opdef.vjp is None:
+        return
+    xs = _inputs(case, "float64")
+    out = np.asarray(opdef.forward(*xs, **case.attrs))
+    grads = opdef.vjp(np.ones_like(out), *xs, out=out, **case.attrs)
+    declared = opdef.grad_shapes(TensorType(out.shape, "float64"), _types(xs))
+    for k, (grad, shape) in enumerate(zip(grads, declared, strict=True)):
+        if grad is not None and shape is not None:
+            assert np.shape(grad) == tuple(shape), (op, k)
+
+
+@pytest.mark.parametrize(("op", "case"), CASES)
+def test_declared_memory_facts_hold(op: str, case: Case) -> None:
+    """A `view` op may share memory with its input; every other op never does, and an
+    op with an `inplace` form computes exactly its forward into a dead input."""
+    opdef = get(op)
+    xs = [np.ascontiguousarray(x) for x in _inputs(case, "float64")]
+    out = np.asarray(opdef.forward(*xs, **case.attrs))
+    shares = any(np.shares_memory(out, x) for x in xs)
+    assert shares == opdef.view or (opdef.view and out.size == 0), op
+    if opdef.inplace is not None and not case.attrs and out.shape == xs[0].shape:
+        with np.errstate(all="ignore"):
+            copy = xs[0].copy()
+            got = opdef.inplace(copy, *xs[1:], out=copy)
+        assert got is copy and got.tobytes() == out.tobytes(), op
+
+
+@pytest.mark.parametrize(("op", "case"), CASES)
+def test_declared_kinks_are_finite_and_positive_off_the_kink(op: str, case: Case) -> None:
+    """The table samples away from kinks, so an op's kink distance there is positive."""
+    opdef = get(op)
+    if opdef.kinks is None:
+        return
+    xs = _inputs(case, "float64")
+    assert opdef.kinks(*xs, **case.attrs) > 0, op

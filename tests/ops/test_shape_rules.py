@@ -80,7 +80,8 @@ ACCEPTED = [
     ("reshape", [T("batch", 2, 3)], {"shape": [-1, 6]}, T("batch", 6)),
     ("reshape", [T("batch", 3)], {"shape": [3, -1]}, T(3, "batch")),
     ("reshape", [T("batch", "time", 2, 3)], {"shape": [0, 0, -1]}, T("batch", "time", 6)),
-    ("reshape", [T("batch", 6)], {"shape": [-1, 4]}, T(None, 4)),
+    ("reshape", [T("batch", 6)], {"shape": [-1, 2]}, T(None, 2)),
+    ("reshape", [T("batch", 2, "time")], {"shape": [-1, 2]}, T(None, 2)),
     ("reshape", [T(None, 6)], {"shape": [0, 2, 3]}, T(None, 2, 3)),
     ("reshape", [T(None, 3)], {"shape": [-1]}, T(None)),
     ("reshape", [T(4, 3)], {"shape": [2, -1]}, T(2, 6)),
@@ -133,6 +134,11 @@ REJECTED = [
     ("reshape", [T("batch", 6)], {"shape": [0, 4]}, "NN305", ["[batch, 6]", "[0, 4]"]),
     ("reshape", [T("batch", 6)], {"shape": [0, -1, 5]}, "NN305", ["[batch, 6]", "[0, -1, 5]"]),
     ("reshape", [T(4, 3)], {"shape": [-1, -1]}, "NN305", ["[-1, -1]"]),
+    # -1 must be a whole number for every size of the symbols: 4 divides 6·batch only
+    # for even batch sizes
+    ("reshape", [T("batch", 6)], {"shape": [-1, 4]}, "NN305", ["6·batch", "divisor of 6"]),
+    ("reshape", [T("batch", 2)], {"shape": [-1, 3]}, "NN305", ["2·batch", "3 divides"]),
+    ("reshape", [T("b", "t", 2)], {"shape": [-1, 4]}, "NN305", ["2·b·t"]),
     ("concat", [T(2, 3), T(3, 3)], {"axis": 1}, "NN306", ["[2, 3]", "[3, 3]"]),
     ("concat", [T("batch", 3), T("time", 3)], {}, "NN306", ["[batch, 3]", "[time, 3]"]),
     ("concat", [T(2, 3), T(2)], {"axis": 0}, "NN306", ["[2, 3]", "[2]"]),

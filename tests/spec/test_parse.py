@@ -47,9 +47,43 @@ def test_scalars_are_documents_too() -> None:
     assert parse_json('"s"').data == "s"
 
 
-def test_overflowing_numbers_stay_infinite_for_the_checker() -> None:
-    doc = parse_json('{"big": 1e999, "small": -1e999}')
-    assert doc.data == {"big": math.inf, "small": -math.inf}
+@pytest.mark.parametrize(
+    ("text", "pointer"),
+    [
+        ('{"big": 1e999}', "/big"),
+        ('{"a": [1, -1e999]}', "/a/1"),
+        ('{"x-meta": {"k": 1E+400}}', "/x-meta/k"),
+        ('{"v": 1' + "0" * 400 + "}", "/v"),
+        ('{"v": -1' + "0" * 320 + ".5}", "/v"),
+    ],
+)
+def test_numbers_beyond_float64_are_nn008_wherever_they_are(text: str, pointer: str) -> None:
+    problem = only_problem(text)
+    assert (problem.code, problem.pointer) == ("NN008", pointer)
+    assert (problem.line, problem.column) is not None
+
+
+@pytest.mark.parametrize("text", ['{"v": 1e308}', '{"v": 1e-999}', '{"v": 1' + "0" * 300 + "}"])
+def test_large_but_finite_numbers_parse(text: str) -> None:
+    assert math.isfinite(float(next(iter(parse_json(text).data.values()))))
+
+
+@pytest.mark.parametrize(
+    ("text", "pointer"),
+    [
+        ('{"description": "a\\ud800"}', "/description"),
+        ('{"x-\\udfff": 1}', ""),  # a key's problem is located at its object
+        ('{"nodes": [{"id": "\\ude00\\ud83d"}]}', "/nodes/0/id"),
+    ],
+)
+def test_lone_surrogates_are_nn009(text: str, pointer: str) -> None:
+    problem = only_problem(text)
+    assert (problem.code, problem.pointer) == ("NN009", pointer)
+
+
+def test_surrogate_pairs_and_control_characters_are_text() -> None:
+    data = parse_json('{"d": "\\ud83d\\ude00 \\u0000 \\u001b"}').data
+    assert data == {"d": "\U0001f600 \x00 \x1b"}
 
 
 def test_nesting_at_the_limit_is_fine() -> None:

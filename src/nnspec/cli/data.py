@@ -3,6 +3,8 @@
 The file holds ``x`` [n, 2] and ``y`` [n, 1] (see `nnspec.datasets`); ``--labels``
 writes classification targets as int64 class labels ``y`` [n] instead, the form
 ``cross_entropy`` with integer labels expects (the ``softmax`` starting document).
+``--features`` and ``--classes`` widen ``plane`` and ``gaussians`` beyond the
+Playground's two features and two classes, for the examples that need more.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import sys
 
 from nnspec.cli.command import SEED, CommandError, ExitCode, check_outputs, integer, number
 from nnspec.datasets import DESCRIPTIONS, NAMES, TASKS, make, save_arrays
-from nnspec.datasets.playground import MAX_POINTS
+from nnspec.datasets.playground import MAX_FEATURES, MAX_POINTS
 
 HELP = "write a 2-D Playground data set (circle, xor, spiral, ...) to .npz or .csv"
 
@@ -39,6 +41,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--seed", type=SEED, default=0, metavar="N", help="random seed (default: 0)"
     )
     parser.add_argument(
+        "--features",
+        type=integer(1, MAX_FEATURES),
+        default=2,
+        metavar="F",
+        help="columns of x, for plane and gaussians (default: 2)",
+    )
+    parser.add_argument(
+        "--classes",
+        type=integer(2, 2 * MAX_FEATURES),
+        default=2,
+        metavar="K",
+        help="classes of gaussians, 2 to 2·F; more than 2 need --labels (default: 2)",
+    )
+    parser.add_argument(
         "--labels",
         action="store_true",
         help="classification only: write y as int64 class labels [n] instead of floats [n, 1]",
@@ -61,9 +77,18 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"-o must end in .npz or .csv, got {args.output!r}")
     check_outputs([], [args.output])
     try:
-        data = make(args.name, n=args.n, noise=args.noise, seed=args.seed)
+        data = make(
+            args.name,
+            n=args.n,
+            noise=args.noise,
+            seed=args.seed,
+            features=args.features,
+            classes=args.classes,
+        )
     except ValueError as exc:
         raise CommandError(str(exc)) from None
+    if args.classes > 2 and not args.labels:
+        raise CommandError(f"{args.classes} classes need --labels (y as int64 class labels)")
     if args.labels and data.task != "classification":
         raise CommandError(f"--labels is for classification sets; {args.name!r} is regression")
     save_arrays(args.output, {"x": data.x, "y": data.labels() if args.labels else data.y})

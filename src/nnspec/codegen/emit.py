@@ -27,13 +27,10 @@ from nnspec.codegen.names import Namer, comment, literal, literal_lines, sha256_
 from nnspec.ir import Graph, Node, TensorType
 from nnspec.ops import REGISTRY
 
-INPLACE_OPS = frozenset(
-    {"neg", "abs", "sign", "exp", "log", "sqrt", "square", "tanh", "relu"}
-    | {"add", "sub", "mul", "div", "pow", "maximum", "minimum"}
-)
-"""Ops whose macro is one ufunc call and so accepts an ``out=`` buffer."""
+INPLACE_OPS = frozenset(name for name, op in REGISTRY.items() if op.inplace is not None)
+"""Ops whose macro is one ufunc call and so accepts an ``out=`` buffer (`OpDef.inplace`)."""
 
-VIEW_OPS = frozenset({"reshape", "transpose"})
+VIEW_OPS = frozenset(name for name, op in REGISTRY.items() if op.view)
 """Ops whose result may share memory with their input: never written in place."""
 
 B64_LINE = 76
@@ -77,6 +74,7 @@ class Step:
     comment: str
     group: str  # comment line opening a composite layer, or ''
     kept: str = ""  # --train: name for what the step keeps for its VJP (see codegen.train)
+    helpers: tuple[str, ...] = ()  # module helpers the macro calls (`OpDef.helpers`)
 
 
 @dataclass
@@ -200,6 +198,7 @@ def steps_for(
                 into=into,
                 comment=f"{comment(node.id)} = {node.op}({_listing(node.inputs)})",
                 group=group,
+                helpers=op.helpers,
             )
         )
     return steps

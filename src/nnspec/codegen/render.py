@@ -3,12 +3,13 @@
 There is one Jinja environment (StrictUndefined, so a missing plan field is an error
 and never an empty string). Each op's code lives in ``templates/ops/<family>.j2`` as
 a macro named after the op; shared functions live in ``templates/helpers.j2`` and
-are emitted once, only when the rendered code calls them.
+are emitted once, only when a rendered macro calls them: the ops say which their
+macros call (`OpDef.helpers`), and `HELPERS` which each helper calls.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
@@ -19,29 +20,31 @@ from nnspec.codegen.train import BackStep, TrainPlan
 from nnspec.ops import REGISTRY
 from nnspec.ops.elementwise import GELU_C, GELU_K
 
-HELPERS = (
-    "sigmoid",
-    "gelu",
-    "softmax",
-    "log_softmax",
-    "eps",
-    "rows",
-    "one_hot",
-    "mse",
-    "binary_cross_entropy",
-    "cross_entropy",
-    "unbroadcast",
-    "gelu_vjp",
-    "silu_vjp",
-    "pow_vjp",
-    "max_vjp",
-    "mse_vjp",
-    "bce_vjp",
-    "ce_vjp",
-    "cross_entropy_kept",
-    "ce_vjp_kept",
-)
-"""Every helper macro of helpers.j2, in the order the module defines them."""
+HELPERS: dict[str, tuple[str, ...]] = {
+    "sigmoid": (),
+    "gelu": (),
+    "softmax": (),
+    "log_softmax": (),
+    "eps": (),
+    "rows": (),
+    "one_hot": (),
+    "mse": (),
+    "binary_cross_entropy": ("eps",),
+    "cross_entropy": ("log_softmax", "eps", "rows", "one_hot"),
+    "unbroadcast": (),
+    "gelu_vjp": (),
+    "silu_vjp": ("sigmoid",),
+    "pow_vjp": (),
+    "max_vjp": (),
+    "mse_vjp": (),
+    "bce_vjp": ("sigmoid", "eps"),
+    "ce_vjp": ("softmax", "log_softmax", "eps", "rows", "one_hot"),
+    "cross_entropy_kept": ("rows", "one_hot", "cross_entropy"),
+    "ce_vjp_kept": ("rows", "ce_vjp"),
+}
+"""Every helper macro of helpers.j2, in the order the module defines them, with the
+helpers it calls. Ops name the helpers their macros call (`OpDef.helpers`,
+`OpDef.vjp_helpers`, `OpDef.kept`); tests check both against the rendered text."""
 
 WIDTH = 88  # ruff's default line length; the project's own (100) is wider
 
@@ -142,20 +145,26 @@ def helper(name: str) -> str:
     return str(getattr(environment().get_template("helpers.j2").module, name)())
 
 
-def used_helpers(code: str) -> list[str]:
-    """Helpers that `code` calls, directly or through other helpers, in definition order."""
+def used_helpers(direct: set[str]) -> list[str]:
+    """`direct` and every helper they call, in definition order."""
     used: set[str] = set()
-    pending = code
-    while True:
-        found = {
-            h
-            for h in HELPERS  # the substring test first: the regex alone scans slowly
-            if h not in used and f"_{h}(" in pending and re.search(rf"\b_{h}\(", pending)
-        }
-        if not found:
-            return [h for h in HELPERS if h in used]
-        used |= found
-        pending = "\n".join(helper(h) for h in found)
+    pending = list(direct)
+    while pending:
+        name = pending.pop()
+        if name not in used:
+            used.add(name)
+            pending.extend(HELPERS[name])
+    return [h for h in HELPERS if h in used]
+
+
+def step_helpers(steps: Sequence[Step], backward: Sequence[BackStep] = ()) -> set[str]:
+    """The helpers the macros of `steps` and `backward` call directly."""
+    names = {h for step in steps for h in step.helpers}
+    for back in backward:
+        names.update(back.helpers)
+        if any(a.unbroadcast and not a.axes for a in back.adds):  # see backward.j2
+            names.add("unbroadcast")
+    return names
 
 
 def render_helpers(names: list[str]) -> str:
@@ -166,7 +175,10 @@ def render(plan: Plan) -> str:
     """The module text for `plan` (with its training section when `plan.train` is set)."""
     body = render_steps(plan.steps)
     train = render_train(plan.train) if plan.train else ""
-    helpers = used_helpers(body + train)
+    direct = step_helpers(plan.steps)
+    if plan.train:
+        direct |= step_helpers(plan.train.forward, plan.train.backward)
+    helpers = used_helpers(direct)
     return (
         environment()
         .get_template("module.py.j2")

@@ -25,17 +25,9 @@ from typing import Any
 
 from nnspec.codegen.emit import Plan, Port, Step, _port, attr_literals, needed, steps_for
 from nnspec.codegen.names import Namer, comment, literal
+from nnspec.codegen.update import UpdateCode, update_code
 from nnspec.ir import Dim, Graph, Node, TensorType
 from nnspec.ops import REGISTRY
-from nnspec.ops.reduce import _axes
-
-OPTIMIZER_DEFAULTS: dict[str, dict[str, float]] = {
-    "sgd": {"learning_rate": 0.01},
-    "momentum": {"learning_rate": 0.01, "momentum": 0.9},
-    "adam": {"learning_rate": 0.001, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
-}
-"""The interpreter's optimizer defaults (`nnspec.interpreter.optimizers.DEFAULTS`);
-a test keeps the two equal."""
 
 
 @dataclass(frozen=True)
@@ -66,13 +58,14 @@ class BackStep:
     comment: str
     into: str = ""  # the cotangent `dy` when the VJP may write its result into it
     kept: str = ""  # what the forward step kept for this VJP (`_share_loss_work`)
+    helpers: tuple[str, ...] = ()  # module helpers the macro calls (`OpDef.vjp_helpers`)
 
 
-FRESH_VJPS = frozenset({"matmul", "mul", "relu", "tanh"})
+FRESH_VJPS = frozenset(name for name, op in REGISTRY.items() if op.vjp_fresh)
 """Ops whose ``<op>_vjp`` gives each wanted input a new array of its own (or, written in
 place, the dead cotangent it was handed), so that gradient is owned by one name."""
 
-INPLACE_VJPS = frozenset({"relu", "tanh"})
+INPLACE_VJPS = frozenset(name for name, op in REGISTRY.items() if op.vjp_into)
 """Ops whose ``<op>_vjp`` macro has an ``out=`` form: ``dy * f(x)`` computed into an owned,
 dead `dy` of the same shape and dtype (the same multiply, another buffer)."""
 
@@ -98,8 +91,7 @@ class TrainPlan:
     params: list[Trainable]
     forward: list[Step]
     backward: list[BackStep]
-    optimizer: str
-    settings: list[tuple[str, str]]  # (literal key, float literal)
+    optimizer: UpdateCode
     epochs: int
     batch_size: str
     seed_value: int
@@ -156,10 +148,6 @@ def train_plan(graph: Graph, plan: Plan) -> TrainPlan:
         for p in graph.params
         if p.trainable
     ]
-    opt = dict(training.optimizer)
-    name = str(opt.get("name", "sgd"))
-    defaults = OPTIMIZER_DEFAULTS[name]
-    settings = {**defaults, **{k: v for k, v in opt.items() if k in defaults}}
     return TrainPlan(
         loss_key=literal(loss),
         loss=idents[loss],
@@ -170,8 +158,7 @@ def train_plan(graph: Graph, plan: Plan) -> TrainPlan:
         params=params,
         forward=forward,
         backward=backward,
-        optimizer=name,
-        settings=[(literal(k), repr(float(v))) for k, v in settings.items()],
+        optimizer=update_code(training.optimizer),
         epochs=int(training.epochs),
         batch_size=repr(training.batch_size),
         seed_value=int(training.seed),
@@ -252,13 +239,9 @@ def _back_step(
         facts={**_facts(node, types, idents[node.inputs[0]]), **_transposes(node, types, idents)},
         adds=tuple(adds),
         into=into,
+        helpers=op.vjp_helpers,
         comment=f"d {comment(node.id)} = {node.op}({', '.join(comment(x) for x in node.inputs)})",
     )
-
-
-SHARED_LOSSES = {"cross_entropy"}
-"""Losses whose training forward keeps what their VJP would recompute (the one-hot
-target, e^(x - max) and its row sums): ``_cross_entropy_kept`` / ``_ce_vjp_kept``."""
 
 
 def _share_loss_work(
@@ -268,28 +251,28 @@ def _share_loss_work(
     idents: dict[str, str],
     names: Namer,
 ) -> None:
-    """Pair each differentiated loss of `SHARED_LOSSES` with its VJP through a kept value.
+    """Pair each differentiated op with `OpDef.kept` with its VJP through a kept value.
+
+    Such a loss's training forward keeps what its VJP would recompute (cross_entropy:
+    the one-hot target, e^(x - max) and its row sums), through the helpers it names.
 
     The VJP then reuses the forward's arrays instead of recomputing them: the same
     values from the same NumPy calls, so the gradient is bitwise the same.
     """
     by_out = {step.out: k for k, step in enumerate(backward)}
     for k, (node, step) in enumerate(zip(nodes, forward, strict=True)):
-        if node.op in SHARED_LOSSES and step.out in by_out:
+        kept = REGISTRY[node.op].kept
+        if kept and step.out in by_out:
             name = names(f"{idents[node.id]}_kept")
-            forward[k] = replace(step, kept=name)
+            forward[k] = replace(step, kept=name, helpers=kept[:1])
             j = by_out[step.out]
-            backward[j] = replace(backward[j], kept=name)
+            backward[j] = replace(backward[j], kept=name, helpers=kept[1:])
 
 
-SHAPE_ONLY_VJPS = frozenset(
-    {"add", "sub", "identity", "neg", "sum", "mean", "reshape", "transpose", "concat"}
-)
+SHAPE_ONLY_VJPS = frozenset(n for n, op in REGISTRY.items() if op.vjp_reads == "shapes")
 """Ops whose ``<op>_vjp`` macro reads the inputs' shapes and dtypes but not their values."""
 
-OUT_READING_VJPS = frozenset(
-    {"div", "pow", "exp", "sqrt", "sigmoid", "tanh", "elu", "softmax", "log_softmax"}
-)
+OUT_READING_VJPS = frozenset(n for n, op in REGISTRY.items() if op.vjp_reads_out)
 """Ops whose ``<op>_vjp`` macro reads the forward output's value (the rest never do).
 `tests/codegen/test_train.py` checks both tables against the rendered macros."""
 
@@ -300,9 +283,10 @@ def _values_read(node: Node, step: BackStep) -> list[str]:
     A value only the shape of is read (an un-broadcast, a mean's count) may be
     written in place by a later forward step: ``out=`` keeps the array's shape.
     """
-    if node.op in SHAPE_ONLY_VJPS:
+    reads = REGISTRY[node.op].vjp_reads
+    if reads == "shapes":
         return []
-    if node.op == "matmul":  # da = dy @ b.T reads b; db = a.T @ dy reads a
+    if reads == "other":  # matmul: da = dy @ b.T reads b; db = a.T @ dy reads a
         a, b = node.inputs
         return [name for name, want in ((b, step.gs[0]), (a, step.gs[1])) if want]
     return list(node.inputs)
@@ -316,7 +300,7 @@ def _transposes(
     On a rank-2 array both are the same view (same memory, same strides), so the
     matrix product gets the same operands; ``.T`` skips a function call.
     """
-    if node.op != "matmul":
+    if not REGISTRY[node.op].vjp_transposes:
         return {}
     out = {}
     for key, name in zip(("a_t", "b_t"), node.inputs, strict=True):
@@ -338,39 +322,24 @@ def _summed_axes(grad: tuple[Dim, ...] | None, value: tuple[Dim, ...]) -> str:
     return repr(tuple(range(extra))) if extra > 0 else ""
 
 
-def _grad_shapes(node: Node, types: Mapping[str, TensorType]) -> list[tuple[Dim, ...] | None]:
+def _grad_shapes(node: Node, types: Mapping[str, TensorType]) -> tuple:
     """The shape each input's VJP result has, when known (None: unknown)."""
-    op = REGISTRY[node.op]
-    ins = [types[x].shape for x in node.inputs]
-    if op.family == "binary":
-        return [node.type.shape for _ in ins]
-    if op.family == "linalg":
-        return [(*node.type.shape[:-2], *s[-2:]) for s in ins]
-    if op.family == "losses":
-        same = len(set(ins)) == 1
-        return [ins[0] if same else None for _ in ins]
-    return list(ins)  # elementwise, reductions, normalisers and shape ops: the input's shape
+    return REGISTRY[node.op].grad_shapes(node.type, tuple(types[x] for x in node.inputs))
 
 
 def _facts(node: Node, types: Mapping[str, TensorType], x_ident: str) -> dict[str, str]:
-    """Compile-time values the VJP macros use, as literals."""
-    attrs: dict[str, Any] = {**REGISTRY[node.op].defaults(), **node.attr}
-    facts: dict[str, str] = {}
-    if node.op in ("sum", "mean", "max"):
-        x = types[node.inputs[0]]
-        axes = _axes(attrs.get("axis"), x.rank)
-        facts["axes"] = repr(tuple(axes))
-        facts["keepdims"] = repr(bool(attrs.get("keepdims", False)))
-        # `int(np.prod(...))` of the reduced dims, as a product of runtime shape entries.
-        dims = [f"{x_ident}.shape[{a}]" for a in axes]
+    """Compile-time values the VJP macros use (`OpDef.vjp_facts`), as literals.
+
+    Reduced ``axes`` also give ``count``: the product of their runtime sizes, as the
+    interpreter's ``int(np.prod(...))`` of the same shape entries.
+    """
+    op = REGISTRY[node.op]
+    if op.vjp_facts is None:
+        return {}
+    attrs: dict[str, Any] = {**op.defaults(), **node.attr}
+    values = op.vjp_facts(tuple(types[x] for x in node.inputs), **attrs)
+    facts = {k: repr(v) for k, v in values.items()}
+    if "axes" in values:
+        dims = [f"{x_ident}.shape[{a}]" for a in values["axes"]]
         facts["count"] = " * ".join(dims) if dims else "1"
-        kept = [a for a in range(x.rank) if a not in axes]
-        order = (*kept, *axes)
-        facts["order"] = repr(order)
-        facts["inverse"] = repr(tuple(sorted(range(len(order)), key=order.__getitem__)))
-        facts["kept"] = repr(len(kept))
-    if node.op == "transpose":
-        perm = attrs.get("perm")
-        inverse = None if perm is None else tuple(sorted(range(len(perm)), key=perm.__getitem__))
-        facts["inverse"] = repr(inverse)
     return facts

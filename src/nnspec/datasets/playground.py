@@ -43,14 +43,16 @@ _BUMPS: tuple[tuple[float, float, float], ...] = (
     (0.0, 0.0, 0.5),
 )
 _BUMP_WIDTH = 0.25
+GAUSS_OFFSET = 0.7
+"""`gaussians` with more than two classes: each centre's distance from the origin."""
 
 
 @dataclass(frozen=True, eq=False)  # eq on arrays is ambiguous; compare the arrays instead
 class Dataset:
-    """A generated data set: inputs ``x`` [n, 2] and targets ``y`` [n, 1].
+    """A generated data set: inputs ``x`` [n, features] and targets ``y`` [n, 1].
 
-    Classification targets are floats 0.0/1.0, ready for a sigmoid output with
-    binary cross-entropy; `labels` gives them as integers.
+    Classification targets are floats 0.0/1.0 (0.0 to K−1 for K classes), ready for a
+    sigmoid output with binary cross-entropy; `labels` gives them as integers.
     """
 
     x: np.ndarray
@@ -83,8 +85,9 @@ class Dataset:
         save_arrays(path, {"x": self.x, "y": self.y})
 
 
-# Each generator draws clean points from `rng` and returns float64 (x [n, 2], y [n]).
-Generator = Callable[[np.random.Generator, int], tuple[np.ndarray, np.ndarray]]
+# Each generator draws clean points from `rng` and returns float64 (x [n, 2], y [n]);
+# those in _FLEXIBLE also take (features, classes) and return x [n, features].
+Generator = Callable[..., tuple[np.ndarray, np.ndarray]]
 
 
 def _balanced(n: int) -> np.ndarray:
@@ -116,11 +119,23 @@ def _xor(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
     return magnitude * np.stack([first, second], axis=1), y
 
 
-def _gaussians(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
-    # Two blobs with spread 0.2 around (0.5, 0.5) for class 1 and (-0.5, -0.5) for 0.
-    y = _balanced(n)
-    centre = np.where(y[:, None] == 1, 0.5, -0.5)
-    return centre + rng.normal(0.0, 0.2, (n, 2)), y
+def _gaussians(
+    rng: np.random.Generator, n: int, features: int, classes: int
+) -> tuple[np.ndarray, np.ndarray]:
+    # Two classes: blobs with spread 0.2 around (0.5, ..., 0.5) for class 1 and
+    # (-0.5, ..., -0.5) for class 0. More classes: class k sits at ±GAUSS_OFFSET on axis
+    # k mod F (+ for the first F classes, − for the next F), so any two centres are at
+    # least 0.99 apart, five spreads: the classes barely overlap without noise.
+    if classes == 2:
+        y = _balanced(n)
+        centre = np.where(y[:, None] == 1, 0.5, -0.5)
+    else:
+        y = (np.arange(n) * classes // n).astype(np.float64)  # as even as n allows
+        centres = np.zeros((classes, features))
+        k = np.arange(classes)
+        centres[k, k % features] = np.where(k < features, GAUSS_OFFSET, -GAUSS_OFFSET)
+        centre = centres[y.astype(np.int64)]
+    return centre + rng.normal(0.0, 0.2, (n, features)), y
 
 
 def _spiral(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -130,9 +145,17 @@ def _spiral(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
     return _polar(t, 1.75 * 2 * math.pi * t + math.pi * y), y
 
 
-def _plane(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
-    x = rng.uniform(-1.0, 1.0, (n, 2))
-    return x, x @ np.array(PLANE_WEIGHTS) + PLANE_BIAS
+def plane_weights(features: int = 2) -> np.ndarray:
+    """The weights of `plane` with `features` inputs: evenly from 0.5 down to −0.25
+    (`PLANE_WEIGHTS` for two)."""
+    return np.linspace(PLANE_WEIGHTS[0], PLANE_WEIGHTS[1], features)
+
+
+def _plane(
+    rng: np.random.Generator, n: int, features: int, _classes: int
+) -> tuple[np.ndarray, np.ndarray]:
+    x = rng.uniform(-1.0, 1.0, (n, features))
+    return x, x @ plane_weights(features) + PLANE_BIAS
 
 
 def _multi_gaussian(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -161,6 +184,8 @@ DESCRIPTIONS: dict[str, str] = {name: doc for name, (_, _, doc) in _SETS.items()
 """A one-line description of each data set, for listings."""
 
 
+MAX_FEATURES = 4096
+"""The widest ``x`` `make` generates."""
 MAX_POINTS = 10_000_000
 """The most points `make` generates (about 240 MB of float64 at once)."""
 
@@ -171,10 +196,15 @@ def make(
     noise: float = 0.0,
     seed: int = 0,
     dtype: str | np.dtype = "float32",
+    features: int = 2,
+    classes: int = 2,
 ) -> Dataset:
     """Generate data set `name` with `n` points; the same seed gives the same bits.
 
-    Points are shuffled, so any slice (a train/test split) holds both classes.
+    Points are shuffled, so any slice (a train/test split) holds every class.
+    `features` (the width of ``x``) may differ from 2 for `plane` and `gaussians`,
+    `classes` for `gaussians` (2 to 2·features classes); the defaults give the
+    Playground's 2-D sets, bit for bit the same as without these arguments.
     """
     try:
         task, generate, _ = _SETS[name]
@@ -184,9 +214,10 @@ def make(
     noise = _noise(noise)
     seed = _seed(seed)
     out_dtype = _dtype(dtype)
+    features, classes = _layout(name, features, classes)
 
     rng = np.random.default_rng(seed)
-    x, y = generate(rng, n)
+    x, y = generate(rng, n, features, classes) if name in _FLEXIBLE else generate(rng, n)
     order = rng.permutation(n)
     x, y = x[order], y[order]
     if noise > 0:  # drawn last, so noise never changes the clean points
@@ -200,6 +231,32 @@ def make(
         task=task,
         name=name,
     )
+
+
+_FLEXIBLE = {"plane": ("features",), "gaussians": ("features", "classes")}
+
+
+def _layout(name: str, features: object, classes: object) -> tuple[int, int]:
+    """Check `features` and `classes` against what data set `name` can vary."""
+    checked = {}
+    for what, value in (("features", features), ("classes", classes)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{what} must be an integer, got {value!r}")
+        checked[what] = int(value)
+        if checked[what] != 2 and what not in _FLEXIBLE.get(name, ()):
+            can = [k for k, v in _FLEXIBLE.items() if what in v]
+            raise ValueError(
+                f"{name!r} has 2 {what}; only {' and '.join(map(repr, can))} "
+                f"take{'s' if len(can) == 1 else ''} another number"
+            )
+    if not 1 <= checked["features"] <= MAX_FEATURES:
+        raise ValueError(f"features must be 1 to {MAX_FEATURES}, got {checked['features']}")
+    if not 2 <= checked["classes"] <= 2 * checked["features"]:
+        raise ValueError(
+            f"classes must be 2 to 2·features ({2 * checked['features']}), "
+            f"got {checked['classes']}"
+        )
+    return checked["features"], checked["classes"]
 
 
 def _count(n: object) -> int:

@@ -3,16 +3,17 @@
 The ops in `nnspec.ops` allocate a fresh array for every result, which is what a
 reader expects. The planner knows more: which intermediate values die at a step,
 which never escape to the caller or the backward pass, and which inputs want no
-gradient. With that it swaps a step's function for one of these twins:
+gradient. With that it swaps a step's function for one of these twins, each
+chosen by a fact on the op's `OpDef` (the tables below are derived from the registry):
 
-- `INPLACE`: the same ufunc call with ``out=`` set to a dead input's own memory
-  (``np.add(a, b, out=a)`` computes exactly ``np.add(a, b)``; only the
-  destination differs, so no rounding changes);
-- `buffered_matmul`: ``np.matmul(a, b, out=buf)`` into a buffer reused across
-  calls (per thread, per shape) — the same BLAS call, minus the allocation;
-- `matmul_vjp_a` / `matmul_vjp_b`: one half of the matmul VJP, when the other
-  input wants no gradient (the data input of a first layer), using the very
-  expression of ``ops.linalg``'s VJP for that half.
+- `INPLACE` (`OpDef.inplace`): the same ufunc call with ``out=`` set to a dead
+  input's own memory (``np.add(a, b, out=a)`` computes exactly ``np.add(a, b)``;
+  only the destination differs, so no rounding changes);
+- `buffered` (`OpDef.reuse_buffer`): ``forward(a, b, out=buf)`` into a buffer
+  reused across calls (per thread, per shape) — the same BLAS call, minus the
+  allocation;
+- `OpDef.vjp_halves`: one half of a VJP, when the other input wants no gradient
+  (the data input of a first layer).
 
 `tests/interpreter/test_kernels.py` proves each twin bitwise equal to the registry
 rule it copies, so changing an op definition without its twin fails the tests.
@@ -26,47 +27,15 @@ from typing import Any
 
 import numpy as np
 
-# op name -> the NumPy ufunc that is the op's forward (checked by tests)
-_UFUNCS: dict[str, Any] = {
-    "add": np.add,
-    "sub": np.subtract,
-    "mul": np.multiply,
-    "div": np.divide,
-    "pow": np.power,
-    "maximum": np.maximum,
-    "minimum": np.minimum,
-    "neg": np.negative,
-    "abs": np.abs,
-    "exp": np.exp,
-    "log": np.log,
-    "sqrt": np.sqrt,
-    "square": np.square,
-    "tanh": np.tanh,
-}
-
+from nnspec.ops import REGISTRY
 
 INPLACE: dict[str, Callable[..., Any]] = {
-    **_UFUNCS,
-    "relu": lambda x, out: np.maximum(x, 0.0, out=out),
+    name: op.inplace for name, op in REGISTRY.items() if op.inplace is not None
 }
 """op name -> ``fn(*xs, out=...)`` computing the op's forward into ``out``
 (tests/interpreter/test_kernels.py proves each equals the registry's forward)."""
 
-FRESH = frozenset(
-    {
-        *INPLACE,
-        "matmul",
-        "identity",
-        "sigmoid",
-        "softplus",
-        "gelu",
-        "silu",
-        "elu",
-        "leaky_relu",
-        "softmax",
-        "log_softmax",
-    }
-)
+FRESH = frozenset(name for name, op in REGISTRY.items() if not op.view)
 """Ops whose forward returns a new array that aliases none of its inputs (for
 inputs of rank >= 1). Reshape and transpose return views, so they are not here."""
 
@@ -82,36 +51,28 @@ def inplace_step(name: str, ins: int, into: int) -> Callable[..., Any]:
 
 
 MAX_BUFFERS = 8
-"""Buffers one matmul step keeps (per thread and shape) before starting afresh."""
+"""Buffers one buffered step keeps (per thread and shape) before starting afresh."""
 
 
-def buffered_matmul() -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """``np.matmul`` into a result buffer kept per thread and per input shapes.
+def buffered(forward: Callable[..., np.ndarray]) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """``forward`` (such as ``np.matmul``) into a result buffer kept per thread and input shapes.
 
     Only used for values that never leave the plan (see `plan`), so a buffer is
     free again by the time its step runs next. Inputs have the plan's dtypes
-    (feeds are cast on entry), so shapes alone pick the buffer.
+    (feeds are cast on entry), so shapes alone pick the buffer. The first call for
+    a key allocates the result as NumPy does and keeps it as the buffer.
     """
     buffers: dict[tuple, np.ndarray] = {}
     get_ident = threading.get_ident
 
-    def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    def step(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         key = (get_ident(), a.shape, b.shape, a.dtype, b.dtype)
         out = buffers.get(key)
         if out is None:
             if len(buffers) >= MAX_BUFFERS:  # many batch sizes: do not hoard memory
                 buffers.clear()
-            shape = (*np.broadcast_shapes(a.shape[:-2], b.shape[:-2]), a.shape[-2], b.shape[-1])
-            out = buffers[key] = np.empty(shape, np.result_type(a.dtype, b.dtype))
-        return np.matmul(a, b, out=out)
+            out = buffers[key] = forward(a, b)
+            return out
+        return forward(a, b, out=out)
 
-    return matmul
-
-
-# The two halves of ops.linalg._matmul_vjp, written exactly as it writes them.
-def matmul_vjp_a(dy: np.ndarray, a: np.ndarray, b: np.ndarray, *, out: np.ndarray) -> tuple:
-    return dy @ np.swapaxes(b, -1, -2), None
-
-
-def matmul_vjp_b(dy: np.ndarray, a: np.ndarray, b: np.ndarray, *, out: np.ndarray) -> tuple:
-    return None, np.swapaxes(a, -1, -2) @ dy
+    return step

@@ -1,95 +1,95 @@
 """Optimizers: update params in place from gradients, one step per mini-batch.
 
-Sits after `Model.loss_and_gradients` in the training loop (`train`). Updates
-are in place, so the model's planned environment sees them without copying, and
-they keep the params' dtype (the learning rate is a Python float, which NumPy
-treats as a weak scalar: float32 stays float32).
+Sits after `Model.loss_and_gradients` in the training loop (`train`). The rules are
+data (`nnspec.optimizers`); this module evaluates them, compiled once into closures.
+Updates are in place, so the model's planned environment sees them without copying,
+and they keep the params' dtype (settings are Python floats, which NumPy treats as
+weak scalars: float32 stays float32). The compiled module prints the same rules, so
+both engines compute the same bits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
+import operator
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 import numpy as np
 
-DEFAULTS: dict[str, dict[str, float]] = {
-    "sgd": {"learning_rate": 0.01},
-    "momentum": {"learning_rate": 0.01, "momentum": 0.9},
-    "adam": {"learning_rate": 0.001, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
+from nnspec.optimizers import Expr, OptimizerDef, Rule, optimizer_spec
+
+Env = dict[str, Any]
+_BINARY: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "**": operator.pow,
+}
+_IN_PLACE: dict[str, Callable[[Any, Any], Any]] = {
+    "+=": operator.iadd,
+    "-=": operator.isub,
+    "*=": operator.imul,
 }
 
 
-class SGD:
-    """The lecture's rule: w <- w − α·dL/dw."""
-
-    def __init__(self, learning_rate: float):
-        self.learning_rate = learning_rate
-
-    def step(
-        self, params: MutableMapping[str, np.ndarray], grads: Mapping[str, np.ndarray]
-    ) -> None:
-        for name, grad in grads.items():
-            params[name] -= self.learning_rate * grad
-
-
-class Momentum:
-    """Heavy ball: v <- μ·v − α·g; w <- w + v."""
-
-    def __init__(self, learning_rate: float, momentum: float):
-        self.learning_rate = learning_rate
-        self.momentum = momentum
-        self.velocity: dict[str, np.ndarray] = {}
-
-    def step(
-        self, params: MutableMapping[str, np.ndarray], grads: Mapping[str, np.ndarray]
-    ) -> None:
-        for name, grad in grads.items():
-            v = self.velocity.get(name)
-            if v is None:
-                v = self.velocity[name] = np.zeros_like(params[name])
-            v *= self.momentum
-            v -= self.learning_rate * grad
-            params[name] += v
+def _compile(expr: Expr) -> Callable[[Env], Any]:
+    if isinstance(expr, str):
+        return operator.itemgetter(expr)
+    if isinstance(expr, float):
+        return lambda env: expr
+    op, *args = expr
+    parts = [_compile(a) for a in args]
+    if op == "sqrt":
+        (inner,) = parts
+        return lambda env: np.sqrt(inner(env))
+    apply, (left, right) = _BINARY[op], parts
+    return lambda env: apply(left(env), right(env))
 
 
-class Adam:
-    """Adam (Kingma & Ba) with bias-corrected first and second moments."""
+class Optimizer:
+    """One optimizer with its settings and per-param state."""
 
-    def __init__(self, learning_rate: float, beta1: float, beta2: float, epsilon: float):
-        self.learning_rate = learning_rate
-        self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
+    def __init__(self, definition: OptimizerDef, settings: Mapping[str, float]) -> None:
+        self.name = definition.name
+        self.settings = dict(settings)
+        self.rule: Rule = definition.update_rule(self.settings)
         self.t = 0
-        self.m: dict[str, np.ndarray] = {}
-        self.v: dict[str, np.ndarray] = {}
+        self.state: dict[str, dict[str, np.ndarray]] = {s: {} for s in self.rule.state}
+        self._per_step = [(a.target, _compile(a.expr)) for a in self.rule.per_step]
+        self._per_param = [
+            (a.target, _IN_PLACE[a.op], _compile(a.expr)) for a in self.rule.per_param
+        ]
+
+    @property
+    def learning_rate(self) -> float:
+        return self.settings["learning_rate"]
 
     def step(
         self, params: MutableMapping[str, np.ndarray], grads: Mapping[str, np.ndarray]
     ) -> None:
-        self.t += 1
-        # Fold both bias corrections into one step size (the paper's efficient form).
-        alpha = self.learning_rate * (1 - self.beta2**self.t) ** 0.5 / (1 - self.beta1**self.t)
+        scalars: Env = dict(self.settings)
+        if self.rule.counts_steps:
+            self.t += 1
+            scalars["t"] = self.t
+        for target, value in self._per_step:
+            scalars[target] = value(scalars)
         for name, grad in grads.items():
-            if name not in self.m:
-                self.m[name] = np.zeros_like(params[name])
-                self.v[name] = np.zeros_like(params[name])
-            m, v = self.m[name], self.v[name]
-            m *= self.beta1
-            m += (1 - self.beta1) * grad
-            v *= self.beta2
-            v += (1 - self.beta2) * (grad * grad)
-            params[name] -= alpha * m / (np.sqrt(v) + self.epsilon)
+            env = {**scalars, "g": grad, "w": params[name]}
+            for key, arrays in self.state.items():
+                state = arrays.get(name)
+                if state is None:
+                    state = arrays[name] = np.zeros_like(params[name])
+                env[key] = state
+            for target, update, value in self._per_param:
+                update(env[target], value(env))  # in place: every target is an array
 
 
 def make_optimizer(
-    spec: Mapping[str, Any], learning_rate: float | None = None
-) -> SGD | Momentum | Adam:
+    spec: str | Mapping[str, Any] | None, learning_rate: float | None = None
+) -> Optimizer:
     """An optimizer from a document's ``optimizer`` section; `learning_rate` overrides it."""
-    name = spec.get("name", "sgd")
-    if name not in DEFAULTS:
-        raise ValueError(f"unknown optimizer {name!r}; use one of {', '.join(DEFAULTS)}")
-    settings = {**DEFAULTS[name], **{k: v for k, v in spec.items() if k in DEFAULTS[name]}}
+    definition, settings = optimizer_spec(spec)
     if learning_rate is not None:
-        settings["learning_rate"] = learning_rate
-    settings = {k: float(v) for k, v in settings.items()}
-    return {"sgd": SGD, "momentum": Momentum, "adam": Adam}[name](**settings)
+        settings["learning_rate"] = float(learning_rate)
+    return Optimizer(definition, settings)

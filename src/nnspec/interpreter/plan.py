@@ -128,7 +128,7 @@ def _forward(nodes: list[Node], slots: dict[str, int], keep: set[int]) -> tuple[
         if k in into:
             fn = kernels.inplace_step(node.op, len(ins), ins.index(into[k]))
         elif k in buffered:
-            fn = kernels.buffered_matmul()
+            fn = kernels.buffered(op.forward)
         else:
             fn = partial(op.forward, **node.attr) if node.attrs else op.forward
         steps.append((fn, ins, slots[node.id], tuple(sorted(free_after.get(k, ())))))
@@ -193,7 +193,8 @@ def _buffered(
     into: dict[int, int],
     owned: dict[int, Node],
 ) -> set[int]:
-    """Matmul steps whose result may live in a buffer reused by the next call.
+    """Steps (of `OpDef.reuse_buffer` ops: matmul) whose result may live in a buffer
+    reused by the next call.
 
     The result's memory (and every in-place result written over it) must stay
     inside the plan: owned, never kept for the caller or the backward pass.
@@ -208,7 +209,8 @@ def _buffered(
     return {
         k
         for k, node in enumerate(nodes)
-        if node.op == "matmul" and all(s in owned and s not in keep for s in groups[slots[node.id]])
+        if REGISTRY[node.op].reuse_buffer
+        and all(s in owned and s not in keep for s in groups[slots[node.id]])
     }
 
 
@@ -238,12 +240,13 @@ def _reverse(
         op = REGISTRY[node.op]
         # only ops with gradient == "exact" flow, and those all define a VJP
         assert op.vjp is not None, node.op
-        vjp = partial(op.vjp, **node.attr) if node.attrs else op.vjp
         ins = tuple(slots[name] for name in node.inputs)
         wants = tuple(name in flows for name in node.inputs)
-        if node.op == "matmul" and wants != (True, True):
+        rule = op.vjp
+        if op.vjp_halves and wants.count(True) == 1:
             # e.g. x @ W with x data: skip the product that only x's gradient needs
-            vjp = kernels.matmul_vjp_a if wants[0] else kernels.matmul_vjp_b
+            rule = op.vjp_halves[wants.index(True)]
+        vjp = partial(rule, **node.attr) if node.attrs else rule
         steps.append((vjp, ins, slots[node.id], wants))
         kept.update(ins)
         kept.add(slots[node.id])

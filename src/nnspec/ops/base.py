@@ -10,6 +10,13 @@ Rule signatures are uniform (arrays positional, attributes keyword-only):
 
 The code generator renders the Jinja macro named `macro` from
 ``codegen/templates/ops/<family>.j2``; it is the textual twin of `forward`.
+
+Every other fact about an op sits on its `OpDef` too, grouped below: how the
+engines may run it (ufunc, in place, view), what its reverse pass reads, which
+codegen helpers its macros call, and what tests need (kinks, domain, bounds).
+Every table the interpreter, the code generator, the tests and the strategies use
+is derived from `nnspec.ops.REGISTRY`; `tests/ops/test_completeness.py` fails when
+an op lacks a fact or a fact is wrong.
 """
 
 from __future__ import annotations
@@ -18,8 +25,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
+
 from nnspec.errors import ShapeError
 from nnspec.ir import Dim, TensorType
+
+Reads = Literal["values", "shapes", "other"]
+"""What an op's VJP reads of its inputs: their ``values``; only their ``shapes`` (and
+dtypes); or, for a two-input op, only the ``other`` input's value for each wanted
+gradient (matmul: da = dy @ b.T reads b, db = a.T @ dy reads a)."""
+
+Domain = Literal["real", "positive", "small"]
+"""Where an input must lie for random graphs to stay finite: anywhere, >= 0.5, or
+|x| <= 4 (so that e^x is far from float32 overflow)."""
 
 Gradient = Literal["exact", "zero", "none"]
 """``exact``: a true VJP; ``zero``: derivative is zero almost everywhere (steps such as
@@ -42,10 +60,48 @@ class OpDef:
     gradient: Gradient = "exact"
     nondiff: str = ""  # convention at non-differentiable points, for the docs
     example: Mapping[str, Any] = field(default_factory=dict)  # extra attrs for docs/tests
+    # -- how the engines may run it (the interpreter's kernels, the generator's ``out=``)
+    ufunc: Any = None  # the NumPy ufunc that *is* `forward`; it then may write into ``out=``
+    write_into: Callable[..., Any] | None = None  # ``f(*xs, out=)`` when forward is no bare ufunc
+    view: bool = False  # the result may share memory with an input: never written in place
+    reuse_buffer: bool = False  # forward may compute into a buffer reused across calls
+    # -- what its reverse pass needs
+    vjp_reads: Reads = "values"
+    vjp_reads_out: bool = False  # the VJP reads the forward output's value
+    vjp_halves: tuple[Callable[..., tuple], ...] = ()  # entry k: the VJP for input k alone
+    vjp_shapes: Callable[..., tuple] | None = None  # (out, *ins) types -> each gradient's shape
+    vjp_facts: Callable[..., dict[str, Any]] | None = None  # (in types, **attrs) -> static facts
+    # -- its Jinja macros (`<macro>` and `<macro>_vjp`)
+    helpers: tuple[str, ...] = ()  # module helpers the forward macro calls
+    vjp_helpers: tuple[str, ...] = ()  # module helpers the VJP macro calls
+    kept: tuple[str, str] | None = None  # (forward, VJP) helpers when training keeps shared work
+    vjp_fresh: bool = False  # the VJP macro gives each wanted input an array of its own
+    vjp_into: bool = False  # the VJP macro has an ``out=`` form writing into a dead `dy`
+    vjp_transposes: bool = False  # the VJP macro uses each input's transpose (facts a_t, b_t)
+    # -- for layers, tests and random graphs
+    activation: bool = False  # usable as a dense layer's `activation`
+    kinks: Callable[..., float] | None = None  # inputs -> distance from a non-smooth point
+    domain: tuple[Domain, ...] = ()  # per input; empty means "real" everywhere
+    bound: Callable[..., float] | None = None  # bounds on |inputs| -> bound on |output|
+    samples: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)  # attr values to draw
 
     @property
     def macro(self) -> str:
         return self.name
+
+    @property
+    def inplace(self) -> Callable[..., Any] | None:
+        """``f(*xs, out=buffer)`` computing `forward` into `buffer`, or None."""
+        return self.ufunc if self.ufunc is not None else self.write_into
+
+    def grad_shapes(self, out: TensorType, ins: tuple[TensorType, ...]) -> tuple:
+        """The shape each input's VJP result has, when known (None: unknown)."""
+        if self.vjp_shapes is None:
+            return tuple(t.shape for t in ins)
+        return self.vjp_shapes(out, *ins)
+
+    def domain_of(self, k: int) -> Domain:
+        return self.domain[k] if k < len(self.domain) else "real"
 
     @property
     def variadic(self) -> bool:
@@ -143,6 +199,19 @@ def normalize_axes(
             "NN304", f"{op}: axis {list(axes)} names an axis of {_of(rank, shape)} twice"
         )
     return normalized
+
+
+# Kink distances shared by several ops (see `OpDef.kinks`).
+
+
+def gap_to_zero(x: Any) -> float:
+    """Smallest |x|: how close an op with a kink at 0 is to it."""
+    return float(np.min(np.abs(x))) if x.size else np.inf
+
+
+def smallest(x: Any) -> float:
+    """Smallest x: how close an op defined for x > 0 is to leaving its domain."""
+    return float(np.min(x)) if x.size else np.inf
 
 
 # Attribute schemas used by several ops.

@@ -8,7 +8,14 @@ from typing import Any
 import numpy as np
 
 from nnspec.ir import TensorType
-from nnspec.ops.base import OpDef, broadcast_shapes, require_float, same_dtype
+from nnspec.ops.base import (
+    OpDef,
+    broadcast_shapes,
+    gap_to_zero,
+    require_float,
+    same_dtype,
+    smallest,
+)
 
 
 def _broadcast_type(op: str) -> Callable[..., TensorType]:
@@ -21,9 +28,17 @@ def _broadcast_type(op: str) -> Callable[..., TensorType]:
     return shape
 
 
+def _broadcast_grads(out: TensorType, a: TensorType, b: TensorType) -> tuple:
+    """Both VJP results have the broadcast (output) shape; the engines un-broadcast."""
+    return out.shape, out.shape
+
+
 def binary(
-    name: str, doc: str, forward: Callable[..., Any], vjp: Callable[..., tuple], nondiff: str = ""
+    name: str, doc: str, forward: np.ufunc, vjp: Callable[..., tuple], **facts: Any
 ) -> OpDef:
+    """A broadcasting binary op whose forward is the ufunc `forward`; `facts` are further
+    `OpDef` fields (the output bound defaults to |a| + |b|)."""
+    facts.setdefault("bound", lambda a, b: a + b)
     return OpDef(
         name=name,
         family="binary",
@@ -32,7 +47,9 @@ def binary(
         shape=_broadcast_type(name),
         forward=forward,
         vjp=vjp,
-        nondiff=nondiff,
+        ufunc=forward,
+        vjp_shapes=_broadcast_grads,
+        **facts,
     )
 
 
@@ -45,17 +62,42 @@ def _pow_vjp(dy: np.ndarray, a: np.ndarray, b: np.ndarray, *, out: np.ndarray) -
     return da, db
 
 
+def _gap(a: np.ndarray, b: np.ndarray) -> float:
+    return gap_to_zero(a - b)
+
+
 OPS = (
-    binary("add", "y = a + b", np.add, lambda dy, a, b, *, out: (dy, dy)),
-    binary("sub", "y = a − b", np.subtract, lambda dy, a, b, *, out: (dy, -dy)),
-    binary("mul", "y = a · b", np.multiply, lambda dy, a, b, *, out: (dy * b, dy * a)),
-    binary("div", "y = a / b", np.divide, lambda dy, a, b, *, out: (dy / b, -dy * out / b)),
+    binary("add", "y = a + b", np.add, lambda dy, a, b, *, out: (dy, dy), vjp_reads="shapes"),
+    binary("sub", "y = a − b", np.subtract, lambda dy, a, b, *, out: (dy, -dy), vjp_reads="shapes"),
+    binary(
+        "mul",
+        "y = a · b",
+        np.multiply,
+        lambda dy, a, b, *, out: (dy * b, dy * a),
+        vjp_fresh=True,
+        bound=lambda a, b: a * b,
+    ),
+    binary(
+        "div",
+        "y = a / b",
+        np.divide,
+        lambda dy, a, b, *, out: (dy / b, -dy * out / b),
+        vjp_reads_out=True,
+        kinks=lambda a, b: gap_to_zero(b),
+        domain=("real", "positive"),
+        bound=lambda a, b: a / 0.5,
+    ),
     binary(
         "pow",
         "y = a ^ b",
         np.power,
         _pow_vjp,
         nondiff="d/db is taken as 0 where a <= 0",
+        vjp_reads_out=True,
+        vjp_helpers=("pow_vjp",),
+        kinks=lambda a, b: smallest(a),
+        domain=("positive", "real"),
+        bound=lambda a, b: max(a**b, 0.5**-b),  # b: |exponent|, a constant (see strategies)
     ),
     binary(
         "maximum",
@@ -63,6 +105,8 @@ OPS = (
         np.maximum,
         lambda dy, a, b, *, out: (dy * (a >= b), dy * (a < b)),
         nondiff="ties send the whole gradient to a",
+        kinks=_gap,
+        bound=max,
     ),
     binary(
         "minimum",
@@ -70,5 +114,7 @@ OPS = (
         np.minimum,
         lambda dy, a, b, *, out: (dy * (a <= b), dy * (a > b)),
         nondiff="ties send the whole gradient to a",
+        kinks=_gap,
+        bound=max,
     ),
 )

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from nnspec.ir import TensorType
-from nnspec.ops.base import Gradient, OpDef, require_float
+from nnspec.ops.base import OpDef, gap_to_zero, require_float, smallest
 
 GELU_C = math.sqrt(2.0 / math.pi)
 GELU_K = 0.044715
@@ -34,9 +34,15 @@ def unary(
     vjp: Callable[..., tuple] | None,
     *,
     attrs: Mapping[str, Mapping[str, Any]] | None = None,
-    gradient: Gradient = "exact",
-    nondiff: str = "",
+    **facts: Any,
 ) -> OpDef:
+    """An elementwise op; every one is usable as a dense layer's activation.
+
+    `facts` are further `OpDef` fields. A bare-ufunc forward is recorded as the
+    op's `ufunc`, so both engines may run it with ``out=``.
+    """
+    if isinstance(forward, np.ufunc):
+        facts.setdefault("ufunc", forward)
     return OpDef(
         name=name,
         family="elementwise",
@@ -46,8 +52,8 @@ def unary(
         forward=forward,
         vjp=vjp,
         attrs=attrs or {},
-        gradient=gradient,
-        nondiff=nondiff,
+        activation=True,
+        **facts,
     )
 
 
@@ -99,11 +105,24 @@ ALPHA_ELU = {
     "description": "scale of the negative part",
 }
 
+ALPHA_SAMPLES = {"alpha": (0.1, 0.5, 1.0)}
+
 OPS = (
-    unary("identity", "y = x", lambda x: x.copy(), lambda dy, x, *, out: (dy,)),
-    unary("neg", "y = -x", np.negative, lambda dy, x, *, out: (-dy,)),
     unary(
-        "abs", "y = |x|", np.abs, lambda dy, x, *, out: (dy * np.sign(x),), nondiff="abs'(0) = 0"
+        "identity",
+        "y = x",
+        lambda x: x.copy(),
+        lambda dy, x, *, out: (dy,),
+        vjp_reads="shapes",
+    ),
+    unary("neg", "y = -x", np.negative, lambda dy, x, *, out: (-dy,), vjp_reads="shapes"),
+    unary(
+        "abs",
+        "y = |x|",
+        np.abs,
+        lambda dy, x, *, out: (dy * np.sign(x),),
+        nondiff="abs'(0) = 0",
+        kinks=gap_to_zero,
     ),
     unary(
         "sign",
@@ -112,24 +131,69 @@ OPS = (
         lambda dy, x, *, out: (np.zeros_like(x),),
         gradient="zero",
         nondiff="derivative is 0 everywhere it exists (undefined at 0, taken as 0)",
+        kinks=gap_to_zero,
+        bound=lambda m: 1.0,
     ),
-    unary("exp", "y = e^x", np.exp, lambda dy, x, *, out: (dy * out,)),
-    unary("log", "y = ln x (natural logarithm)", np.log, lambda dy, x, *, out: (dy / x,)),
-    unary("sqrt", "y = √x", np.sqrt, lambda dy, x, *, out: (dy * 0.5 / out,)),
-    unary("square", "y = x²", np.square, lambda dy, x, *, out: (dy * 2.0 * x,)),
+    unary(
+        "exp",
+        "y = e^x",
+        np.exp,
+        lambda dy, x, *, out: (dy * out,),
+        vjp_reads_out=True,
+        domain=("small",),
+        bound=math.exp,
+    ),
+    unary(
+        "log",
+        "y = ln x (natural logarithm)",
+        np.log,
+        lambda dy, x, *, out: (dy / x,),
+        kinks=smallest,
+        domain=("positive",),
+        bound=lambda m: max(math.log(m), math.log(2.0)),
+    ),
+    unary(
+        "sqrt",
+        "y = √x",
+        np.sqrt,
+        lambda dy, x, *, out: (dy * 0.5 / out,),
+        vjp_reads_out=True,
+        kinks=smallest,
+        domain=("positive",),
+        bound=math.sqrt,
+    ),
+    unary(
+        "square", "y = x²", np.square, lambda dy, x, *, out: (dy * 2.0 * x,), bound=lambda m: m * m
+    ),
     unary(
         "sigmoid",
         "y = 1 / (1 + e^-x), computed without overflow",
         sigmoid,
         lambda dy, x, *, out: (dy * out * (1.0 - out),),
+        vjp_reads_out=True,
+        helpers=("sigmoid",),
+        bound=lambda m: 1.0,
     ),
-    unary("tanh", "y = tanh x", np.tanh, lambda dy, x, *, out: (dy * (1.0 - out * out),)),
+    unary(
+        "tanh",
+        "y = tanh x",
+        np.tanh,
+        lambda dy, x, *, out: (dy * (1.0 - out * out),),
+        vjp_reads_out=True,
+        vjp_fresh=True,
+        vjp_into=True,
+        bound=lambda m: 1.0,
+    ),
     unary(
         "relu",
         "y = max(0, x)",
         lambda x: np.maximum(x, 0.0),
         lambda dy, x, *, out: (dy * (x > 0),),
         nondiff="relu'(0) = 0",
+        write_into=lambda x, out: np.maximum(x, 0.0, out=out),
+        vjp_fresh=True,
+        vjp_into=True,
+        kinks=gap_to_zero,
     ),
     unary(
         "leaky_relu",
@@ -138,6 +202,8 @@ OPS = (
         lambda dy, x, *, out, alpha=0.1: (dy * np.where(x > 0, 1.0, alpha).astype(x.dtype),),
         attrs={"alpha": ALPHA_LEAKY},
         nondiff="derivative at 0 is alpha",
+        kinks=lambda x, **attrs: gap_to_zero(x),
+        samples=ALPHA_SAMPLES,
     ),
     unary(
         "elu",
@@ -146,13 +212,35 @@ OPS = (
         lambda dy, x, *, out, alpha=1.0: (dy * np.where(x > 0, 1.0, out + alpha).astype(x.dtype),),
         attrs={"alpha": ALPHA_ELU},
         nondiff="derivative at 0 is taken from the left: alpha",
+        vjp_reads_out=True,
+        kinks=lambda x, **attrs: gap_to_zero(x),
+        bound=lambda m: max(m, 1.0),
+        samples=ALPHA_SAMPLES,
     ),
     unary(
         "softplus",
         "y = ln(1 + e^x), computed without overflow",
         softplus,
         lambda dy, x, *, out: (dy * sigmoid(x),),
+        vjp_helpers=("sigmoid",),
+        bound=lambda m: m + 1.0,
     ),
-    unary("gelu", "y = x·Φ(x), tanh approximation", gelu, _gelu_vjp),
-    unary("silu", "y = x·sigmoid(x) (swish)", lambda x: x * sigmoid(x), _silu_vjp),
+    unary(
+        "gelu",
+        "y = x·Φ(x), tanh approximation",
+        gelu,
+        _gelu_vjp,
+        helpers=("gelu",),
+        vjp_helpers=("gelu_vjp",),
+        bound=lambda m: m + 1.0,
+    ),
+    unary(
+        "silu",
+        "y = x·sigmoid(x) (swish)",
+        lambda x: x * sigmoid(x),
+        _silu_vjp,
+        helpers=("sigmoid",),
+        vjp_helpers=("silu_vjp",),
+        bound=lambda m: m + 1.0,
+    ),
 )

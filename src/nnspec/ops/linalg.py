@@ -40,8 +40,23 @@ def _matmul_shape(types: tuple[TensorType, ...], **attrs: Any) -> TensorType:
     return TensorType((*batch, a.shape[-2], b.shape[-1]), dtype)
 
 
+def _matmul_vjp_a(dy: np.ndarray, a: np.ndarray, b: np.ndarray, *, out: np.ndarray) -> tuple:
+    """The VJP for `a` alone (e.g. x @ W with x data: only W's gradient is skipped)."""
+    return dy @ np.swapaxes(b, -1, -2), None
+
+
+def _matmul_vjp_b(dy: np.ndarray, a: np.ndarray, b: np.ndarray, *, out: np.ndarray) -> tuple:
+    """The VJP for `b` alone (the first layer: the data input wants no gradient)."""
+    return None, np.swapaxes(a, -1, -2) @ dy
+
+
 def _matmul_vjp(dy: np.ndarray, a: np.ndarray, b: np.ndarray, *, out: np.ndarray) -> tuple:
-    return dy @ np.swapaxes(b, -1, -2), np.swapaxes(a, -1, -2) @ dy
+    return _matmul_vjp_a(dy, a, b, out=out)[0], _matmul_vjp_b(dy, a, b, out=out)[1]
+
+
+def _matmul_grads(out: TensorType, a: TensorType, b: TensorType) -> tuple:
+    """Each gradient has the output's leading (batch) axes and its input's matrix axes."""
+    return (*out.shape[:-2], *a.shape[-2:]), (*out.shape[:-2], *b.shape[-2:])
 
 
 OPS = (
@@ -53,5 +68,11 @@ OPS = (
         shape=_matmul_shape,
         forward=np.matmul,
         vjp=_matmul_vjp,
+        reuse_buffer=True,
+        vjp_reads="other",
+        vjp_halves=(_matmul_vjp_a, _matmul_vjp_b),
+        vjp_shapes=_matmul_grads,
+        vjp_fresh=True,
+        vjp_transposes=True,
     ),
 )

@@ -15,7 +15,14 @@ import numpy as np
 
 from nnspec.errors import ShapeError
 from nnspec.ir import Dim, TensorType
-from nnspec.ops.base import FROM_LOGITS_SCHEMA, OpDef, fmt_shape, require_float, unify_dim
+from nnspec.ops.base import (
+    FROM_LOGITS_SCHEMA,
+    OpDef,
+    fmt_shape,
+    gap_to_zero,
+    require_float,
+    unify_dim,
+)
 from nnspec.ops.elementwise import sigmoid
 from nnspec.ops.reduce import log_softmax, softmax
 
@@ -167,6 +174,22 @@ def _ce_vjp(dy, pred, target, *, out, from_logits: bool = False) -> tuple:
 
 LOSS_ATTRS = {"from_logits": FROM_LOGITS_SCHEMA}
 
+
+def _loss_grads(out: TensorType, pred: TensorType, target: TensorType) -> tuple:
+    """Gradients come in the inputs' shape when the two agree (else unknown)."""
+    same = pred.shape == target.shape
+    return (pred.shape if same else None, target.shape if same else None)
+
+
+def _bce_kinks(p: np.ndarray, t: np.ndarray, from_logits: bool = False) -> float:
+    """Distance from the clipping region (from logits nothing clips)."""
+    return np.inf if from_logits else gap_to_zero(np.minimum(p, 1 - p))
+
+
+def _ce_kinks(p: np.ndarray, t: np.ndarray, from_logits: bool = False) -> float:
+    return np.inf if from_logits else gap_to_zero(p)
+
+
 OPS = (
     OpDef(
         name="mse",
@@ -176,6 +199,9 @@ OPS = (
         shape=_elementwise_loss_shape("mse"),
         forward=mse,
         vjp=_mse_vjp,
+        vjp_shapes=_loss_grads,
+        helpers=("mse",),
+        vjp_helpers=("mse_vjp",),
     ),
     OpDef(
         name="binary_cross_entropy",
@@ -187,6 +213,10 @@ OPS = (
         vjp=_bce_vjp,
         attrs=LOSS_ATTRS,
         nondiff="gradient is 0 where a probability is clipped",
+        vjp_shapes=_loss_grads,
+        helpers=("binary_cross_entropy",),
+        vjp_helpers=("bce_vjp",),
+        kinks=_bce_kinks,
     ),
     OpDef(
         name="cross_entropy",
@@ -198,5 +228,10 @@ OPS = (
         vjp=_ce_vjp,
         attrs=LOSS_ATTRS,
         nondiff="gradient is 0 where a probability is clipped; none for integer labels",
+        vjp_shapes=_loss_grads,
+        helpers=("cross_entropy",),
+        vjp_helpers=("ce_vjp",),
+        kept=("cross_entropy_kept", "ce_vjp_kept"),
+        kinks=_ce_kinks,
     ),
 )

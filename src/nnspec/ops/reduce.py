@@ -19,7 +19,7 @@ from nnspec.ops.base import (
 )
 
 
-def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
+def reduced_axes(axis: Any, ndim: int) -> tuple[int, ...]:
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
@@ -46,7 +46,7 @@ def _expand(dy: np.ndarray, x: np.ndarray, axis: Any, keepdims: bool) -> np.ndar
     """Give `dy` the reduced axes back as size-1 axes so it broadcasts against `x`."""
     if keepdims:
         return dy
-    return np.expand_dims(dy, _axes(axis, x.ndim))
+    return np.expand_dims(dy, reduced_axes(axis, x.ndim))
 
 
 def _sum_vjp(dy, x, *, out, axis=None, keepdims=False) -> tuple:
@@ -54,14 +54,14 @@ def _sum_vjp(dy, x, *, out, axis=None, keepdims=False) -> tuple:
 
 
 def _mean_vjp(dy, x, *, out, axis=None, keepdims=False) -> tuple:
-    count = int(np.prod([x.shape[a] for a in _axes(axis, x.ndim)]))
+    count = int(np.prod([x.shape[a] for a in reduced_axes(axis, x.ndim)]))
     grad = _expand(dy, x, axis, keepdims) / count
     return (np.broadcast_to(grad, x.shape).astype(x.dtype, copy=False),)
 
 
 def _max_vjp(dy, x, *, out, axis=None, keepdims=False) -> tuple:
     """Route the gradient to the first maximal element of each reduced group."""
-    axes = _axes(axis, x.ndim)
+    axes = reduced_axes(axis, x.ndim)
     kept = [a for a in range(x.ndim) if a not in axes]
     moved = np.transpose(x, kept + list(axes))
     flat = moved.reshape(*moved.shape[: len(kept)], -1)
@@ -70,6 +70,35 @@ def _max_vjp(dy, x, *, out, axis=None, keepdims=False) -> tuple:
     np.put_along_axis(mask, first, 1.0, axis=-1)
     mask = np.transpose(mask.reshape(moved.shape), np.argsort(kept + list(axes)))
     return (mask * _expand(dy, x, axis, keepdims),)
+
+
+def _reduce_facts(
+    types: tuple[TensorType, ...], *, axis: Any = None, keepdims: bool = False
+) -> dict[str, Any]:
+    """What the VJP knows before running: the reduced axes, and the transpose that
+    moves them last (and back) for routing the max's gradient."""
+    (x,) = types
+    axes = reduced_axes(axis, x.rank)
+    kept = [a for a in range(x.rank) if a not in axes]
+    order = (*kept, *axes)
+    return {
+        "axes": tuple(axes),
+        "keepdims": bool(keepdims),
+        "order": order,
+        "inverse": tuple(sorted(range(len(order)), key=order.__getitem__)),
+        "kept": len(kept),
+    }
+
+
+def _top_two_gap(x: np.ndarray, *, axis: Any = None, keepdims: bool = False) -> float:
+    """Smallest gap between the largest and second largest element of a reduced group."""
+    axes = reduced_axes(axis, x.ndim)
+    kept = [a for a in range(x.ndim) if a not in axes]
+    moved = np.transpose(x, kept + list(axes)).reshape(*[x.shape[a] for a in kept], -1)
+    if moved.shape[-1] < 2 or moved.size == 0:
+        return np.inf
+    top = np.sort(moved, axis=-1)[..., -2:]
+    return float(np.min(top[..., 1] - top[..., 0]))
 
 
 def _normaliser_shape(op: str) -> Callable[..., TensorType]:
@@ -105,7 +134,7 @@ def _log_softmax_vjp(dy, x, *, out, axis=-1) -> tuple:
 
 
 def reduction(
-    name: str, doc: str, reduce: Callable[..., Any], vjp: Callable[..., tuple], nondiff: str = ""
+    name: str, doc: str, reduce: Callable[..., Any], vjp: Callable[..., tuple], **facts: Any
 ) -> OpDef:
     """A reduction op whose forward is the NumPy reduction `reduce` over `axis`."""
 
@@ -121,14 +150,17 @@ def reduction(
         forward=forward,
         vjp=vjp,
         attrs={"axis": AXES_SCHEMA, "keepdims": KEEPDIMS_SCHEMA},
-        nondiff=nondiff,
         example={"axis": -1},
+        vjp_facts=_reduce_facts,
+        **facts,
     )
 
 
 def normaliser(
-    name: str, doc: str, forward: Callable[..., Any], vjp: Callable[..., tuple]
+    name: str, doc: str, forward: Callable[..., Any], vjp: Callable[..., tuple], helper: str
 ) -> OpDef:
+    """softmax-like: normalises along `axis`, usable as an activation; the VJP reads
+    the output, the macro calls the module helper `helper`."""
     return OpDef(
         name=name,
         family="reduce",
@@ -138,6 +170,9 @@ def normaliser(
         forward=forward,
         vjp=vjp,
         attrs={"axis": AXIS_SCHEMA},
+        vjp_reads_out=True,
+        helpers=(helper,),
+        activation=True,
     )
 
 
@@ -151,12 +186,14 @@ OPS = (
         "y = Σ x over `axis`",
         np.sum,
         _sum_vjp,
+        vjp_reads="shapes",
     ),
     reduction(
         "mean",
         "y = mean of x over `axis`",
         np.mean,
         _mean_vjp,
+        vjp_reads="shapes",
     ),
     reduction(
         "max",
@@ -164,12 +201,17 @@ OPS = (
         np.max,
         _max_vjp,
         nondiff="ties send the whole gradient to the first maximal element",
+        vjp_helpers=("max_vjp",),
+        kinks=_top_two_gap,
     ),
-    normaliser("softmax", "y = e^x / Σ e^x along `axis`, max-shifted", softmax, _softmax_vjp),
+    normaliser(
+        "softmax", "y = e^x / Σ e^x along `axis`, max-shifted", softmax, _softmax_vjp, "softmax"
+    ),
     normaliser(
         "log_softmax",
         "y = x − log Σ e^x along `axis`, via log-sum-exp",
         log_softmax,
         _log_softmax_vjp,
+        "log_softmax",
     ),
 )

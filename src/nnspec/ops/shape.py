@@ -48,8 +48,7 @@ def _reshape_shape(types: tuple[TensorType, ...], *, shape: tuple[int, ...]) -> 
         rest = sym_in - sym_out
         if not unknown_in and not unknown_out and not (sym_out - sym_in):
             if k_out == 0 or k_in % k_out:
-                if not rest:
-                    raise mismatch
+                raise mismatch if not rest else _not_divisible(x, k_in, k_out, rest)
             elif not rest:
                 missing = k_in // k_out
             elif len(rest) == 1 and sum(rest.values()) == 1 and k_in == k_out:
@@ -67,6 +66,17 @@ def _reshape_shape(types: tuple[TensorType, ...], *, shape: tuple[int, ...]) -> 
             "only; keep the dim with 0 (copy) or -1 (infer), e.g. [0, -1]",
         )
     return x.with_shape(tuple(target))
+
+
+def _not_divisible(x: TensorType, k_in: int, k_out: int, rest: Counter) -> ShapeError:
+    """-1 must stand for a whole number for every size of the input's symbols."""
+    symbols = "·".join(sorted(rest.elements()))
+    return ShapeError(
+        "NN305",
+        f"reshape: {fmt_shape(x.shape)} has {k_in}·{symbols} elements, which {k_out} "
+        f"divides only for some sizes of {symbols}; make the target's fixed dims multiply "
+        f"to a divisor of {k_in}",
+    )
 
 
 def reshape(x: np.ndarray, *, shape: tuple[int, ...]) -> np.ndarray:
@@ -90,6 +100,12 @@ def _transpose_shape(types: tuple[TensorType, ...], *, perm: Any = None) -> Tens
 def _transpose_vjp(dy, x, *, out, perm=None) -> tuple:
     inverse = None if perm is None else tuple(np.argsort(perm))
     return (np.transpose(dy, inverse),)
+
+
+def _transpose_facts(types: tuple[TensorType, ...], *, perm: Any = None) -> dict[str, Any]:
+    """The inverse permutation the VJP applies (None: reversing is its own inverse)."""
+    inverse = None if perm is None else tuple(sorted(range(len(perm)), key=perm.__getitem__))
+    return {"inverse": inverse}
 
 
 def _concat_shape(types: tuple[TensorType, ...], *, axis: int = -1) -> TensorType:
@@ -132,6 +148,8 @@ OPS = (
         shape=_reshape_shape,
         forward=reshape,
         vjp=lambda dy, x, *, out, shape: (dy.reshape(x.shape),),
+        view=True,
+        vjp_reads="shapes",
         attrs={
             "shape": {
                 "type": "array",
@@ -150,6 +168,9 @@ OPS = (
         shape=_transpose_shape,
         forward=lambda x, *, perm=None: np.transpose(x, perm),
         vjp=_transpose_vjp,
+        view=True,
+        vjp_reads="shapes",
+        vjp_facts=_transpose_facts,
         attrs={
             "perm": {
                 "description": "permutation of the axes; null reverses them",
@@ -169,6 +190,7 @@ OPS = (
         shape=_concat_shape,
         forward=lambda *xs, axis=-1: np.concatenate(xs, axis=axis),
         vjp=_concat_vjp,
+        vjp_reads="shapes",
         attrs={"axis": {"type": "integer", "default": -1, "description": "axis to join along"}},
     ),
 )

@@ -12,12 +12,12 @@ from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 
 from nnspec.errors import Problem, did_you_mean, pointer_join
-from nnspec.spec.fastcheck import Check, Unsupported, compile_schema
-from nnspec.spec.schema import FORMAT_VERSIONS, schema, skeleton_schema
+from nnspec.spec.fastcheck import Check, Unsupported, compile_schema, is_integer
+from nnspec.spec.schema import FORMAT_VERSIONS, UNIONS, Union, schema, skeleton_schema
 
 _JSON_TYPES = {
     dict: "object",
@@ -30,12 +30,22 @@ _JSON_TYPES = {
 }
 
 
+# One rule for every integer field: a JSON integer literal. 4.0 is a number, not an
+# integer (JSON Schema would accept it; nnspec does not, see docs/format.md#numbers).
+StrictValidator = validators.extend(
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda checker, value: is_integer(value)
+    ),
+)
+
+
 class _Validator:
     """jsonschema for the messages, behind a compiled yes/no check for speed
     (see `nnspec.spec.fastcheck`): valid values never reach jsonschema."""
 
     def __init__(self, schema: dict[str, Any]) -> None:
-        self.full = Draft202012Validator(schema)
+        self.full = StrictValidator(schema)
         try:
             self.fast: Check = compile_schema(schema, schema.get("$defs", {}))
         except Unsupported:
@@ -109,7 +119,9 @@ def check_schema(doc: Any) -> list[Problem]:
                 continue
             for error in _node_validator(op).iter_errors(node):
                 problems.extend(_convert(error, base))
-    return problems
+    # jsonschema reports a missing key once per key of "required", each error naming
+    # the whole list: the same problem can come twice, and is reported once.
+    return list(dict.fromkeys(problems))
 
 
 def _type_name(value: Any) -> str:
@@ -130,10 +142,12 @@ def _convert(error: ValidationError, base: tuple) -> Iterator[Problem]:
     where = _describe(path)
     if kind in ("additionalProperties", "unevaluatedProperties"):
         allowed = list(error.schema.get("properties", {}))
+        union = _union_at(path)
         for key in _extra_keys(error):
+            owners = _owners(union, error.instance, key)
             yield Problem(
                 "NN102",
-                f"unknown key {key!r} in {where}{did_you_mean(key, allowed)}"
+                f"unknown key {key!r} in {where}{owners}{did_you_mean(key, allowed)}"
                 " (user metadata keys start with 'x-')",
                 pointer_join(*path, key),
             )
@@ -148,8 +162,8 @@ def _convert(error: ValidationError, base: tuple) -> Iterator[Problem]:
         expected = " or ".join(expected) if isinstance(expected, list) else expected
         yield Problem(
             "NN104",
-            f"{where} must be {_article(expected)}, got {_type_name(error.instance)} "
-            f"{_show(error.instance)}",
+            f"{where} must be {_article(expected)}, got {_shown_with_type(error.instance)}"
+            f"{_integer_hint(expected, error.instance)}",
             pointer,
         )
     elif kind in ("enum", "const"):
@@ -181,6 +195,37 @@ def _convert(error: ValidationError, base: tuple) -> Iterator[Problem]:
         yield Problem("NN107", f"{where} {_size_rule(kind, error.validator_value)}", pointer)
     else:
         yield Problem("NN101", f"{where}: {error.message}", pointer)
+
+
+def _shown_with_type(value: Any) -> str:
+    """``string '2'``, ``number 4.0``; JSON's null is its own type and shown once."""
+    return "null" if value is None else f"{_type_name(value)} {_show(value)}"
+
+
+def _integer_hint(expected: str, value: Any) -> str:
+    if "integer" in expected and isinstance(value, float) and value.is_integer():
+        return f"; write {int(value)}"
+    return ""
+
+
+def _union_at(path: tuple) -> Union | None:
+    """The discriminated union whose variant sits at `path`, if any."""
+    if len(path) >= 2 and path[-2] == "nodes" and isinstance(path[-1], int):
+        return UNIONS["node"]
+    if path and isinstance(path[-1], str) and path[-1] in UNIONS and path[-1] != "node":
+        return UNIONS[path[-1]]
+    return None
+
+
+def _owners(union: Union | None, instance: Any, key: str) -> str:
+    """``: 'momentum' is a setting of optimizer 'sgd' and 'momentum', not of 'adam'``."""
+    if union is None or not isinstance(instance, dict):
+        return ""
+    owners = [o for o in union.owners(key) if o != instance.get(union.key)]
+    if not owners:
+        return ""
+    named = " and ".join(", ".join(repr(o) for o in owners).rsplit(", ", 1))
+    return f": {key!r} belongs to {union.kind} {named}, not to {instance.get(union.key)!r}"
 
 
 def _misspelled(key: str, instance: Any, schema: Mapping[str, Any]) -> bool:

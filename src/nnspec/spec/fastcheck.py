@@ -29,7 +29,13 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-# Draft 2020-12 types; an integer-valued float (1.0) is an integer.
+def is_integer(value: Any) -> bool:
+    """nnspec's integer: a JSON integer literal. Unlike draft 2020-12, where 1.0 is an
+    integer, an integer-valued float is not (one spelling per value; see format.md)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# Draft 2020-12 types, with nnspec's stricter integer.
 _TYPES: dict[str, Check] = {
     "object": lambda v: isinstance(v, dict),
     "array": lambda v: isinstance(v, list),
@@ -37,7 +43,7 @@ _TYPES: dict[str, Check] = {
     "boolean": lambda v: isinstance(v, bool),
     "null": lambda v: v is None,
     "number": _is_number,
-    "integer": lambda v: _is_number(v) and (isinstance(v, int) or v.is_integer()),
+    "integer": is_integer,
 }
 
 

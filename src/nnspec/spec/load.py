@@ -19,7 +19,7 @@ from nnspec.ir import Graph
 from nnspec.spec.check import build_graph
 from nnspec.spec.conform import check_schema
 from nnspec.spec.limits import DEFAULT_LIMITS, Limits
-from nnspec.spec.parse import ParsedDocument, parse_json, read_document
+from nnspec.spec.parse import ParsedDocument, parse_json, read_document, value_problems
 
 Source = str | os.PathLike | Mapping[str, Any] | bytes
 
@@ -122,6 +122,9 @@ def _checked(
 
 def _parse(source: Source, limits: Limits) -> tuple[ParsedDocument, Path | None]:
     if isinstance(source, Mapping):
+        problems = value_problems(source)  # parse_json's value rules, for a dict
+        if problems:
+            raise SpecError(problems)
         text = json.dumps(source, ensure_ascii=False, sort_keys=True, default=str)
         return ParsedDocument(data=dict(source), text=text, path=None), None
     if isinstance(source, bytes):

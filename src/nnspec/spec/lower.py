@@ -17,13 +17,8 @@ from typing import Any
 
 from nnspec.ops import REGISTRY
 
-ACTIVATIONS = (
-    *(name for name, op in REGISTRY.items() if op.family == "elementwise" and not op.attrs),
-    "leaky_relu",
-    "elu",
-    "softmax",
-    "log_softmax",
-)
+ACTIVATIONS = tuple(name for name, op in REGISTRY.items() if op.activation)
+"""Ops a dense layer may apply (`OpDef.activation`), with their attribute defaults."""
 
 
 @dataclass(frozen=True)

@@ -91,6 +91,11 @@ def _make_param(
     if final_shape is None:
         b.error("NN103", f"param {name!r} needs a 'shape' (or a 'value')", pointer)
         return None
+    if isinstance(init, Mapping):
+        problem = _init_problem(init, dtype)
+        if problem:
+            b.error(problem[0], f"param {name!r}: {problem[1]}", f"{pointer}/init")
+            return None
     size = math.prod(final_shape)
     if size > b.limits.max_param_elements:
         b.error(
@@ -108,6 +113,42 @@ def _make_param(
         value=value,
         pointer=pointer,
         owner=owner,
+    )
+
+
+# The largest factor by which glorot/he scale their gain (a fan of 1, he's sqrt(6)),
+# and how many standard deviations a normal draw is taken to reach.
+_FAN_FACTOR = math.sqrt(6.0)
+_SIGMAS = 10.0
+
+
+def _init_problem(init: Mapping[str, Any], dtype: str) -> tuple[str, str] | None:
+    """(code, message) when `init` could draw values that are not finite in `dtype`.
+
+    Bounds are conservative but far from any sensible setting: a normal init is taken
+    to reach 10 standard deviations, glorot/he limits are bounded by gain × sqrt(6).
+    """
+    top = float(np.finfo(dtype).max)
+    kind = init["name"]
+    low, high = init.get("low", -0.05), init.get("high", 0.05)
+    if kind == "uniform" and low > high:
+        return "NN107", f"uniform init has low {low!r} above high {high!r}; swap them"
+    with np.errstate(over="ignore"):
+        reach = {
+            "constant": abs(float(init.get("value", 0.0))),
+            "normal": abs(float(init.get("mean", 0.0))) + _SIGMAS * float(init.get("std", 0.05)),
+            # NumPy draws low + (high - low)·u in float64: the width must be finite too
+            "uniform": max(abs(float(low)), abs(float(high)))
+            if math.isfinite(float(high) - float(low))
+            else math.inf,
+        }.get(kind, _SIGMAS * _FAN_FACTOR * float(init.get("gain", 1.0)))
+    if kind in ("zeros", "ones") or reach <= top:
+        return None
+    if math.isinf(reach):
+        return "NN402", f"{kind} init spans a range wider than a float64 holds; narrow it"
+    return "NN402", (
+        f"{kind} init can draw values as large as {reach:.3g}, beyond the range of {dtype} "
+        f"(about {top:.3g}); use settings within it"
     )
 
 

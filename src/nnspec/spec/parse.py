@@ -18,6 +18,7 @@ cannot recurse. Positions are computed lazily, by a small iterative scanner
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import sys
@@ -31,7 +32,7 @@ from nnspec.errors import Problem, SpecError, pointer_join
 from nnspec.fileio import open_regular
 from nnspec.spec.limits import DEFAULT_LIMITS, Limits
 
-__all__ = ["ParsedDocument", "parse_json", "read_document"]
+__all__ = ["ParsedDocument", "parse_json", "read_document", "value_problems"]
 
 _BOM = "\ufeff"
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -149,7 +150,79 @@ def parse_json(
         _raise_scan_problems(text, path, max_depth, exc)
     if flags:
         _raise_scan_problems(text, path, max_depth)
-    return ParsedDocument(data, text, path)
+    parsed = ParsedDocument(data, text, path)
+    if _SUSPECT.search(text):  # a cheap pre-filter: the walk decides
+        problems = value_problems(data)
+        if problems:
+            raise SpecError([parsed.locate(p) for p in problems])
+    return parsed
+
+
+# Text that may hold a number beyond float64 (a 3-digit exponent or 300 digits) or a lone
+# surrogate (escaped, or raw in a str source).
+_SUSPECT = re.compile(r"[eE][+]?0*[1-9][0-9]{2}|[0-9]{300}|\\u[dD][89a-fA-F]|[\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def value_problems(data: Any) -> list[Problem]:
+    """Values no document may hold, wherever they are (also under ``x-`` keys):
+
+    - NN008: a number beyond the float64 range (``1e999`` parses to inf, ``10**400`` is
+      an int no float holds), or a non-finite float in a document given as a dict;
+    - NN009: a string or key with a lone surrogate (``"\\ud800"`` is valid JSON but not
+      Unicode text: no UTF-8 file, terminal or report can hold it). Control characters,
+      NUL included, are text: every writer escapes them.
+
+    Iterative, so nesting depth cannot exhaust the stack.
+    """
+    problems: list[Problem] = []
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(data, ())]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(key, str) and _SURROGATE.search(key):
+                    # located at the object: a pointer holding the key could not be printed
+                    problems.append(_string_problem(f"the key {key!r}", key, path))
+                stack.append((item, (*path, key)))
+        elif isinstance(value, list):
+            stack.extend((item, (*path, i)) for i, item in enumerate(value))
+        elif isinstance(value, str):
+            if _SURROGATE.search(value):
+                problems.append(_string_problem("the string", value, path))
+        elif isinstance(value, float) and not math.isfinite(value):
+            problems.append(Problem("NN008", _float_message(value), pointer_join(*path)))
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > _FLOAT_MAX:
+            digits = len(str(abs(value)))
+            message = (
+                f"an integer with {digits} digits is beyond the range of a float64 (about "
+                "1.8e308); write a number within it"
+            )
+            problems.append(Problem("NN008", message, pointer_join(*path)))
+    return problems
+
+
+_FLOAT_MAX = int(sys.float_info.max)
+
+
+def _float_message(value: float) -> str:
+    if math.isnan(value):
+        return "NaN is not a number; write a finite value"
+    return (
+        "this number overflows a float64 (it reads as infinity; the largest is about "
+        "1.8e308); write a finite value"
+    )
+
+
+def _string_problem(what: str, text: str, path: tuple[str | int, ...]) -> Problem:
+    found = _SURROGATE.search(text)
+    assert found is not None
+    message = (
+        f"{what} holds a lone surrogate (U+{ord(found.group()):04X}) at character "
+        f"{found.start()}, which is not text; remove it, or pair it as UTF-16 escapes do "
+        "(\\ud83d\\ude00 is one character)"
+    )
+    return Problem("NN009", message, pointer_join(*path))
 
 
 def read_document(path: str | os.PathLike, *, limits: Limits = DEFAULT_LIMITS) -> ParsedDocument:

@@ -11,19 +11,21 @@ skeleton once, then each node against the schema of its own op only (no 40-way
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from nnspec.examples import bundled_dir
 from nnspec.ir import DTYPES, FLOAT_DTYPES
 from nnspec.ops import LOSSES, REGISTRY
+from nnspec.optimizers import OPTIMIZERS
 from nnspec.spec.lower import COMPOSITES, INIT_NAMES
 
 FORMAT_VERSIONS = ("1",)
 SCHEMA_FILE = "nnspec-1.schema.json"
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$"
 SYMBOL_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
-OPTIMIZERS = ("sgd", "momentum", "adam")
 METRICS = ("accuracy", "mse", "mae")
 EXTENSION: dict[str, Any] = {"^x-": {}}
 
@@ -41,6 +43,92 @@ def _obj(properties: dict[str, Any], required: tuple[str, ...] = (), **extra: An
 
 def _ref(name: str) -> dict:
     return {"$ref": f"#/$defs/{name}"}
+
+
+_GAIN = {"type": "number", "exclusiveMinimum": 0, "default": 1.0, "description": "scales the limit"}
+INIT_SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
+    "zeros": {},
+    "ones": {},
+    "constant": {"value": {"type": "number", "default": 0.0, "description": "every element"}},
+    "normal": {
+        "mean": {"type": "number", "default": 0.0},
+        "std": {"type": "number", "minimum": 0, "default": 0.05},
+    },
+    "uniform": {
+        "low": {"type": "number", "default": -0.05},
+        "high": {"type": "number", "default": 0.05},
+    },
+    **{name: {"gain": _GAIN} for name in INIT_NAMES if name.startswith(("glorot", "xavier", "he"))},
+}
+"""Each init kind's settings (the interpreter's `init` reads exactly these, with these
+defaults; a test keeps the two in step)."""
+
+
+@dataclass(frozen=True)
+class Union:
+    """Objects told apart by one key (an optimizer's name, a loss's op, an init's name):
+    each variant takes only its own settings, so a setting that would do nothing is an
+    error that says which variants it belongs to."""
+
+    kind: str  # how messages name a variant: "optimizer", "init", "loss", "op"
+    key: str  # the discriminating key
+    variants: Mapping[str, Mapping[str, Mapping[str, Any]]]  # name -> its settings' schemas
+    common: tuple[str, ...] = ()  # keys every variant takes besides `key`
+
+    def owners(self, setting: str) -> list[str]:
+        """The variants that take `setting`, sorted."""
+        return sorted(name for name, settings in self.variants.items() if setting in settings)
+
+    def schema(self) -> dict[str, Any]:
+        """One object schema that dispatches on `key` to the variant's ``$defs`` entry."""
+        return {
+            "type": "object",
+            "required": [self.key],
+            "properties": {self.key: {"enum": list(self.variants)}},
+            "allOf": [
+                {
+                    "if": {"properties": {self.key: {"const": name}}, "required": [self.key]},
+                    "then": _ref(f"{self.kind}.{name}"),
+                }
+                for name in self.variants
+            ],
+        }
+
+    def defs(self) -> dict[str, Any]:
+        return {
+            f"{self.kind}.{name}": _obj(
+                {self.key: {"const": name}, **{k: dict(v) for k, v in settings.items()}},
+                (self.key,),
+            )
+            for name, settings in self.variants.items()
+        }
+
+
+UNIONS: dict[str, Union] = {
+    "optimizer": Union(
+        "optimizer",
+        "name",
+        {
+            name: {
+                s.name: {**s.schema, "default": s.default, "description": s.doc} for s in o.settings
+            }
+            for name, o in OPTIMIZERS.items()
+        },
+    ),
+    "init": Union("init", "name", INIT_SETTINGS),
+    "loss": Union("loss", "op", {name: REGISTRY[name].attrs for name in LOSSES}),
+    "node": Union(
+        "op",
+        "op",
+        {
+            **{name: op.attrs for name, op in REGISTRY.items()},
+            **{name: comp.attrs for name, comp in COMPOSITES.items()},
+        },
+        common=("id", "inputs", "description"),
+    ),
+}
+"""The discriminated unions of the format, by the key under which they appear
+(a node's union is found by its place in "nodes")."""
 
 
 def _node_schema(name: str, doc: str, attrs: dict, required: tuple[str, ...]) -> dict:
@@ -67,20 +155,13 @@ def _defs() -> dict[str, Any]:
             {"type": "string", "pattern": SYMBOL_PATTERN},
         ],
     }
-    init_object = _obj(
-        {
-            "name": {"enum": list(INIT_NAMES)},
-            "value": {"type": "number"},
-            "mean": {"type": "number"},
-            "std": {"type": "number", "minimum": 0},
-            "low": {"type": "number"},
-            "high": {"type": "number"},
-            "gain": {"type": "number", "exclusiveMinimum": 0},
-        },
-        ("name",),
-    )
     defs: dict[str, Any] = {
         "name": {"type": "string", "pattern": NAME_PATTERN},
+        "literal": {
+            "description": "a JSON number, or a list of literals (strings and booleans are not)",
+            "type": ["number", "array"],
+            "items": _ref("literal"),
+        },
         "dim": dim,
         "tensor": _obj(
             {
@@ -90,14 +171,15 @@ def _defs() -> dict[str, Any]:
             },
             ("shape",),
         ),
-        "init": {"anyOf": [{"enum": list(INIT_NAMES)}, init_object]},
+        "init": {"anyOf": [{"enum": list(INIT_NAMES)}, UNIONS["init"].schema()]},
+        **UNIONS["init"].defs(),
         "param": _obj(
             {
                 "shape": {"type": "array", "items": {"type": "integer", "minimum": 1}},
                 "dtype": {"enum": list(FLOAT_DTYPES)},
                 "init": _ref("init"),
                 "value": {
-                    "type": ["number", "array"],
+                    **_ref("literal"),
                     "description": "exact values, nested lists in row-major order",
                 },
                 "trainable": {"type": "boolean", "default": True},
@@ -110,32 +192,13 @@ def _defs() -> dict[str, Any]:
         "loss": {
             "anyOf": [
                 {"enum": list(LOSSES)},
-                _obj(
-                    {
-                        "op": {"enum": list(LOSSES)},
-                        "from_logits": {"type": "boolean", "default": False},
-                    },
-                    ("op",),
-                ),
+                UNIONS["loss"].schema(),
                 _obj({"node": _ref("name")}, ("node",)),
             ]
         },
-        "optimizer": {
-            "anyOf": [
-                {"enum": list(OPTIMIZERS)},
-                _obj(
-                    {
-                        "name": {"enum": list(OPTIMIZERS)},
-                        "learning_rate": {"type": "number", "exclusiveMinimum": 0},
-                        "momentum": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
-                        "beta1": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
-                        "beta2": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
-                        "epsilon": {"type": "number", "exclusiveMinimum": 0},
-                    },
-                    ("name",),
-                ),
-            ]
-        },
+        **UNIONS["loss"].defs(),
+        "optimizer": {"anyOf": [{"enum": list(OPTIMIZERS)}, UNIONS["optimizer"].schema()]},
+        **UNIONS["optimizer"].defs(),
         "training": _obj(
             {
                 "output": {**_ref("name"), "description": "the output the loss is applied to"},

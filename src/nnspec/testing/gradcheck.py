@@ -13,6 +13,7 @@ import numpy as np
 
 from nnspec.interpreter.model import Model
 from nnspec.ir import Graph
+from nnspec.ops import REGISTRY
 
 
 def finite_differences(
@@ -111,56 +112,20 @@ def check_gradients(
     return worst
 
 
-def _gap_to_zero(x: np.ndarray) -> float:
-    return float(np.min(np.abs(x))) if x.size else np.inf
-
-
-def _top_two_gap(x: np.ndarray, axis: Any) -> float:
-    """Smallest gap between the largest and second largest element of a reduced group."""
-    axes = tuple(range(x.ndim)) if axis is None else (axis,) if isinstance(axis, int) else axis
-    axes = tuple(a % x.ndim for a in axes)
-    kept = [a for a in range(x.ndim) if a not in axes]
-    moved = np.transpose(x, kept + list(axes)).reshape(*[x.shape[a] for a in kept], -1)
-    if moved.shape[-1] < 2 or moved.size == 0:
-        return np.inf
-    top = np.sort(moved, axis=-1)[..., -2:]
-    return float(np.min(top[..., 1] - top[..., 0]))
-
-
-# Where each op is not smooth (or leaves its domain): distance of the op's inputs
-# from that set. Only the test helper knows this; the ops document their conventions.
-KINKS: dict[str, Callable[..., float]] = {
-    "relu": lambda x, **a: _gap_to_zero(x),
-    "leaky_relu": lambda x, **a: _gap_to_zero(x),
-    "elu": lambda x, **a: _gap_to_zero(x),
-    "abs": lambda x, **a: _gap_to_zero(x),
-    "sign": lambda x, **a: _gap_to_zero(x),
-    "log": lambda x, **a: float(np.min(x)) if x.size else np.inf,
-    "sqrt": lambda x, **a: float(np.min(x)) if x.size else np.inf,
-    "div": lambda a, b, **k: _gap_to_zero(b),
-    "pow": lambda a, b, **k: float(np.min(a)) if a.size else np.inf,
-    "maximum": lambda a, b, **k: _gap_to_zero(a - b),
-    "minimum": lambda a, b, **k: _gap_to_zero(a - b),
-    "max": lambda x, axis=None, keepdims=False: _top_two_gap(x, axis),
-    "binary_cross_entropy": lambda p, t, from_logits=False: (
-        np.inf if from_logits else _gap_to_zero(np.minimum(p, 1 - p))
-    ),
-    "cross_entropy": lambda p, t, from_logits=False: np.inf if from_logits else _gap_to_zero(p),
-}
-
-
 def kink_distance(model: Model, inputs: Mapping[str, Any]) -> float:
     """How close the values are to a point where some op is not differentiable.
 
     Finite differences are meaningless within about eps·(size of the values) of
-    such a point; property tests skip examples closer than a margin.
+    such a point (or of the edge of an op's domain: each op's `OpDef.kinks`);
+    property tests skip examples closer than a margin.
     """
-    nodes = [n for n in model.graph.nodes if n.op in KINKS]
+    kinks = {name: op.kinks for name, op in REGISTRY.items() if op.kinks is not None}
+    nodes = [n for n in model.graph.nodes if n.op in kinks]
     if not nodes:
         return np.inf
     names = tuple(dict.fromkeys(name for n in nodes for name in n.inputs))
     values = model.run(inputs, outputs=names)
-    return min(KINKS[n.op](*(values[i] for i in n.inputs), **n.attr) for n in nodes)
+    return min(kinks[n.op](*(values[i] for i in n.inputs), **n.attr) for n in nodes)
 
 
 def assert_same_gradients(module: Any, model: Model, inputs: Mapping[str, np.ndarray]) -> None:

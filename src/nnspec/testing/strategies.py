@@ -33,15 +33,16 @@ from nnspec.errors import ShapeError
 from nnspec.ir import Dim, Graph, TensorType
 from nnspec.ops import LOSSES, REGISTRY
 from nnspec.spec.lower import ACTIVATIONS
+from nnspec.spec.lower import COMPOSITES as COMPOSITE_TABLE
 
 BATCH = "batch"
 SQUASH_ABOVE = 10.0
 EXP_SQUASH_ABOVE = 4.0
 SYMBOLIC_SIZE = 8  # what a symbolic dim counts as when bounding sums over it
-COMPOSITES = ("dense", "maxout")
+COMPOSITES = tuple(COMPOSITE_TABLE)  # every composite layer of the lowering table
 PRIMITIVES = tuple(name for name in REGISTRY if name not in LOSSES)
 STEPS = tuple(name for name, op in REGISTRY.items() if op.gradient != "exact")
-DENSE_ACTIVATIONS = tuple(a for a in ACTIVATIONS if a not in ("log", "sqrt", "exp"))
+DENSE_ACTIVATIONS = tuple(a for a in ACTIVATIONS if not REGISTRY[a].domain)  # any input is fine
 LOSS_KINDS = ("sum", "mean", "mse", "bce_logits", "bce_probs", "ce_labels", "ce_onehot", "ce_probs")
 
 
@@ -145,32 +146,30 @@ def _known_last(v: _Value) -> bool:
     return v.type.rank >= 1 and isinstance(v.type.shape[-1], int)
 
 
-UNARY_BOUND = {
-    "sign": lambda m: 1.0,
-    "exp": math.exp,
-    "log": lambda m: max(math.log(m), math.log(2.0)),
-    "sqrt": math.sqrt,
-    "square": lambda m: m * m,
-    "sigmoid": lambda m: 1.0,
-    "tanh": lambda m: 1.0,
-    "softplus": lambda m: m + 1.0,
-    "elu": lambda m: max(m, 1.0),
-    "gelu": lambda m: m + 1.0,
-    "silu": lambda m: m + 1.0,
-}
+def _in_domain(doc: _Doc, v: _Value, domain: str) -> _Value:
+    """`v` moved into an op's input domain (`OpDef.domain`)."""
+    if domain == "positive":
+        return doc.positive(v)
+    if domain == "small":
+        return doc.squash(v, EXP_SQUASH_ABOVE)
+    return v
+
+
+def _attrs(doc: _Doc, op: str) -> dict[str, Any]:
+    """Attribute values drawn from the op's `OpDef.samples`."""
+    return {k: doc.draw(st.sampled_from(vs)) for k, vs in REGISTRY[op].samples.items()}
+
+
+def _bound(op: str, *bounds: float) -> float:
+    """Bound on |output| from the operands' bounds (`OpDef.bound`; default: the first)."""
+    rule = REGISTRY[op].bound
+    return bounds[0] if rule is None else rule(*bounds)
 
 
 def _unary(doc: _Doc, op: str) -> None:
-    v = doc.squash(doc.pick())
-    attrs = {}
-    if op in ("log", "sqrt"):
-        v = doc.positive(v)
-    elif op == "exp":
-        v = doc.squash(v, EXP_SQUASH_ABOVE)
-    elif op in ("leaky_relu", "elu"):
-        attrs = {"alpha": doc.draw(st.sampled_from([0.1, 0.5, 1.0]))}
+    v = _in_domain(doc, doc.squash(doc.pick()), REGISTRY[op].domain_of(0))
     positive = op in ("exp", "sigmoid") or (op == "sqrt" and v.positive)
-    doc.node(op, [v], UNARY_BOUND.get(op, lambda m: m)(v.bound), positive, **attrs)
+    doc.node(op, [v], _bound(op, v.bound), positive, **_attrs(doc, op))
 
 
 def _broadcast_partner(doc: _Doc, a: _Value, op: str) -> _Value:
@@ -195,22 +194,13 @@ def _broadcast_partner(doc: _Doc, a: _Value, op: str) -> _Value:
 
 
 def _binary(doc: _Doc, op: str) -> None:
-    a = doc.squash(doc.pick())
-    b = _broadcast_partner(doc, a, op)
-    if op == "div":
-        b = doc.positive(b)
-        bound = a.bound / 0.5
-    elif op == "pow":
-        a = doc.positive(a)
+    a = _in_domain(doc, doc.squash(doc.pick()), REGISTRY[op].domain_of(0))
+    if op == "pow":  # a constant exponent: a^b with a random b param explodes
         b = doc.param((), value=doc.draw(st.sampled_from([0.5, 1.5, 2.0, -1.0])))
-        bound = max(a.bound ** abs(b.bound), 0.5 ** -abs(b.bound))
-    elif op == "mul":
-        bound = a.bound * b.bound
-    elif op in ("maximum", "minimum"):
-        bound = max(a.bound, b.bound)
     else:
-        bound = a.bound + b.bound
-    doc.node(op, [a, b], bound, positive=op == "pow" or (op == "add" and a.positive and b.positive))
+        b = _in_domain(doc, _broadcast_partner(doc, a, op), REGISTRY[op].domain_of(1))
+    positive = op == "pow" or (op == "add" and a.positive and b.positive)
+    doc.node(op, [a, b], _bound(op, a.bound, b.bound), positive)
 
 
 def _matmul(doc: _Doc, op: str) -> None:
