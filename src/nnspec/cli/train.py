@@ -32,6 +32,7 @@ from nnspec.cli.command import (
 from nnspec.datasets import load_arrays, save_arrays
 from nnspec.fileio import same_file, write_atomic
 from nnspec.spec.learnable import NothingToLearnWarning, learning_problems
+from nnspec.spec.links import rebase_schema_link
 
 HELP = "train a document on .npz/.npy/.csv data and write the trained document"
 CSV_OPTIONS = {"target_columns": "--target", "input_columns": "--input-columns"}
@@ -155,7 +156,8 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"{exc}; {out} was not written", ExitCode.FAILED) from None
     except ValueError as exc:
         raise CommandError(f"{args.data}: {exc}") from None
-    _write_document(Path(out), document.data, model)  # checks everything before writing
+    trained = rebase_schema_link(document.data, document.path.parent, Path(out).parent)
+    _write_document(Path(out), trained, model)  # checks everything before writing
     _write_history(args.history, history)
     if args.plot:
         from nnspec.tools.plots import document_class_names, write_training_plots
