@@ -135,12 +135,47 @@ def wrap(line: str, width: int = WIDTH - 4) -> str:
             continue
         if len(inner) + len(contents) <= width:
             body = [inner + contents]
+        elif not commas:
+            body = [_split_operators(inner + contents, width)]
         else:
             bounds = [opener + 1, *(c + 1 for c in commas), closer]
             items = [line[x:y].strip().rstrip(",").strip() for x, y in pairwise(bounds)]
-            body = [wrap(inner + item + ",", width) for item in items if item]
+            body = [_split_operators(inner + item + ",", width) for item in items if item]
         return "\n".join([head, *body, tail])
     return line
+
+
+# Binary operators by how loosely they bind; inside brackets a formatter splits a long
+# expression before each of its loosest top-level operators first.
+_LOOSENESS = {" + ": 2, " - ": 2, " * ": 1, " / ": 1, " // ": 1, " % ": 1, " @ ": 1}
+
+
+def _split_operators(line: str, width: int) -> str:
+    """A too-long line inside brackets: split before its loosest top-level binary
+    operators (one operand per line), else as `wrap` splits lines."""
+    if len(line) <= width:
+        return line
+    indent = " " * (len(line) - len(line.lstrip()))
+    depth, quote, cuts = 0, "", []
+    for i, char in enumerate(line):
+        if quote:
+            quote = "" if char == quote and line[i - 1] != "\\" else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif depth == 0 and char == " ":
+            for op, looseness in _LOOSENESS.items():
+                if line.startswith(op, i):
+                    cuts.append((looseness, i))
+    if not cuts:
+        return wrap(line, width)
+    loosest = max(looseness for looseness, _ in cuts)
+    points = [i for looseness, i in cuts if looseness == loosest]
+    pieces = [line[a:b].strip() for a, b in pairwise([0, *points, len(line)])]
+    return "\n".join(wrap(indent + piece, width) for piece in pieces)
 
 
 def _top_groups(line: str) -> list[tuple[int, int, list[int]]]:
