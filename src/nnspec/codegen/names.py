@@ -44,6 +44,7 @@ RESERVED = frozenset(
         "DESCRIPTION",
         "SOURCE_SHA256",
         "NNSPEC_VERSION",
+        "COMPILE_OPTIONS",
         "METADATA",
         "TRAINING",
         "TRAIN_INPUTS",
