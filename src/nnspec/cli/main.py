@@ -38,6 +38,7 @@ COMMANDS: dict[str, str] = {
     "check": "nnspec.cli.check",
 }
 
+
 class _Parser(argparse.ArgumentParser):
     """argparse that exits with code 2 and a one-line hint, never a traceback."""
 
