@@ -331,4 +331,20 @@ PAGES: tuple[Page, ...] = (
         "kernels and the thread count.",
         elide=((r"\d\.\de[-+]\d\d(?=  +\d+e-\d+ +ok)", "≪ bound"),),
     ),
+    Page(
+        "completion",
+        "Prints the tab-completion script for bash, zsh or fish. Completion comes from "
+        "argcomplete (install the extra: `pip install \"nnspec[completion]\"`): the "
+        "script asks `nnspec` itself, so it completes every command, option, choice "
+        "(`--format` values, shells, data sets) and file name, and never drifts from the "
+        "installed version. Add one line to your shell's start-up file: "
+        "`eval \"$(nnspec completion bash)\"` in `~/.bashrc`, "
+        "`eval \"$(nnspec completion zsh)\"` in `~/.zshrc`, or "
+        "`nnspec completion fish | source` in `~/.config/fish/config.fish`.",
+        ("nnspec completion bash | head -n 1",),
+        exits=(
+            (0, "printed"),
+            (2, "usage error, or argcomplete is not installed"),
+        ),
+    ),
 )

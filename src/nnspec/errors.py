@@ -227,6 +227,13 @@ CODES: dict[str, CodeInfo] = {
         "errors cannot be ignored.",
         "warning",
     ),
+    "NN905": CodeInfo(
+        "nothing can learn: no trainable param, or no gradient reaches one",
+        'Make a param trainable (drop "trainable": false), or replace the zero-gradient op '
+        "(sign) on the path from the loss to the params with a differentiable one (tanh); "
+        "a hand-weighted network needs no training section.",
+        "warning",
+    ),
 }
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import os
 import signal
 import sys
 from collections.abc import Iterator, Sequence
@@ -36,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "plot": "nnspec.cli.plot",
     "compile": "nnspec.cli.compile",
     "check": "nnspec.cli.check",
+    "completion": "nnspec.cli.completion",
 }
 
 
@@ -79,6 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    if "_ARGCOMPLETE" in os.environ:  # a shell asking for completions (nnspec completion)
+        from nnspec.cli.completion import complete
+
+        complete(build_parser())
     # Import only the chosen command's module; `nnspec --help` imports them all.
     selected = next((a for a in args_list if a in COMMANDS), None)
     parser = build_parser(selected)

@@ -12,6 +12,7 @@ import argparse
 import importlib.util
 import json
 import sys
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ from nnspec.cli.command import (
 )
 from nnspec.datasets import load_arrays, save_arrays
 from nnspec.fileio import same_file, write_atomic
+from nnspec.spec.learnable import NothingToLearnWarning, learning_problems
+from nnspec.spec.links import rebase_schema_link
 
 HELP = "train a document on .npz/.npy/.csv data and write the trained document"
 CSV_OPTIONS = {"target_columns": "--target", "input_columns": "--input-columns"}
@@ -117,6 +120,9 @@ def run(args: argparse.Namespace) -> int:
     check_outputs(_inputs(document, args, out), _outputs(document, args, out))
     if document.graph.training is None:
         raise CommandError(f"{args.document} has no 'training' section; add one with a loss")
+    for problem in learning_problems(document.graph):  # before any data is read
+        if not args.silent:
+            print(f"nnspec train: warning {problem.code} {problem.message}", file=sys.stderr)
     model = Model(document.graph, seed=args.seed)
     features, target = feed_names(model)
     data = load_arrays(
@@ -131,7 +137,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         # Overflow shows up as a non-finite loss, reported below with advice;
         # NumPy's own RuntimeWarnings would only be noise before that message.
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        with (
+            np.errstate(over="ignore", invalid="ignore", divide="ignore"),
+            warnings.catch_warnings(),
+        ):
+            warnings.simplefilter("ignore", NothingToLearnWarning)  # printed above
             history = train(
                 model,
                 data,
@@ -146,7 +156,8 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"{exc}; {out} was not written", ExitCode.FAILED) from None
     except ValueError as exc:
         raise CommandError(f"{args.data}: {exc}") from None
-    _write_document(Path(out), document.data, model)  # checks everything before writing
+    trained = rebase_schema_link(document.data, document.path.parent, Path(out).parent)
+    _write_document(Path(out), trained, model)  # checks everything before writing
     _write_history(args.history, history)
     if args.plot:
         from nnspec.tools.plots import document_class_names, write_training_plots

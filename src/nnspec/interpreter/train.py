@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import sys
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ from nnspec.interpreter.optimizers import make_optimizer
 from nnspec.interpreter.plan import Plan
 from nnspec.interpreter.progress import Progress
 from nnspec.ir import Graph, Input, Training
+from nnspec.spec.learnable import NothingToLearnWarning, learning_problems
 
 
 @dataclass
@@ -91,12 +93,15 @@ def train(
     same seed gives bit-identical weights. `quiet` defaults to "no progress bar
     unless standard error is a terminal". Returns the `History`; the trained
     model is ``history.model``. Raises `TrainingError` on a non-finite loss and
-    ValueError for data that does not fit the graph.
+    ValueError for data that does not fit the graph. Warns (`NothingToLearnWarning`,
+    NN905) before the first epoch when no gradient can reach a trainable param.
     """
     model = (
         model_or_graph if isinstance(model_or_graph, Model) else Model(model_or_graph, seed=seed)
     )
     training = _training(model)
+    for problem in learning_problems(model.graph):
+        warnings.warn(f"{problem.code} {problem.message}", NothingToLearnWarning, stacklevel=2)
     plan = model.gradient_plan(outputs=(training.output,))
     target = _target(model, plan.feeds)
     data = _data(model, plan.feeds, target, X, y)

@@ -21,6 +21,7 @@ from nnspec.errors import Problem, ShapeError, did_you_mean, pointer_join
 from nnspec.ir import Graph, Input, Node, TensorType, Training, freeze
 from nnspec.ops import REGISTRY
 from nnspec.spec.builder import _Builder, _defaults, _tensor_type, _Wired
+from nnspec.spec.learnable import learning_problems
 from nnspec.spec.limits import Limits
 from nnspec.spec.lower import COMPOSITES, Composite
 from nnspec.spec.order import topological_order
@@ -70,6 +71,7 @@ def build_graph(
         source_sha256=sha256,
         meta={k: v for k, v in doc.items() if k.startswith("x-")},
     )
+    b.problems.extend(learning_problems(graph))
     return graph, b.problems
 
 

@@ -24,6 +24,9 @@ from nnspec.spec.lower import COMPOSITES, INIT_NAMES
 
 FORMAT_VERSIONS = ("1",)
 SCHEMA_FILE = "nnspec-1.schema.json"
+# Where the published schema lives (its $id): an https URL, so a document's "$schema",
+# an editor setting or a SchemaStore catalog entry can point at it (docs/ci.md#editors).
+SCHEMA_URL = f"https://raw.githubusercontent.com/nnspec/nnspec/main/schemas/{SCHEMA_FILE}"
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$"
 SYMBOL_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 METRICS = ("accuracy", "mse", "mae")
@@ -253,12 +256,15 @@ def build_schema() -> dict[str, Any]:
     """The whole schema of the current format version."""
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "urn:nnspec:schema:1",
+        "$id": SCHEMA_URL,
         "title": "nnspec document, format version 1",
         "description": "A neural network as a JSON computation graph (see docs/format.md).",
         **_obj(
             {
-                "$schema": {"type": "string"},
+                "$schema": {
+                    "type": "string",
+                    "description": "for editors: where this schema is, e.g. " + SCHEMA_URL,
+                },
                 "nnspec": {"enum": list(FORMAT_VERSIONS), "description": "format version"},
                 "name": {"type": "string"},
                 "description": {"type": "string"},
