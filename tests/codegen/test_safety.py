@@ -2,16 +2,20 @@
 
 Hypothesis puts quotes, triple quotes, backslashes, newlines, ``\\r``, Unicode line
 separators, NUL and very long text into the name, description and ``x-`` metadata,
-and valid-but-awkward ids (keywords, builtins, names the module defines) on inputs,
-params and nodes. The module must parse, keep the strings as exact data, and its
-AST must use only names and calls on the allow-list below.
+and valid-but-awkward ids (keywords, builtins, every name a compiled module binds,
+``inf`` and ``nan``) on inputs, params and nodes, and extreme attribute values. The
+module must parse, keep the strings as exact data, use only names and calls on the
+allow-list below, and compute what the interpreter computes, returning fresh arrays.
 """
 
 from __future__ import annotations
 
 import ast
 import builtins
+import dataclasses
+import functools
 import json
+import re
 
 import numpy as np
 from hypothesis import given
@@ -19,6 +23,9 @@ from hypothesis import strategies as st
 
 import nnspec
 from nnspec.codegen import compile, load_source
+from nnspec.codegen.names import RESERVED
+from nnspec.interpreter import Model
+from nnspec.ir import freeze
 from nnspec.spec.schema import NAME_PATTERN
 
 NASTY = [
@@ -80,24 +87,67 @@ AWKWARD_IDS = [
     "a_b_c",
     "A-B.C",
 ]
-ids = st.one_of(st.sampled_from(AWKWARD_IDS), st.from_regex(NAME_PATTERN, fullmatch=True))
+SAMPLE = {
+    "nnspec": "1",
+    "inputs": {"q": {"shape": ["batch", 2]}},
+    "params": {"r": {"shape": [2, 3], "init": "normal"}},
+    "nodes": [{"id": "s", "op": "matmul", "inputs": ["q", "r"]}],
+    "training": {"target": {"name": "u", "shape": ["batch", 3]}, "loss": "mse"},
+}
 
-ALLOWED_IMPORTS = {"argparse", "base64", "sys", "numpy", "hashlib", "io", "os", "zipfile"}
-MODULES = {"argparse", "base64", "sys", "np", "hashlib", "io", "os", "zipfile"}
+
+@functools.cache
+def module_names(scope: str = "all") -> list[str]:
+    """Names a compiled module (with --train) binds itself, except the sample's own:
+    all of them, or (``"shared"``) those in the scopes document identifiers live in
+    (the module's top level, predict and _forward_backward)."""
+    tree = ast.parse(compile(nnspec.load(SAMPLE), train=True))
+    own = {"q", "r", "R", "s", "u", "d_s", "d_R", "loss", "d_loss"}
+    if scope == "shared":
+        found = {
+            target.id
+            for node in tree.body
+            for target in (node.targets if isinstance(node, ast.Assign) else [])
+            if isinstance(target, ast.Name)
+        }
+        found |= {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+        for function in tree.body:
+            if isinstance(function, ast.FunctionDef) and function.name in (
+                "predict",
+                "_forward_backward",
+            ):
+                found |= defined_names(ast.Module(body=function.body, type_ignores=[]))
+    else:
+        found = defined_names(tree)
+    return sorted(n for n in found - own if re.fullmatch(NAME_PATTERN, n))
+
+
+ALL_IDS = [*AWKWARD_IDS, "inf", "nan", "Infinity", "NaN", "weights_file", "weights_sha256"]
+EXTREME = [3.4e38, 5e-324, -0.0, 0.0, 1e-45, 0.1, 1e30, 3.4028234663852886e38]
+
+# the standard library the module's command line needs (safe reads, atomic writes)
+_STDLIB = {"argparse", "base64", "contextlib", "hashlib", "io", "math", "os", "stat", "sys"}
+ALLOWED_IMPORTS = _STDLIB | {"tempfile", "zipfile", "numpy"}
+MODULES = _STDLIB | {"tempfile", "zipfile", "np"}
 BUILTINS = {"print", "len", "isinstance", "zip", "enumerate", "int", "float", "max", "open"}
 BUILTINS |= {"str", "ValueError", "OSError", "__name__", "__file__", "__doc__"}
 # --train adds these (the optimizer, fit's batches, _unbroadcast):
 BUILTINS |= {"dict", "set", "next", "iter", "min", "range", "slice", "tuple", "FloatingPointError"}
 # predict's fast input check (`type(x) is np.ndarray`):
 BUILTINS |= {"type"}
+# the command line (main and its file helpers):
+BUILTINS |= {"any", "getattr", "list", "EOFError", "KeyboardInterrupt", "FileNotFoundError"}
+BUILTINS |= {"BaseException"}
 CALLS = BUILTINS | {"predict", "run", "main", "self_test", "fit", "save_weights", "init_state"}
 # ... and the module's _helpers
 
 
 @st.composite
 def hostile_documents(draw: st.DrawFn) -> dict:
-    names = draw(st.lists(ids, min_size=5, max_size=5, unique_by=str.lower))
-    x, w, h, y, t = names
+    names = draw(st.lists(ids(), min_size=6, max_size=6, unique_by=str.lower))
+    x, w, h, g, y, t = names
+    alpha = draw(st.one_of(st.sampled_from(EXTREME), st.floats(0, 3.4e38)))
+    outputs = [h, y, *([x] if draw(st.booleans()) else [])]
     return {
         "nnspec": "1",
         "name": draw(hostile_text),
@@ -107,11 +157,18 @@ def hostile_documents(draw: st.DrawFn) -> dict:
         "params": {w: {"shape": [2, 3], "init": "normal"}},
         "nodes": [
             {"id": h, "op": "matmul", "inputs": [x, w]},
-            {"id": y, "op": "tanh", "inputs": [h]},
+            {"id": g, "op": "leaky_relu", "alpha": alpha, "inputs": [h]},
+            {"id": y, "op": "tanh", "inputs": [g]},
         ],
-        "outputs": [h, y],
+        "outputs": outputs,
         "training": {"target": {"name": t, "shape": ["batch", 3]}, "loss": "mse", "output": y},
     }
+
+
+@functools.cache
+def ids() -> st.SearchStrategy[str]:
+    names = [*ALL_IDS, *module_names()]
+    return st.one_of(st.sampled_from(names), st.from_regex(NAME_PATTERN, fullmatch=True))
 
 
 def defined_names(tree: ast.Module) -> set[str]:
@@ -165,13 +222,71 @@ def test_hostile_documents_compile_to_intended_code_only(doc: dict, train: bool)
     }
     assert strings == (doc["name"], doc["description"], meta)
     assert list(module.INPUTS) == list(doc["inputs"])
-    x = np.ones((2, 2), np.float32)
-    out = module.predict(x)
+    x = np.linspace(-2, 2, 4, dtype=np.float32).reshape(2, 2)
+    with np.errstate(over="ignore", invalid="ignore"):  # alpha·x may overflow float32
+        out = module.predict(x)
+        assert module.self_test()
+        want = Model(graph).run({next(iter(doc["inputs"])): x})
     assert list(out) == doc["outputs"]
-    assert module.self_test()
+    for name, value in out.items():
+        np.testing.assert_array_equal(value, want[name])
+        assert not np.shares_memory(value, x), name  # an input output is a fresh copy
     if train:
         assert list(module.PARAMS) == list(doc["params"])
         target = doc["training"]["target"]["name"]
         batch = {next(iter(doc["inputs"])): x, target: np.ones((2, 3))}
-        loss, grads = module.loss_and_gradients(batch)
-        assert np.isfinite(loss) and list(grads) == list(doc["params"])
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss, grads = module.loss_and_gradients(batch)
+            want_loss, want_grads = Model(graph).gradients(batch)
+        np.testing.assert_array_equal(loss, want_loss)
+        assert list(grads) == list(doc["params"]) == list(want_grads)
+        for name, grad in grads.items():
+            np.testing.assert_array_equal(grad, want_grads[name])
+
+
+def test_every_name_a_module_binds_is_reserved() -> None:
+    """A document name equal to a template's name would shadow it (Namer avoids
+    RESERVED, and never makes a name starting with '_')."""
+    shared = module_names("shared")
+    missing = [n for n in shared if not n.startswith("_") and n not in RESERVED]
+    assert missing == []
+
+
+@given(st.sampled_from(["inf", "nan", "Infinity", "float", "e"]), st.sampled_from(EXTREME))
+def test_non_finite_constants_cannot_be_captured(input_name: str, finite: float) -> None:
+    """A Python-built graph may hold inf or NaN attributes (documents cannot: NN008)."""
+    doc = {
+        "nnspec": "1",
+        "inputs": {input_name: {"shape": ["batch", 2]}},
+        "nodes": [{"id": "h", "op": "leaky_relu", "alpha": finite, "inputs": [input_name]}],
+    }
+    graph = nnspec.load(doc)
+    x = np.array([[-1.0, 2.0], [3.0, -4.0]], np.float32)
+    for alpha in (float("inf"), -float("inf"), float("nan"), finite):
+        node = dataclasses.replace(graph.nodes[0], attrs=freeze({"alpha": alpha}))
+        hand_built = dataclasses.replace(graph, nodes=(node,))
+        source = compile(hand_built, self_test=False)
+        assert_only_intended_code(source)
+        with np.errstate(all="ignore"):
+            got = load_source(source).predict(x)
+            want = Model(hand_built).run({input_name: x})["h"]
+        np.testing.assert_array_equal(got, want)
+
+
+def test_outputs_that_are_inputs_or_constants_are_fresh() -> None:
+    doc = {
+        "nnspec": "1",
+        "inputs": {"x": {"shape": ["batch", 2]}},
+        "params": {"c": {"value": [1.0, 2.0], "trainable": False}},
+        "nodes": [
+            {"id": "h", "op": "neg", "inputs": ["c"]},
+            {"id": "k", "op": "add", "inputs": ["x", "h"]},
+        ],
+        "outputs": ["k", "x", "h"],
+    }
+    module = load_source(compile(nnspec.load(doc)))
+    x = np.ones((2, 2), np.float32)
+    first = module.predict(x)
+    assert first["x"] is not x and not np.shares_memory(first["x"], x)
+    first["h"][...] = 99  # a caller writing into an output cannot change the module
+    np.testing.assert_array_equal(module.predict(x)["h"], [-1.0, -2.0])

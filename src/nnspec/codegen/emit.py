@@ -24,7 +24,14 @@ import numpy as np
 
 from nnspec import __version__
 from nnspec.autodiff import needed_nodes
-from nnspec.codegen.names import Namer, comment, literal, literal_lines, sha256_hex
+from nnspec.codegen.names import (
+    Namer,
+    comment,
+    literal,
+    literal_lines,
+    sha256_hex,
+    value_literal,
+)
 from nnspec.ir import Graph, Node, TensorType
 from nnspec.ops import REGISTRY
 
@@ -126,7 +133,7 @@ def shape_literal(t: TensorType) -> str:
 def attr_literals(node: Node) -> dict[str, str]:
     """Every attribute (defaults filled in) as a Python literal; lists become tuples."""
     attrs = {**REGISTRY[node.op].defaults(), **node.attr}
-    return {k: repr(_plain(v)) for k, v in sorted(attrs.items())}
+    return {k: value_literal(v) for k, v in sorted(attrs.items())}
 
 
 def _plain(value: Any) -> Any:
@@ -255,7 +262,12 @@ def plan(
     for node in nodes + extra:
         idents[node.id] = names(node.id)
     steps = steps_for(nodes, idents, types, fresh=set(), keep=set(graph.outputs))
-    outputs = [_port(o, idents[o], types[o]) for o in graph.outputs]
+    # An input or a folded constant is returned as a copy: every returned array is fresh.
+    shared = {i.name for i in graph.inputs} | set(folded)
+    outputs = [
+        _port(o, f"{idents[o]}.copy()" if o in shared else idents[o], types[o])
+        for o in graph.outputs
+    ]
     used_inputs = [(idents[i.name], i.type) for i in graph.inputs if i.name in used]
     return Plan(
         version=__version__,

@@ -3,14 +3,16 @@
 Everything the document says reaches generated source in one of three forms: an
 identifier made here (letters, digits and ``_`` only, never a keyword, builtin or
 a name the module defines), a literal made by `ascii` (escapes every non-ASCII and
-control character, so no string can end a line or a literal early), or a comment
-made by `comment` (the same escaping, shortened).
+control character, so no string can end a line or a literal early) or by
+`value_literal` (numbers that no name can capture), or a comment made by `comment`
+(the same escaping, shortened).
 """
 
 from __future__ import annotations
 
 import builtins
 import keyword
+import math
 import re
 
 RESERVED = frozenset(
@@ -47,8 +49,13 @@ RESERVED = frozenset(
         "load_weights",
         "zipfile",
         "io",
+        "WEIGHTS_FILE",
+        "WEIGHTS_SHA256",
     }
 )
+"""Names the module binds at its top level or in predict's scope (a test derives the
+template's names from a compiled module and checks they are all here); names that
+start with ``_`` need no entry, since `Namer` never makes one."""
 MAX_IDENT = 24  # keeps generated lines short enough to wrap within the linter's width
 CHUNK = 60  # characters of document text per string-literal line (keeps lines < 100)
 
@@ -70,6 +77,23 @@ class Namer:
             name, suffix = f"{base}_{suffix}", suffix + 1
         self._taken.add(name)
         return name
+
+
+def value_literal(value: object) -> str:
+    """A Python literal for an attribute value (None, bool, int, float, str, or lists
+    of them, which become tuples). Non-finite floats become ``float('inf')`` and the
+    like: the bare words ``inf`` and ``nan`` would be names, and a document's input
+    may be called that."""
+    if isinstance(value, list | tuple):
+        items = [value_literal(v) for v in value]
+        return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"float({str(value)!r})" if value > 0 or math.isnan(value) else "-float('inf')"
+    if isinstance(value, str):
+        return literal(value)
+    if value is None or isinstance(value, bool | int | float):
+        return repr(value)
+    raise TypeError(f"no literal for {type(value).__name__} attribute values")
 
 
 def literal(text: str) -> str:

@@ -8,15 +8,17 @@ their own op's schema (fast for big documents, and the errors stay specific).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Any
 
+import numpy as np
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 
 from nnspec.errors import Problem, did_you_mean, pointer_join
-from nnspec.spec.fastcheck import Check, Unsupported, compile_schema, is_integer
+from nnspec.spec.fastcheck import Check, Unsupported, compile_schema, equal, is_integer
 from nnspec.spec.schema import FORMAT_VERSIONS, UNIONS, Union, schema, skeleton_schema
 
 _JSON_TYPES = {
@@ -101,6 +103,8 @@ def check_schema(doc: Any) -> list[Problem]:
         ]
     problems = [p for e in _skeleton_validator().iter_errors(doc) for p in _convert(e, ())]
     nodes = doc.get("nodes")
+    dtype = doc.get("dtype", "float32")
+    top = float(np.finfo(dtype).max) if dtype in ("float32", "float64") else math.inf
     if isinstance(nodes, list):
         ops = known_ops()
         for index, node in enumerate(nodes):
@@ -117,8 +121,14 @@ def check_schema(doc: Any) -> list[Problem]:
                     )
                 )
                 continue
-            for error in _node_validator(op).iter_errors(node):
-                problems.extend(_convert(error, base))
+            errors = [p for e in _node_validator(op).iter_errors(node) for p in _convert(e, base)]
+            settings = UNIONS["node"].variants[op]
+            problems.extend(errors or _out_of_dtype_range(node, settings, base, top))
+            problems.extend(_inert(node, base) if not errors else ())
+    optimizer = doc.get("training", {}).get("optimizer") if not problems else None
+    if isinstance(optimizer, dict) and optimizer.get("name") in UNIONS["optimizer"].variants:
+        settings = UNIONS["optimizer"].variants[optimizer["name"]]
+        problems += _out_of_dtype_range(optimizer, settings, ("training", "optimizer"), top)
     # jsonschema reports a missing key once per key of "required", each error naming
     # the whole list: the same problem can come twice, and is reported once.
     return list(dict.fromkeys(problems))
@@ -195,6 +205,47 @@ def _convert(error: ValidationError, base: tuple) -> Iterator[Problem]:
         yield Problem("NN107", f"{where} {_size_rule(kind, error.validator_value)}", pointer)
     else:
         yield Problem("NN101", f"{where}: {error.message}", pointer)
+
+
+# (key, value, other key): with key set to value, other key has no effect.
+INERT = (
+    ("use_bias", False, "bias_init"),  # dense, maxout: no bias to initialise
+)
+
+
+def _inert(node: dict, base: tuple) -> list[Problem]:
+    return [
+        Problem(
+            "NN102",
+            f"key {other!r} in {_describe(base)} has no effect with {key!r} "
+            f"{_show(value)}; remove it (or the {key!r} setting)",
+            pointer_join(*base, other),
+        )
+        for key, value, other in INERT
+        if other in node and key in node and equal(node[key], value)
+    ]
+
+
+def _out_of_dtype_range(
+    values: dict, settings: Mapping[str, Mapping[str, Any]], base: tuple, top: float
+) -> list[Problem]:
+    """Number attributes (alpha, ...) and optimizer settings are applied in the
+    document's dtype: beyond its range they would silently become infinite (1e308 in
+    float32)."""
+    return [
+        Problem(
+            "NN107",
+            f"{_describe((*base, key))} is {_show(value)}, beyond the range of the "
+            f"document's dtype (about {top:.3g}); use a value within it",
+            pointer_join(*base, key),
+        )
+        for key, value in values.items()
+        if key in settings
+        and "number" in str(settings[key].get("type"))
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and abs(value) > top
+    ]
 
 
 def _shown_with_type(value: Any) -> str:

@@ -8,6 +8,7 @@ optimizer into the IR's `Training`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from nnspec.errors import ShapeError
@@ -51,6 +52,8 @@ def _training(b: _Builder, outputs: list[str]) -> Training | None:
     loss = {"op": loss} if isinstance(loss, str) else dict(loss)
     targets: tuple[Input, ...] = ()
     if "node" in loss:
+        if not _fits_loss_node(b, spec):
+            return None
         loss_node = loss["node"]
         loss_type = b.types.get(loss_node)
         if loss_node not in b.types or loss_node in b.params:
@@ -113,6 +116,19 @@ def _training(b: _Builder, outputs: list[str]) -> Training | None:
         metrics=tuple(spec.get("metrics", ())),
         loss_node=loss_node,
     )
+
+
+def _fits_loss_node(b: _Builder, spec: Mapping[str, Any]) -> bool:
+    """A loss node reads the graph's own inputs: a "target" section would do nothing."""
+    if "target" not in spec:
+        return True
+    b.error(
+        "NN102",
+        "'target' has no effect with a loss node, which computes the loss from the "
+        "graph's own inputs; remove it, or make the loss an op such as \"mse\"",
+        "/training/target",
+    )
+    return False
 
 
 # Loss from probabilities -> the activation that produces them from logits.
