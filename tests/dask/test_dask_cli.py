@@ -97,14 +97,14 @@ def test_two_inputs_with_one_name_would_collide(folder, capsys) -> None:
     assert "same file name" in capsys.readouterr().err
 
 
-def test_fifos_and_folders_are_not_partitions(folder, capsys) -> None:
+def test_fifos_are_not_partitions_and_an_empty_folder_matches_nothing(folder, capsys) -> None:
     os.mkfifo(folder / "in" / "d.csv")
     assert run("-i", "in/*.csv", "-o", "out", "--dask") == 2
     assert "in/d.csv: not a regular file" in capsys.readouterr().err
     (folder / "in" / "d.csv").unlink()
-    (folder / "in" / "e.csv").mkdir()
-    assert run("-i", "in/*.csv", "-o", "out", "--dask") == 2
-    assert "in/e.csv: not a regular file" in capsys.readouterr().err
+    (folder / "in" / "e.csv").mkdir()  # a folder given itself is a folder of partitions
+    assert run("-i", "in/e.csv", "-o", "out", "--dask") == 2
+    assert "in/e.csv: no data file matches" in capsys.readouterr().err
 
 
 def test_a_graph_that_mixes_rows_is_refused(folder, capsys) -> None:
