@@ -134,3 +134,20 @@ def test_the_progress_bar_counts_partitions(capsys) -> None:
     show(4, 4)
     err = capsys.readouterr().err
     assert "\rpartitions 1/4 [######" in err and "\rpartitions 4/4 [" + "#" * 24 + "]" in err
+
+
+def test_nothing_imports_dask_until_a_cluster_or_collection_is_used() -> None:
+    """The core, the CLI's parser and nnspec.dask's own modules load without Dask."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, nnspec, nnspec.interpreter.train, nnspec.dask.scorer, nnspec.dask.lazy,"
+        " nnspec.dask.files, nnspec.dask.stream, nnspec.cli.scale;"
+        " from nnspec.cli.main import build_parser; build_parser();"
+        " heavy = ('dask', 'distributed', 'pyarrow', 'pandas');"
+        " print(sorted({m.split('.')[0] for m in sys.modules} & set(heavy)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
