@@ -40,6 +40,7 @@ COMMANDS: dict[str, str] = {
     "completion": "nnspec.cli.completion",
 }
 
+
 class _Parser(argparse.ArgumentParser):
     """argparse that exits with code 2 and a one-line hint, never a traceback."""
 
