@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -31,3 +33,20 @@ def test_every_op_and_composite_is_documented() -> None:
     page = (DOCS / "ops.md").read_text(encoding="utf-8")
     for name in [*REGISTRY, *COMPOSITES]:
         assert f"`{name}`" in page
+
+
+PYTHON_BLOCK = re.compile(r"```python\n(.*?)```", re.S)
+RUNNABLE = ("interpreter.md", "training.md")
+
+
+@pytest.mark.parametrize("page", RUNNABLE)
+def test_python_examples_run(page: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every Python block runs as written (its own process), from the repository's top."""
+    monkeypatch.chdir(DOCS.parent)
+    blocks = PYTHON_BLOCK.findall((DOCS / page).read_text(encoding="utf-8"))
+    assert blocks
+    for block in blocks:
+        run = subprocess.run(
+            [sys.executable, "-c", block], capture_output=True, text=True, timeout=120
+        )
+        assert run.returncode == 0, f"{page}:\n{block}\n{run.stderr}"

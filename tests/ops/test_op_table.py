@@ -286,6 +286,8 @@ TABLE: tuple[Row, ...] = (
     _unary("log", math.log, POSITIVE),
     _unary("sqrt", math.sqrt, POSITIVE),
     _unary("square", lambda v: v * v),
+    _unary("sin", math.sin),
+    _unary("cos", math.cos),
     _unary("sigmoid", lambda v: 1.0 / (1.0 + math.exp(-v))),
     _unary("tanh", math.tanh),
     _unary("relu", lambda v: max(v, 0.0), OFF_ZERO),

@@ -166,6 +166,20 @@ OPS = (
         "square", "y = x²", np.square, lambda dy, x, *, out: (dy * 2.0 * x,), bound=lambda m: m * m
     ),
     unary(
+        "sin",
+        "y = sin x (radians); the Playground's sin X1, sin X2 features",
+        np.sin,
+        lambda dy, x, *, out: (dy * np.cos(x),),
+        bound=lambda m: min(m, 1.0),
+    ),
+    unary(
+        "cos",
+        "y = cos x (radians)",
+        np.cos,
+        lambda dy, x, *, out: (-dy * np.sin(x),),
+        bound=lambda m: 1.0,
+    ),
+    unary(
         "sigmoid",
         "y = 1 / (1 + e^-x), computed without overflow",
         sigmoid,
