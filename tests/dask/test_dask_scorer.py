@@ -331,5 +331,5 @@ def test_the_port_with_another_row_symbol_is_named() -> None:
         "nodes": [{"op": "tanh", "inputs": ["x"]}, {"op": "tanh", "inputs": ["z"]}],
         "outputs": ["tanh_0", "tanh_1"],
     }
-    with pytest.raises(ValueError, match="^'z' has shape"):
+    with pytest.raises(ValueError, match=r"^'z' has shape"):
         Scorer(nnspec.load(doc))
