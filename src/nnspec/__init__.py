@@ -6,7 +6,9 @@ cheap (the CLI and generated-code checks import it often).
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # typing itself is not imported: the CLI's start-up stays short
+if TYPE_CHECKING:
+    from typing import Any
 
 __version__ = "0.1.0"
 

@@ -1,5 +1,11 @@
-"""``python -m nnspec`` runs the command line."""
+"""``python -m nnspec`` runs the command line (Ctrl-C during start-up included)."""
 
-from nnspec.cli.main import main
+import sys
+
+try:
+    from nnspec.cli.main import main
+except KeyboardInterrupt:
+    print("nnspec: interrupted", file=sys.stderr)
+    raise SystemExit(130) from None
 
 raise SystemExit(main())

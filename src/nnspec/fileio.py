@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fnmatch
+import glob
 import os
 import stat
 import tempfile
@@ -92,7 +94,8 @@ def open_regular(path: PathLike) -> IO[bytes]:
 def read_regular(path: PathLike, max_bytes: int) -> bytes:
     """At most ``max_bytes + 1`` bytes of a regular file (one more shows it is too long)."""
     with open_regular(path) as handle:
-        return handle.read(max_bytes + 1)
+        size = os.fstat(handle.fileno()).st_size  # read(n) allocates n bytes up front
+        return handle.read(min(size, max_bytes) + 1)
 
 
 class ArrayFileError(ValueError):
@@ -366,6 +369,60 @@ def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
+
+
+# ---------------------------------------------------------------------------- globs
+
+
+def expand_glob(pattern: str) -> list[str]:
+    """The files `pattern` names, sorted, each file once (by identity, so two links to
+    one file count once). ``**`` matches any number of folders; symbolic links to
+    folders are followed, but a folder already visited is never entered again, so a
+    link loop costs one visit instead of a walk 40 levels deep. Like `glob.glob`,
+    ``*`` and ``?`` do not match a leading dot."""
+    parts = pattern.split(os.sep) if os.sep in pattern else pattern.split("/")
+    if "**" not in parts:
+        found = glob.glob(pattern)
+    else:
+        fixed = 0
+        while fixed < len(parts) and not glob.has_magic(parts[fixed]):
+            fixed += 1
+        base = os.sep.join(parts[:fixed]) or ("" if not pattern.startswith(os.sep) else os.sep)
+        found = _walk_matches(base, tuple(parts[fixed:]))
+    unique: dict[object, str] = {}
+    for path in sorted(found, key=lambda p: (p.count(os.sep), p)):  # shortest name wins
+        if not os.path.isdir(path):
+            unique.setdefault(file_identity(path)[1] or path, path)
+    return sorted(unique.values())
+
+
+def _walk_matches(base: str, rest: tuple[str, ...]) -> list[str]:
+    found = []
+    seen: set[str] = set()
+    for folder, dirs, files in os.walk(base or os.curdir, followlinks=True):
+        seen.add(os.path.realpath(folder))
+        dirs[:] = sorted(d for d in dirs if os.path.realpath(os.path.join(folder, d)) not in seen)
+        relative = os.path.relpath(folder, base or os.curdir)
+        prefix = () if relative == os.curdir else tuple(relative.split(os.sep))
+        found += [
+            os.path.join(folder, name) if base else os.path.join(*prefix, name)
+            for name in files
+            if _segments_match(rest, (*prefix, name))
+        ]
+    return found
+
+
+def _segments_match(parts: tuple[str, ...], segments: tuple[str, ...]) -> bool:
+    """Whether path `segments` match glob `parts` (``**`` = zero or more segments)."""
+    if not parts:
+        return not segments
+    if parts[0] == "**":
+        if any(s.startswith(".") for s in segments[:-1]):
+            return False  # ** does not descend into hidden folders
+        return any(_segments_match(parts[1:], segments[i:]) for i in range(len(segments) + 1))
+    if not segments or (segments[0].startswith(".") and not parts[0].startswith(".")):
+        return False
+    return fnmatch.fnmatchcase(segments[0], parts[0]) and _segments_match(parts[1:], segments[1:])
 
 
 # ---------------------------------------------------------------------------- clashes

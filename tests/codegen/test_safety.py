@@ -125,14 +125,19 @@ def module_names(scope: str = "all") -> list[str]:
 ALL_IDS = [*AWKWARD_IDS, "inf", "nan", "Infinity", "NaN", "weights_file", "weights_sha256"]
 EXTREME = [3.4e38, 5e-324, -0.0, 0.0, 1e-45, 0.1, 1e30, 3.4028234663852886e38]
 
-ALLOWED_IMPORTS = {"argparse", "base64", "sys", "numpy", "hashlib", "io", "os", "zipfile"}
-MODULES = {"argparse", "base64", "sys", "np", "hashlib", "io", "os", "zipfile"}
+# the standard library the module's command line needs (safe reads, atomic writes)
+_STDLIB = {"argparse", "base64", "contextlib", "hashlib", "io", "math", "os", "stat", "sys"}
+ALLOWED_IMPORTS = _STDLIB | {"tempfile", "zipfile", "numpy"}
+MODULES = _STDLIB | {"tempfile", "zipfile", "np"}
 BUILTINS = {"print", "len", "isinstance", "zip", "enumerate", "int", "float", "max", "open"}
 BUILTINS |= {"str", "ValueError", "OSError", "__name__", "__file__", "__doc__"}
 # --train adds these (the optimizer, fit's batches, _unbroadcast):
 BUILTINS |= {"dict", "set", "next", "iter", "min", "range", "slice", "tuple", "FloatingPointError"}
 # predict's fast input check (`type(x) is np.ndarray`):
 BUILTINS |= {"type"}
+# the command line (main and its file helpers):
+BUILTINS |= {"any", "getattr", "list", "EOFError", "KeyboardInterrupt", "FileNotFoundError"}
+BUILTINS |= {"BaseException"}
 CALLS = BUILTINS | {"predict", "run", "main", "self_test", "fit", "save_weights", "init_state"}
 # ... and the module's _helpers
 

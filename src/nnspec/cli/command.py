@@ -15,13 +15,17 @@ is a usage error (exit 2) before anything runs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
-from collections.abc import Iterable, Mapping
+import signal
+import sys
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import Any, NoReturn
 
 from nnspec.errors import Problem
 from nnspec.fileio import clashes
@@ -48,6 +52,33 @@ class CommandError(Exception):
         super().__init__(message)
         self.code = ExitCode(code)
         self.located = located
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that exits with code 2 and a one-line hint, never a traceback."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(ExitCode.USAGE)
+
+
+@contextlib.contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM ends a command the way Ctrl-C does (e.g. train writes its last epoch)."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: signals cannot be handled here
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @dataclass(frozen=True)
@@ -82,7 +113,9 @@ def load_document(path: str | os.PathLike[str]) -> Document:
     if graph is None:
         raise CommandError(_located(problems), ExitCode.FAILED, located=True)
     relative = data.get("weights")
-    weights = resolve_inside(relative, source.parent) if isinstance(relative, str) else None
+    weights = None
+    if isinstance(relative, str) and resolve_inside(relative, source.parent) is not None:
+        weights = source.parent / relative  # as the user sees it
     return Document(source, data, graph, weights)
 
 

@@ -7,21 +7,19 @@ module defines ``HELP`` (one line), ``add_arguments(parser)`` and
 raised as `CommandError` and turned into a message and an `ExitCode` here, in one
 place (0 success, 1 the command's check failed, 2 usage error or a file that cannot
 be read, written or must not be overwritten, 130 interrupted by Ctrl-C or SIGTERM).
+
+This module imports nothing at its top but `sys`: everything else is imported
+inside `main`, where Ctrl-C is handled, so an interrupt during start-up ends with
+"interrupted" and exit 130 as it does later.
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import importlib
-import os
-import signal
 import sys
-from collections.abc import Iterator, Sequence
-from types import FrameType
 
-from nnspec import __version__
-from nnspec.cli.command import CommandError, ExitCode
+TYPE_CHECKING = False  # not typing's: importing typing here would widen the window
+if TYPE_CHECKING:
+    import argparse
 
 # Command name -> module; the order is the order of `nnspec --help`.
 COMMANDS: dict[str, str] = {
@@ -38,26 +36,26 @@ COMMANDS: dict[str, str] = {
     "plot": "nnspec.cli.plot",
     "compile": "nnspec.cli.compile",
     "check": "nnspec.cli.check",
+    "import": "nnspec.cli.import_onnx",
+    "export": "nnspec.cli.export_onnx",
     "completion": "nnspec.cli.completion",
 }
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that exits with code 2 and a one-line hint, never a traceback."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
-        raise SystemExit(ExitCode.USAGE)
+INTERRUPTED = 130  # ExitCode.INTERRUPTED, usable before anything is imported
 
 
 def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     """The full parser; with `selected`, only that command's module is imported."""
-    parser = _Parser(
+    import importlib
+
+    from nnspec import __version__
+    from nnspec.cli.command import Parser
+
+    parser = Parser(
         prog="nnspec",
         description="Neural networks as JSON computation graphs: validate, run, train, compile.",
     )
     parser.add_argument("--version", action="version", version=f"nnspec {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name, module_name in COMMANDS.items():
         if selected is not None and name != selected:
             sub.add_parser(name, add_help=False)
@@ -69,18 +67,25 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """Run one command; the exit code, never a traceback for a known failure."""
     try:
-        with _sigterm_interrupts():
+        from nnspec.cli.command import sigterm_interrupts
+
+        with sigterm_interrupts():
             return _main(argv)
     except KeyboardInterrupt:
         print("nnspec: interrupted", file=sys.stderr)
-        return ExitCode.INTERRUPTED
+        return INTERRUPTED
 
 
-def _main(argv: Sequence[str] | None) -> int:
+def _main(argv: list[str] | None) -> int:
+    from nnspec.cli.command import CommandError, ExitCode
+    from nnspec.datasets.errors import DataError
+
     args_list = list(sys.argv[1:] if argv is None else argv)
+    import os
+
     if "_ARGCOMPLETE" in os.environ:  # a shell asking for completions (nnspec completion)
         from nnspec.cli.completion import complete
 
@@ -92,8 +97,6 @@ def _main(argv: Sequence[str] | None) -> int:
     if getattr(args, "_run", None) is None:
         parser.print_help(sys.stderr)
         return ExitCode.USAGE
-    from nnspec.datasets.errors import DataError
-
     try:
         return int(args._run(args))
     except CommandError as exc:
@@ -110,24 +113,6 @@ def _main(argv: Sequence[str] | None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"nnspec {args.command}: {where}{exc.strerror or exc}", file=sys.stderr)
         return ExitCode.USAGE
-
-
-@contextlib.contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM ends a command the way Ctrl-C does (e.g. train writes its last epoch)."""
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:  # not the main thread: signals cannot be handled here
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -47,7 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "-d",
         required=True,
         metavar="FILE",
-        help=".npz (arrays named after the inputs and target), .npy or .csv",
+        help=".npz (arrays named after the inputs and target), .npy or .csv; a folder, a "
+        "quoted glob or .parquet files are streamed (docs/scale.md)",
     )
     parser.add_argument(
         "--out",
@@ -127,6 +128,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also write history.png (and boundary.png for 2-input models) into DIR "
         "(needs the extra nnspec[plot])",
     )
+    from nnspec.cli import scale  # --shuffle-buffer; imports no Dask
+
+    scale.add_train_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -147,7 +151,10 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(
             f"{out} is the input document; refusing to overwrite it (pass --in-place to allow)"
         )
-    check_outputs(_inputs(document, args, out), _outputs(document, args, out))
+    from nnspec.cli import scale
+
+    streamed = scale.streamed_files(args)
+    check_outputs([*_inputs(document, args, out), *(streamed or [])], _outputs(document, args, out))
     if document.graph.training is None:
         raise CommandError(f"{args.document} has no 'training' section; add one with a loss")
     for problem in learning_problems(document.graph):  # before any data is read
@@ -163,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
         "ranks": {n: t.rank for n, t in document.graph.types().items() if n in (*features, target)},
         "spelling": CSV_OPTIONS,
     }
-    data = load_arrays(args.data, **columns)
+    data = None if streamed is not None else load_arrays(args.data, **columns)
     held_out = load_arrays(args.validation, **columns) if args.validation else None
     stopping = None
     if args.patience is not None:
@@ -182,7 +189,11 @@ def run(args: argparse.Namespace) -> int:
             warnings.simplefilter("ignore", NothingToLearnWarning)  # printed above
             history = train(
                 model,
-                data,
+                **(
+                    {"X": data}
+                    if streamed is None
+                    else scale.train_partitions(args, model, streamed)
+                ),
                 epochs=args.epochs,
                 learning_rate=args.lr,
                 batch_size=args.batch_size,
@@ -194,7 +205,8 @@ def run(args: argparse.Namespace) -> int:
             )
     except TrainingError as exc:
         _write_history(args.history, exc.history)
-        raise CommandError(f"{exc}; {out} was not written", ExitCode.FAILED) from None
+        message = str(exc).rstrip(".")
+        raise CommandError(f"{message}; {out} was not written", ExitCode.FAILED) from None
     except ValueError as exc:
         where = args.validation if str(exc).startswith("validation data") else args.data
         raise CommandError(f"{where}: {exc}") from None
@@ -206,6 +218,7 @@ def run(args: argparse.Namespace) -> int:
 
         classes = document_class_names(document.data)
         history_columns = json.loads(history.to_json())
+        assert data is not None  # streamed data refuses --plot (scale.streamed_files)
         written = write_training_plots(history_columns, model, data, args.plot, classes)
         if not args.silent:
             print(f"nnspec train: wrote {', '.join(map(str, written))}", file=sys.stderr)

@@ -234,7 +234,8 @@ def read_document(path: str | os.PathLike, *, limits: Limits = DEFAULT_LIMITS) -
         size = os.fstat(file.fileno()).st_size
         if size > limits.max_file_bytes:
             _fail("", name, "NN601", 0, _size_message(size, limits))
-        source = file.read(limits.max_file_bytes + 1)
+        # Never ask for more than the file holds: read(n) allocates n bytes up front.
+        source = file.read(min(size, limits.max_file_bytes) + 1)
     return parse_json(source, path=name, limits=limits)
 
 
