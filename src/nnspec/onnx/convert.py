@@ -575,6 +575,8 @@ CONVERTERS: dict[str, Converter] = {
     "Relu": _unary("relu"),
     "Sigmoid": _unary("sigmoid"),
     "Tanh": _unary("tanh"),
+    "Sin": _unary("sin"),
+    "Cos": _unary("cos"),
     "Softplus": _unary("softplus"),
     "Erf": _unary("erf"),
     "LeakyRelu": _with_alpha("leaky_relu", 0.01),
