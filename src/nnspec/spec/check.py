@@ -16,6 +16,7 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
+from nnspec.autodiff import needed_values
 from nnspec.errors import Problem, ShapeError, did_you_mean, pointer_join
 from nnspec.ir import Graph, Input, Node, TensorType, Training, freeze
 from nnspec.ops import REGISTRY
@@ -338,19 +339,11 @@ def _warn_unused(
     for name, inp in inputs.items():
         if name not in b.used:
             b.problems.append(Problem("NN903", f"input {name!r} is never used", inp.pointer))
-    live = set(outputs)
-    if training is not None and training.loss_node:
-        live.add(training.loss_node)
-    by_id = {n.id: n for n in b.nodes}
-    stack = list(live)
-    while stack:
-        node = by_id.get(stack.pop())
-        if node is None:
-            continue
-        for name in node.inputs:
-            if name not in live:
-                live.add(name)
-                stack.append(name)
+    roots = [
+        *outputs,
+        *([training.loss_node] if training is not None and training.loss_node else []),
+    ]
+    live = needed_values(b.nodes, roots)
     reported: set[str] = set()
     for node in b.nodes:
         key = node.origin or node.id
