@@ -579,6 +579,8 @@ CONVERTERS: dict[str, Converter] = {
     "Cos": _unary("cos"),
     "Softplus": _unary("softplus"),
     "Erf": _unary("erf"),
+    "Sin": _unary("sin"),
+    "Cos": _unary("cos"),
     "LeakyRelu": _with_alpha("leaky_relu", 0.01),
     "Elu": _with_alpha("elu", 1.0),
     "Gelu": _gelu,
