@@ -575,8 +575,6 @@ CONVERTERS: dict[str, Converter] = {
     "Relu": _unary("relu"),
     "Sigmoid": _unary("sigmoid"),
     "Tanh": _unary("tanh"),
-    "Sin": _unary("sin"),
-    "Cos": _unary("cos"),
     "Softplus": _unary("softplus"),
     "Erf": _unary("erf"),
     "Sin": _unary("sin"),

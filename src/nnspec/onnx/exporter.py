@@ -136,8 +136,6 @@ EXPORTERS: dict[str, Exporter] = {
     "log": _simple("Log"),
     "sqrt": _simple("Sqrt"),
     "square": _square,
-    "sin": _simple("Sin"),
-    "cos": _simple("Cos"),
     "sigmoid": _simple("Sigmoid"),
     "tanh": _simple("Tanh"),
     "relu": _simple("Relu"),
