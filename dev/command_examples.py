@@ -266,8 +266,9 @@ PAGES: tuple[Page, ...] = (
         "Writes a starting document of one kind — `linear`, `logistic`, `softmax`, `mlp`, "
         "`maxout` or `playground` (the TensorFlow Playground's default set-up, see "
         "[playground.md](../playground.md)) — explained through `description` and `x-` "
-        "keys (JSON has no comments). Each validates as written and names its input `x` and target `y`, "
-        "so the `nnspec data` set it suggests trains it directly. An existing file is "
+        "keys (JSON has no comments). Each validates as written and names its input `x` "
+        "and target `y`, so the `nnspec data` set it suggests trains it directly. An "
+        "existing file is "
         "never replaced unless `--force` is given.",
         (
             "nnspec init logistic -o logistic.json",
