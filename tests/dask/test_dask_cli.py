@@ -114,8 +114,9 @@ def test_a_graph_that_mixes_rows_is_refused(folder, capsys) -> None:
     assert "mixes rows" in capsys.readouterr().err
 
 
-def test_a_local_cluster_scores_csv_npy_and_npz_like_nnspec_run(folder) -> None:
+def test_a_local_cluster_scores_csv_npy_and_npz_like_nnspec_run(folder, capfd) -> None:
     assert run("-i", "in", "-o", "out", "--dask", "--workers", "1") == 0
+    assert capfd.readouterr().err == ""  # no log lines or warnings from the cluster
     assert sorted(os.listdir(folder / "out")) == ["a.csv", "b.npy", "c.npz"]
     for name in ("a.csv", "b.npy", "c.npz"):
         assert run("-i", f"in/{name}", "-o", f"single-{name}") == 0
@@ -123,3 +124,13 @@ def test_a_local_cluster_scores_csv_npy_and_npz_like_nnspec_run(folder) -> None:
         got = load_arrays(folder / "out" / name, inputs=["y"])["y"]
         assert got.shape == want.shape
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+
+
+def test_the_progress_bar_counts_partitions(capsys) -> None:
+    from nnspec.cli.scale import _progress
+
+    show = _progress()
+    show(1, 4)
+    show(4, 4)
+    err = capsys.readouterr().err
+    assert "\rpartitions 1/4 [######" in err and "\rpartitions 4/4 [" + "#" * 24 + "]" in err

@@ -35,7 +35,9 @@ FD_STEP, FD_BOUND = 1e-6, 1e-5
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("document", metavar="DOC", help="the nnspec document (.json)")
+    parser.add_argument(
+        "document", metavar="DOC", help="the nnspec document (.json), or an ONNX model (.onnx)"
+    )
     parser.add_argument(
         "--batch",
         type=integer(1, 1024),
@@ -127,6 +129,10 @@ def float64_model(graph: Graph, document: Mapping[str, Any], folder: Path, model
 
 
 def run(args: argparse.Namespace) -> int:
+    if str(args.document).lower().endswith(".onnx"):  # onnxruntime vs nnspec, docs/onnx.md
+        from nnspec.cli.import_onnx import check as check_onnx
+
+        return check_onnx(args)
     document = load_document(args.document)
     graph = document.graph
     model = Model(graph)
