@@ -64,8 +64,11 @@ def inference(sizes: tuple[int, ...], batches: list[int], rounds: int, min_time:
                 if predict is not None:
                     contenders.append(harness.Contender(name, lambda x=x, f=predict: f(x)))
         harness.verify(contenders, rtol=1e-4, atol=1e-6)
+        floor = harness.Contender(
+            "matrix products only", lambda x=x: baselines.mlp_predict_products(x, params)
+        )
         results += harness.measure(
-            f"predict, batch {batch}", contenders, rounds=rounds, min_time=min_time
+            f"predict, batch {batch}", [*contenders, floor], rounds=rounds, min_time=min_time
         )
     return results
 
@@ -156,6 +159,12 @@ def training(sizes: tuple[int, ...], batches: list[int], rounds: int, min_time: 
         # update's rounding (|w|·eps/lr): a looser absolute tolerance for it.
         harness.verify(updated, rtol=1e-5, atol=1e-6)
         harness.verify(implied, rtol=1e-3, atol=2e-4)
+        contenders.append(
+            harness.Contender(
+                "matrix products only",
+                lambda x=x, y=labels: baselines.mlp_train_products(x, y, params),
+            )
+        )
         results += harness.measure(
             f"train step, batch {batch}", contenders, rounds=rounds, min_time=min_time
         )

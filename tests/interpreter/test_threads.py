@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -98,3 +99,23 @@ def test_results_do_not_depend_on_the_setting():
     one = train(graph, x, y, threads=1, quiet=True, seed=0).loss
     auto = train(graph, x, y, quiet=True, seed=0).loss
     np.testing.assert_allclose(one, auto, rtol=1e-5)
+
+
+def test_an_overlapping_call_from_another_thread_does_not_restore_too_early():
+    before = blas_counts()
+    mine, theirs = before[0] + 1, before[0] + 2
+    with threads.blas_threads(mine, 1):
+        done = threading.Event()
+
+        def call() -> None:
+            with threads.blas_threads(theirs, 1):
+                pass
+            done.set()
+
+        worker = threading.Thread(target=call)
+        worker.start()
+        worker.join()
+        assert done.is_set()
+        # still limited: the other thread's exit does not restore while this call runs
+        assert blas_counts()[0] in (mine, theirs)
+    assert blas_counts() == before

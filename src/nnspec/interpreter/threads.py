@@ -12,12 +12,18 @@ free, and the same products took 1.5-2.3x longer than with one thread. So "auto"
 leaves small work alone (a limit would cost more than it saves) and gives large
 work one thread per core that nothing else is running on, counted when the call
 starts.
+
+The count is process-wide. threadpoolctl lets only one Python thread (the first
+that sets it) change OpenBLAS's pthreads pool; calls from other threads then run
+with the count as it is, and the original count comes back after the last
+overlapping call.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
@@ -100,25 +106,36 @@ def blas_threads(threads: int | None, work: int) -> AbstractContextManager[Any]:
     return _LEAVE if count is None else _limited(count)
 
 
+_lock = threading.Lock()
+_active = 0  # calls inside `_limited` now, over all Python threads
+_saved: list[int] = []  # the counts before the first of them, restored after the last
+
+
 @contextlib.contextmanager
 def _limited(count: int) -> Iterator[None]:
-    """Set every BLAS library's thread count to `count`, restore it afterwards.
+    """Set every BLAS library's thread count to `count`, restore it after the last
+    overlapping call (the count is process-wide; the latest caller's holds).
 
     The libraries' own setters, not ``ThreadpoolController.limit``: that rebuilds
     its description of every library on each call (about 70 µs here), which is
     more than a batch-64 product takes.
     """
+    global _active, _saved
     libs = _blas_libraries()
-    before = [lib.get_num_threads() for lib in libs]
-    for lib, old in zip(libs, before, strict=True):
-        if old != count:
+    with _lock:
+        if _active == 0:
+            _saved = [lib.get_num_threads() for lib in libs]
+        _active += 1
+        for lib in libs:
             lib.set_num_threads(count)
     try:
         yield
     finally:
-        for lib, old in zip(libs, before, strict=True):
-            if old != count:
-                lib.set_num_threads(old)
+        with _lock:
+            _active -= 1
+            if _active == 0:
+                for lib, old in zip(libs, _saved, strict=True):
+                    lib.set_num_threads(old)
 
 
 _libraries: list[Any] | None = None
