@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from nnspec.autodiff import training_roles
 from nnspec.interpreter.inputs import prepare
 from nnspec.interpreter.metrics import METRICS
 from nnspec.interpreter.model import Model
@@ -285,10 +286,7 @@ def feed_names(model: Model) -> tuple[list[str], str | None]:
 
 
 def _target(model: Model, feeds: Sequence[Input]) -> str | None:
-    """The target: the document's declared one, else the one input only the loss reads."""
-    training = _training(model)
-    if training.targets:
-        return training.targets[0].name
-    used_by_output = model.layout.needed([training.output])
-    extra = [f.name for f in feeds if f.name not in used_by_output]
-    return extra[0] if len(extra) == 1 else None
+    """The target: the document's declared one, else the one input only the loss reads
+    (`nnspec.autodiff.training_roles`, which the generated module's `fit` uses too)."""
+    _training(model)
+    return training_roles(model.graph, [f.name for f in feeds])[1]
