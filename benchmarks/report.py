@@ -45,6 +45,7 @@ def machine(payload: dict[str, Any]) -> str:
         f"- thread variables set: {variables or 'none'}; nnspec's auto choice at the end: "
         f"{m.get('nnspec_auto_threads_now')} thread(s)",
         f"- load average (1, 5, 15 min) at the start {load[0]}, at the end {load[1]}",
+        f"- measured source: commit {m.get('commit') or 'not recorded'}",
     ]
     busy = (load[0] or [0])[0] >= 0.5 * m["cpus"]
     lines.append(

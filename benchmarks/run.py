@@ -413,7 +413,29 @@ def machine() -> dict[str, Any]:
         "thread_variables": {k: os.environ.get(k) for k in THREAD_VARIABLES},
         "nnspec_auto_threads_now": threads.auto_threads(),
         "load_average": load_average(),
+        "commit": commit(),
     }
+
+
+def commit() -> str | None:
+    """The measured source: git's HEAD, with "+changes" when the tree differs from it."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+changes" if dirty else "")
 
 
 def cpu_model() -> str:
