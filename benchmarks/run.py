@@ -203,7 +203,7 @@ def busy_core_rows(
     train_graph, train_params = mlp.graph_and_params(train=True, sizes=sizes)
     lr = float(train_graph.training.optimizer["learning_rate"])
     results = []
-    seconds = 600 if rounds > 1 else 60  # the spinner ends itself after this, whatever happens
+    seconds = 1800 if rounds > 1 else 60  # the spinner ends itself after this, whatever happens
     with harness.busy_core(seconds):
         for batch in predict_batches:
             x, _ = mlp.data(batch, sizes)
