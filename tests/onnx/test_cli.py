@@ -62,3 +62,24 @@ def test_the_api_is_on_the_package_and_imports_onnx_lazily() -> None:
         ).stdout.strip()
         == "False"
     )
+
+
+def test_a_model_onnxruntime_cannot_run_is_exit_1_without_traceback(tmp_path: Path, capsys) -> None:
+    """An explicit dim 0 makes onnxruntime refuse the random batch: a message, not a traceback."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [0, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [0, 2])],
+    )
+    model = tmp_path / "zero.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(model))
+    assert main(["check", str(model)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("nnspec check: onnxruntime cannot run the model: ")
+    assert main(["import", str(model), "-o", str(tmp_path / "z.json"), "--verify"]) == 1
+    err = capsys.readouterr().err
+    assert "nnspec import: onnxruntime cannot run the model: " in err

@@ -77,9 +77,12 @@ def read(path: str, outputs: Sequence[str] | None, name: str | None = None) -> t
 
 
 def print_verification(blob: bytes, graph, weights, outputs, args: argparse.Namespace) -> int:
-    from nnspec.onnx.verify import table, verify
+    from nnspec.onnx.verify import VerifyError, table, verify
 
-    rows = verify(blob, graph, weights, onnx_outputs=outputs, batch=args.batch, seed=args.seed)
+    try:
+        rows = verify(blob, graph, weights, onnx_outputs=outputs, batch=args.batch, seed=args.seed)
+    except VerifyError as exc:
+        raise CommandError(str(exc), ExitCode.FAILED) from None
     sys.stdout.write(table(rows))
     return ExitCode.OK if all(r.ok for r in rows) else ExitCode.FAILED
 

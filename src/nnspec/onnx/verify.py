@@ -21,6 +21,10 @@ from nnspec.onnx.context import sanitize
 BOUNDS = {"float32": 1e-4, "float64": 1e-9}
 
 
+class VerifyError(RuntimeError):
+    """onnxruntime could not load or run the model; the message says why, in its words."""
+
+
 class Row(NamedTuple):
     """One comparison: which value, of what against what, the error and its bound."""
 
@@ -86,8 +90,14 @@ def verify(
     names = list(onnx_outputs) if onnx_outputs is not None else [o.name for o in model.graph.output]
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 1
-    session = onnxruntime.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
-    theirs = dict(zip(names, session.run(names, feeds), strict=True))
+    try:
+        session = onnxruntime.InferenceSession(
+            model_bytes, options, providers=["CPUExecutionProvider"]
+        )
+        results = session.run(names, feeds)
+    except Exception as exc:  # onnxruntime's error classes share no base but Exception
+        raise VerifyError(f"onnxruntime cannot run the model: {exc}") from None
+    theirs = dict(zip(names, results, strict=True))
     by_name = {sanitize(k, "x"): v for k, v in feeds.items()}
     ours_in = {i.name: by_name[i.name] for i in graph.inputs}
     interpreter = Model(graph, params)
