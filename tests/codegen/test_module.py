@@ -65,7 +65,9 @@ def test_output_passes_ruff(compiled: dict) -> None:
     config = str(Path(__file__).parents[2] / "pyproject.toml")
     for options in (["--config", config], ["--isolated", "--select", "E,F,W"]):
         result = subprocess.run(
-            ["ruff", "check", "--no-cache", *options, *files], capture_output=True, text=True
+            [sys.executable, "-m", "ruff", "check", "--no-cache", *options, *files],
+            capture_output=True,
+            text=True,
         )
         assert result.returncode == 0, result.stdout
 

@@ -83,7 +83,9 @@ def test_train_output_passes_ruff(trainable: dict) -> None:
     config = str(ROOT / "pyproject.toml")
     for options in (["--config", config], ["--isolated", "--select", "E,F,W"]):
         result = subprocess.run(
-            ["ruff", "check", "--no-cache", *options, *files], capture_output=True, text=True
+            [sys.executable, "-m", "ruff", "check", "--no-cache", *options, *files],
+            capture_output=True,
+            text=True,
         )
         assert result.returncode == 0, result.stdout
 
