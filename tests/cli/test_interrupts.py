@@ -92,14 +92,22 @@ def test_ctrl_c_in_a_compiled_module_is_exit_130_without_traceback(work):
         check=True,
     )
     assert done.returncode == 0
+    # Like _LAUNCH: "ready" once NumPy (the module's only import, above any handler it
+    # could install) is loaded; a fixed sleep instead raced it on a busy machine.
+    launch = (
+        "import sys, runpy, numpy; print('ready', flush=True); "
+        "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+    )
     process = subprocess.Popen(
-        [sys.executable, str(module), "--train", "xor.npz", "-o", "w.npz"],
+        [sys.executable, "-c", launch, str(module), "--train", "xor.npz", "-o", "w.npz"],
         cwd=work,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(1.0)
+    assert process.stdout is not None
+    assert process.stdout.readline() == "ready\n"
+    time.sleep(0.5)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
