@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from nnspec.cli.main import main
 from nnspec.examples import examples_dir
@@ -64,22 +65,43 @@ def test_the_api_is_on_the_package_and_imports_onnx_lazily() -> None:
     )
 
 
-def test_a_model_onnxruntime_cannot_run_is_exit_1_without_traceback(tmp_path: Path, capsys) -> None:
-    """An explicit dim 0 makes onnxruntime refuse the random batch: a message, not a traceback."""
+def _relu_model(path: Path, dims: list, ir_version: int | None = None) -> Path:
     import onnx
     from onnx import TensorProto, helper
 
     graph = helper.make_graph(
         [helper.make_node("Relu", ["x"], ["y"])],
         "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [0, 2])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [0, 2])],
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, dims)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, dims)],
     )
-    model = tmp_path / "zero.onnx"
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(model))
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    if ir_version is not None:
+        model.ir_version = ir_version
+    onnx.save(model, str(path))
+    return path
+
+
+def test_a_model_onnxruntime_cannot_run_is_exit_1_without_traceback(tmp_path: Path, capsys) -> None:
+    """An IR version too new for onnxruntime: its message, exit 1, no traceback."""
+    model = _relu_model(tmp_path / "ir99.onnx", ["N", 2], ir_version=99)
     assert main(["check", str(model)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("nnspec check: onnxruntime cannot run the model: ")
-    assert main(["import", str(model), "-o", str(tmp_path / "z.json"), "--verify"]) == 1
+    assert main(["import", str(model), "-o", str(tmp_path / "m.json"), "--verify"]) == 1
+    assert "nnspec import: onnxruntime cannot run the model: " in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("dims", [[0, 2], ["N", 0], [-3, 2]])
+def test_an_explicit_empty_or_negative_dim_is_an_import_error(
+    dims: list, tmp_path: Path, capsys
+) -> None:
+    """ONNX dim 0 is an empty tensor, not "unknown": importing it as "batch" would change
+    the model's meaning."""
+    model = _relu_model(tmp_path / "zero.onnx", dims)
+    out = tmp_path / "z.json"
+    assert main(["import", str(model), "-o", str(out)]) == 1
     err = capsys.readouterr().err
-    assert "nnspec import: onnxruntime cannot run the model: " in err
+    axis = next(a for a, d in enumerate(dims) if isinstance(d, int) and d <= 0)
+    assert f"NN706 input 'x' has dim {dims[axis]} on axis {axis}; nnspec dims are positive" in err
+    assert not out.exists()

@@ -215,6 +215,22 @@ def _graph_inputs(
         if not tensor.HasField("shape"):
             problems.append(Problem("NN705", f"input {value.name!r} has no shape", pointer))
             continue
+        empty = [
+            a
+            for a, d in enumerate(tensor.shape.dim)
+            if d.HasField("dim_value") and d.dim_value <= 0
+        ]
+        if empty:
+            problems.append(
+                Problem(
+                    "NN706",
+                    f"input {value.name!r} has dim {tensor.shape.dim[empty[0]].dim_value} on "
+                    f"axis {empty[0]}; nnspec dims are positive (export with a dynamic or a "
+                    "positive dim)",
+                    pointer,
+                )
+            )
+            continue
         shapes.append((value.name, _dims(tensor.shape), _DTYPES[tensor.elem_type]))
     if len(dtypes) > 1:
         problems.append(
