@@ -92,14 +92,21 @@ def test_ctrl_c_in_a_compiled_module_is_exit_130_without_traceback(work):
         check=True,
     )
     assert done.returncode == 0
+    # The module's own `import numpy` is Python's start-up; count from after it.
+    launch = (
+        "import sys, runpy, numpy; print('ready', flush=True); "
+        "sys.argv = [sys.argv[1], '--train', 'xor.npz', '-o', 'w.npz']; "
+        "runpy.run_path(sys.argv[0], run_name='__main__')"
+    )
     process = subprocess.Popen(
-        [sys.executable, str(module), "--train", "xor.npz", "-o", "w.npz"],
+        [sys.executable, "-c", launch, str(module)],
         cwd=work,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(1.0)
+    assert process.stdout is not None and process.stdout.readline() == "ready\n"
+    time.sleep(0.5)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err

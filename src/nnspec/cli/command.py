@@ -28,7 +28,7 @@ from types import FrameType
 from typing import Any, NoReturn
 
 from nnspec.errors import Problem
-from nnspec.fileio import clashes
+from nnspec.fileio import check_path_text, clashes
 from nnspec.ir import Graph
 
 
@@ -130,7 +130,8 @@ def check_outputs(
     destroy something: it is one of the inputs (symlinks and hard links resolved),
     two outputs are one file, its folder is missing or it is a folder. `None`
     outputs (options not given) are skipped."""
-    wanted = [os.fspath(o) for o in outputs if o is not None]
+    wanted = [check_path_text(o) for o in outputs if o is not None]
+    inputs = [check_path_text(i) for i in inputs]  # NUL, lone surrogates: exit 2, no crash
     found = clashes(inputs, wanted)
     if found:
         out, other, kind = found[0]
