@@ -68,8 +68,9 @@ def torch_train_step(params: Params, lr: float) -> Callable[[np.ndarray, np.ndar
 def onnxruntime_predict(params: Params) -> Callable[[np.ndarray], np.ndarray] | None:
     if not (available("onnx") and available("onnxruntime")):
         return None
-    import onnx
     import onnxruntime
+
+    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     nodes, inits = [], []

@@ -46,6 +46,9 @@ class Page:
     elide: tuple[tuple[str, str], ...] = ()
 
 
+# The interpreter-vs-onnxruntime error of --verify tables (machine-dependent digits).
+_ORT_ERROR = ((r"(onnxruntime  +)\d\.\d\de[-+]\d\d", "\\1≪ bound "),)
+
 PAGES: tuple[Page, ...] = (
     Page(
         "demo",
@@ -331,6 +334,53 @@ PAGES: tuple[Page, ...] = (
         "errors are elided here (`≪ bound`): their digits depend on the CPU, the BLAS "
         "kernels and the thread count.",
         elide=((r"\d\.\de[-+]\d\d(?=  +\d+e-\d+ +ok)", "≪ bound"),),
+    ),
+    Page(
+        "import",
+        "Reads an ONNX model as data (no external file outside the model's folder, size "
+        "limits as for documents) and writes the nnspec document it computes: layers "
+        "recovered as `dense` where the pattern is exact, BatchNormalization folded, "
+        "constant shape sub-graphs folded, symbolic dims kept. Weights are written bit "
+        "for bit, inline for small models and in FILE's stem + `.weights.npz` past "
+        "10,000 elements (or always with `--weights`). The written document is loaded "
+        "back through every check. What nnspec cannot represent is reported all at once "
+        "(codes NN7xx in [errors.md](../errors.md)); `--output` keeps only some outputs, "
+        "e.g. a classifier's probabilities without its label. `--verify` compares as "
+        "`nnspec export --verify` does; `nnspec check MODEL.onnx` verifies without "
+        "writing. See [onnx.md](../onnx.md). Needs the `onnx` extra.",
+        (
+            "nnspec export mlp.json -o mlp.onnx",
+            "nnspec import mlp.onnx -o imported.json --verify",
+            "head -n 12 imported.json",
+        ),
+        exits=(
+            (0, "written (and, with `--verify`, everything agrees)"),
+            (1, "the model cannot be imported (located problems), or a disagreement"),
+            (2, "unreadable model, usage error, or an output that would overwrite an input"),
+        ),
+        notes="The onnxruntime error is elided here (`≪ bound`): its digits depend on the "
+        "CPU and the BLAS kernels.",
+        elide=_ORT_ERROR,
+    ),
+    Page(
+        "export",
+        "Writes a document's inference graph (the nodes its `outputs` need; a training "
+        "loss is not exported) as an ONNX model at opset 20, with the document's param "
+        "values, checked by `onnx.checker` (full check). `--verify` runs onnxruntime on "
+        "the written model, the interpreter and the compiled module on random inputs "
+        "(symbolic dims set to `--batch`) and prints their differences: the compiled "
+        "module must equal the interpreter bitwise, onnxruntime must stay within the "
+        "stated bound of the scaled error max|a - b| / max(1, max|b|). The op mapping is "
+        "in [onnx.md](../onnx.md). Needs the `onnx` extra.",
+        ("nnspec export xor.json -o xor.onnx --verify",),
+        exits=(
+            (0, "written (and, with `--verify`, everything agrees)"),
+            (1, "invalid document, a graph that cannot be exported, or a disagreement"),
+            (2, "unreadable document, usage error, or an output that would overwrite an input"),
+        ),
+        notes="The onnxruntime error is elided here (`≪ bound`): its digits depend on the "
+        "CPU and the BLAS kernels.",
+        elide=_ORT_ERROR,
     ),
     Page(
         "completion",

@@ -28,7 +28,8 @@ _INTRO = """\
 Every problem `nnspec validate` (and `nnspec.validate` / `nnspec.load`) reports has a
 stable code. Codes never change meaning. They are grouped by stage: NN0xx parsing,
 NN1xx schema, NN2xx graph structure, NN3xx shapes and dtypes, NN4xx params and
-weights, NN5xx training section, NN6xx limits, NN9xx warnings. Warnings are shown
+weights, NN5xx training section, NN6xx limits, NN7xx ONNX import (`nnspec import`,
+`nnspec.from_onnx`), NN9xx warnings. Warnings are shown
 but do not make a document invalid (unless `nnspec validate --strict`).
 
 Each example below is a document from the test corpus (`tests/spec/invalid/`) and

@@ -16,6 +16,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("ir",),
     ("printer",),
     ("ops", "optimizers"),  # the op registry and the optimizer definitions (both data)
+    ("autodiff",),  # the reverse-mode plan on the IR, which both engines render
     ("spec",),
     ("interpreter",),
     ("codegen",),

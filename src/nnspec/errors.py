@@ -28,7 +28,8 @@ class CodeInfo:
 
 # Stable problem codes. Never renumber; retire a code by leaving it documented.
 # NN0xx parsing, NN1xx schema, NN2xx graph structure, NN3xx shapes and dtypes,
-# NN4xx params and weights, NN5xx training section, NN6xx limits, NN9xx warnings.
+# NN4xx params and weights, NN5xx training section, NN6xx limits, NN7xx ONNX import,
+# NN9xx warnings.
 CODES: dict[str, CodeInfo] = {
     "NN001": CodeInfo(
         "the file is empty",
@@ -205,6 +206,38 @@ CODES: dict[str, CodeInfo] = {
         "document exceeds a size limit",
         "Shrink the document, or raise the limit (--max-nodes, --max-param-elements, --max-"
         "file-bytes) if you trust it.",
+    ),
+    "NN701": CodeInfo(
+        "the file is not a readable ONNX model",
+        "Give an ONNX model file (.onnx) as written by onnx.save, torch.onnx.export or skl2onnx.",
+    ),
+    "NN702": CodeInfo(
+        "ONNX op has no nnspec counterpart",
+        "Replace the op in the source model (see docs/onnx.md for the ops nnspec imports), or "
+        "keep only outputs that do not need it (--output).",
+    ),
+    "NN703": CodeInfo(
+        "ONNX domain or opset is not supported",
+        "Export with the standard ONNX domain at an opset docs/onnx.md lists; custom domains "
+        "and local functions are never imported.",
+    ),
+    "NN704": CodeInfo(
+        "ONNX attribute value is not supported",
+        "Export the model without that attribute value (the message names the supported ones).",
+    ),
+    "NN705": CodeInfo(
+        "ONNX value needs a constant nnspec cannot fold",
+        "Make the value a constant of the model (an initializer or a shape computed from static "
+        "dims), or give the input a static shape when exporting.",
+    ),
+    "NN706": CodeInfo(
+        "ONNX tensor type is not supported",
+        "Use float32 or float64 tensors for every input, output and weight (one of them per "
+        "model); integer tensors are allowed only as folded constants.",
+    ),
+    "NN707": CodeInfo(
+        "ONNX external data escapes the model's folder or cannot be read",
+        "Keep external data files beside the model (or in a subfolder) with relative locations.",
     ),
     "NN901": CodeInfo(
         "param is never used",

@@ -280,7 +280,7 @@ def load_npy(path: PathLike, *, max_elements: int) -> np.ndarray:
 
 
 def numpy_kind(path: PathLike) -> str | None:
-    """".npz" or ".npy" from the first bytes of the regular file at `path`, else None."""
+    """ ".npz" or ".npy" from the first bytes of the regular file at `path`, else None."""
     with open_regular(path) as handle:
         start = handle.read(6)
     if start.startswith(b"PK\x03\x04"):  # every .npz is a zip archive
@@ -444,9 +444,7 @@ def same_file(a: PathLike, b: PathLike) -> bool:
     return path_a == path_b or (id_a is not None and id_a == id_b)
 
 
-def clashes(
-    inputs: Iterable[PathLike], outputs: Iterable[PathLike]
-) -> list[tuple[str, str, str]]:
+def clashes(inputs: Iterable[PathLike], outputs: Iterable[PathLike]) -> list[tuple[str, str, str]]:
     """(output, other path, 'input' | 'output') for every output that names the same
     file as an input or as another output. Device files such as /dev/null never clash."""
     found = []

@@ -20,11 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from nnspec.cli.command import SEED, ExitCode, integer, load_document
+from nnspec.cli.command import SEED, CommandError, ExitCode, integer, load_document
 from nnspec.codegen import compile, load_source
 from nnspec.interpreter import Model
 from nnspec.ir import Graph
 from nnspec.ops import LOSSES
+from nnspec.spec.limits import SAMPLE_ELEMENTS, sample_elements
 from nnspec.spec.load import load
 from nnspec.testing.gradcheck import relative_error
 
@@ -38,7 +39,9 @@ costs two forward passes, so checking every element would make `check` quadratic
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("document", metavar="DOC", help="the nnspec document (.json)")
+    parser.add_argument(
+        "document", metavar="DOC", help="the nnspec document (.json), or an ONNX model (.onnx)"
+    )
     parser.add_argument(
         "--batch",
         type=integer(1, 1024),
@@ -170,9 +173,20 @@ def float64_model(graph: Graph, document: Mapping[str, Any], folder: Path, model
 
 
 def run(args: argparse.Namespace) -> int:
+    if str(args.document).lower().endswith(".onnx"):  # onnxruntime vs nnspec, docs/onnx.md
+        from nnspec.cli.import_onnx import check as check_onnx
+
+        return check_onnx(args)
     document = load_document(args.document)
     graph = document.graph
     model = Model(graph)
+    feeds = [*graph.inputs, *(graph.training.targets if graph.training else ())]
+    size = sample_elements((f.type.shape for f in feeds), args.batch)
+    if size > SAMPLE_ELEMENTS:
+        raise CommandError(
+            f"random inputs with --batch {args.batch} would have {size} elements, more than "
+            f"{SAMPLE_ELEMENTS}; use a smaller --batch (symbolic dims take its size)"
+        )
     inputs = random_inputs(graph, args.batch, args.seed)
     rows = output_rows(graph, model, {i.name: inputs[i.name] for i in graph.inputs})
     wide = float64_model(graph, document.data, document.path.parent, model)

@@ -35,6 +35,8 @@ COMMANDS: dict[str, str] = {
     "plot": "nnspec.cli.plot",
     "compile": "nnspec.cli.compile",
     "check": "nnspec.cli.check",
+    "import": "nnspec.cli.import_onnx",
+    "export": "nnspec.cli.export_onnx",
     "completion": "nnspec.cli.completion",
 }
 INTERRUPTED = 130  # ExitCode.INTERRUPTED, usable before anything is imported

@@ -27,9 +27,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="outputs: .npz (one array per output), .npy (one output) or .csv",
     )
+    from nnspec.cli import scale  # the --dask options; imports no Dask
+
+    scale.add_run_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.dask or args.scheduler is not None or args.workers is not None:
+        if not args.dask:
+            raise CommandError("--scheduler and --workers go with --dask")
+        from nnspec.cli import scale
+
+        return scale.run(args, load_document(args.document))
     if Path(args.output).suffix.lower() not in EXTENSIONS:
         raise CommandError(f"{args.output}: use a .npz, .npy or .csv output file")
     document = load_document(args.document)

@@ -47,7 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "-d",
         required=True,
         metavar="FILE",
-        help=".npz (arrays named after the inputs and target), .npy or .csv",
+        help=".npz (arrays named after the inputs and target), .npy or .csv; a folder, a "
+        "quoted glob or .parquet files are streamed (docs/scale.md)",
     )
     parser.add_argument(
         "--out",
@@ -97,6 +98,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also write history.png (and boundary.png for 2-input models) into DIR "
         "(needs the extra nnspec[plot])",
     )
+    from nnspec.cli import scale  # --shuffle-buffer; imports no Dask
+
+    scale.add_train_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -117,7 +121,10 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(
             f"{out} is the input document; refusing to overwrite it (pass --in-place to allow)"
         )
-    check_outputs(_inputs(document, args, out), _outputs(document, args, out))
+    from nnspec.cli import scale
+
+    streamed = scale.streamed_files(args)
+    check_outputs([*_inputs(document, args, out), *(streamed or [])], _outputs(document, args, out))
     if document.graph.training is None:
         raise CommandError(f"{args.document} has no 'training' section; add one with a loss")
     for problem in learning_problems(document.graph):  # before any data is read
@@ -125,14 +132,20 @@ def run(args: argparse.Namespace) -> int:
             print(f"nnspec train: warning {problem.code} {problem.message}", file=sys.stderr)
     model = Model(document.graph, seed=args.seed)
     features, target = feed_names(model)
-    data = load_arrays(
-        args.data,
-        inputs=features,
-        targets=[target] if target else [],
-        target_columns=args.target,
-        input_columns=args.input_columns,
-        ranks={n: t.rank for n, t in document.graph.types().items() if n in (*features, target)},
-        spelling=CSV_OPTIONS,
+    data = (
+        None
+        if streamed is not None
+        else load_arrays(
+            args.data,
+            inputs=features,
+            targets=[target] if target else [],
+            target_columns=args.target,
+            input_columns=args.input_columns,
+            ranks={
+                n: t.rank for n, t in document.graph.types().items() if n in (*features, target)
+            },
+            spelling=CSV_OPTIONS,
+        )
     )
     try:
         # Overflow shows up as a non-finite loss, reported below with advice;
@@ -144,7 +157,11 @@ def run(args: argparse.Namespace) -> int:
             warnings.simplefilter("ignore", NothingToLearnWarning)  # printed above
             history = train(
                 model,
-                data,
+                **(
+                    {"X": data}
+                    if streamed is None
+                    else scale.train_partitions(args, model, streamed)
+                ),
                 epochs=args.epochs,
                 learning_rate=args.lr,
                 batch_size=args.batch_size,
@@ -165,6 +182,7 @@ def run(args: argparse.Namespace) -> int:
 
         classes = document_class_names(document.data)
         history_columns = json.loads(history.to_json())
+        assert data is not None  # streamed data refuses --plot (scale.streamed_files)
         written = write_training_plots(history_columns, model, data, args.plot, classes)
         if not args.silent:
             print(f"nnspec train: wrote {', '.join(map(str, written))}", file=sys.stderr)

@@ -38,7 +38,6 @@ from nnspec.spec.parse import parse_json
 HELP = "check documents against the schema and the graph rules (exit 0 valid, 1 invalid)"
 
 
-
 def _positive(text: str) -> int:
     try:
         value = int(text)

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from nnspec import __version__
+from nnspec.autodiff import needed_nodes
 from nnspec.codegen.names import (
     Namer,
     comment,
@@ -129,19 +130,6 @@ def shape_literal(t: TensorType) -> str:
     return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
 
 
-def needed(graph: Graph, roots: Sequence[str]) -> list[Node]:
-    """The nodes `roots` depend on, in graph order."""
-    by_id = {n.id: n for n in graph.nodes}
-    want: set[str] = set()
-    stack = list(roots)
-    while stack:
-        name = stack.pop()
-        if name in by_id and name not in want:
-            want.add(name)
-            stack.extend(by_id[name].inputs)
-    return [n for n in graph.nodes if n.id in want]
-
-
 def attr_literals(node: Node) -> dict[str, str]:
     """Every attribute (defaults filled in) as a Python literal; lists become tuples."""
     attrs = {**REGISTRY[node.op].defaults(), **node.attr}
@@ -246,13 +234,13 @@ def plan(
     names = Namer()
     types = graph.types()
     folded = fold(graph, params)
-    nodes = [n for n in needed(graph, graph.outputs) if n.id not in folded]
+    nodes = [n for n in needed_nodes(graph, graph.outputs) if n.id not in folded]
     used = {name for n in nodes for name in n.inputs} | set(graph.outputs)
     extra = []  # nodes only the loss needs
     embed = set(used)
     if loss is not None:
         known = {n.id for n in nodes}
-        extra = [n for n in needed(graph, [loss]) if n.id not in folded and n.id not in known]
+        extra = [n for n in needed_nodes(graph, [loss]) if n.id not in folded and n.id not in known]
         embed |= {name for n in extra for name in n.inputs} | {loss}
         embed |= {p.name for p in graph.params if p.trainable}
     idents: dict[str, str] = {}

@@ -1,14 +1,11 @@
 """Code generation for ``--train``: the loss, its reverse pass and the optimizer, as data.
 
 Sits beside `emit` (layer one): `train_plan` turns a graph with a training loss into
-a `TrainPlan` that ``templates/train.py.j2`` formats. It mirrors the interpreter's
-reverse mode (`nnspec.interpreter.plan._reverse` and `backward.propagate`) decision
-for decision, so the generated gradients are bitwise the interpreter's:
+a `TrainPlan` that ``templates/train.py.j2`` formats. It prints the autodiff plan
+the interpreter executes (`nnspec.autodiff.gradient_plan`: which nodes get a VJP, in
+what order, which inputs want a gradient, which values the reverse pass reads, the
+training feeds' roles), so the generated gradients are bitwise the interpreter's:
 
-- only nodes a gradient flows through get a backward step: their value depends on a
-  trainable param, their op has an exact VJP (``gradient == "zero"`` ops such as
-  sign stop the flow, as their zero VJP would), and the loss depends on them
-  through such nodes;
 - each step renders the op's ``<op>_vjp`` macro, the textual twin of its `vjp`;
 - fan-out is summed in the interpreter's order (reverse node order, then input
   order), ``d = d + g``, never in place (a VJP may hand the same array to two inputs);
@@ -23,7 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from nnspec.codegen.emit import Plan, Port, Step, _port, attr_literals, needed, steps_for
+from nnspec.autodiff import gradient_plan, training_roles
+from nnspec.codegen.emit import Plan, Port, Step, _port, attr_literals, steps_for
 from nnspec.codegen.names import Namer, comment, literal
 from nnspec.codegen.update import UpdateCode, update_code
 from nnspec.ir import Dim, Graph, Node, TensorType
@@ -115,33 +113,22 @@ def train_plan(graph: Graph, plan: Plan) -> TrainPlan:
     assert training is not None and plan.namer is not None
     names, idents, types = plan.namer, plan.idents, graph.types()
     consts = {t.ident for t in plan.consts}  # folded nodes: module constants
-    nodes = [n for n in needed(graph, [loss]) if idents[n.id] not in consts]
-    sources = {p.name for p in graph.params if p.trainable}
-    flows = set(sources)
-    for node in nodes:
-        if any(x in flows for x in node.inputs) and REGISTRY[node.op].gradient == "exact":
-            flows.add(node.id)
-    reaches = {loss} & flows
+    reverse = gradient_plan(graph, loss, [p.name for p in graph.params if p.trainable])
+    nodes = [n for n in reverse.nodes if idents[n.id] not in consts]
+    flows = set(reverse.flows)
     feeds = _feeds(graph, nodes, idents, names)
     grads: dict[str, str] = {}
     if loss in flows:
         grads[loss] = names(f"d_{idents[loss]}")
-    backward: list[BackStep] = []
-    kept: set[str] = set()
     temps: list[str] = []
     owned: set[str] = set()  # cotangents holding a fresh array no other name references
-    for node in reversed(nodes):
-        if node.id not in reaches:
-            continue
-        reaches.update(x for x in node.inputs if x in flows)
-        step = _back_step(node, types, idents, grads, flows, names, temps, owned)
-        kept.update(_values_read(node, step))
-        if node.op in OUT_READING_VJPS:
-            kept.add(node.id)
-        backward.append(step)
-    forward = steps_for(nodes, idents, types, fresh=set(), keep=kept | {loss})
+    backward = [
+        _back_step(step.node, types, idents, grads, flows, names, temps, owned)
+        for step in reverse.steps
+    ]
+    forward = steps_for(nodes, idents, types, fresh=set(), keep=set(reverse.read) | {loss})
     _share_loss_work(nodes, forward, backward, idents, names)
-    features, target = _roles(graph, feeds, nodes)
+    features, target = training_roles(graph, _feed_names(graph, nodes))
     read = {x for n in nodes for x in n.inputs}
     params = [
         Trainable(literal(p.name), idents[p.name], grads.get(p.name, ""), p.name in read)
@@ -153,8 +140,8 @@ def train_plan(graph: Graph, plan: Plan) -> TrainPlan:
         loss=idents[loss],
         seed=grads.get(loss, ""),
         feeds=feeds,
-        features=features,
-        target=target,
+        features=[literal(name) for name in features],
+        target="None" if target is None else literal(target),
         params=params,
         forward=forward,
         backward=backward,
@@ -165,31 +152,21 @@ def train_plan(graph: Graph, plan: Plan) -> TrainPlan:
     )
 
 
-def _feeds(graph: Graph, nodes: Sequence[Node], idents: dict[str, str], names: Namer) -> list[Port]:
+def _feed_names(graph: Graph, nodes: Sequence[Node]) -> list[str]:
+    """Inputs, then targets, in document order, that `nodes` read."""
     read = {x for n in nodes for x in n.inputs}
     declared = list(graph.inputs) + list(graph.training.targets if graph.training else ())
+    return [feed.name for feed in declared if feed.name in read]
+
+
+def _feeds(graph: Graph, nodes: Sequence[Node], idents: dict[str, str], names: Namer) -> list[Port]:
+    types = graph.types()
     ports = []
-    for feed in declared:
-        if feed.name in read:
-            if feed.name not in idents:
-                idents[feed.name] = names(feed.name)
-            ports.append(_port(feed.name, idents[feed.name], feed.type))
+    for name in _feed_names(graph, nodes):
+        if name not in idents:
+            idents[name] = names(name)
+        ports.append(_port(name, idents[name], types[name]))
     return ports
-
-
-def _roles(graph: Graph, feeds: list[Port], nodes: Sequence[Node]) -> tuple[list[str], str]:
-    """(data inputs, target) as `nnspec.interpreter.train` decides them."""
-    training = graph.training
-    assert training is not None
-    if training.targets:
-        target = literal(training.targets[0].name)
-    else:
-        by_output = {x for n in needed(graph, [training.output]) for x in n.inputs}
-        by_output.add(training.output)
-        read = {literal(name) for name in by_output}  # feeds are known by their literal
-        extra = [p.key for p in feeds if p.key not in read]
-        target = extra[0] if len(extra) == 1 else "None"
-    return [p.key for p in feeds if p.key != target], target
 
 
 def _back_step(
@@ -267,29 +244,6 @@ def _share_loss_work(
             forward[k] = replace(step, kept=name, helpers=kept[:1])
             j = by_out[step.out]
             backward[j] = replace(backward[j], kept=name, helpers=kept[1:])
-
-
-SHAPE_ONLY_VJPS = frozenset(n for n, op in REGISTRY.items() if op.vjp_reads == "shapes")
-"""Ops whose ``<op>_vjp`` macro reads the inputs' shapes and dtypes but not their values."""
-
-OUT_READING_VJPS = frozenset(n for n, op in REGISTRY.items() if op.vjp_reads_out)
-"""Ops whose ``<op>_vjp`` macro reads the forward output's value (the rest never do).
-`tests/codegen/test_train.py` checks both tables against the rendered macros."""
-
-
-def _values_read(node: Node, step: BackStep) -> list[str]:
-    """The inputs whose values `step`'s VJP reads: the forward must not overwrite them.
-
-    A value only the shape of is read (an un-broadcast, a mean's count) may be
-    written in place by a later forward step: ``out=`` keeps the array's shape.
-    """
-    reads = REGISTRY[node.op].vjp_reads
-    if reads == "shapes":
-        return []
-    if reads == "other":  # matmul: da = dy @ b.T reads b; db = a.T @ dy reads a
-        a, b = node.inputs
-        return [name for name, want in ((b, step.gs[0]), (a, step.gs[1])) if want]
-    return list(node.inputs)
 
 
 def _transposes(

@@ -253,8 +253,7 @@ def _layout(name: str, features: object, classes: object) -> tuple[int, int]:
         raise ValueError(f"features must be 1 to {MAX_FEATURES}, got {checked['features']}")
     if not 2 <= checked["classes"] <= 2 * checked["features"]:
         raise ValueError(
-            f"classes must be 2 to 2·features ({2 * checked['features']}), "
-            f"got {checked['classes']}"
+            f"classes must be 2 to 2·features ({2 * checked['features']}), got {checked['classes']}"
         )
     return checked["features"], checked["classes"]
 

@@ -9,8 +9,9 @@ fixes everything that does not depend on the input values:
   calls ``fn(*inputs)`` with no per-call dict building;
 - which slots the backward pass reads (kept), and which forward values can be
   dropped right after their last use (freed), so inference holds only live values;
-- which slots need a gradient: those on a path from a trainable param (or, on
-  request, an input) to the loss.
+- the reverse pass: `nnspec.autodiff.gradient_plan` decides which nodes get a VJP,
+  in what order, and which values it touches; this module only binds that plan to
+  slots and functions (the code generator prints the same plan).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
 
+from nnspec.autodiff import GradientPlan, gradient_plan, needed_values
 from nnspec.interpreter import kernels
 from nnspec.interpreter.forward import straight_line
 from nnspec.ir import Graph, Input, Node
@@ -68,18 +70,8 @@ class Layout:
         return len(self.slots)
 
     def needed(self, roots: Iterable[str]) -> set[str]:
-        """Every value the `roots` depend on, including themselves."""
-        seen: set[str] = set()
-        stack = list(roots)
-        while stack:
-            name = stack.pop()
-            if name in seen:
-                continue
-            seen.add(name)
-            node = self.nodes.get(name)
-            if node is not None:
-                stack.extend(node.inputs)
-        return seen
+        """Every value the `roots` depend on, including themselves (`autodiff.needed_values`)."""
+        return needed_values(self.graph.nodes, roots)
 
     def plan(
         self, outputs: tuple[str, ...], loss: str | None = None, wrt: Iterable[str] = ()
@@ -91,9 +83,8 @@ class Layout:
         roots = (*outputs, loss) if loss else outputs
         live = self.needed(roots)
         nodes = [n for n in self.graph.nodes if n.id in live]
-        to_loss = self.needed([loss]) if loss else set()
-        on_path = [n for n in nodes if n.id in to_loss]
-        backward, wanted, kept = _reverse(on_path, loss, set(wrt) & to_loss, self.slots)
+        reverse = gradient_plan(self.graph, loss, wrt) if loss else None
+        backward, wanted, kept = _reverse(reverse, self.slots)
         keep = kept | {self.slots[name] for name in roots}
         feeds = tuple(f for name, f in self.feeds.items() if name in live)
         return Plan(
@@ -215,39 +206,23 @@ def _buffered(
 
 
 def _reverse(
-    nodes: list[Node], loss: str | None, sources: set[str], slots: dict[str, int]
+    reverse: GradientPlan | None, slots: dict[str, int]
 ) -> tuple[tuple[BackStep, ...], tuple[str, ...], set[int]]:
-    """Backward steps (reverse order), the names gradients are returned for, slots kept.
-
-    A node gets a backward step only if a gradient can flow through it: its value
-    depends on a source, the op has an exact VJP, and the loss depends on it through
-    such nodes. Ops whose derivative is zero almost everywhere (sign) stop the flow,
-    which is what their VJP would compute.
-    """
-    if loss is None:
+    """The autodiff plan bound to slots: backward steps (reverse order), the names
+    gradients are returned for (in slot order) and the slots the steps touch."""
+    if reverse is None:
         return (), (), set()
-    flows = set(sources)
-    for node in nodes:
-        if any(name in flows for name in node.inputs) and REGISTRY[node.op].gradient == "exact":
-            flows.add(node.id)
-    reaches = {loss} & flows  # flowing values the loss can be reached from, through flowing nodes
     steps: list[BackStep] = []
-    kept: set[int] = set()
-    for node in reversed(nodes):
-        if node.id not in reaches:
-            continue
-        reaches.update(name for name in node.inputs if name in flows)
+    for step in reverse.steps:
+        node, wants = step.node, step.wants
         op = REGISTRY[node.op]
         # only ops with gradient == "exact" flow, and those all define a VJP
         assert op.vjp is not None, node.op
-        ins = tuple(slots[name] for name in node.inputs)
-        wants = tuple(name in flows for name in node.inputs)
         rule = op.vjp
         if op.vjp_halves and wants.count(True) == 1:
             # e.g. x @ W with x data: skip the product that only x's gradient needs
             rule = op.vjp_halves[wants.index(True)]
         vjp = partial(rule, **node.attr) if node.attrs else rule
-        steps.append((vjp, ins, slots[node.id], wants))
-        kept.update(ins)
-        kept.add(slots[node.id])
-    return tuple(steps), tuple(sorted(sources, key=slots.__getitem__)), kept
+        steps.append((vjp, tuple(slots[name] for name in node.inputs), slots[node.id], wants))
+    wanted = tuple(sorted(reverse.sources, key=slots.__getitem__))
+    return tuple(steps), wanted, {slots[name] for name in reverse.touched}

@@ -13,18 +13,20 @@ import io
 import json
 import sys
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from nnspec.autodiff import training_roles
 from nnspec.interpreter.inputs import prepare
 from nnspec.interpreter.metrics import METRICS
 from nnspec.interpreter.model import Model
 from nnspec.interpreter.optimizers import make_optimizer
 from nnspec.interpreter.plan import Plan
 from nnspec.interpreter.progress import Progress
+from nnspec.interpreter.stream import DEFAULT_BUFFER_ROWS, Partition, PartitionStream
 from nnspec.ir import Graph, Input, Training
 from nnspec.spec.learnable import NothingToLearnWarning, learning_problems
 
@@ -74,9 +76,11 @@ class TrainingError(RuntimeError):
 
 def train(
     model_or_graph: Model | Graph,
-    X: Any,
+    X: Any = None,
     y: Any = None,
     *,
+    data: Iterable[Partition] | None = None,
+    shuffle_buffer: int = DEFAULT_BUFFER_ROWS,
     epochs: int | None = None,
     learning_rate: float | None = None,
     batch_size: int | None = None,
@@ -94,6 +98,12 @@ def train(
     model is ``history.model``. Raises `TrainingError` on a non-finite loss and
     ValueError for data that does not fit the graph. Warns (`NothingToLearnWarning`,
     NN905) before the first epoch when no gradient can reach a trainable param.
+
+    Instead of `X` and `y`, `data` may list partitions (mappings of arrays by name,
+    or callables loading one) that are streamed through a shuffle buffer of
+    `shuffle_buffer` rows, so the data never has to fit in memory (see
+    `nnspec.interpreter.stream`; ``nnspec.dask.partitions`` makes them from a Dask
+    collection or a set of files).
     """
     model = (
         model_or_graph if isinstance(model_or_graph, Model) else Model(model_or_graph, seed=seed)
@@ -103,8 +113,16 @@ def train(
         warnings.warn(f"{problem.code} {problem.message}", NothingToLearnWarning, stacklevel=2)
     plan = model.gradient_plan(outputs=(training.output,))
     target = _target(model, plan.feeds)
-    data = _data(model, plan.feeds, target, X, y)
-    rows = len(next(iter(data.values())))
+    if data is None:
+        arrays = _data(model, plan.feeds, target, X, y)
+        rows: int | None = len(next(iter(arrays.values())))
+    elif X is not None or y is not None:
+        raise ValueError("give the examples as X (and y) or as data=partitions, not both")
+    else:
+        stream = PartitionStream(
+            data, lambda part: _data(model, plan.feeds, target, part, None), shuffle_buffer
+        )
+        rows = None
     from_logits = bool(training.loss.get("from_logits", False))
     wanted = tuple(metrics if metrics is not None else training.metrics)
     for name in wanted:
@@ -114,7 +132,10 @@ def train(
             raise ValueError(f"metric {name!r} needs a training target, and this loss has none")
     spec = training.optimizer if optimizer is None else optimizer
     opt = make_optimizer({"name": spec} if isinstance(spec, str) else spec, learning_rate)
-    batch = min(batch_size or training.batch_size or rows, rows)
+    batch = batch_size or training.batch_size or rows
+    if batch is None:
+        raise ValueError("streamed data needs a batch size (batch_size= or training.batch_size)")
+    batch = min(batch, rows or batch)
     rng = np.random.default_rng(training.seed if seed is None else seed)
     total = training.epochs if epochs is None else epochs
     show = not quiet if quiet is not None else sys.stderr.isatty()
@@ -127,13 +148,11 @@ def train(
     out_slot = plan.out_slots[0]
     try:
         for epoch in range(1, total + 1):
-            order = rng.permutation(rows) if batch < rows else None
-            loss_sum, sums = 0.0, {m: [0.0, 0] for m in wanted}
-            for start in range(0, rows, batch):
-                pick = (
-                    slice(start, start + batch) if order is None else order[start : start + batch]
-                )
-                feed = {k: v[pick] for k, v in data.items()}
+            batches = (
+                _array_batches(arrays, batch, rng) if data is None else stream.batches(rng, batch)
+            )
+            loss_sum, seen, sums = 0.0, 0, {m: [0.0, 0] for m in wanted}
+            for feed in batches:
                 loss, env = step(feed)
                 if not np.isfinite(loss):
                     _restore(params, snapshot)
@@ -143,13 +162,15 @@ def train(
                         f"keeps epoch {epoch - 1}. Try a smaller learning rate or scaled data.",
                         history,
                     )
-                loss_sum += float(loss) * min(batch, rows - start)
+                count = len(next(iter(feed.values())))
+                loss_sum += float(loss) * count
+                seen += count
                 for m in wanted:
                     assert target is not None  # metrics need a target (checked above)
                     s, n = METRICS[m](env[out_slot], feed[target], from_logits)
                     sums[m][0] += s
                     sums[m][1] += n
-            history.loss.append(loss_sum / rows)
+            history.loss.append(loss_sum / seen)
             for m in wanted:
                 history.metrics[m].append(sums[m][0] / max(sums[m][1], 1))
             snapshot = {k: v.copy() for k, v in params.items()}
@@ -165,6 +186,17 @@ def train(
         if progress:
             progress.close()
     return history
+
+
+def _array_batches(
+    arrays: Mapping[str, np.ndarray], batch: int, rng: np.random.Generator
+) -> Iterator[dict[str, np.ndarray]]:
+    """One epoch of mini-batches of in-memory arrays, in an order drawn from `rng`."""
+    rows = len(next(iter(arrays.values())))
+    order = rng.permutation(rows) if batch < rows else None
+    for start in range(0, rows, batch):
+        pick = slice(start, start + batch) if order is None else order[start : start + batch]
+        yield {k: v[pick] for k, v in arrays.items()}
 
 
 class TrainStep:
@@ -242,10 +274,7 @@ def feed_names(model: Model) -> tuple[list[str], str | None]:
 
 
 def _target(model: Model, feeds: Sequence[Input]) -> str | None:
-    """The target: the document's declared one, else the one input only the loss reads."""
-    training = _training(model)
-    if training.targets:
-        return training.targets[0].name
-    used_by_output = model.layout.needed([training.output])
-    extra = [f.name for f in feeds if f.name not in used_by_output]
-    return extra[0] if len(extra) == 1 else None
+    """The target: the document's declared one, else the one input only the loss reads
+    (`nnspec.autodiff.training_roles`, which the generated module's `fit` uses too)."""
+    _training(model)
+    return training_roles(model.graph, [f.name for f in feeds])[1]

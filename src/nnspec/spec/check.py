@@ -16,12 +16,13 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
+from nnspec.autodiff import needed_values
 from nnspec.errors import Problem, ShapeError, did_you_mean, pointer_join
 from nnspec.ir import Graph, Input, Node, TensorType, Training, freeze
 from nnspec.ops import REGISTRY
 from nnspec.spec.builder import _Builder, _defaults, _tensor_type, _Wired
 from nnspec.spec.learnable import learning_problems
-from nnspec.spec.limits import Limits
+from nnspec.spec.limits import Limits, shape_problems
 from nnspec.spec.lower import COMPOSITES, Composite
 from nnspec.spec.order import topological_order
 from nnspec.spec.params import _declared_params, _finish_params, _make_param, _param_type
@@ -40,6 +41,9 @@ def build_graph(
             f"the document has {len(nodes)} nodes; the limit is {limits.max_nodes}",
             "/nodes",
         )
+        return None, b.problems
+    b.problems.extend(shape_problems(doc, limits))
+    if b.problems:
         return None, b.problems
     inputs = _inputs(b)
     declared = _declared_params(b)
@@ -338,19 +342,11 @@ def _warn_unused(
     for name, inp in inputs.items():
         if name not in b.used:
             b.problems.append(Problem("NN903", f"input {name!r} is never used", inp.pointer))
-    live = set(outputs)
-    if training is not None and training.loss_node:
-        live.add(training.loss_node)
-    by_id = {n.id: n for n in b.nodes}
-    stack = list(live)
-    while stack:
-        node = by_id.get(stack.pop())
-        if node is None:
-            continue
-        for name in node.inputs:
-            if name not in live:
-                live.add(name)
-                stack.append(name)
+    roots = [
+        *outputs,
+        *([training.loss_node] if training is not None and training.loss_node else []),
+    ]
+    live = needed_values(b.nodes, roots)
     reported: set[str] = set()
     for node in b.nodes:
         key = node.origin or node.id

@@ -1,0 +1,32 @@
+"""ONNX interop, a stage at each edge of the pipeline (see docs/onnx.md).
+
+`from_onnx` imports an ONNX model as an nnspec *document*, so an imported model
+goes through the same checks, errors and code generator as a written one;
+`to_onnx` exports a checked `Graph`; `from_sklearn` reads a fitted scikit-learn
+MLP directly. Everything here imports `onnx` (and onnxruntime, for verification)
+lazily: the core and every compiled module never need them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_LAZY = {
+    "from_onnx": ("nnspec.onnx.importer", "from_onnx"),
+    "Imported": ("nnspec.onnx.importer", "Imported"),
+    "to_onnx": ("nnspec.onnx.exporter", "to_onnx"),
+    "from_sklearn": ("nnspec.onnx.sklearn", "from_sklearn"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module_name, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'nnspec.onnx' has no attribute {name!r}") from None
+    import importlib
+
+    return getattr(importlib.import_module(module_name), attr)
+
+
+__all__ = list(_LAZY)
