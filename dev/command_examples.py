@@ -178,6 +178,31 @@ PAGES: tuple[Page, ...] = (
         elide=((r"(\d\.\d{4})\d{4,}", "\\1…"),),
     ),
     Page(
+        "evaluate",
+        "Keras's `model.evaluate`: the training loss and metrics of a (trained) document on "
+        "a data file, read exactly as `nnspec train` reads it (`--target`, "
+        "`--input-columns`); nothing is written. See [training.md](../training.md).",
+        (
+            _XOR_DATA,
+            "nnspec data xor -o test.npz --n 200 --noise 0.05 --seed 7",
+            "nnspec train xor.json --data xor.npz --out xor.trained.json --silent",
+            "nnspec evaluate xor.trained.json --data test.npz",
+            "nnspec evaluate xor.trained.json --data test.npz --format json",
+        ),
+        exits=(
+            (0, "evaluated"),
+            (1, "the document is invalid (problems on stderr)"),
+            (
+                2,
+                "usage error, a document without `training`, or data that is missing, "
+                "unreadable or does not fit the document",
+            ),
+        ),
+        notes="Losses are cut to three decimals here (`…`): their last digits depend on the "
+        "CPU's BLAS kernels.",
+        elide=((r"(\d\.\d{3})\d+", "\\1…"),),
+    ),
+    Page(
         "summary",
         "A table of a model's layers, like Keras' `model.summary()`: each document-level "
         "node (a composite such as `dense` collapsed to one row, with its number of "

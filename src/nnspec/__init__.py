@@ -21,6 +21,8 @@ _LAZY = {
     "compile": ("nnspec.codegen", "compile"),
     "Model": ("nnspec.interpreter.model", "Model"),
     "train": ("nnspec.interpreter.train", "train"),
+    "evaluate": ("nnspec.interpreter.evaluate", "evaluate"),
+    "save": ("nnspec.interpreter.save", "save"),
 }
 
 

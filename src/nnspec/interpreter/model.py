@@ -166,6 +166,12 @@ class Model:
         result = self.run({self.graph.inputs[0].name: x})
         return next(iter(result.values())) if len(result) == 1 else result
 
+    def evaluate(self, X: Any, y: Any = None, **options: Any) -> dict[str, float]:
+        """The training loss and metrics on `X` and `y` (see `nnspec.interpreter.evaluate`)."""
+        from nnspec.interpreter.evaluate import evaluate  # evaluate builds on this module
+
+        return evaluate(self, X, y, **options)
+
     def gradients(
         self, inputs: Mapping[str, Any], wrt_inputs: bool = False
     ) -> tuple[float, dict[str, np.ndarray]]:
