@@ -55,7 +55,14 @@ class CommandError(Exception):
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse that exits with code 2 and a one-line hint, never a traceback."""
+    """argparse that exits with code 2 and a one-line hint, never a traceback, and
+    refuses empty arguments (no file, name or number is spelled ``""``)."""
+
+    def _get_values(self, action: argparse.Action, arg_strings: list[str]) -> Any:
+        if "" in arg_strings:
+            shown = "/".join(action.option_strings) or action.metavar or action.dest
+            self.error(f"argument {shown}: an empty value; give a file, name or number")
+        return super()._get_values(action, arg_strings)
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
