@@ -59,7 +59,7 @@ class Parser(argparse.ArgumentParser):
     refuses empty arguments (no file, name or number is spelled ``""``)."""
 
     def _get_values(self, action: argparse.Action, arg_strings: list[str]) -> Any:
-        if "" in arg_strings:
+        if "" in arg_strings and not isinstance(action, argparse._SubParsersAction):
             shown = "/".join(action.option_strings) or action.metavar or action.dest
             self.error(f"argument {shown}: an empty value; give a file, name or number")
         return super()._get_values(action, arg_strings)
