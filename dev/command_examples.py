@@ -263,10 +263,12 @@ PAGES: tuple[Page, ...] = (
     ),
     Page(
         "init",
-        "Writes a starting document of one kind — `linear`, `logistic`, `softmax`, `mlp` "
-        "or `maxout` — explained through `description` and `x-` keys (JSON has no "
-        "comments). Each validates as written and names its input `x` and target `y`, "
-        "so the `nnspec data` set it suggests trains it directly. An existing file is "
+        "Writes a starting document of one kind — `linear`, `logistic`, `softmax`, `mlp`, "
+        "`maxout` or `playground` (the TensorFlow Playground's default set-up, see "
+        "[playground.md](../playground.md)) — explained through `description` and `x-` "
+        "keys (JSON has no comments). Each validates as written and names its input `x` "
+        "and target `y`, so the `nnspec data` set it suggests trains it directly. An "
+        "existing file is "
         "never replaced unless `--force` is given.",
         (
             "nnspec init logistic -o logistic.json",
@@ -278,7 +280,8 @@ PAGES: tuple[Page, ...] = (
             (2, "the file exists (without `--force`), cannot be written, or usage error"),
         ),
         notes="Matching data sets: linear → `plane`, logistic → `gaussians`, softmax → "
-        "`gaussians --labels`, mlp → `circle`, maxout → `xor`.",
+        "`gaussians --labels`, mlp → `circle`, maxout → `xor`, playground → "
+        "`circle --n 500`.",
     ),
     Page(
         "plot",

@@ -24,6 +24,7 @@ from nnspec.cli.command import (
     CommandError,
     Document,
     ExitCode,
+    add_threads_option,
     check_outputs,
     integer,
     load_document,
@@ -128,6 +129,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also write history.png (and boundary.png for 2-input models) into DIR "
         "(needs the extra nnspec[plot])",
     )
+    add_threads_option(parser)
     from nnspec.cli import scale  # --shuffle-buffer; imports no Dask
 
     scale.add_train_arguments(parser)
@@ -160,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
     for problem in learning_problems(document.graph):  # before any data is read
         if not args.silent:
             print(f"nnspec train: warning {problem.code} {problem.message}", file=sys.stderr)
-    model = Model(document.graph, seed=args.seed)
+    model = Model(document.graph, seed=args.seed, threads=args.threads)
     features, target = feed_names(model)
     columns = {
         "inputs": features,

@@ -28,6 +28,7 @@ from nnspec.interpreter.plan import Plan
 from nnspec.interpreter.progress import Progress
 from nnspec.interpreter.stopping import EarlyStopping
 from nnspec.interpreter.stream import DEFAULT_BUFFER_ROWS, Partition, PartitionStream
+from nnspec.interpreter.threads import blas_threads, check
 from nnspec.ir import Graph, Input, Training
 from nnspec.spec.learnable import NothingToLearnWarning, learning_problems
 
@@ -113,6 +114,7 @@ def train(
     validation_data: Any = None,
     validation_split: float | None = None,
     early_stopping: Mapping[str, Any] | EarlyStopping | None = None,
+    threads: int | None = None,
 ) -> History:
     """Train on `X` (one array for a one-input graph, or a dict by input name) and `y`.
 
@@ -138,6 +140,9 @@ def train(
     `shuffle_buffer` rows, so the data never has to fit in memory (see
     `nnspec.interpreter.stream`; ``nnspec.dask.partitions`` makes them from a Dask
     collection or a set of files).
+
+    `threads` (the BLAS thread count; default: the model's, see `Model`) holds
+    for this run only.
     """
     model = (
         model_or_graph if isinstance(model_or_graph, Model) else Model(model_or_graph, seed=seed)
@@ -187,7 +192,7 @@ def train(
     show = not quiet if quiet is not None else sys.stderr.isatty()
     progress = Progress(total) if show else None
 
-    step = TrainStep(model, opt, plan)
+    step = TrainStep(model, opt, plan, threads=threads)
     validate = Evaluator(model, wanted, target) if held_out is not None else None
     shown = [*wanted, *(f"val_{m}" for m in wanted)] if validate else wanted
     history = History(metrics={m: [] for m in shown}, model=model)
@@ -275,14 +280,21 @@ class TrainStep:
     returned without updating the params, so the caller can stop cleanly.
     """
 
-    def __init__(self, model: Model, optimizer: Any, plan: Plan | None = None):
+    def __init__(
+        self, model: Model, optimizer: Any, plan: Plan | None = None, *, threads: int | None = None
+    ):
         self.model = model
         self.optimizer = optimizer
         self.plan = plan or model.gradient_plan(outputs=(_training(model).output,))
+        self.threads = check(threads)
+        """The BLAS thread count (None: the model's ``threads``)."""
 
     def __call__(self, feed: Mapping[str, np.ndarray]) -> tuple[np.ndarray, list[Any]]:
         model, plan = self.model, self.plan
-        loss, grads, env = model.loss_and_gradients(plan, model.environment(plan, feed, False))
+        env = model.environment(plan, feed, False)
+        setting = model.threads if self.threads is None else self.threads
+        with blas_threads(setting, model.work(env, plan)):
+            loss, grads, env = model.loss_and_gradients(plan, env)
         if np.isfinite(loss):
             self.optimizer.step(model.params, grads)
         return loss, env
