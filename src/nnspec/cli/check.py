@@ -3,7 +3,7 @@
 Compiles the document, runs the compiled module and the interpreter on random
 inputs (outputs must be bitwise equal), and compares the interpreter's gradients
 of the training loss with central finite differences. Gradients are checked on a
-float64 twin of the document (same graph and values, every float widened), where
+float64 twin of the graph (same graph and values, every float widened), where
 finite differences are accurate enough for a tight bound; a float32 document's own
 gradients are the same VJP code. Prints one row per output and gradient; exit 1
 on any disagreement. The error column is the largest absolute difference for
@@ -13,10 +13,7 @@ outputs and the relative error for gradients, in one fixed width (``2.1e-10``).
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -25,7 +22,6 @@ from nnspec.codegen import compile, load_source
 from nnspec.interpreter import Model
 from nnspec.ir import Graph
 from nnspec.ops import LOSSES
-from nnspec.spec.load import load
 from nnspec.testing.gradcheck import param_differences, relative_error
 
 HELP = "compare interpreter, compiled module and finite differences on random inputs"
@@ -85,25 +81,6 @@ def output_rows(graph: Graph, model: Model, inputs: Mapping[str, np.ndarray]) ->
     return rows
 
 
-def widened(document: Mapping[str, Any]) -> dict[str, Any]:
-    """The document with every float32 dtype made float64 (the graph is otherwise the same).
-
-    Only ``dtype`` values change: a param or node that happens to be named
-    "float32" keeps its name. The walk is a loop, as documents may nest deeply.
-    """
-    doc = json.loads(json.dumps(document))
-    stack: list[Any] = [doc]
-    while stack:
-        value = stack.pop()
-        for key, item in value.items() if isinstance(value, dict) else enumerate(value):
-            if isinstance(item, (dict, list)):
-                stack.append(item)
-            elif key == "dtype" and item == "float32":
-                value[key] = "float64"
-    doc["dtype"] = "float64"
-    return doc
-
-
 def gradient_rows(model: Model, inputs: Mapping[str, np.ndarray]) -> list[tuple]:
     """Reverse-mode gradients vs central finite differences, one row per trainable param."""
     graph = model.graph
@@ -120,11 +97,12 @@ def gradient_rows(model: Model, inputs: Mapping[str, np.ndarray]) -> list[tuple]
     return rows
 
 
-def float64_model(graph: Graph, document: Mapping[str, Any], folder: Path, model: Model) -> Model:
-    """`model` itself for float64 documents, else its float64 twin with the same values."""
+def float64_model(graph: Graph, model: Model) -> Model:
+    """`model` itself for float64 documents, else its float64 twin with the same values
+    (the IR pass `Graph.with_dtype`)."""
     if graph.dtype == "float64":
         return model
-    wide = load(widened(document), base_dir=folder)
+    wide = graph.with_dtype("float64")
     return Model(wide, {k: v.astype(np.float64) for k, v in model.params.items()})
 
 
@@ -138,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     model = Model(graph)
     inputs = random_inputs(graph, args.batch, args.seed)
     rows = output_rows(graph, model, {i.name: inputs[i.name] for i in graph.inputs})
-    wide = float64_model(graph, document.data, document.path.parent, model)
+    wide = float64_model(graph, model)
     wide_inputs = {k: v.astype(np.float64) if v.dtype.kind == "f" else v for k, v in inputs.items()}
     rows += gradient_rows(wide, wide_inputs)
     header = ("value", "comparison", "error", "bound", "")

@@ -19,6 +19,7 @@ from nnspec.codegen import emit, render
 from nnspec.codegen.train import loss_node, train_plan
 from nnspec.fileio import write_npz
 from nnspec.ir import Graph
+from nnspec.typecheck import ensure_typed
 
 SELF_TEST_BATCH = 3  # the size given to every symbolic dim of the self-test input
 
@@ -87,6 +88,7 @@ def self_test_inputs(graph: Graph) -> dict[str, np.ndarray]:
 
 
 def _params(graph: Graph, params: Mapping[str, np.ndarray] | None) -> dict[str, np.ndarray]:
+    ensure_typed(graph)  # a hand-built graph gets a clear error, not a KeyError
     if params is not None:
         return {p.name: np.asarray(params[p.name]) for p in graph.params}
     from nnspec.interpreter.init import initial_values

@@ -18,6 +18,7 @@ from nnspec.interpreter.init import initial_values
 from nnspec.interpreter.inputs import prepare
 from nnspec.interpreter.plan import Layout, Plan
 from nnspec.ir import Graph
+from nnspec.typecheck import ensure_typed
 
 
 class Params(MutableMapping):
@@ -75,7 +76,7 @@ class Model:
         *,
         seed: int | None = None,
     ):
-        self.graph = graph
+        self.graph = ensure_typed(graph)  # a hand-built graph gets a clear error here
         self.layout = Layout(graph)
         self._env: list[Any] = [None] * self.layout.size
         values = initial_values(graph, seed)
