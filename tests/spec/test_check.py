@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from jsonschema import Draft202012Validator
 
 import nnspec
 from nnspec import load, validate
 from nnspec.cli.main import main
 from nnspec.errors import CODES, SpecError
 from nnspec.ops import REGISTRY
+from nnspec.spec.conform import StrictValidator
 from nnspec.spec.fastcheck import compile_schema
 from nnspec.spec.schema import schema
 
@@ -176,7 +176,7 @@ def test_validate_command_never_crashes(
 def test_fast_schema_check_agrees_with_jsonschema(doc: Any) -> None:
     full = schema()
     fast = compile_schema(full, full["$defs"])
-    assert fast(doc) == Draft202012Validator(full).is_valid(doc)
+    assert fast(doc) == StrictValidator(full).is_valid(doc)
 
 
 def test_cross_entropy_on_sigmoid_or_softmax_output_is_computed_from_logits() -> None:
@@ -217,3 +217,43 @@ def test_a_node_without_op_is_reported_even_beside_a_key_like_op() -> None:
     doc = json.loads(xor.read_text())
     doc["nodes"][0]["0op"] = doc["nodes"][0].pop("op")
     assert [(p.code, p.pointer) for p in nnspec.validate(doc)] == [("NN103", "/nodes/0")]
+
+
+def _big_document(nodes: int, typo: str) -> dict:
+    doc: dict = {
+        "nnspec": "1",
+        "inputs": {"x": {"shape": ["batch", 2]}},
+        "params": {"W": {"value": [[0.5] * 10 for _ in range(nodes // 10)]}},
+        "nodes": [{"id": f"n{i}", "op": "tanh"} for i in range(nodes)],
+    }
+    if typo == "node":
+        doc["nodes"][nodes // 2]["unit"] = 3
+    elif typo == "top":
+        doc["ouputs"] = ["n1"]
+    elif typo == "param":
+        doc["params"]["W"]["trainabel"] = False
+    elif typo == "literal":
+        doc["params"]["W"]["value"][3][5] = "x"
+    return doc
+
+
+@pytest.mark.parametrize("typo", ["node", "top", "param", "literal"])
+def test_reporting_one_typo_costs_the_same_in_any_size_of_document(
+    typo: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """jsonschema (slow, but it writes the messages) sees only the failing part: the
+    number of schema descents it makes does not grow with the document."""
+    descents: list[int] = []
+    original = StrictValidator.descend
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
+        descents[-1] += 1
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(StrictValidator, "descend", counting)
+    found = []
+    for size in (200, 4000):
+        descents.append(0)
+        found.append([p.code for p in nnspec.validate(_big_document(size, typo)) if p.is_error])
+    assert found[0] == found[1] and len(found[0]) == 1
+    assert descents[0] == descents[1] < 50

@@ -24,8 +24,7 @@ def doc(nodes: list, params: dict | None = None, training: dict | None = None) -
         "name": "t",
         "inputs": {"x": {"shape": ["batch", 2]}},
         "nodes": nodes,
-        "training": training
-        or {"target": {"name": "y", "shape": ["batch", 1]}, "loss": "mse"},
+        "training": training or {"target": {"name": "y", "shape": ["batch", 1]}, "loss": "mse"},
     }
     if params:
         document["params"] = params

@@ -17,11 +17,12 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from nnspec.cli.command import SEED, ExitCode, integer, load_document
+from nnspec.cli.command import SEED, CommandError, ExitCode, integer, load_document
 from nnspec.codegen import compile, load_source
 from nnspec.interpreter import Model
 from nnspec.ir import Graph
 from nnspec.ops import LOSSES
+from nnspec.spec.limits import SAMPLE_ELEMENTS, sample_elements
 from nnspec.testing.gradcheck import param_differences, relative_error
 
 HELP = "compare interpreter, compiled module and finite differences on random inputs"
@@ -114,6 +115,13 @@ def run(args: argparse.Namespace) -> int:
     document = load_document(args.document)
     graph = document.graph
     model = Model(graph)
+    feeds = [*graph.inputs, *(graph.training.targets if graph.training else ())]
+    size = sample_elements((f.type.shape for f in feeds), args.batch)
+    if size > SAMPLE_ELEMENTS:
+        raise CommandError(
+            f"random inputs with --batch {args.batch} would have {size} elements, more than "
+            f"{SAMPLE_ELEMENTS}; use a smaller --batch (symbolic dims take its size)"
+        )
     inputs = random_inputs(graph, args.batch, args.seed)
     rows = output_rows(graph, model, {i.name: inputs[i.name] for i in graph.inputs})
     wide = float64_model(graph, model)

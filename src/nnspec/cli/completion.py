@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "shell",
         choices=SHELLS,
-        help="the shell to complete in; e.g. eval \"$(nnspec completion bash)\" in ~/.bashrc",
+        help='the shell to complete in; e.g. eval "$(nnspec completion bash)" in ~/.bashrc',
     )
 
 

@@ -577,6 +577,8 @@ CONVERTERS: dict[str, Converter] = {
     "Tanh": _unary("tanh"),
     "Softplus": _unary("softplus"),
     "Erf": _unary("erf"),
+    "Sin": _unary("sin"),
+    "Cos": _unary("cos"),
     "LeakyRelu": _with_alpha("leaky_relu", 0.01),
     "Elu": _with_alpha("elu", 1.0),
     "Gelu": _gelu,

@@ -145,6 +145,8 @@ EXPORTERS: dict[str, Exporter] = {
     "gelu": _gelu,
     "silu": _silu,
     "erf": _simple("Erf"),
+    "sin": _simple("Sin"),
+    "cos": _simple("Cos"),
     "hard_sigmoid": _with_attrs("HardSigmoid", "alpha", "beta"),
     "add": _simple("Add"),
     "sub": _simple("Sub"),

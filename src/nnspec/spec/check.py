@@ -22,7 +22,7 @@ from nnspec.ir import Graph, Input, Node, TensorType, Training, freeze
 from nnspec.ops import REGISTRY
 from nnspec.spec.builder import _Builder, _defaults, _tensor_type, _Wired
 from nnspec.spec.learnable import learning_problems
-from nnspec.spec.limits import Limits
+from nnspec.spec.limits import Limits, shape_problems
 from nnspec.spec.lower import COMPOSITES, Composite
 from nnspec.spec.order import topological_order
 from nnspec.spec.params import _declared_params, _finish_params, _make_param, _param_type
@@ -45,6 +45,9 @@ def build_graph(
             f"the document has {len(nodes)} nodes; the limit is {limits.max_nodes}",
             "/nodes",
         )
+        return None, b.problems
+    b.problems.extend(shape_problems(doc, limits))
+    if b.problems:
         return None, b.problems
     inputs = _inputs(b)
     declared = _declared_params(b)

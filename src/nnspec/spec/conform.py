@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Any
@@ -42,20 +43,109 @@ StrictValidator = validators.extend(
 )
 
 
+_COMBINATORS = frozenset({"anyOf", "allOf", "oneOf", "if", "$ref"})  # "not" stays in a shell
+_ANNOTATIONS = frozenset({"description", "default", "title", "$schema", "$id", "$defs"})
+
+
 class _Validator:
-    """jsonschema for the messages, behind a compiled yes/no check for speed
-    (see `nnspec.spec.fastcheck`): valid values never reach jsonschema."""
+    """jsonschema for the messages, behind compiled yes/no checks for speed (see
+    `nnspec.spec.fastcheck`): valid values never reach jsonschema, and an invalid one
+    reaches it only at the smallest failing part. A document with one typo among
+    200,000 nodes costs one compiled check per node, not a jsonschema walk of all of
+    them, so reporting an error is about as fast as accepting the document."""
 
     def __init__(self, schema: dict[str, Any]) -> None:
-        self.full = StrictValidator(schema)
-        try:
-            self.fast: Check = compile_schema(schema, schema.get("$defs", {}))
-        except Unsupported:
-            self.fast = lambda value: False
+        self.root = schema
+        self.defs: dict[str, Any] = schema.get("$defs", {})
+        self._fast: dict[int, Check] = {}
+        self._full: dict[int, Any] = {}
+        self._shells: dict[int, dict[str, Any]] = {}
 
     def iter_errors(self, value: Any) -> Iterator[ValidationError]:
-        if not self.fast(value):
-            yield from self.full.iter_errors(value)
+        return self._errors(self.root, value, ())
+
+    def fast(self, schema: Any) -> Check:
+        check = self._fast.get(id(schema))
+        if check is None:
+            try:
+                check = compile_schema(schema, self.defs)
+            except Unsupported:
+                check = _never
+            self._fast[id(schema)] = check
+        return check
+
+    def _errors(self, schema: Any, value: Any, path: tuple) -> Iterator[ValidationError]:
+        if self.fast(schema)(value):
+            return
+        schema = self._deref(schema)
+        kind = dict if isinstance(value, dict) else list if isinstance(value, list) else None
+        keys = (
+            {"properties", "patternProperties", "additionalProperties"}
+            if kind is dict
+            else {"items"}
+        )
+        if kind is None or not (keys & schema.keys()) or (_COMBINATORS & schema.keys()):
+            yield from self._jsonschema(schema, value, path)
+            return
+        shell = self._shells.get(id(schema))
+        if shell is None:
+            shell = self._shells[id(schema)] = _shell(schema, self.defs)
+        yield from self._jsonschema(shell, value, path)  # its own keywords
+        if kind is list:
+            for index, item in enumerate(value):
+                yield from self._errors(schema["items"], item, (*path, index))
+            return
+        props = schema.get("properties", {})
+        patterns = schema.get("patternProperties", {})
+        extra = schema.get("additionalProperties", True)
+        for key, item in value.items():
+            subs = [props[key]] if key in props else []
+            subs += [s for p, s in patterns.items() if re.search(p, key)]
+            if not subs and isinstance(extra, dict):
+                subs = [extra]
+            for sub in subs:
+                yield from self._errors(sub, item, (*path, key))
+
+    def _deref(self, schema: Any) -> Any:
+        """The target of a schema that is only a ``$ref`` (and annotations)."""
+        while (
+            isinstance(schema, dict)
+            and "$ref" in schema
+            and schema.keys() - _ANNOTATIONS == {"$ref"}
+        ):
+            schema = self.defs[schema["$ref"].removeprefix("#/$defs/")]
+        return schema
+
+    def _jsonschema(self, schema: Any, value: Any, path: tuple) -> Iterator[ValidationError]:
+        validator = self._full.get(id(schema))
+        if validator is None:
+            full = (
+                schema
+                if isinstance(schema, dict) and "$defs" in schema
+                else {**schema, "$defs": self.defs}
+            )
+            validator = self._full[id(schema)] = (StrictValidator(full), schema)
+        for error in validator[0].iter_errors(value):
+            error.path.extendleft(reversed(path))
+            yield error
+
+
+def _never(value: Any) -> bool:
+    return False
+
+
+def _shell(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    """`schema` without what its children must satisfy (checked one by one instead):
+    its own keywords (type, required, unknown keys, ...) and ``$defs`` for its refs."""
+    shell = {k: v for k, v in schema.items() if k != "items"}
+    if "properties" in shell:
+        shell["properties"] = dict.fromkeys(shell["properties"], True)
+    if "patternProperties" in shell:
+        shell["patternProperties"] = dict.fromkeys(shell["patternProperties"], True)
+    if isinstance(shell.get("additionalProperties"), dict):
+        shell["additionalProperties"] = True
+    shell["$defs"] = defs
+    return shell
 
 
 @cache

@@ -20,6 +20,7 @@ from nnspec.errors import pointer_join
 from nnspec.ir import Param, TensorType
 from nnspec.ops.base import fmt_shape
 from nnspec.spec.builder import _Builder
+from nnspec.spec.limits import total_param_problem
 from nnspec.spec.weights import load_weights
 
 
@@ -187,6 +188,10 @@ def _finish_params(b: _Builder, declared: Mapping[str, dict]) -> None:
         arrays = load_weights(weights_file, b.base_dir, b.params, b.problems)
         for name, array in arrays.items():
             b.params[name] = dataclasses.replace(b.params[name], init=None, value=array)
+    sizes = {name: math.prod(p.type.shape) for name, p in b.params.items()}  # type: ignore[arg-type]
+    too_many = total_param_problem(sizes, b.limits)
+    if too_many is not None:
+        b.problems.append(too_many)
     for name, p in b.params.items():
         if p.value is None and p.init is None:
             b.error(

@@ -125,7 +125,7 @@ def _fits_loss_node(b: _Builder, spec: Mapping[str, Any]) -> bool:
     b.error(
         "NN102",
         "'target' has no effect with a loss node, which computes the loss from the "
-        "graph's own inputs; remove it, or make the loss an op such as \"mse\"",
+        'graph\'s own inputs; remove it, or make the loss an op such as "mse"',
         "/training/target",
     )
     return False
