@@ -97,14 +97,14 @@ def test_two_inputs_with_one_name_would_collide(folder, capsys) -> None:
     assert "same file name" in capsys.readouterr().err
 
 
-def test_fifos_and_folders_are_not_partitions(folder, capsys) -> None:
+def test_fifos_are_not_partitions_and_an_empty_folder_matches_nothing(folder, capsys) -> None:
     os.mkfifo(folder / "in" / "d.csv")
     assert run("-i", "in/*.csv", "-o", "out", "--dask") == 2
     assert "in/d.csv: not a regular file" in capsys.readouterr().err
     (folder / "in" / "d.csv").unlink()
-    (folder / "in" / "e.csv").mkdir()
-    assert run("-i", "in/*.csv", "-o", "out", "--dask") == 2
-    assert "in/e.csv: not a regular file" in capsys.readouterr().err
+    (folder / "in" / "e.csv").mkdir()  # a folder given itself is a folder of partitions
+    assert run("-i", "in/e.csv", "-o", "out", "--dask") == 2
+    assert "in/e.csv: no data file matches" in capsys.readouterr().err
 
 
 def test_a_graph_that_mixes_rows_is_refused(folder, capsys) -> None:
@@ -134,3 +134,20 @@ def test_the_progress_bar_counts_partitions(capsys) -> None:
     show(4, 4)
     err = capsys.readouterr().err
     assert "\rpartitions 1/4 [######" in err and "\rpartitions 4/4 [" + "#" * 24 + "]" in err
+
+
+def test_nothing_imports_dask_until_a_cluster_or_collection_is_used() -> None:
+    """The core, the CLI's parser and nnspec.dask's own modules load without Dask."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, nnspec, nnspec.interpreter.train, nnspec.dask.scorer, nnspec.dask.lazy,"
+        " nnspec.dask.files, nnspec.dask.stream, nnspec.cli.scale;"
+        " from nnspec.cli.main import build_parser; build_parser();"
+        " heavy = ('dask', 'distributed', 'pyarrow', 'pandas');"
+        " print(sorted({m.split('.')[0] for m in sys.modules} & set(heavy)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

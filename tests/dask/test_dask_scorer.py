@@ -322,3 +322,14 @@ def test_column_helpers() -> None:
     assert output_columns(ports, {"h": (2,), "t": ()}) == ["h_0", "h_1", "t"]
     with pytest.raises(ValueError, match="1-D or 2-D"):
         output_columns(ports, {"h": (2, 2), "t": ()})
+
+
+def test_the_port_with_another_row_symbol_is_named() -> None:
+    doc = {
+        "nnspec": "1",
+        "inputs": {"x": {"shape": ["batch", 2]}, "z": {"shape": ["n", 2]}},
+        "nodes": [{"op": "tanh", "inputs": ["x"]}, {"op": "tanh", "inputs": ["z"]}],
+        "outputs": ["tanh_0", "tanh_1"],
+    }
+    with pytest.raises(ValueError, match=r"^'z' has shape"):
+        Scorer(nnspec.load(doc))

@@ -304,6 +304,7 @@ TABLE: tuple[Row, ...] = (
     ),
     _unary("softplus", lambda v: math.log1p(math.exp(v))),
     _unary("gelu", _gelu),
+    _unary("erf", math.erf),
     _unary("silu", lambda v: v / (1.0 + math.exp(-v))),
     # binary, broadcasting
     _binary("add", lambda a, b: a + b),

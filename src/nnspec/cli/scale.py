@@ -25,6 +25,7 @@ from typing import Any
 from nnspec.cli.command import CommandError, Document, ExitCode, integer
 from nnspec.dask.files import FORMATS, PartitionError, plan_outputs, score_files
 from nnspec.dask.scorer import Scorer
+from nnspec.fileio import expand_glob
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -127,7 +128,7 @@ def expand(pattern: str) -> list[str]:
     if os.path.isdir(pattern):
         found = sorted(str(p) for p in Path(pattern).iterdir() if p.suffix.lower() in FORMATS)
     elif glob.has_magic(pattern):
-        found = sorted(glob.glob(pattern))
+        found = expand_glob(pattern)  # sorted, each file once, folders left out
     else:
         found = [pattern]
     if not found:

@@ -18,11 +18,18 @@ import jinja2
 from nnspec.codegen.emit import Plan, Step
 from nnspec.codegen.train import BackStep, TrainPlan
 from nnspec.ops import REGISTRY
-from nnspec.ops.elementwise import GELU_C, GELU_K
+from nnspec.ops.elementwise import (
+    ERF_SWITCH,
+    ERF_TERMS,
+    GELU_C,
+    GELU_K,
+    TWO_OVER_SQRT_PI,
+)
 
 HELPERS: dict[str, tuple[str, ...]] = {
     "sigmoid": (),
     "gelu": (),
+    "erf": (),
     "softmax": (),
     "log_softmax": (),
     "eps": (),
@@ -63,7 +70,13 @@ def environment() -> jinja2.Environment:
     )
     env.filters["pyrepr"] = repr
     env.filters["wrap"] = wrap
-    env.globals.update(GELU_C=repr(GELU_C), GELU_K=repr(GELU_K))
+    env.globals.update(
+        GELU_C=repr(GELU_C),
+        GELU_K=repr(GELU_K),
+        TWO_OVER_SQRT_PI=repr(TWO_OVER_SQRT_PI),
+        ERF_SWITCH=repr(ERF_SWITCH),
+        ERF_TERMS=repr(ERF_TERMS),
+    )
     return env
 
 

@@ -171,10 +171,11 @@ class Scorer:
         probe runs `PROBE_ROWS` rows twice, the second time with the other rows
         changed, and the first row's outputs must keep their exact bytes.
         """
-        row_dims = {p.shape[0] if p.shape else "scalar" for p in (*self.inputs, *self.outputs)}
-        named = {d for d in row_dims if d is not None}
-        for port in (*self.inputs, *self.outputs):
-            if not port.shape or isinstance(port.shape[0], int) or len(named) > 1:
+        ports = (*self.inputs, *self.outputs)
+        symbols = [p.shape[0] for p in ports if p.shape and isinstance(p.shape[0], str)]
+        for port in ports:
+            rows = port.shape[0] if port.shape else 0  # a scalar has no row axis
+            if isinstance(rows, int) or (rows is not None and rows != symbols[0]):
                 raise ValueError(
                     f"{port.name!r} has shape {list(port.shape)}: partitioned scoring needs "
                     "every input and output to hold one row per example on axis 0, under "

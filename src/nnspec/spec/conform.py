@@ -359,7 +359,7 @@ def _union_at(path: tuple) -> Union | None:
 
 
 def _owners(union: Union | None, instance: Any, key: str) -> str:
-    """``: 'momentum' is a setting of optimizer 'sgd' and 'momentum', not of 'adam'``."""
+    """``: 'momentum' belongs to optimizer 'momentum' and 'sgd', not to 'adam'``."""
     if union is None or not isinstance(instance, dict):
         return ""
     owners = [o for o in union.owners(key) if o != instance.get(union.key)]
