@@ -10,10 +10,13 @@ measured in the same run.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +30,8 @@ class Contender:
     name: str
     call: Callable[[], Any]
     check: Callable[[], Any] | None = None
+    threads: int | None = None
+    """BLAS threads to time it with (threadpoolctl); None: whatever the code itself uses."""
 
 
 @dataclass
@@ -69,7 +74,8 @@ def measure(
     for _ in range(rounds):
         for contender in contenders:
             time.sleep(idle)
-            samples[contender.name].append(time_calls(contender.call, min_time))
+            with blas_limit(contender.threads):
+                samples[contender.name].append(time_calls(contender.call, min_time))
     baseline = statistics.median(samples[contenders[0].name])
     return [
         Result(
@@ -81,6 +87,35 @@ def measure(
         )
         for c in contenders
     ]
+
+
+def blas_limit(threads: int | None) -> contextlib.AbstractContextManager[Any]:
+    if threads is None:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(threads, user_api="blas")
+
+
+BUSY_LOOP = (
+    "import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() < end:\n    pass"
+)
+
+
+@contextlib.contextmanager
+def busy_core(seconds: float) -> Iterator[int]:
+    """One other process spinning on one core while the body runs (its pid).
+
+    It stops itself after `seconds` even if this process dies, and is ended (by
+    its own pid) when the body finishes.
+    """
+    spinner = subprocess.Popen([sys.executable, "-c", BUSY_LOOP.format(seconds=seconds)])
+    try:
+        time.sleep(0.2)  # let it start spinning
+        yield spinner.pid
+    finally:
+        spinner.terminate()
+        spinner.wait()
 
 
 def verify(contenders: list[Contender], *, rtol: float, atol: float) -> None:

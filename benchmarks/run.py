@@ -34,7 +34,7 @@ import others
 
 import nnspec
 from nnspec.codegen import load_source
-from nnspec.interpreter import Model
+from nnspec.interpreter import Model, threads
 from nnspec.interpreter.inputs import prepare
 from nnspec.interpreter.optimizers import make_optimizer
 from nnspec.interpreter.train import TrainStep
@@ -64,8 +64,11 @@ def inference(sizes: tuple[int, ...], batches: list[int], rounds: int, min_time:
                 if predict is not None:
                     contenders.append(harness.Contender(name, lambda x=x, f=predict: f(x)))
         harness.verify(contenders, rtol=1e-4, atol=1e-6)
+        floor = harness.Contender(
+            "matrix products only", lambda x=x: baselines.mlp_predict_products(x, params)
+        )
         results += harness.measure(
-            f"predict, batch {batch}", contenders, rounds=rounds, min_time=min_time
+            f"predict, batch {batch}", [*contenders, floor], rounds=rounds, min_time=min_time
         )
     return results
 
@@ -79,9 +82,11 @@ def numpy_stepper(graph: Any, params: dict[str, np.ndarray], lr: float) -> Stepp
     return (lambda x, labels: baselines.mlp_train_step(x, labels, p, lr)), lambda: p
 
 
-def interpreter_stepper(graph: Any, params: dict[str, np.ndarray], lr: float) -> Stepper:
+def interpreter_stepper(
+    graph: Any, params: dict[str, np.ndarray], lr: float, threads: int | None = None
+) -> Stepper:
     """The step `nnspec train` runs per mini-batch: its plan, its optimizer, its update."""
-    model = Model(graph, params)
+    model = Model(graph, params, threads=threads)
     step = TrainStep(model, make_optimizer(graph.training.optimizer))
     feeds = step.plan.feeds
 
@@ -133,11 +138,7 @@ def training(sizes: tuple[int, ...], batches: list[int], rounds: int, min_time: 
         ]
     results = []
     for batch in batches:
-        x, labels = mlp.data(batch, sizes)
-        checked = prepare(
-            Model(graph, params).gradient_plan().feeds, {"x": x, "label": labels}, {"x", "label"}
-        )
-        x, labels = checked["x"], checked["label"]
+        x, labels = checked_batch(graph, params, *mlp.data(batch, sizes))
         contenders, updated, implied = [], [], []
         for name, make in makers:
             stepper = make(graph, params, lr)
@@ -158,10 +159,148 @@ def training(sizes: tuple[int, ...], batches: list[int], rounds: int, min_time: 
         # update's rounding (|w|·eps/lr): a looser absolute tolerance for it.
         harness.verify(updated, rtol=1e-5, atol=1e-6)
         harness.verify(implied, rtol=1e-3, atol=2e-4)
+        contenders.append(
+            harness.Contender(
+                "matrix products only",
+                lambda x=x, y=labels: baselines.mlp_train_products(x, y, params),
+            )
+        )
         results += harness.measure(
             f"train step, batch {batch}", contenders, rounds=rounds, min_time=min_time
         )
     return results
+
+
+def checked_batch(
+    graph: Any, params: dict[str, np.ndarray], x: np.ndarray, labels: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(x, labels) as `train` hands them to its step: checked once by `inputs.prepare`."""
+    feeds = Model(graph, params).gradient_plan().feeds
+    checked = prepare(feeds, {"x": x, "label": labels}, {"x", "label"})
+    return checked["x"], checked["label"]
+
+
+def busy_core_rows(
+    sizes: tuple[int, ...],
+    predict_batches: list[int],
+    train_batches: list[int],
+    rounds: int,
+    min_time: float,
+) -> list:
+    """The same code with "1 BLAS thread" and "default threads", one other core busy.
+
+    A background process spins on one core for the whole measurement (started and
+    stopped here, with its own time limit). "default threads" is what the code does
+    unasked: NumPy's BLAS default (one thread per core) for NumPy and the compiled
+    module, nnspec's "auto" for the interpreter, which is also timed with the BLAS
+    default count fixed. Predictions are checked against NumPy's first; the
+    training steps are the code verified in the quiet rows.
+    """
+    cores = threads.usable_cores()
+    graph, params = mlp.graph_and_params(train=False, sizes=sizes)
+    module = load_source(nnspec.compile(graph, params, self_test=False))
+    models = {n: Model(graph, params, threads=n) for n in (None, 1, cores)}
+    train_graph, train_params = mlp.graph_and_params(train=True, sizes=sizes)
+    lr = float(train_graph.training.optimizer["learning_rate"])
+    results = []
+    seconds = 1800 if rounds > 1 else 60  # the spinner ends itself after this, whatever happens
+    with harness.busy_core(seconds):
+        for batch in predict_batches:
+            x, _ = mlp.data(batch, sizes)
+            contenders = [
+                *_thread_pair("numpy", lambda x=x: baselines.mlp_predict(x, params)),
+                harness.Contender(
+                    f"{INTERPRETER}, 1 BLAS thread", lambda x=x: models[1].predict(x)
+                ),
+                harness.Contender(
+                    f"{INTERPRETER}, {cores} BLAS threads", lambda x=x: models[cores].predict(x)
+                ),
+                harness.Contender(
+                    f"{INTERPRETER}, default threads", lambda x=x: models[None].predict(x)
+                ),
+                *_thread_pair("nnspec compiled", lambda x=x: module.predict(x)),
+            ]
+            harness.verify(contenders, rtol=1e-4, atol=1e-6)
+            results += harness.measure(
+                f"busy core: predict, batch {batch}", contenders, rounds=rounds, min_time=min_time
+            )
+        for batch in train_batches:
+            x, labels = mlp.data(batch, sizes)
+            x, labels = checked_batch(train_graph, train_params, x, labels)
+            steps = {
+                "numpy": numpy_stepper(train_graph, train_params, lr)[0],
+                "interp 1": interpreter_stepper(train_graph, train_params, lr, 1)[0],
+                "interp n": interpreter_stepper(train_graph, train_params, lr, cores)[0],
+                "interp auto": interpreter_stepper(train_graph, train_params, lr)[0],
+                "compiled": compiled_stepper(train_graph, train_params, lr)[0],
+            }
+            contenders = [
+                *_thread_pair("numpy", lambda f=steps["numpy"], x=x, y=labels: f(x, y)),
+                harness.Contender(
+                    f"{INTERPRETER}, 1 BLAS thread",
+                    lambda f=steps["interp 1"], x=x, y=labels: f(x, y),
+                ),
+                harness.Contender(
+                    f"{INTERPRETER}, {cores} BLAS threads",
+                    lambda f=steps["interp n"], x=x, y=labels: f(x, y),
+                ),
+                harness.Contender(
+                    f"{INTERPRETER}, default threads",
+                    lambda f=steps["interp auto"], x=x, y=labels: f(x, y),
+                ),
+                *_thread_pair(
+                    "nnspec compiled", lambda f=steps["compiled"], x=x, y=labels: f(x, y)
+                ),
+            ]
+            results += harness.measure(
+                f"busy core: train step, batch {batch}",
+                contenders,
+                rounds=rounds,
+                min_time=min_time,
+            )
+    return results
+
+
+INTERPRETER = "nnspec interpreter"
+
+
+def _thread_pair(name: str, call: Callable[[], Any]) -> list[harness.Contender]:
+    """`call` timed with its default BLAS threads and with one (set from outside)."""
+    return [
+        harness.Contender(f"{name}, default threads", call),
+        harness.Contender(f"{name}, 1 BLAS thread", call, threads=1),
+    ]
+
+
+def thread_choice(results: list) -> list[dict[str, Any]]:
+    """Per busy row and code: its default against the faster of its fixed choices."""
+    rows = []
+    by_workload: dict[str, dict[str, float]] = {}
+    for r in results:
+        if r.workload.startswith("busy core: "):
+            by_workload.setdefault(r.workload, {})[r.contender] = r.median_s
+    for workload, times in by_workload.items():
+        for code in ("numpy", INTERPRETER, "nnspec compiled"):
+            fixed = {
+                k: v
+                for k, v in times.items()
+                if k.startswith(f"{code}, ") and k != f"{code}, default threads"
+            }
+            fixed[f"{code}, default threads"] = times[f"{code}, default threads"]
+            if code == INTERPRETER:  # its default is "auto"; the BLAS default is a fixed count
+                fixed.pop(f"{code}, default threads")
+            best = min(fixed, key=fixed.__getitem__)
+            rows.append(
+                {
+                    "workload": workload.removeprefix("busy core: "),
+                    "code": code,
+                    "default_s": times[f"{code}, default threads"],
+                    "best_fixed": best.removeprefix(f"{code}, "),
+                    "best_fixed_s": fixed[best],
+                    "ratio": times[f"{code}, default threads"] / fixed[best],
+                }
+            )
+    return rows
 
 
 def gemm_ceiling(n: int, min_time: float) -> float:
@@ -248,23 +387,75 @@ def peak_memory_of_training(sizes: tuple[int, ...], batch: int, steps: int) -> i
         tracemalloc.stop()
 
 
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+BLAS_KEYS = (
+    "user_api",
+    "internal_api",
+    "version",
+    "num_threads",
+    "threading_layer",
+    "architecture",
+)
+
+
 def machine() -> dict[str, Any]:
-    info: dict[str, Any] = {
+    """What ran the benchmark: versions, cores, BLAS kernels and their thread counts, load."""
+    from threadpoolctl import threadpool_info
+
+    return {
         "python": platform.python_version(),
         "numpy": np.__version__,
         "machine": platform.machine(),
+        "processor": cpu_model(),
         "cpus": os.cpu_count(),
+        "usable_cores": threads.usable_cores(),
+        "blas": [{k: p.get(k) for k in BLAS_KEYS} for p in threadpool_info()],
+        "thread_variables": {k: os.environ.get(k) for k in THREAD_VARIABLES},
+        "nnspec_auto_threads_now": threads.auto_threads(),
+        "load_average": load_average(),
+        "commit": commit(),
     }
-    try:
-        from threadpoolctl import threadpool_info
 
-        info["blas"] = [
-            {k: p.get(k) for k in ("internal_api", "version", "num_threads", "architecture")}
-            for p in threadpool_info()
-        ]
-    except ImportError:
+
+def commit() -> str | None:
+    """The measured source: git's HEAD, with "+changes" when the tree differs from it."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+changes" if dirty else "")
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux: /proc/cpuinfo), else what `platform` knows."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.partition(":")[2].strip()
+    except OSError:
         pass
-    return info
+    return platform.processor()
+
+
+def load_average() -> list[float] | None:
+    """1, 5 and 15 minute load averages (None where the OS has none)."""
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -274,13 +465,28 @@ def main(argv: list[str] | None = None) -> int:
         "--out", type=Path, help="JSON result file (default: benchmarks/results/latest.json)"
     )
     args = parser.parse_args(argv)
+    load_before = load_average()
     if args.quick:
         sizes, batches, rounds, min_time = (16, 8, 8, 4), [1, 32], 1, 0.001
     else:
         sizes, batches, rounds, min_time = mlp.SIZES, [1, 64, 4096], 7, 0.2
     results = inference(sizes, batches, rounds, min_time)
-    results += training(sizes, [32] if args.quick else [128, 1024], rounds, min_time)
+    train_batches = [32] if args.quick else [128, 1024]
+    results += training(sizes, train_batches, rounds, min_time)
+    busy = busy_core_rows(
+        sizes, batches[-2:] if args.quick else batches, train_batches, rounds, min_time
+    )
+    results += busy
     print(harness.markdown(results))
+    choice = thread_choice(busy)
+    print()
+    print("| busy core: workload | code | default | best fixed | default / best |")
+    print("|---|---|---:|---|---:|")
+    for row in choice:
+        print(
+            f"| {row['workload']} | {row['code']} | {row['default_s'] * 1e3:.3f} ms "
+            f"| {row['best_fixed']} | {row['ratio']:.2f}x |"
+        )
     ceiling = gemm_ceiling(64 if args.quick else 2048, min_time)
     big = next(
         r
@@ -306,7 +512,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {key} | {value:.4g} |")
     out = args.out or RESULTS / ("quick.local.json" if args.quick else "latest.json")
     out.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"machine": machine(), "results": [asdict(r) for r in results], "figures": extras}
+    info = machine()
+    info["load_average_at_start"] = load_before
+    payload = {
+        "machine": info,
+        "results": [asdict(r) for r in results],
+        "figures": extras,
+        "thread_choice": choice,
+    }
     out.write_text(json.dumps(payload, indent=2) + "\n")
     return 0
 

@@ -178,6 +178,31 @@ PAGES: tuple[Page, ...] = (
         elide=((r"(\d\.\d{4})\d{4,}", "\\1…"),),
     ),
     Page(
+        "evaluate",
+        "Keras's `model.evaluate`: the training loss and metrics of a (trained) document on "
+        "a data file, read exactly as `nnspec train` reads it (`--target`, "
+        "`--input-columns`); nothing is written. See [training.md](../training.md).",
+        (
+            _XOR_DATA,
+            "nnspec data xor -o test.npz --n 200 --noise 0.05 --seed 7",
+            "nnspec train xor.json --data xor.npz --out xor.trained.json --silent",
+            "nnspec evaluate xor.trained.json --data test.npz",
+            "nnspec evaluate xor.trained.json --data test.npz --format json",
+        ),
+        exits=(
+            (0, "evaluated"),
+            (1, "the document is invalid (problems on stderr)"),
+            (
+                2,
+                "usage error, a document without `training`, or data that is missing, "
+                "unreadable or does not fit the document",
+            ),
+        ),
+        notes="Losses are cut to three decimals here (`…`): their last digits depend on the "
+        "CPU's BLAS kernels.",
+        elide=((r"(\d\.\d{3})\d+", "\\1…"),),
+    ),
+    Page(
         "summary",
         "A table of a model's layers, like Keras' `model.summary()`: each document-level "
         "node (a composite such as `dense` collapsed to one row, with its number of "
@@ -238,10 +263,12 @@ PAGES: tuple[Page, ...] = (
     ),
     Page(
         "init",
-        "Writes a starting document of one kind — `linear`, `logistic`, `softmax`, `mlp` "
-        "or `maxout` — explained through `description` and `x-` keys (JSON has no "
-        "comments). Each validates as written and names its input `x` and target `y`, "
-        "so the `nnspec data` set it suggests trains it directly. An existing file is "
+        "Writes a starting document of one kind — `linear`, `logistic`, `softmax`, `mlp`, "
+        "`maxout` or `playground` (the TensorFlow Playground's default set-up, see "
+        "[playground.md](../playground.md)) — explained through `description` and `x-` "
+        "keys (JSON has no comments). Each validates as written and names its input `x` "
+        "and target `y`, so the `nnspec data` set it suggests trains it directly. An "
+        "existing file is "
         "never replaced unless `--force` is given.",
         (
             "nnspec init logistic -o logistic.json",
@@ -253,7 +280,8 @@ PAGES: tuple[Page, ...] = (
             (2, "the file exists (without `--force`), cannot be written, or usage error"),
         ),
         notes="Matching data sets: linear → `plane`, logistic → `gaussians`, softmax → "
-        "`gaussians --labels`, mlp → `circle`, maxout → `xor`.",
+        "`gaussians --labels`, mlp → `circle`, maxout → `xor`, playground → "
+        "`circle --n 500`.",
     ),
     Page(
         "plot",

@@ -20,6 +20,7 @@ GENERATORS = {
     "ops": "dev.ops_page",
     "errors": "dev.errors_page",
     "commands": "dev.command_pages",
+    "onnx": "dev.onnx_page",
 }
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -40,9 +41,11 @@ RUNNABLE = ("interpreter.md", "training.md")
 
 
 @pytest.mark.parametrize("page", RUNNABLE)
-def test_python_examples_run(page: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every Python block runs as written (its own process), from the repository's top."""
-    monkeypatch.chdir(DOCS.parent)
+def test_python_examples_run(page: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every Python block runs as written (its own process), from a copy of the
+    repository's examples, so the files a block writes land in a temporary folder."""
+    shutil.copytree(DOCS.parent / "examples", tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
     blocks = PYTHON_BLOCK.findall((DOCS / page).read_text(encoding="utf-8"))
     assert blocks
     for block in blocks:

@@ -21,6 +21,12 @@ _LAZY = {
     "compile": ("nnspec.codegen", "compile"),
     "Model": ("nnspec.interpreter.model", "Model"),
     "train": ("nnspec.interpreter.train", "train"),
+    "evaluate": ("nnspec.interpreter.evaluate", "evaluate"),
+    "save": ("nnspec.interpreter.save", "save"),
+    # ONNX interop (docs/onnx.md); onnx itself is imported only when these run
+    "from_onnx": ("nnspec.onnx.importer", "from_onnx"),
+    "to_onnx": ("nnspec.onnx.exporter", "to_onnx"),
+    "from_sklearn": ("nnspec.onnx.sklearn", "from_sklearn"),
 }
 
 

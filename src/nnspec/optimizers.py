@@ -196,6 +196,8 @@ def python_text(expr: Expr, names: Mapping[str, str]) -> str:
     if op == "sqrt":
         return f"np.sqrt({python_text(args[0], names)})"
     left, right = (_operand(a, names) for a in args)
+    if op == "**" and not any(isinstance(a, tuple) for a in args):
+        return f"{left}**{right}"  # how ruff format writes a power of simple operands
     return f"{left} {op} {right}"
 
 

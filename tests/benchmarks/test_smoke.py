@@ -51,4 +51,41 @@ def test_quick_suite_runs_and_writes_results(tmp_path: Path) -> None:
         "interpreter_overhead_seconds_per_node",
         "peak_training_bytes",
     }
-    assert "numpy" in payload["machine"]
+    machine = payload["machine"]
+    assert {"numpy", "blas", "load_average", "usable_cores", "thread_variables"} <= set(machine)
+    assert any(b["internal_api"] for b in machine["blas"])
+    for workload in ("busy core: predict, batch 32", "busy core: train step, batch 32"):
+        for code in ("numpy", "nnspec interpreter", "nnspec compiled"):
+            assert (workload, f"{code}, 1 BLAS thread") in rows
+            assert (workload, f"{code}, default threads") in rows
+    assert ("predict, batch 32", "matrix products only") in rows
+    assert {r["code"] for r in payload["thread_choice"]} == {
+        "numpy",
+        "nnspec interpreter",
+        "nnspec compiled",
+    }
+
+
+@pytest.mark.skipif(not SCRIPT.exists(), reason="benchmarks/ is not shipped here")
+def test_the_report_fills_every_generated_section_of_the_page(tmp_path: Path) -> None:
+    """docs/performance.md is regenerated from a result file by benchmarks/report.py."""
+    page = tmp_path / "performance.md"
+    page.write_text((ROOT / "docs" / "performance.md").read_text(encoding="utf-8"))
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "report.py"),
+            str(ROOT / "benchmarks" / "results" / "latest.json"),
+            "--write",
+            str(page),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    text = page.read_text(encoding="utf-8")
+    assert "| target (ratio to NumPy, same run) |" in text
+    assert "load average" in text
+    # the committed page is what the committed result file renders: nothing typed in
+    assert text == (ROOT / "docs" / "performance.md").read_text(encoding="utf-8")

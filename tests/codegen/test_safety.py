@@ -138,6 +138,8 @@ BUILTINS |= {"type"}
 # the command line (main and its file helpers):
 BUILTINS |= {"any", "getattr", "list", "EOFError", "KeyboardInterrupt", "FileNotFoundError"}
 BUILTINS |= {"BaseException"}
+# the Python floor and weights file checks at import, a closed pipe:
+BUILTINS |= {"ImportError", "BrokenPipeError"}
 CALLS = BUILTINS | {"predict", "run", "main", "self_test", "fit", "save_weights", "init_state"}
 # ... and the module's _helpers
 

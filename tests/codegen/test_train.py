@@ -230,7 +230,7 @@ def test_only_the_loss_path_is_differentiated() -> None:
     module = load_source(source)
     backward = source.split("np.ones_like(loss)")[1].split("return loss")[0]
     assert "d_s" not in backward and "d_C" not in backward and "np.sign" not in backward
-    assert "'stepped': np.zeros_like(STEPPED)" in source and "'unused': np" not in source
+    assert '"stepped": np.zeros_like(STEPPED)' in source and '"unused": np' not in source
     assert set(module.PARAMS) == {"w", "unused", "stepped"}
     assert_same_gradients(module, Model(graph), feed(graph, False))
 
@@ -364,7 +364,10 @@ def test_cli_compile_train(tmp_path: Path) -> None:
     assert "def fit(" in out.read_text()
     code = main(["compile", str(ROOT / "examples" / "sign_network.json"), "--train"])
     assert code == 2
-    assert main(["compile", str(ROOT / "examples" / "xor.json"), "-o", str(out), "--check"]) == 1
+    # --check compiles with the options the module records (--train), and refuses others
+    assert main(["compile", str(ROOT / "examples" / "xor.json"), "-o", str(out), "--check"]) == 0
+    check = ["compile", str(ROOT / "examples" / "xor.json"), "-o", str(out), "--check"]
+    assert main([*check, "--weights-file"]) == 1
 
 
 def test_main_trains_from_an_npz(tmp_path: Path) -> None:

@@ -43,3 +43,22 @@ def test_export_refuses_to_overwrite_its_input(tmp_path: Path) -> None:
     source = tmp_path / "m.json"
     source.write_text(next(iter(sorted(examples_dir().glob("*.json")))).read_text())
     assert main(["export", str(source), "-o", str(source)]) == 2
+
+
+def test_the_api_is_on_the_package_and_imports_onnx_lazily() -> None:
+    import subprocess
+    import sys
+
+    import nnspec
+    from nnspec.onnx import exporter, importer, sklearn
+
+    assert nnspec.from_onnx is importer.from_onnx
+    assert nnspec.to_onnx is exporter.to_onnx
+    assert nnspec.from_sklearn is sklearn.from_sklearn
+    code = "import sys, nnspec, nnspec.onnx; nnspec.load; print('onnx' in sys.modules)"
+    assert (
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        == "False"
+    )

@@ -109,6 +109,4 @@ def test_every_primitive_exports_and_imports_back() -> None:
     from nnspec.ops import LOSSES, REGISTRY
 
     primitives = {name for name in REGISTRY if name not in LOSSES}
-    assert primitives <= set(EXPORTERS)
-    # ops nnspec may gain soon (erf, core's hard_sigmoid) are mapped ahead of time
-    assert set(EXPORTERS) - primitives <= {"erf", "hard_sigmoid"}
+    assert set(EXPORTERS) == primitives

@@ -10,7 +10,6 @@ import pytest
 from onnx_checks import assert_agrees
 
 from nnspec.onnx import from_onnx
-from nnspec.ops import REGISTRY
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
@@ -27,10 +26,6 @@ def _mlp(*layers: object) -> object:
             module.bias.data.uniform_(-0.5, 0.5)
     return model
 
-
-# torch's default GELU is exact: it needs nnspec's erf primitive
-_NEEDS_ERF = pytest.mark.skipif("erf" not in REGISTRY, reason="exact Gelu needs the erf op")
-ERF_MODELS = {"gelu_softmax"}
 
 MODELS = {
     "relu": lambda: _mlp(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3)),
@@ -91,11 +86,7 @@ def _features(model: object) -> int:
     return first.in_features if isinstance(first, nn.Linear) else first.num_features
 
 
-def _cases(names: list[str]) -> list:
-    return [pytest.param(n, marks=_NEEDS_ERF) if n in ERF_MODELS else n for n in names]
-
-
-@pytest.mark.parametrize("name", _cases(sorted(MODELS)))
+@pytest.mark.parametrize("name", sorted(MODELS))
 @pytest.mark.parametrize("opset", [None, 13, 17])
 def test_torchscript_export_imports_and_agrees(name: str, opset: int | None) -> None:
     model = MODELS[name]()
@@ -106,7 +97,7 @@ def test_torchscript_export_imports_and_agrees(name: str, opset: int | None) -> 
     assert_agrees(blob, imported)
 
 
-@pytest.mark.parametrize("name", _cases(["gelu_softmax", "batchnorm_dropout", "leaky_elu"]))
+@pytest.mark.parametrize("name", ["gelu_softmax", "batchnorm_dropout", "leaky_elu"])
 def test_dynamo_export_imports_and_agrees(name: str) -> None:
     pytest.importorskip("onnxscript")
     model = MODELS[name]()

@@ -185,3 +185,14 @@ def number(minimum: float, maximum: float | None = None, *, open_below: bool = F
 
 SEED = integer(0, 2**32 - 1)
 """Seeds: what NumPy's generators accept on every platform."""
+
+
+def add_threads_option(parser: argparse.ArgumentParser) -> None:
+    """``--threads N``: the interpreter's BLAS thread count (docs/performance.md)."""
+    parser.add_argument(
+        "--threads",
+        type=integer(1, 1024),
+        metavar="N",
+        help="BLAS threads for the matrix products (default: auto, one per idle core "
+        "for large batches)",
+    )

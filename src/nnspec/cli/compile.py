@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from nnspec.cli.command import CommandError, ExitCode, check_outputs, load_document
-from nnspec.codegen import compile, weights_npz
+from nnspec.codegen import compile, compile_options, recorded_options, weights_npz
 from nnspec.fileio import write_atomic
 
 HELP = "compile a document into one Python module that needs only NumPy"
@@ -41,7 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--check",
         action="store_true",
-        help="write nothing; exit 1 if FILE (and its weights file) differ from a fresh compile",
+        help="write nothing; exit 1 if FILE (and its weights file) differ from a fresh compile "
+        "with the options FILE records",
     )
 
 
@@ -53,6 +54,8 @@ def weights_path(module: Path) -> Path:
 def run(args: argparse.Namespace) -> int:
     if (args.weights_file or args.check) and not args.output:
         raise CommandError("--weights-file and --check need -o FILE")
+    if args.check:
+        _use_recorded_options(args)
     document = load_document(args.document)
     graph = document.graph
     if args.train and (graph.training is None or graph.training.loss_node is None):
@@ -78,6 +81,35 @@ def run(args: argparse.Namespace) -> int:
         write_atomic(path, data)
     print(f"nnspec compile: wrote {', '.join(map(str, files))}", file=sys.stderr)
     return ExitCode.OK
+
+
+def _use_recorded_options(args: argparse.Namespace) -> None:
+    """``--check`` compiles with the options the module's header records; flags given
+    on the command line must agree with them (exit 1 naming both when they do not)."""
+    try:
+        head = Path(args.output).read_text(encoding="utf-8", errors="replace")[:2000]
+    except OSError:
+        return  # missing: reported as out of date by _check
+    recorded = recorded_options(head)
+    if recorded is None:
+        return  # compiled before options were recorded: the command line decides
+    given = _given_options(args)
+    if given and given != recorded:
+        shown = " ".join(recorded) or "no options"
+        raise CommandError(
+            f"{args.output} was compiled with {shown}, not {' '.join(given)}; "
+            "check it with the same options (or recompile it)",
+            ExitCode.FAILED,
+        )
+    args.weights_file = "--weights-file" in recorded
+    args.no_self_test = "--no-self-test" in recorded
+    args.train = "--train" in recorded
+
+
+def _given_options(args: argparse.Namespace) -> tuple[str, ...]:
+    return compile_options(
+        weights_file=args.weights_file, self_test=not args.no_self_test, train=args.train
+    )
 
 
 def _check(files: dict[Path, bytes]) -> int:

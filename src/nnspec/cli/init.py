@@ -13,7 +13,7 @@ from nnspec.cli.command import CommandError, ExitCode, check_outputs
 from nnspec.fileio import write_atomic
 from nnspec.tools.templates import DATA, KINDS, template_text
 
-HELP = "write a starting document: linear, logistic, softmax, mlp or maxout"
+HELP = "write a starting document: linear, logistic, softmax, mlp, maxout or playground"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "schema": "nnspec.cli.schema",
     "run": "nnspec.cli.run",
     "train": "nnspec.cli.train",
+    "evaluate": "nnspec.cli.evaluate",
     "summary": "nnspec.cli.summary",
     "graph": "nnspec.cli.graph",
     "data": "nnspec.cli.data",

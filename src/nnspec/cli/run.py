@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from nnspec.cli.command import CommandError, ExitCode, check_outputs, load_document
+from nnspec.cli.command import (
+    CommandError,
+    ExitCode,
+    add_threads_option,
+    check_outputs,
+    load_document,
+)
 from nnspec.datasets import EXTENSIONS, load_arrays, save_arrays
 
 HELP = "run a document's graph on .npy/.npz/.csv inputs and write its outputs"
@@ -27,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="outputs: .npz (one array per output), .npy (one output) or .csv",
     )
+    add_threads_option(parser)
     from nnspec.cli import scale  # the --dask options; imports no Dask
 
     scale.add_run_arguments(parser)
@@ -36,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
     if args.dask or args.scheduler is not None or args.workers is not None:
         if not args.dask:
             raise CommandError("--scheduler and --workers go with --dask")
+        if args.threads is not None:
+            raise CommandError("--threads is for the local run; Dask workers use one BLAS thread")
         from nnspec.cli import scale
 
         return scale.run(args, load_document(args.document))
@@ -45,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     check_outputs([*document.files, args.input], [args.output])
     from nnspec.interpreter import Model
 
-    model = Model(document.graph)
+    model = Model(document.graph, threads=args.threads)
     arrays = load_arrays(
         args.input,
         inputs=[i.name for i in document.graph.inputs],

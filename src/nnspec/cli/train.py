@@ -24,12 +24,13 @@ from nnspec.cli.command import (
     CommandError,
     Document,
     ExitCode,
+    add_threads_option,
     check_outputs,
     integer,
     load_document,
     number,
 )
-from nnspec.datasets import load_arrays, save_arrays
+from nnspec.datasets import load_arrays
 from nnspec.fileio import same_file, write_atomic
 from nnspec.spec.learnable import NothingToLearnWarning, learning_problems
 from nnspec.spec.links import rebase_schema_link
@@ -86,6 +87,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--history", metavar="FILE", help="write per-epoch loss and metrics (.json or .csv)"
     )
+    held_out = parser.add_mutually_exclusive_group()
+    held_out.add_argument(
+        "--validation",
+        metavar="FILE",
+        help="held-out data (same layout as --data): val_loss and val_<metric> per epoch",
+    )
+    held_out.add_argument(
+        "--validation-split",
+        type=number(0, 1, open_below=True),
+        metavar="SHARE",
+        help="hold out this share of --data's rows (seeded) for validation instead",
+    )
+    parser.add_argument(
+        "--patience",
+        type=integer(0),
+        metavar="N",
+        help="early stopping: stop after N epochs without improvement, keep the best epoch",
+    )
+    parser.add_argument(
+        "--min-delta",
+        type=number(0),
+        default=0.0,
+        metavar="D",
+        help="early stopping: the least change that counts as improvement (default: 0)",
+    )
+    parser.add_argument(
+        "--monitor",
+        metavar="NAME",
+        help="early stopping watches this value (default: val_loss with validation, else loss)",
+    )
     parser.add_argument(
         "--quiet", "-q", action="store_true", help="no progress bar (the result line stays)"
     )
@@ -98,6 +129,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also write history.png (and boundary.png for 2-input models) into DIR "
         "(needs the extra nnspec[plot])",
     )
+    add_threads_option(parser)
     from nnspec.cli import scale  # --shuffle-buffer; imports no Dask
 
     scale.add_train_arguments(parser)
@@ -130,23 +162,25 @@ def run(args: argparse.Namespace) -> int:
     for problem in learning_problems(document.graph):  # before any data is read
         if not args.silent:
             print(f"nnspec train: warning {problem.code} {problem.message}", file=sys.stderr)
-    model = Model(document.graph, seed=args.seed)
+    model = Model(document.graph, seed=args.seed, threads=args.threads)
     features, target = feed_names(model)
-    data = (
-        None
-        if streamed is not None
-        else load_arrays(
-            args.data,
-            inputs=features,
-            targets=[target] if target else [],
-            target_columns=args.target,
-            input_columns=args.input_columns,
-            ranks={
-                n: t.rank for n, t in document.graph.types().items() if n in (*features, target)
-            },
-            spelling=CSV_OPTIONS,
-        )
-    )
+    columns = {
+        "inputs": features,
+        "targets": [target] if target else [],
+        "target_columns": args.target,
+        "input_columns": args.input_columns,
+        "ranks": {n: t.rank for n, t in document.graph.types().items() if n in (*features, target)},
+        "spelling": CSV_OPTIONS,
+    }
+    data = None if streamed is not None else load_arrays(args.data, **columns)
+    held_out = load_arrays(args.validation, **columns) if args.validation else None
+    stopping = None
+    if args.patience is not None:
+        held = held_out is not None or args.validation_split is not None
+        monitor = args.monitor or ("val_loss" if held else "loss")
+        stopping = {"monitor": monitor, "patience": args.patience, "min_delta": args.min_delta}
+    elif args.monitor:
+        raise CommandError("--monitor belongs to early stopping; give --patience N too")
     try:
         # Overflow shows up as a non-finite loss, reported below with advice;
         # NumPy's own RuntimeWarnings would only be noise before that message.
@@ -167,13 +201,17 @@ def run(args: argparse.Namespace) -> int:
                 batch_size=args.batch_size,
                 seed=args.seed,
                 quiet=args.quiet or args.silent or None,
+                validation_data=held_out,
+                validation_split=args.validation_split,
+                early_stopping=stopping,
             )
     except TrainingError as exc:
         _write_history(args.history, exc.history)
         message = str(exc).rstrip(".")
         raise CommandError(f"{message}; {out} was not written", ExitCode.FAILED) from None
     except ValueError as exc:
-        raise CommandError(f"{args.data}: {exc}") from None
+        where = args.validation if str(exc).startswith("validation data") else args.data
+        raise CommandError(f"{where}: {exc}") from None
     trained = rebase_schema_link(document.data, document.path.parent, Path(out).parent)
     _write_document(Path(out), trained, model)  # checks everything before writing
     _write_history(args.history, history)
@@ -186,12 +224,10 @@ def run(args: argparse.Namespace) -> int:
         written = write_training_plots(history_columns, model, data, args.plot, classes)
         if not args.silent:
             print(f"nnspec train: wrote {', '.join(map(str, written))}", file=sys.stderr)
-    summary = ", ".join(f"{m} {v[-1]:.4g}" for m, v in history.metrics.items())
-    last = (
-        f"loss {history.loss[-1]:.4g}" + (f", {summary}" if summary else "")
-        if history.loss
-        else "no epoch completed"
-    )
+    values = history.last()
+    last = ", ".join(f"{k} {v:.4g}" for k, v in values.items()) or "no epoch completed"
+    if history.stopped == "early stopping":
+        last += f"; stopped early, kept epoch {history.best_epoch}"
     if history.stopped == "interrupted":
         print(
             f"nnspec train: interrupted after {history.epochs} epoch(s) ({last}); wrote {out}",
@@ -206,7 +242,7 @@ def run(args: argparse.Namespace) -> int:
 def _inputs(document: Document, args: argparse.Namespace, out: str) -> list[Any]:
     """What train reads; with --in-place the document (and its weights) may be replaced."""
     files = [] if args.in_place and same_file(out, document.path) else list(document.files)
-    return [*files, args.data]
+    return [*files, args.data, *([args.validation] if args.validation else [])]
 
 
 def _outputs(document: Document, args: argparse.Namespace, out: str) -> list[Any]:
@@ -227,31 +263,12 @@ def _write_history(path: str | None, history: Any) -> None:
 
 
 def _write_document(out: Path, document: Mapping[str, Any], model: Any) -> None:
-    """Write the trained document (and weights file) after proving that it reloads to
-    exactly the trained values; a non-finite param writes nothing (exit 1)."""
-    from nnspec.interpreter.save import dumps, weights_path, with_params
-    from nnspec.spec.load import load
+    """Write the trained document (and weights file) with `nnspec.save`, which proves
+    that it reloads to exactly the trained values; a non-finite param writes nothing."""
+    from nnspec.interpreter.save import save
 
-    params = {name: np.asarray(v) for name, v in model.params.items()}
-    for name, value in params.items():
-        if not np.all(np.isfinite(value)):
-            raise CommandError(
-                f"training diverged: param {name!r} is not finite; {out} was not written "
-                "(lower the learning rate)",
-                ExitCode.FAILED,
-            )
-    weights = weights_path(out)
-    result, arrays = with_params(document, params, weights.name)
-    text = dumps(result)
-    if arrays is None:
-        reloaded = {p.name: p.value for p in load(text, base_dir=out.parent).params}
-        for name, value in params.items():
-            got = reloaded.get(name)
-            if got is None or got.tobytes() != value.tobytes():
-                raise CommandError(
-                    f"internal error: {name!r} does not round-trip (please report)",
-                    ExitCode.FAILED,
-                )
-    else:
-        save_arrays(weights, arrays)  # atomic; not np.savez, so a param may be named "file"
-    write_atomic(out, text)
+    try:
+        save(document, out, model.params)
+    except ValueError as exc:
+        message = f"training diverged: {exc} (lower the learning rate)"
+        raise CommandError(message, ExitCode.FAILED) from None

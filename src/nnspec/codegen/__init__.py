@@ -50,7 +50,32 @@ def compile(  # the public name the issue asks for: nnspec.compile
         plan.train = train_plan(graph, plan)
     if self_test:
         emit.add_self_test(plan, graph, values, self_test_inputs(graph))
+    plan.options = compile_options(
+        weights_file=bool(weights_file), self_test=self_test, train=train
+    )
     return render.render(plan)
+
+
+def compile_options(*, weights_file: bool, self_test: bool, train: bool) -> tuple[str, ...]:
+    """The ``nnspec compile`` flags that give these settings, in a fixed order; the
+    module records them in its header so ``--check`` can compare like with like."""
+    flags = (
+        ("--weights-file", weights_file),
+        ("--no-self-test", not self_test),
+        ("--train", train),
+    )
+    return tuple(flag for flag, on in flags if on)
+
+
+def recorded_options(source: str) -> tuple[str, ...] | None:
+    """The flags a module's header says it was compiled with (None: no such line)."""
+    for line in source.splitlines()[:8]:
+        if line.startswith(OPTIONS_HEADER):
+            return tuple(f for f in line[len(OPTIONS_HEADER) :].split() if f != "(none)")
+    return None
+
+
+OPTIONS_HEADER = "# Compile options:"
 
 
 def weights_npz(

@@ -109,6 +109,7 @@ class Plan:
     namer: Namer | None = None  # hands out further identifiers (the training section's)
     fast: list[str] = field(default_factory=list)  # clauses of predict's fast input check
     dtypes: list[str] = field(default_factory=list)  # input dtypes the fast check names
+    options: tuple[str, ...] = ()  # the `nnspec compile` flags, recorded in the header
 
 
 def encode(array: np.ndarray) -> tuple[str, ...]:
@@ -274,7 +275,9 @@ def plan(
         name_comment=comment(graph.name),
         name_lines=literal_lines(graph.name),
         description_lines=literal_lines(graph.description),
-        metadata=[(literal(k), literal_lines(_json(v))) for k, v in sorted(graph.meta.items())],
+        metadata=[
+            (literal(k), literal_lines(_json(v), indent=8)) for k, v in sorted(graph.meta.items())
+        ],
         sha256=sha256_hex(graph.source_sha256),
         inputs=inputs,
         outputs=outputs,

@@ -15,6 +15,8 @@ import keyword
 import math
 import re
 
+from nnspec.codegen.literals import quoted
+
 RESERVED = frozenset(
     {
         *keyword.kwlist,
@@ -42,6 +44,7 @@ RESERVED = frozenset(
         "DESCRIPTION",
         "SOURCE_SHA256",
         "NNSPEC_VERSION",
+        "COMPILE_OPTIONS",
         "METADATA",
         "TRAINING",
         "TRAIN_INPUTS",
@@ -58,6 +61,7 @@ template's names from a compiled module and checks they are all here); names tha
 start with ``_`` need no entry, since `Namer` never makes one."""
 MAX_IDENT = 24  # keeps generated lines short enough to wrap within the linter's width
 CHUNK = 60  # characters of document text per string-literal line (keeps lines < 100)
+WIDTH = 88  # ruff's default line length, which generated modules keep to
 
 
 class Namer:
@@ -97,13 +101,19 @@ def value_literal(value: object) -> str:
 
 
 def literal(text: str) -> str:
-    """A Python string literal for `text`, ASCII only, on one line."""
-    return ascii(text)
+    """A Python string literal for `text`, ASCII only, on one line, in the quotes
+    ``ruff format`` uses (so formatting a module leaves it unchanged)."""
+    return quoted(ascii(text), text)
 
 
-def literal_lines(text: str) -> list[str]:
-    """`text` as implicitly concatenated literals of bounded length (for long strings)."""
-    return [ascii(text[i : i + CHUNK]) for i in range(0, len(text), CHUNK)] or ["''"]
+def literal_lines(text: str, indent: int = 4) -> list[str]:
+    """`text` as one literal if it fits on a line at `indent`, else as implicitly
+    concatenated literals of bounded length (``ruff format`` joins a concatenation
+    that fits on one line, so only one that cannot is split)."""
+    whole = literal(text)
+    if len(whole) + indent <= WIDTH:
+        return [whole]
+    return [literal(text[i : i + CHUNK]) for i in range(0, len(text), CHUNK)]
 
 
 def comment(text: str, limit: int = 60) -> str:

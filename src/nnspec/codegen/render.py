@@ -9,13 +9,16 @@ macros call (`OpDef.helpers`), and `HELPERS` which each helper calls.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import cache
+from itertools import pairwise
 from typing import Any
 
 import jinja2
 
 from nnspec.codegen.emit import Plan, Step
+from nnspec.codegen.literals import python_literal
 from nnspec.codegen.train import BackStep, TrainPlan
 from nnspec.ops import REGISTRY
 from nnspec.ops.elementwise import (
@@ -53,6 +56,8 @@ HELPERS: dict[str, tuple[str, ...]] = {
 helpers it calls. Ops name the helpers their macros call (`OpDef.helpers`,
 `OpDef.vjp_helpers`, `OpDef.kept`); tests check both against the rendered text."""
 
+_EXTRA_BLANK_LINES = re.compile(r"\n{4,}")
+_EMPTY_BRACKETS = re.compile(r"([(\[{])\n *([)\]}])")
 WIDTH = 88  # ruff's default line length; the project's own (100) is wider
 
 
@@ -68,7 +73,7 @@ def environment() -> jinja2.Environment:
         autoescape=False,
         extensions=["jinja2.ext.do"],
     )
-    env.filters["pyrepr"] = repr
+    env.filters["pyrepr"] = python_literal
     env.filters["wrap"] = wrap
     env.globals.update(
         GELU_C=repr(GELU_C),
@@ -120,16 +125,52 @@ def render_train(tp: TrainPlan) -> str:
 
 
 def wrap(line: str, width: int = WIDTH - 4) -> str:
-    """Break a long line of code after commas inside brackets (implicit continuation).
+    """A line of code too long for `width`, split the way ``ruff format`` splits it.
 
-    Step lines hold identifiers, numbers and ``ascii`` literals only; commas inside
-    those literals are skipped by tracking quotes.
+    Like ruff (and black), it splits at the right-most top-level bracket pair whose
+    opening line and closing line both fit, trying pairs further left when they do
+    not (so a call chain ``f(...).g(...)`` may split inside ``f``). The contents go
+    on one line between the brackets if they fit, else one item per line with a
+    trailing comma, each item split the same way. Step lines hold identifiers,
+    numbers and ``ascii`` literals only, so quotes are simple to skip.
     """
     if len(line) <= width:
         return line
-    pieces, current, depth, quote = [], "", 0, ""
+    indent = " " * (len(line) - len(line.lstrip()))
+    inner = indent + "    "
+    groups = _top_groups(line)
+    for opener, closer, commas in reversed(groups):
+        head, tail = line[: opener + 1], indent + line[closer:]
+        if len(head) > width or len(tail) > width:
+            continue
+        contents = line[opener + 1 : closer].strip()
+        if not contents:
+            continue
+        if len(inner) + len(contents) <= width:
+            body = [inner + contents]
+        elif not commas:
+            body = [_split_operators(inner + contents, width)]
+        else:
+            bounds = [opener + 1, *(c + 1 for c in commas), closer]
+            items = [line[x:y].strip().rstrip(",").strip() for x, y in pairwise(bounds)]
+            body = [_split_operators(inner + item + ",", width) for item in items if item]
+        return "\n".join([head, *body, tail])
+    return line
+
+
+# Binary operators by how loosely they bind; inside brackets a formatter splits a long
+# expression before each of its loosest top-level operators first.
+_LOOSENESS = {" + ": 2, " - ": 2, " * ": 1, " / ": 1, " // ": 1, " % ": 1, " @ ": 1}
+
+
+def _split_operators(line: str, width: int) -> str:
+    """A too-long line inside brackets: split before its loosest top-level binary
+    operators (one operand per line), else as `wrap` splits lines."""
+    if len(line) <= width:
+        return line
+    indent = " " * (len(line) - len(line.lstrip()))
+    depth, quote, cuts = 0, "", []
     for i, char in enumerate(line):
-        current += char
         if quote:
             quote = "" if char == quote and line[i - 1] != "\\" else quote
         elif char in "'\"":
@@ -138,18 +179,38 @@ def wrap(line: str, width: int = WIDTH - 4) -> str:
             depth += 1
         elif char in ")]}":
             depth -= 1
-        elif char == "," and depth > 0:
-            pieces.append(current)
-            current = ""
-    pieces.append(current)
-    indent = " " * (len(line) - len(line.lstrip()) + 4)
-    lines = [pieces[0]]
-    for piece in pieces[1:]:
-        if len(lines[-1]) + len(piece) > width:
-            lines.append(indent + piece.lstrip())
-        else:
-            lines[-1] += piece
-    return "\n".join(lines)
+        elif depth == 0 and char == " ":
+            for op, looseness in _LOOSENESS.items():
+                if line.startswith(op, i):
+                    cuts.append((looseness, i))
+    if not cuts:
+        return wrap(line, width)
+    loosest = max(looseness for looseness, _ in cuts)
+    points = [i for looseness, i in cuts if looseness == loosest]
+    pieces = [line[a:b].strip() for a, b in pairwise([0, *points, len(line)])]
+    return "\n".join(wrap(indent + piece, width) for piece in pieces)
+
+
+def _top_groups(line: str) -> list[tuple[int, int, list[int]]]:
+    """(open, close, commas directly inside) of each bracket pair at the top level of
+    `line`, left to right."""
+    groups = []
+    stack: list[tuple[int, list[int]]] = []
+    quote = ""
+    for i, char in enumerate(line):
+        if quote:
+            quote = "" if char == quote and line[i - 1] != "\\" else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "([{":
+            stack.append((i, []))
+        elif char in ")]}" and stack:
+            opener, commas = stack.pop()
+            if not stack:
+                groups.append((opener, i, commas))
+        elif char == "," and stack:
+            stack[-1][1].append(i)
+    return groups if not stack else []
 
 
 @cache
@@ -192,11 +253,16 @@ def render(plan: Plan) -> str:
     if plan.train:
         direct |= step_helpers(plan.train.forward, plan.train.backward)
     helpers = used_helpers(direct)
-    return (
+    text = (
         environment()
         .get_template("module.py.j2")
         .render(plan=plan, body=body, helpers=render_helpers(helpers), train=train)
     )
+    # Loops over nothing leave empty brackets on two lines, optional sections runs of
+    # blank lines; a formatter writes `{}` and keeps at most two. (Document text is in
+    # one-line literals and comments, so neither pattern can match inside it.)
+    text = _EMPTY_BRACKETS.sub(lambda m: m[1] + m[2], text)
+    return _EXTRA_BLANK_LINES.sub("\n\n\n", text)
 
 
 def check_families() -> list[str]:

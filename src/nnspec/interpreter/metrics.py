@@ -1,4 +1,4 @@
-"""Training metrics, accumulated over the mini-batches of an epoch.
+"""Training metrics, accumulated over the mini-batches of an epoch, and `Evaluator`.
 
 Each metric maps (prediction, target, from_logits) to (sum, count) for one
 batch, so an epoch's value is sum(sums) / sum(counts) whatever the batch sizes.
@@ -6,7 +6,8 @@ batch, so an epoch's value is sum(sums) / sum(counts) whatever the batch sizes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -35,3 +36,41 @@ def mae(pred: np.ndarray, target: np.ndarray, from_logits: bool) -> tuple[float,
 
 
 METRICS: dict[str, Metric] = {"accuracy": accuracy, "mse": mse, "mae": mae}
+
+
+class Evaluator:
+    """Loss and metrics of a model on checked data, without gradients.
+
+    One forward plan computes the trained output and the loss node; batches are
+    weighted by their size, as in training, so the loss is the mean over examples.
+    Used for validation after each epoch and by `nnspec.interpreter.evaluate`.
+    """
+
+    def __init__(self, model: Any, metrics: Sequence[str], target: str | None):
+        training = model.graph.training
+        if training is None or training.loss_node is None:
+            raise ValueError(f"graph {model.graph.name!r} has no training loss to evaluate")
+        self.model = model
+        self.metrics = tuple(metrics)
+        self.target = target
+        self.from_logits = bool(training.loss.get("from_logits", False))
+        self.plan = model.plan((training.output, training.loss_node))
+
+    def __call__(
+        self, data: Mapping[str, np.ndarray], batch_size: int | None = None
+    ) -> dict[str, float]:
+        """``{"loss": ..., <metric>: ...}`` over every row of `data` (already checked)."""
+        rows = len(next(iter(data.values())))
+        batch = min(batch_size or rows, rows)
+        out_slot, loss_slot = self.plan.out_slots
+        loss_sum, sums = 0.0, {m: [0.0, 0] for m in self.metrics}
+        for start in range(0, rows, batch):
+            feed = {k: v[start : start + batch] for k, v in data.items()}
+            env = self.plan.run(self.model.environment(self.plan, feed, False))
+            loss_sum += float(env[loss_slot]) * min(batch, rows - start)
+            for m in self.metrics:
+                assert self.target is not None  # metrics need a target (train checks)
+                s, n = METRICS[m](env[out_slot], feed[self.target], self.from_logits)
+                sums[m][0] += s
+                sums[m][1] += n
+        return {"loss": loss_sum / rows, **{m: s / max(n, 1) for m, (s, n) in sums.items()}}

@@ -17,6 +17,7 @@ from nnspec.interpreter.backward import propagate
 from nnspec.interpreter.init import initial_values
 from nnspec.interpreter.inputs import prepare
 from nnspec.interpreter.plan import Layout, Plan
+from nnspec.interpreter.threads import blas_threads, check
 from nnspec.ir import Graph
 from nnspec.typecheck import ensure_typed
 
@@ -67,6 +68,8 @@ class Model:
 
     ``params`` defaults to the graph's initial values (seeded by the graph, or
     by `seed`). Given values replace the initial ones by name and are checked.
+    `threads` is the BLAS thread count of its matrix products: None ("auto", see
+    `nnspec.interpreter.threads`) or a whole number; ``model.threads`` may be changed.
     """
 
     def __init__(
@@ -75,8 +78,10 @@ class Model:
         params: Mapping[str, np.ndarray] | None = None,
         *,
         seed: int | None = None,
+        threads: int | None = None,
     ):
         self.graph = ensure_typed(graph)  # a hand-built graph gets a clear error here
+        self.threads = check(threads)
         self.layout = Layout(graph)
         self._env: list[Any] = [None] * self.layout.size
         values = initial_values(graph, seed)
@@ -89,6 +94,8 @@ class Model:
         self.trainable = tuple(p.name for p in graph.params if p.trainable)
         self.float_feeds = tuple(n for n, f in self.layout.feeds.items() if f.type.is_float)
         self.forward_plan = self.plan(graph.outputs)
+        self.weights = sum(p.type.size() or 0 for p in graph.params)
+        """Param elements: multiply-adds per example, roughly, for `threads.choose`."""
 
     @classmethod
     def load(cls, source: str | os.PathLike | Mapping[str, Any], **kwargs: Any) -> Model:
@@ -146,26 +153,53 @@ class Model:
         return env
 
     def run(
-        self, inputs: Mapping[str, Any], outputs: tuple[str, ...] | None = None
+        self,
+        inputs: Mapping[str, Any],
+        outputs: tuple[str, ...] | None = None,
+        *,
+        threads: int | None = None,
     ) -> dict[str, np.ndarray]:
-        """Values of `outputs` (default: the graph outputs; any node name works)."""
+        """Values of `outputs` (default: the graph outputs; any node name works).
+
+        `threads` overrides ``self.threads`` for this call.
+        """
         plan = self.forward_plan if outputs is None else self.plan(tuple(outputs))
-        env = plan.run(self.environment(plan, inputs))
+        env = self.environment(plan, inputs)
+        setting = self.threads if threads is None else check(threads)
+        with blas_threads(setting, self.work(env, plan)):
+            env = plan.run(env)
         return {name: env[slot] for name, slot in zip(plan.outputs, plan.out_slots, strict=True)}
 
     def __call__(self, **inputs: Any) -> dict[str, np.ndarray]:
         return self.run(inputs)
 
-    def predict(self, x: Any) -> np.ndarray | dict[str, np.ndarray]:
-        """The output for the single graph input `x` (a dict when there are several outputs)."""
+    def work(self, env: list[Any], plan: Plan) -> int:
+        """Rough multiply-adds of running `plan` on `env`: rows of its first feed x weights."""
+        if not plan.feeds:
+            return self.weights
+        first = env[self.layout.slots[plan.feeds[0].name]]
+        rows = first.shape[0] if getattr(first, "ndim", 0) else 1
+        return rows * self.weights
+
+    def predict(self, x: Any, *, threads: int | None = None) -> np.ndarray | dict[str, np.ndarray]:
+        """The output for the single graph input `x` (a dict when there are several outputs).
+
+        `threads` overrides ``self.threads`` for this call.
+        """
         if len(self.graph.inputs) != 1:
             names = ", ".join(i.name for i in self.graph.inputs)
             raise ValueError(
                 f"predict takes the single input of a one-input graph; this graph has "
                 f"{len(self.graph.inputs)} ({names}): use model.run({{name: array, ...}})"
             )
-        result = self.run({self.graph.inputs[0].name: x})
+        result = self.run({self.graph.inputs[0].name: x}, threads=threads)
         return next(iter(result.values())) if len(result) == 1 else result
+
+    def evaluate(self, X: Any, y: Any = None, **options: Any) -> dict[str, float]:
+        """The training loss and metrics on `X` and `y` (see `nnspec.interpreter.evaluate`)."""
+        from nnspec.interpreter.evaluate import evaluate  # evaluate builds on this module
+
+        return evaluate(self, X, y, **options)
 
     def gradients(
         self, inputs: Mapping[str, Any], wrt_inputs: bool = False

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -89,3 +90,36 @@ def _dump(value: Any, depth: int) -> str:
 def weights_path(out: Path) -> Path:
     """``model.json`` -> ``model.weights.npz`` in the same folder."""
     return out.with_name(out.stem + ".weights.npz")
+
+
+def save(
+    document: Mapping[str, Any], path: str | os.PathLike[str], params: Mapping[str, Any]
+) -> Path:
+    """Write `document` (parsed JSON) with `params` (e.g. ``model.params``) to `path`.
+
+    What ``nnspec train`` writes: values inline, or in ``<stem>.weights.npz`` beside
+    `path` past `INLINE_LIMIT` elements; both files atomically, and only after the
+    result is proven to load back to exactly these values. Raises ValueError for a
+    non-finite param (nothing is written). Returns the path written.
+    """
+    from nnspec.fileio import write_atomic, write_npz
+    from nnspec.spec.load import load
+
+    out = Path(path)
+    arrays = {name: np.asarray(v) for name, v in params.items()}
+    for name, value in arrays.items():
+        if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
+            raise ValueError(f"param {name!r} is not finite; {out} was not written")
+    weights = weights_path(out)
+    result, stored = with_params(document, arrays, weights.name)
+    text = dumps(result)
+    if stored is None:
+        reloaded = {p.name: p.value for p in load(text, base_dir=out.parent).params}
+        for name, value in arrays.items():
+            got = reloaded.get(name)
+            if got is None or got.tobytes() != value.tobytes():
+                raise ValueError(f"internal error: {name!r} does not round-trip (please report)")
+    else:
+        write_atomic(weights, lambda f: write_npz(f, stored))
+    write_atomic(out, text)
+    return out

@@ -21,12 +21,14 @@ import numpy as np
 
 from nnspec.autodiff import training_roles
 from nnspec.interpreter.inputs import prepare
-from nnspec.interpreter.metrics import METRICS
+from nnspec.interpreter.metrics import METRICS, Evaluator
 from nnspec.interpreter.model import Model
 from nnspec.interpreter.optimizers import make_optimizer
 from nnspec.interpreter.plan import Plan
 from nnspec.interpreter.progress import Progress
+from nnspec.interpreter.stopping import EarlyStopping
 from nnspec.interpreter.stream import DEFAULT_BUFFER_ROWS, Partition, PartitionStream
+from nnspec.interpreter.threads import blas_threads, check
 from nnspec.ir import Graph, Input, Training
 from nnspec.spec.learnable import NothingToLearnWarning, learning_problems
 
@@ -36,34 +38,55 @@ class History:
     """Per-epoch mean loss and metrics; `stopped` says why training ended early."""
 
     loss: list[float] = field(default_factory=list)
-    metrics: dict[str, list[float]] = field(default_factory=dict)
-    stopped: str | None = None  # None when every epoch ran, else "interrupted" or "non-finite loss"
+    metrics: dict[str, list[float]] = field(default_factory=dict)  # val_<name> for validation
+    stopped: str | None = None  # None, "interrupted", "non-finite loss" or "early stopping"
     model: Model | None = field(default=None, repr=False)
+    val_loss: list[float] = field(default_factory=list)  # empty without validation data
+    best_epoch: int | None = None  # early stopping's best epoch (its params are restored)
 
     @property
     def epochs(self) -> int:
         """Number of completed epochs."""
         return len(self.loss)
 
+    def last(self) -> dict[str, float]:
+        """The last epoch's values by name (``loss``, ``val_loss``, metrics)."""
+        return {k: v for k, v in self.rows()[-1].items() if k != "epoch"} if self.loss else {}
+
     def rows(self) -> list[dict[str, float]]:
         return [
-            {"epoch": k + 1, "loss": loss, **{m: v[k] for m, v in self.metrics.items()}}
+            {
+                "epoch": k + 1,
+                "loss": loss,
+                **({"val_loss": self.val_loss[k]} if self.val_loss else {}),
+                **{m: v[k] for m, v in self.metrics.items()},
+            }
             for k, loss in enumerate(self.loss)
         ]
 
     def to_json(self) -> str:
-        payload = {"epochs": self.epochs, "stopped": self.stopped, "history": self.rows()}
+        payload: dict[str, Any] = {"epochs": self.epochs, "stopped": self.stopped}
+        if self.best_epoch is not None:
+            payload["best_epoch"] = self.best_epoch
+        payload["history"] = self.rows()
         return json.dumps(payload, indent=2) + "\n"
 
     def to_csv(self) -> str:
         out = io.StringIO()
-        writer = csv.DictWriter(out, ["epoch", "loss", *self.metrics], lineterminator="\n")
+        names = ["epoch", "loss", *(["val_loss"] if self.val_loss else []), *self.metrics]
+        writer = csv.DictWriter(out, names, lineterminator="\n")
         writer.writeheader()
         writer.writerows(
             {k: repr(v) if isinstance(v, float) else v for k, v in row.items()}
             for row in self.rows()
         )
         return out.getvalue()
+
+
+SPLIT_STREAM = 0x5E1  # second seed word of validation_split's shuffle
+
+
+SPLIT_STREAM = 0x5E1  # second seed word of validation_split's shuffle
 
 
 class TrainingError(RuntimeError):
@@ -88,6 +111,10 @@ def train(
     optimizer: str | Mapping[str, Any] | None = None,
     metrics: Sequence[str] | None = None,
     quiet: bool | None = None,
+    validation_data: Any = None,
+    validation_split: float | None = None,
+    early_stopping: Mapping[str, Any] | EarlyStopping | None = None,
+    threads: int | None = None,
 ) -> History:
     """Train on `X` (one array for a one-input graph, or a dict by input name) and `y`.
 
@@ -95,7 +122,16 @@ def train(
     shuffling and, when a `Graph` is given, the param initialisation too, so the
     same seed gives bit-identical weights. `quiet` defaults to "no progress bar
     unless standard error is a terminal". Returns the `History`; the trained
-    model is ``history.model``. Raises `TrainingError` on a non-finite loss and
+    model is ``history.model``.
+
+    Validation (see docs/training.md): `validation_data` is ``(X, y)`` or a dict like
+    `X`; `validation_split` holds out that share of the rows instead (a seeded shuffle;
+    in-memory data only). After each epoch the held-out loss and metrics are recorded
+    as ``val_loss`` and ``val_<metric>``. `early_stopping` (`EarlyStopping` or its
+    settings) stops when the monitored value stops improving and restores the best
+    epoch's params.
+
+    Raises `TrainingError` on a non-finite loss and
     ValueError for data that does not fit the graph. Warns (`NothingToLearnWarning`,
     NN905) before the first epoch when no gradient can reach a trainable param.
 
@@ -104,6 +140,9 @@ def train(
     `shuffle_buffer` rows, so the data never has to fit in memory (see
     `nnspec.interpreter.stream`; ``nnspec.dask.partitions`` makes them from a Dask
     collection or a set of files).
+
+    `threads` (the BLAS thread count; default: the model's, see `Model`) holds
+    for this run only.
     """
     model = (
         model_or_graph if isinstance(model_or_graph, Model) else Model(model_or_graph, seed=seed)
@@ -114,8 +153,17 @@ def train(
     plan = model.gradient_plan(outputs=(training.output,))
     target = _target(model, plan.feeds)
     if data is None:
-        arrays = _data(model, plan.feeds, target, X, y)
+        arrays, held_out = _validation(
+            model,
+            (plan.feeds, target),
+            _data(model, plan.feeds, target, X, y),
+            validation_data,
+            validation_split,
+            training.seed if seed is None else seed,
+        )
         rows: int | None = len(next(iter(arrays.values())))
+    elif validation_split is not None:
+        raise ValueError("validation_split needs in-memory X; give validation_data instead")
     elif X is not None or y is not None:
         raise ValueError("give the examples as X (and y) or as data=partitions, not both")
     else:
@@ -123,6 +171,9 @@ def train(
             data, lambda part: _data(model, plan.feeds, target, part, None), shuffle_buffer
         )
         rows = None
+        held_out = _validation(
+            model, (plan.feeds, target), {}, validation_data, None, training.seed
+        )[1]
     from_logits = bool(training.loss.get("from_logits", False))
     wanted = tuple(metrics if metrics is not None else training.metrics)
     for name in wanted:
@@ -141,8 +192,19 @@ def train(
     show = not quiet if quiet is not None else sys.stderr.isatty()
     progress = Progress(total) if show else None
 
-    step = TrainStep(model, opt, plan)
-    history = History(metrics={m: [] for m in wanted}, model=model)
+    step = TrainStep(model, opt, plan, threads=threads)
+    validate = Evaluator(model, wanted, target) if held_out is not None else None
+    shown = [*wanted, *(f"val_{m}" for m in wanted)] if validate else wanted
+    history = History(metrics={m: [] for m in shown}, model=model)
+    stopper = None if early_stopping is None else EarlyStopping.from_settings(early_stopping)
+    if stopper is not None:
+        known = ["loss", *(["val_loss"] if validate else []), *shown]
+        if stopper.monitor not in known:
+            raise ValueError(
+                f"early stopping monitors {stopper.monitor!r}, which this training does not "
+                f"record; choose one of {', '.join(known)}"
+                + ("" if validate else " (val_* values need validation data)")
+            )
     params = model.params
     snapshot = {k: v.copy() for k, v in params.items()}
     out_slot = plan.out_slots[0]
@@ -173,18 +235,29 @@ def train(
             history.loss.append(loss_sum / seen)
             for m in wanted:
                 history.metrics[m].append(sums[m][0] / max(sums[m][1], 1))
+            if validate is not None:
+                assert held_out is not None
+                scores = validate(held_out)  # one batch: equals Model.evaluate
+                history.val_loss.append(scores["loss"])
+                for m in wanted:
+                    history.metrics[f"val_{m}"].append(scores[m])
             snapshot = {k: v.copy() for k, v in params.items()}
             if progress:
-                progress.update(
-                    epoch,
-                    {"loss": history.loss[-1], **{m: v[-1] for m, v in history.metrics.items()}},
-                )
+                progress.update(epoch, history.last())
+            watched = history.last()[stopper.monitor] if stopper is not None else 0.0
+            if stopper is not None and stopper.update(epoch, watched, params):
+                history.stopped = "early stopping"
+                break
     except KeyboardInterrupt:
         _restore(params, snapshot)
         history.stopped = "interrupted"
     finally:
         if progress:
             progress.close()
+    if stopper is not None and stopper.best_epoch:
+        history.best_epoch = stopper.best_epoch
+        if stopper.restore_best and stopper.best_params is not None:
+            _restore(params, stopper.best_params)
     return history
 
 
@@ -207,14 +280,21 @@ class TrainStep:
     returned without updating the params, so the caller can stop cleanly.
     """
 
-    def __init__(self, model: Model, optimizer: Any, plan: Plan | None = None):
+    def __init__(
+        self, model: Model, optimizer: Any, plan: Plan | None = None, *, threads: int | None = None
+    ):
         self.model = model
         self.optimizer = optimizer
         self.plan = plan or model.gradient_plan(outputs=(_training(model).output,))
+        self.threads = check(threads)
+        """The BLAS thread count (None: the model's ``threads``)."""
 
     def __call__(self, feed: Mapping[str, np.ndarray]) -> tuple[np.ndarray, list[Any]]:
         model, plan = self.model, self.plan
-        loss, grads, env = model.loss_and_gradients(plan, model.environment(plan, feed, False))
+        env = model.environment(plan, feed, False)
+        setting = model.threads if self.threads is None else self.threads
+        with blas_threads(setting, model.work(env, plan)):
+            loss, grads, env = model.loss_and_gradients(plan, env)
         if np.isfinite(loss):
             self.optimizer.step(model.params, grads)
         return loss, env
@@ -264,6 +344,44 @@ def _data(
         if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
             raise ValueError(f"input {name!r} holds NaN or infinite values; clean the data first")
     return arrays
+
+
+def _validation(
+    model: Model,
+    roles: tuple[Sequence[Input], str | None],
+    data: dict[str, np.ndarray],
+    validation_data: Any,
+    split: float | None,
+    seed: int,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None]:
+    """(training arrays, checked held-out arrays or None); `roles` = (feeds, target)."""
+    if split is not None and validation_data is not None:
+        raise ValueError("give validation_data or validation_split, not both")
+    if validation_data is not None:
+        pair = isinstance(validation_data, tuple | list) and len(validation_data) == 2
+        given = validation_data if pair else (validation_data, None)
+        try:
+            return data, _data(model, *roles, *given)
+        except ValueError as exc:
+            raise ValueError(f"validation data: {exc}") from None
+    if split is None:
+        return data, None
+    rows = len(next(iter(data.values())))
+    if not (isinstance(split, int | float) and 0 < split < 1):
+        raise ValueError(f"validation_split must be a share between 0 and 1, got {split!r}")
+    held = round(rows * split)
+    if not 0 < held < rows:
+        raise ValueError(
+            f"validation_split {split} of {rows} rows leaves no rows to "
+            f"{'hold out' if held == 0 else 'train on'}; use more data or another split"
+        )
+    # Its own stream, so a split never changes the batch shuffling of the training rows.
+    order = np.random.default_rng([seed, SPLIT_STREAM]).permutation(rows)
+    train_rows, held_rows = np.sort(order[: rows - held]), np.sort(order[rows - held :])
+    return (
+        {k: v[train_rows] for k, v in data.items()},
+        {k: v[held_rows] for k, v in data.items()},
+    )
 
 
 def feed_names(model: Model) -> tuple[list[str], str | None]:

@@ -126,8 +126,6 @@ def _gelu(cx: Context, node: OnnxNode) -> list[Value]:
 
 def _gelu_exact(cx: Context, x: Value) -> Value:
     """x·Φ(x) = 0.5·x·(1 + erf(x / √2)), the formula ONNX's Gelu specifies."""
-    if "erf" not in _registry():
-        raise ImportFailure("NN702", "exact Gelu needs erf, which this nnspec lacks")
     scaled = cx.emit("mul", [x, cx.scalar(1.0 / math.sqrt(2.0))], "scaled")
     erf = cx.emit("erf", [scaled], "erf")
     one_plus = cx.emit("add", [erf, cx.scalar(1.0)], "one_plus")
@@ -135,24 +133,16 @@ def _gelu_exact(cx: Context, x: Value) -> Value:
     return cx.emit("mul", [half, one_plus])
 
 
-def _registry() -> dict:
-    from nnspec.ops import REGISTRY
-
-    return REGISTRY
-
-
 def _reciprocal(cx: Context, node: OnnxNode) -> list[Value]:
     return [cx.emit("div", [cx.scalar(1.0), _x(node)])]
 
 
 def _hard_sigmoid(cx: Context, node: OnnxNode) -> list[Value]:
+    """max(0, min(1, alpha·x + beta)), the formula ONNX specifies, in nnspec primitives."""
     alpha = float_attr(cx, node.attr("alpha", 0.2))
     beta = float_attr(cx, node.attr("beta", 0.5))
-    if "hard_sigmoid" in _registry():
-        return [cx.emit("hard_sigmoid", [_x(node)], alpha=alpha, beta=beta)]
-    line = cx.emit(
-        "add", [cx.emit("mul", [_x(node), cx.scalar(alpha)], "scaled"), cx.scalar(beta)], "shifted"
-    )
+    scaled = cx.emit("mul", [_x(node), cx.scalar(alpha)], "scaled")
+    line = cx.emit("add", [scaled, cx.scalar(beta)], "shifted")
     low = cx.emit("maximum", [line, cx.scalar(0.0)], "low")
     return [cx.emit("minimum", [low, cx.scalar(1.0)])]
 

@@ -147,7 +147,6 @@ EXPORTERS: dict[str, Exporter] = {
     "erf": _simple("Erf"),
     "sin": _simple("Sin"),
     "cos": _simple("Cos"),
-    "hard_sigmoid": _with_attrs("HardSigmoid", "alpha", "beta"),
     "add": _simple("Add"),
     "sub": _simple("Sub"),
     "mul": _simple("Mul"),

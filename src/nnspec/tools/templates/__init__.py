@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-KINDS: tuple[str, ...] = ("linear", "logistic", "softmax", "mlp", "maxout")
+KINDS: tuple[str, ...] = ("linear", "logistic", "softmax", "mlp", "maxout", "playground")
 """The kinds ``nnspec init`` knows, simplest first."""
 
 DATA: dict[str, tuple[str, ...]] = {
@@ -18,6 +18,7 @@ DATA: dict[str, tuple[str, ...]] = {
     "softmax": ("gaussians", "--labels"),
     "mlp": ("circle",),
     "maxout": ("xor",),
+    "playground": ("circle", "--n", "500"),
 }
 """The ``nnspec data`` arguments that make a matching data set for each kind."""
 

@@ -1,0 +1,152 @@
+"""How many BLAS threads the interpreter's matrix products use (``threads=``, ``--threads``).
+
+Sits beside the engines: `Model.run` and `train` wrap their NumPy work in
+`blas_threads`, which sets the count through threadpoolctl for the duration of the
+call and restores it afterwards. Compiled modules import only NumPy and never
+change it; their callers do (see docs/performance.md).
+
+The default (``threads=None``, "auto") exists because BLAS libraries start one
+thread per core: on a quiet machine that is fastest for large products, but with
+another process busy on one core the second thread waits for a core that is not
+free, and the same products took 1.5-2.3x longer than with one thread. So "auto"
+leaves small work alone (a limit would cost more than it saves) and gives large
+work one thread per core that nothing else is running on, counted when the call
+starts.
+
+The count is process-wide. threadpoolctl lets only one Python thread (the first
+that sets it) change OpenBLAS's pthreads pool; calls from other threads then run
+with the count as it is, and the original count comes back after the last
+overlapping call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from typing import Any
+
+SMALL_WORK = 1 << 22
+"""Multiply-adds per call below which "auto" leaves the BLAS alone. Setting and
+restoring the count costs 10-30 µs (three library calls; measured on a loaded
+2-core machine), so only calls of about 0.1 ms and more are worth it; OpenBLAS
+itself runs products under 2^18 multiply-adds on one thread."""
+
+SAMPLE_SECONDS = 1.0
+"""How long one count of the busy cores is reused, so a loop of calls reads
+/proc once a second, not once per call."""
+
+_LEAVE = contextlib.nullcontext()
+_sample: tuple[float, int] = (-float("inf"), 0)
+
+
+def check(threads: Any) -> int | None:
+    """`threads` itself when it is None ("auto") or a whole number >= 1, else ValueError."""
+    if threads is None:
+        return None
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be None (auto) or a whole number >= 1, got {threads!r}")
+    return threads
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def busy_elsewhere() -> int | None:
+    """Threads of other processes running or ready to run now; None where unknown.
+
+    Linux counts runnable threads system-wide in the 4th field of /proc/loadavg
+    ("running/total"); this process's own runnable threads (the caller, spinning
+    BLAS workers) are subtracted, so its own earlier calls do not count as load.
+    """
+    try:
+        with open("/proc/loadavg", encoding="ascii") as f:
+            running = int(f.read().split()[3].split("/")[0])
+        own = 0
+        for task in os.listdir("/proc/self/task"):
+            # a thread may end while we look
+            with contextlib.suppress(OSError), open(f"/proc/self/task/{task}/stat") as f:
+                own += f.read().rpartition(")")[2].split()[0] == "R"
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(0, running - max(own, 1))
+
+
+def auto_threads() -> int | None:
+    """One thread per core nothing else runs on (at least 1); None: cannot tell."""
+    global _sample
+    now = time.monotonic()
+    if now - _sample[0] < SAMPLE_SECONDS:
+        return _sample[1] or None
+    busy = busy_elsewhere()
+    count = 0 if busy is None else max(1, usable_cores() - busy)
+    _sample = (now, count)
+    return count or None
+
+
+def choose(threads: int | None, work: int) -> int | None:
+    """The BLAS thread count for a call of `work` multiply-adds (None: leave it as is)."""
+    if threads is not None:
+        return threads
+    if work < SMALL_WORK:
+        return None
+    return auto_threads()
+
+
+def blas_threads(threads: int | None, work: int) -> AbstractContextManager[Any]:
+    """A context running its body with the BLAS thread count `choose` picks."""
+    count = choose(threads, work)
+    return _LEAVE if count is None else _limited(count)
+
+
+_lock = threading.Lock()
+_active = 0  # calls inside `_limited` now, over all Python threads
+_saved: list[int] = []  # the counts before the first of them, restored after the last
+
+
+@contextlib.contextmanager
+def _limited(count: int) -> Iterator[None]:
+    """Set every BLAS library's thread count to `count`, restore it after the last
+    overlapping call (the count is process-wide; the latest caller's holds).
+
+    The libraries' own setters, not ``ThreadpoolController.limit``: that rebuilds
+    its description of every library on each call (about 70 µs here), which is
+    more than a batch-64 product takes.
+    """
+    global _active, _saved
+    libs = _blas_libraries()
+    with _lock:
+        if _active == 0:
+            _saved = [lib.get_num_threads() for lib in libs]
+        _active += 1
+        for lib in libs:
+            lib.set_num_threads(count)
+    try:
+        yield
+    finally:
+        with _lock:
+            _active -= 1
+            if _active == 0:
+                for lib, old in zip(libs, _saved, strict=True):
+                    lib.set_num_threads(old)
+
+
+_libraries: list[Any] | None = None
+
+
+def _blas_libraries() -> list[Any]:
+    """threadpoolctl's controllers of the loaded BLAS libraries, found once
+    (finding them walks every loaded shared library: milliseconds)."""
+    global _libraries
+    if _libraries is None:
+        from threadpoolctl import ThreadpoolController
+
+        _libraries = list(ThreadpoolController().select(user_api="blas").lib_controllers)
+    return _libraries
