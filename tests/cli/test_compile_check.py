@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import nnspec
 from nnspec.cli.main import main
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -68,13 +69,12 @@ def test_check_exits_1_on_disagreement(monkeypatch: pytest.MonkeyPatch, capsys) 
 
 
 def test_check_compares_gradients_on_a_float64_twin(capsys) -> None:
-    from nnspec.cli.check import widened
+    from nnspec.typecheck import typecheck
 
     examples = Path(__file__).resolve().parents[2] / "examples"
-    doc = json.loads((examples / "softmax_classifier.json").read_text())
-    wide = widened(doc)
-    assert wide["dtype"] == "float64"
-    assert wide["training"]["target"]["dtype"] == "int64"  # labels stay integers
+    wide = typecheck(nnspec.load(examples / "softmax_classifier.json").with_dtype("float64"))
+    assert wide.dtype == "float64"
+    assert wide.training.targets[0].type.dtype == "int64"  # labels stay integers
     assert main(["check", str(examples / "softmax_classifier.json")]) == 0
     out = capsys.readouterr().out
     assert "float64 reverse mode vs finite diff." in out and "DISAGREES" not in out
