@@ -348,8 +348,9 @@ PAGES: tuple[Page, ...] = (
         "1e-6), on a float64 twin of the document (every float widened, same values) so "
         "that finite differences are accurate: the relative error must stay under 1e-5. "
         "The error column is the largest absolute difference for outputs and the "
-        "relative error for gradients. A document without `training` gets output rows "
-        "only.",
+        "relative error for gradients. A param with more than 32 elements is compared on "
+        "32 of them, drawn with `--seed` (the row says so), which keeps `check` linear in "
+        "the size of the model. A document without `training` gets output rows only.",
         ("nnspec check logistic_regression.json",),
         exits=(
             (0, "everything agrees"),

@@ -80,10 +80,27 @@ def render_index() -> str:
         + ", ".join(f"`{int(code)}` {EXIT_MEANINGS[code]}" for code in ExitCode)
         + ".",
         "",
+        FILES_PROMISE,
+        "",
         _MARK,
     ]
     return "\n".join(lines) + "\n"
 
+
+FILES_PROMISE = (
+    "What every command does with files: it reads only regular files (a FIFO, a device "
+    "or a folder given as input is refused at once, never waited on); NumPy headers are "
+    "checked against the limits and the bytes stored before anything is allocated; "
+    "before writing anything it compares every output with every file it read (the "
+    "document, its weights file, data, history) and with the other outputs, links "
+    "resolved, and refuses a clash with exit 2; an output file appears whole or not at "
+    "all (a full disk keeps the old one), a device such as `/dev/null` or a FIFO with a "
+    "reader is written into, never replaced; a failing command changes no file (a "
+    "`train --in-place` that diverges writes nothing). Every numeric option is checked "
+    "(exit 2 with a usage message). Ctrl-C at any moment, or SIGTERM, ends a command "
+    'with "interrupted" and exit 130; `train` then writes the last completed epoch. '
+    "A compiled module's own command line follows the same rules."
+)
 
 EXIT_MEANINGS = {
     ExitCode.OK: "success",

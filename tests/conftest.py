@@ -11,6 +11,12 @@ import os
 
 from hypothesis import HealthCheck, settings
 
+import nnspec.spec.check
+
+# Every graph the checker builds in a test is typechecked (`nnspec.typecheck`), so the
+# properties and every loading test hold the checker to the ops' own shape rules.
+nnspec.spec.check.VERIFY_GRAPHS = True
+
 settings.register_profile(
     "ci",
     derandomize=True,

@@ -74,13 +74,12 @@ def _both_engines(doc: dict) -> tuple[list[str], list[str], list[str]]:
     plan = gradient_plan(graph, loss, [p.name for p in graph.params if p.trainable])
     model = Model(graph)
     interpreter = model.gradient_plan()
-    slots = {slot: name for name, slot in model.layout.slots.items()}
     module = emit.plan(graph, initial_values(graph), loss=loss)
     code = train_plan(graph, module)
     by_ident = {ident: name for name, ident in module.idents.items()}
     return (
         [step.node.id for step in plan.steps],
-        [slots[out] for _, _, out, _ in interpreter.backward],
+        [step[4].id for step in interpreter.backward],
         [by_ident[step.out] for step in code.backward],
     )
 

@@ -16,7 +16,8 @@ Printed form (see `nnspec.printer`), one line per value::
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -97,6 +98,16 @@ class Param:
     pointer: str = ""
     owner: str | None = None  # id of the composite node (dense, maxout) that created it
 
+    def __post_init__(self) -> None:
+        if self.value is not None:  # a read-only view: a graph is a value, not a workspace
+            view = np.asarray(self.value).view()
+            view.flags.writeable = False
+            object.__setattr__(self, "value", view)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:  # unpickled: read-only again
+        self.__dict__.update(state)
+        self.__post_init__()
+
 
 @dataclass(frozen=True)
 class Node:
@@ -148,6 +159,17 @@ class Graph:
     source_sha256: str = ""
     meta: Mapping[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.meta, MappingProxyType):
+            object.__setattr__(self, "meta", MappingProxyType(dict(self.meta)))
+
+    def __getstate__(self) -> dict[str, Any]:  # a mapping proxy does not pickle; its dict does
+        return {**self.__dict__, "meta": dict(self.meta)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__post_init__()
+
     def types(self) -> dict[str, TensorType]:
         """Type of every named value (inputs, training targets, params, nodes)."""
         table = {i.name: i.type for i in self.inputs}
@@ -168,3 +190,30 @@ class Graph:
             if param.name == name:
                 return param
         raise KeyError(name)
+
+    def with_dtype(self, dtype: str) -> Graph:
+        """The same graph computing in float `dtype`: every float type (inputs, targets,
+        params and their literal values, nodes) becomes `dtype`; integers stay.
+
+        `nnspec check` differentiates float32 documents on their float64 twin.
+        """
+
+        def widen(t: TensorType) -> TensorType:
+            return TensorType(t.shape, dtype) if t.is_float else t
+
+        def param(p: Param) -> Param:
+            value = None if p.value is None else np.asarray(p.value, dtype=widen(p.type).dtype)
+            return replace(p, type=widen(p.type), value=value)
+
+        training = self.training
+        if training is not None:
+            targets = tuple(replace(t, type=widen(t.type)) for t in training.targets)
+            training = replace(training, targets=targets)
+        return replace(
+            self,
+            dtype=dtype if self.dtype in FLOAT_DTYPES else self.dtype,
+            inputs=tuple(replace(i, type=widen(i.type)) for i in self.inputs),
+            params=tuple(param(p) for p in self.params),
+            nodes=tuple(replace(n, type=widen(n.type)) for n in self.nodes),
+            training=training,
+        )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import nnspec
 from nnspec.cli.main import main
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -68,13 +69,12 @@ def test_check_exits_1_on_disagreement(monkeypatch: pytest.MonkeyPatch, capsys) 
 
 
 def test_check_compares_gradients_on_a_float64_twin(capsys) -> None:
-    from nnspec.cli.check import widened
+    from nnspec.typecheck import typecheck
 
     examples = Path(__file__).resolve().parents[2] / "examples"
-    doc = json.loads((examples / "softmax_classifier.json").read_text())
-    wide = widened(doc)
-    assert wide["dtype"] == "float64"
-    assert wide["training"]["target"]["dtype"] == "int64"  # labels stay integers
+    wide = typecheck(nnspec.load(examples / "softmax_classifier.json").with_dtype("float64"))
+    assert wide.dtype == "float64"
+    assert wide.training.targets[0].type.dtype == "int64"  # labels stay integers
     assert main(["check", str(examples / "softmax_classifier.json")]) == 0
     out = capsys.readouterr().out
     assert "float64 reverse mode vs finite diff." in out and "DISAGREES" not in out
@@ -95,3 +95,36 @@ def test_check_widens_dtypes_not_names(tmp_path, capsys) -> None:
     (tmp_path / "named.json").write_text(json.dumps(doc))
     assert main(["check", str(tmp_path / "named.json")]) == 0
     assert "gradient float32" in capsys.readouterr().out
+
+
+def test_check_samples_large_params_and_stays_exact_on_small_ones(tmp_path, capsys) -> None:
+    doc = json.loads((EXAMPLES / "xor.json").read_text())  # hidden.W [2, 8], prob.W [8, 1]
+    doc["nodes"][0]["units"] = 40  # hidden.W [2, 40]: 80 elements, more than FD_SAMPLES
+    (tmp_path / "wide.json").write_text(json.dumps(doc))
+    assert main(["check", str(tmp_path / "wide.json"), "--seed", "3"]) == 0
+    rows = {line.split()[1]: line for line in capsys.readouterr().out.splitlines()[1:]}
+    assert "(32 of 80)" in rows["hidden.W"] and "(32 of 40)" in rows["prob.W"]
+    assert "of" not in rows["prob.b"].split("diff.")[1].split()[0]
+    assert all(line.endswith("ok") for line in rows.values())
+
+
+def test_sampled_differences_catch_a_wrong_gradient(monkeypatch) -> None:
+    import numpy as np
+
+    import nnspec
+    from nnspec.cli import check
+    from nnspec.interpreter import Model
+
+    graph = nnspec.load(EXAMPLES / "logistic_regression.json")
+    model = Model(graph.with_dtype("float64") if hasattr(graph, "with_dtype") else graph)
+    inputs = check.random_inputs(model.graph, 4, 0)
+    inputs = {k: v.astype(np.float64) if v.dtype.kind == "f" else v for k, v in inputs.items()}
+    original = model.gradients
+
+    def doubled(*args, **kwargs):
+        loss, grads = original(*args, **kwargs)
+        return loss, {name: 2 * g for name, g in grads.items()}
+
+    monkeypatch.setattr(model, "gradients", doubled)
+    rows = check.gradient_rows(model, inputs)
+    assert rows and not any(ok for *_, ok in rows)

@@ -241,8 +241,11 @@ def _validate(work: Path, capsys) -> tuple[int, str]:
         ({"W.npy": _member("W", (2, 1), b"", "|O")}, False, "holds pickled objects"),
         ({"W.npy": b"just text"}, False, "not a NumPy array"),
         ({"notes.txt": b"hello"}, False, "'notes.txt' is not a .npy array"),
-        ({"W.npy": _member("W", (2, 1), b"\0" * 8), "V.npy": _member("V", (1,), b"\0" * 4)},
-         False, "has 'V', which is not a param"),
+        (
+            {"W.npy": _member("W", (2, 1), b"\0" * 8), "V.npy": _member("V", (1,), b"\0" * 4)},
+            False,
+            "has 'V', which is not a param",
+        ),
         ({"W.npy": _member("W", (2, 1), b"\0" * 16, "<c8")}, False, "is not numeric"),
     ],
 )
@@ -382,3 +385,18 @@ def test_validate_walks_a_glob_through_symlink_loops_once(work, capsys):
     assert cli("validate", "m/**/*.json") == 0
     captured = capsys.readouterr()
     assert captured.err.count("1 file") == 1 and "valid" in captured.err, captured.err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["compile", "xor.json", "-o", ""],
+        ["summary", ""],
+        ["run", "xor.json", "-i", "", "-o", "o.npy"],
+    ],
+)
+def test_an_empty_argument_is_a_usage_error(work, capsys, args):
+    with pytest.raises(SystemExit) as caught:
+        cli(*args)
+    assert caught.value.code == 2
+    assert "an empty value; give a file, name or number" in capsys.readouterr().err

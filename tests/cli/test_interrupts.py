@@ -92,10 +92,10 @@ def test_ctrl_c_in_a_compiled_module_is_exit_130_without_traceback(work):
         check=True,
     )
     assert done.returncode == 0
-    # Like _LAUNCH: "ready" once NumPy (the module's only import, above any handler it
-    # could install) is loaded; a fixed sleep instead raced it on a busy machine.
+    # Run the module as `python model.py` would, once NumPy (its one import, at its top,
+    # before any handler can exist) is loaded; the delay then counts from its own code.
     launch = (
-        "import sys, runpy, numpy; print('ready', flush=True); "
+        "import runpy, sys; import numpy; print('ready', flush=True); "
         "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
     )
     process = subprocess.Popen(
@@ -107,7 +107,7 @@ def test_ctrl_c_in_a_compiled_module_is_exit_130_without_traceback(work):
     )
     assert process.stdout is not None
     assert process.stdout.readline() == "ready\n"
-    time.sleep(0.5)
+    time.sleep(1.0)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err

@@ -18,6 +18,7 @@ from nnspec.cli.main import main
 from nnspec.datasets import load_arrays
 
 pytest.importorskip("distributed")
+dask = pytest.importorskip("dask")
 
 DOC = {
     "nnspec": "1",
@@ -67,7 +68,10 @@ def snapshot(root: Path) -> dict[str, bytes]:
 )
 def test_refusals_leave_everything_as_it_was(folder, capsys, args, message) -> None:
     before = snapshot(folder)
+    scheduler = dask.config.get("scheduler", None)
     assert run(*args) == 2
+    # a refused (or failed) connection leaves Dask's global settings as they were
+    assert dask.config.get("scheduler", None) == scheduler
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert snapshot(folder) == before

@@ -132,3 +132,33 @@ def test_float64_graph_stays_float64():
     out = Model(nnspec.load(doc)).predict(np.ones((2, 3), np.float32))
     assert out.dtype == np.float64
     np.testing.assert_allclose(out.sum(axis=1), 1.0)
+
+
+def test_a_failing_step_names_its_node_and_pointer() -> None:
+    """The one execution path (`forward.straight_line`) locates an op's failure: the same
+    exception type, with the node id, op and JSON pointer in front of the message."""
+    doc = {
+        "nnspec": "1",
+        "inputs": {"x": {"shape": ["batch", 3]}, "labels": {"shape": ["batch"], "dtype": "int64"}},
+        "nodes": [
+            {"id": "h", "op": "dense", "units": 3, "inputs": ["x"]},
+            {"id": "ce", "op": "cross_entropy", "inputs": ["h", "labels"], "from_logits": True},
+        ],
+        "outputs": ["ce"],
+        "training": {"loss": {"node": "ce"}},
+    }
+    model = Model(nnspec.load(doc))
+    feed = {"x": np.ones((2, 3), np.float32), "labels": np.array([0, 7])}
+    with pytest.raises(
+        ValueError, match=r"node 'ce' \(cross_entropy, /nodes/1\), forward: .*label 7"
+    ):
+        model.run(feed)
+    with pytest.raises(ValueError, match=r"node 'ce' \(cross_entropy, /nodes/1\)"):
+        model.gradients(feed)
+
+
+def test_a_long_plan_runs_the_same_loop() -> None:
+    """No second path for big plans: 6000 steps run as one straight-line function too."""
+    doc = {"nnspec": "1", "inputs": {"x": {"shape": [1, 2]}}, "nodes": [{"op": "neg"}] * 6000}
+    model = Model(nnspec.load(doc))
+    assert np.array_equal(model.predict(np.array([[1.0, -2.0]], np.float32)), [[1.0, -2.0]])

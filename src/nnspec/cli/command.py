@@ -28,7 +28,7 @@ from types import FrameType
 from typing import Any, NoReturn
 
 from nnspec.errors import Problem
-from nnspec.fileio import clashes
+from nnspec.fileio import check_path_text, clashes
 from nnspec.ir import Graph
 
 
@@ -55,7 +55,14 @@ class CommandError(Exception):
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse that exits with code 2 and a one-line hint, never a traceback."""
+    """argparse that exits with code 2 and a one-line hint, never a traceback, and
+    refuses empty arguments (no file, name or number is spelled ``""``)."""
+
+    def _get_values(self, action: argparse.Action, arg_strings: list[str]) -> Any:
+        if "" in arg_strings and not isinstance(action, argparse._SubParsersAction):
+            shown = "/".join(action.option_strings) or action.metavar or action.dest
+            self.error(f"argument {shown}: an empty value; give a file, name or number")
+        return super()._get_values(action, arg_strings)
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
@@ -130,7 +137,8 @@ def check_outputs(
     destroy something: it is one of the inputs (symlinks and hard links resolved),
     two outputs are one file, its folder is missing or it is a folder. `None`
     outputs (options not given) are skipped."""
-    wanted = [os.fspath(o) for o in outputs if o is not None]
+    wanted = [check_path_text(o) for o in outputs if o is not None]
+    inputs = [check_path_text(i) for i in inputs]  # NUL, lone surrogates: exit 2, no crash
     found = clashes(inputs, wanted)
     if found:
         out, other, kind = found[0]

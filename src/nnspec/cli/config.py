@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from nnspec.errors import CODES, did_you_mean
+from nnspec.fileio import open_regular
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -109,9 +110,9 @@ def from_table(table: Mapping[str, Any], where: str) -> Selection:
 def read_config(path: Path) -> Selection | None:
     """The settings in `path`, or None for a ``pyproject.toml`` without ``[tool.nnspec]``."""
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:  # a FIFO or device is refused, not waited on
             data = tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except UnicodeDecodeError as exc:  # TOML is UTF-8; tomllib decodes before it parses
         raise ConfigError(

@@ -23,9 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_outputs([], [args.output])
     if os.path.lexists(args.output) and not args.force:
         raise CommandError(f"{args.output} already exists; use --force to replace it")
-    check_outputs([], [args.output])
     write_atomic(args.output, template_text(args.kind))
     data = " ".join(DATA[args.kind])
     print(

@@ -143,12 +143,17 @@ def expand(pattern: str) -> list[str]:
 
 @contextlib.contextmanager
 def _client(scheduler: str | None, workers: int | None) -> Iterator[Any]:
-    """A Dask client: connected to `scheduler`, or to a local cluster closed afterwards."""
+    """A Dask client: connected to `scheduler`, or to a local cluster closed afterwards.
+
+    Never the process's default client: a failed connection would otherwise leave Dask's
+    global `scheduler` setting pointing at a client that does not exist, for every later
+    computation of a program that called `main()`. The jobs name this client explicitly.
+    """
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
         try:
-            client = Client(scheduler, timeout="10s")
+            client = Client(scheduler, timeout="10s", set_as_default=False)
         except (OSError, ValueError, TypeError) as exc:
             raise CommandError(
                 f"cannot connect to the Dask scheduler at {scheduler} ({exc})"
@@ -163,7 +168,7 @@ def _client(scheduler: str | None, workers: int | None) -> Iterator[Any]:
         dashboard_address=":0",
         silence_logs=logging.CRITICAL,
     )
-    with cluster, Client(cluster) as client:
+    with cluster, Client(cluster, set_as_default=False) as client:
         yield client
 
 

@@ -20,6 +20,7 @@ from nnspec.codegen.train import loss_node, train_plan
 from nnspec.fileio import write_npz
 from nnspec.ir import Graph
 from nnspec.spec.limits import sample_elements
+from nnspec.typecheck import ensure_typed
 
 SELF_TEST_BATCH = 3  # the size given to every symbolic dim of the self-test input
 SELF_TEST_ELEMENTS = 100_000  # the stored input and output stay small in the module
@@ -118,6 +119,7 @@ def self_test_inputs(graph: Graph) -> dict[str, np.ndarray]:
 
 
 def _params(graph: Graph, params: Mapping[str, np.ndarray] | None) -> dict[str, np.ndarray]:
+    ensure_typed(graph)  # a hand-built graph gets a clear error, not a KeyError
     if params is not None:
         return {p.name: np.asarray(params[p.name]) for p in graph.params}
     from nnspec.interpreter.init import initial_values

@@ -101,7 +101,7 @@ def score_files(
             for p, t in zip(inputs, targets, strict=True)
         ]
         futures = client.compute(jobs)
-        for done, future in enumerate(as_completed(futures), start=1):
+        for done, future in enumerate(as_completed(futures, loop=client.loop), start=1):
             if future.status == "error":
                 failure = _failure(future, inputs[futures.index(future)])
                 client.cancel(futures)

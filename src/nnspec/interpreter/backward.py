@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from nnspec.interpreter.forward import located
 from nnspec.interpreter.plan import BackStep
 
 
@@ -34,11 +35,14 @@ def propagate(steps: tuple[BackStep, ...], env: list[Any], cotangents: list[Any]
     `cotangents` starts with the seed (1 at the loss slot) and None elsewhere; a
     slot written twice (fan-out) gets the sum.
     """
-    for vjp, ins, out, wants in steps:
+    for vjp, ins, out, wants, node in steps:
         dy = cotangents[out]
         if dy is None:
             continue
-        grads = vjp(dy, *[env[i] for i in ins], out=env[out])
+        try:
+            grads = vjp(dy, *[env[i] for i in ins], out=env[out])
+        except Exception as exc:
+            raise located(exc, node, "gradient") from exc
         for slot, grad, want in zip(ins, grads, wants, strict=True):
             if not want or grad is None:
                 continue

@@ -1,45 +1,75 @@
-"""The forward loop: run planned steps over a flat environment list.
+"""The forward pass: a plan's steps as one straight-line Python function.
 
 Sits after `plan`: each step is (bound op forward, input slots, output slot, slots
-to free). `execute` is the loop itself; `straight_line` turns a plan's steps into
-one Python function doing exactly the same reads, calls, writes and frees in the
-same order, without the loop's per-step tuple unpacking and argument list — the
-interpreter's per-node overhead becomes one call. Its source is made only of slot
-numbers and generated names (nothing from the document).
+to free, node). `straight_line` turns the steps into one function doing exactly
+those reads, calls, writes and frees in order — the interpreter's per-node overhead
+becomes one call — and that function is the only way a plan runs, whatever its
+size. Its source is made only of slot numbers and generated names (nothing from the
+document). A failure inside any step is re-raised naming the step's node: its id,
+op and JSON pointer (`located`), found from the traceback's line in the function.
 """
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from nnspec.interpreter.plan import Step
+    from nnspec.ir import Node
 
-STRAIGHT_LINE_LIMIT = 5_000
-"""Plans with more steps keep the loop (compiling huge functions costs more than it saves)."""
-
-
-def execute(steps: tuple[Step, ...], env: list[Any]) -> list[Any]:
-    """Run `steps` in order, writing each node's value into its slot of `env`."""
-    for fn, ins, out, free in steps:
-        env[out] = fn(*[env[i] for i in ins])
-        for slot in free:
-            env[slot] = None
-    return env
+SOURCE = "<nnspec plan>"
 
 
 def straight_line(steps: tuple[Step, ...]) -> Callable[[list[Any]], list[Any]]:
-    """A function ``run(env) -> env`` equivalent to ``execute(steps, env)``."""
-    if len(steps) > STRAIGHT_LINE_LIMIT:
-        return lambda env: execute(steps, env)
+    """A function ``run(env) -> env`` running `steps` on `env` in order."""
     namespace: dict[str, Any] = {}
     lines = ["def run(e):"]
-    for k, (fn, ins, out, free) in enumerate(steps):
+    owner: list[int] = [-1]  # line number - 1 -> index of the step it belongs to
+    for k, (fn, ins, out, free, _) in enumerate(steps):
         namespace[f"f{k}"] = fn
         args = ", ".join(f"e[{int(i)}]" for i in ins)
         lines.append(f"    e[{int(out)}] = f{k}({args})")
         lines.extend(f"    e[{int(slot)}] = None" for slot in free)
+        owner += [k] * (1 + len(free))
     lines.append("    return e")
-    exec(compile("\n".join(lines), "<nnspec plan>", "exec"), namespace)
-    return namespace["run"]
+    exec(builtins.compile("\n".join(lines), SOURCE, "exec"), namespace)
+    body = namespace["run"]
+
+    def run(env: list[Any]) -> list[Any]:
+        try:
+            return body(env)
+        except Exception as exc:
+            line = _plan_line(exc.__traceback__)
+            if line is None or not 0 < line <= len(owner) or owner[line - 1] < 0:
+                raise
+            raise located(exc, steps[owner[line - 1]][4], "forward") from exc
+
+    return run
+
+
+def _plan_line(tb: TracebackType | None) -> int | None:
+    """The line of the plan function a traceback passed through."""
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == SOURCE:
+            return tb.tb_lineno
+        tb = tb.tb_next
+    return None
+
+
+def located(exc: Exception, node: Node, stage: str) -> Exception:
+    """`exc` with the node's id, op and JSON pointer in front of its message.
+
+    The same exception type when it takes a message (ValueError, FloatingPointError…),
+    so callers catching it are unaffected; otherwise `exc` itself, with a note.
+    """
+    where = f"node {node.id!r} ({node.op}{', ' + node.pointer if node.pointer else ''}), {stage}"
+    try:
+        new = type(exc)(f"{where}: {exc}")
+    except Exception:
+        if hasattr(exc, "add_note"):  # Python >= 3.11
+            exc.add_note(where)
+        return exc
+    return new

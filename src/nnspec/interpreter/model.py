@@ -19,6 +19,7 @@ from nnspec.interpreter.inputs import prepare
 from nnspec.interpreter.plan import Layout, Plan
 from nnspec.interpreter.threads import blas_threads, check
 from nnspec.ir import Graph
+from nnspec.typecheck import ensure_typed
 
 
 class Params(MutableMapping):
@@ -79,7 +80,7 @@ class Model:
         seed: int | None = None,
         threads: int | None = None,
     ):
-        self.graph = graph
+        self.graph = ensure_typed(graph)  # a hand-built graph gets a clear error here
         self.threads = check(threads)
         self.layout = Layout(graph)
         self._env: list[Any] = [None] * self.layout.size

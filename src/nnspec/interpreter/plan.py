@@ -26,12 +26,13 @@ from nnspec.interpreter.forward import straight_line
 from nnspec.ir import Graph, Input, Node
 from nnspec.ops import REGISTRY
 
-Step = tuple[Callable, tuple[int, ...], int, tuple[int, ...]]
-"""A forward step: (op forward with attrs bound, input slots, output slot, slots to free after)."""
+Step = tuple[Callable, tuple[int, ...], int, tuple[int, ...], Node]
+"""A forward step: (op forward with attrs bound, input slots, output slot, slots to free
+after, the node it runs — named when the step fails)."""
 
-BackStep = tuple[Callable, tuple[int, ...], int, tuple[bool, ...]]
+BackStep = tuple[Callable, tuple[int, ...], int, tuple[bool, ...], Node]
 """A backward step: (op VJP with attrs bound, input slots, output slot, which inputs
-want a gradient)."""
+want a gradient, the node)."""
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,8 @@ class Plan:
     loss_slot: int | None = None
     wrt: tuple[tuple[str, int], ...] = ()  # (name, slot) of every value a gradient is returned for
     run: Callable[[list], list] = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
-    """``run(env) -> env``: `steps` as one straight-line function (`forward.straight_line`)."""
+    """``run(env) -> env``: `steps` as one straight-line function (`forward.straight_line`),
+    the one execution path; a failing step is named with its node and JSON pointer."""
 
     def __post_init__(self) -> None:
         if self.run is None:
@@ -122,7 +124,7 @@ def _forward(nodes: list[Node], slots: dict[str, int], keep: set[int]) -> tuple[
             fn = kernels.buffered(op.forward)
         else:
             fn = partial(op.forward, **node.attr) if node.attrs else op.forward
-        steps.append((fn, ins, slots[node.id], tuple(sorted(free_after.get(k, ())))))
+        steps.append((fn, ins, slots[node.id], tuple(sorted(free_after.get(k, ()))), node))
     return tuple(steps)
 
 
@@ -223,6 +225,6 @@ def _reverse(
             # e.g. x @ W with x data: skip the product that only x's gradient needs
             rule = op.vjp_halves[wants.index(True)]
         vjp = partial(rule, **node.attr) if node.attrs else rule
-        steps.append((vjp, tuple(slots[name] for name in node.inputs), slots[node.id], wants))
+        steps.append((vjp, tuple(slots[name] for name in node.inputs), slots[node.id], wants, node))
     wanted = tuple(sorted(reverse.sources, key=slots.__getitem__))
     return tuple(steps), wanted, {slots[name] for name in reverse.touched}

@@ -28,6 +28,10 @@ from nnspec.spec.order import topological_order
 from nnspec.spec.params import _declared_params, _finish_params, _make_param, _param_type
 from nnspec.spec.training import DEFAULT_TARGET, _training
 
+VERIFY_GRAPHS = False
+"""When True (the test suite sets it), `build_graph` re-derives every type of the graph
+it built with `nnspec.typecheck.typecheck`; otherwise the graph is typed by construction."""
+
 
 def build_graph(
     doc: Mapping[str, Any], *, base_dir: Path | None, limits: Limits, sha256: str = ""

@@ -17,25 +17,30 @@ from nnspec.ops import REGISTRY
 
 
 def finite_differences(
-    f: Callable[[np.ndarray], Any], x: np.ndarray, eps: float = 1e-6
+    f: Callable[[np.ndarray], Any],
+    x: np.ndarray,
+    eps: float = 1e-6,
+    picks: np.ndarray | None = None,
 ) -> np.ndarray:
     """Central differences ``(f(x + eps·e_i) − f(x − eps·e_i)) / 2eps`` of a scalar `f`.
 
     Perturbs one element at a time of a float copy of `x` (float64 unless `x`
-    is already a float array), so `f` is called 2·x.size times.
+    is already a float array), so `f` is called 2·x.size times; with `picks` (flat
+    indexes), only those elements, and the result is one difference per pick.
     """
     x = np.array(x, dtype=x.dtype if np.asarray(x).dtype.kind == "f" else np.float64)
-    grad = np.empty_like(x)
-    flat, out = x.reshape(-1), grad.reshape(-1)
-    for i in range(flat.size):
+    flat = x.reshape(-1)
+    indexes = range(flat.size) if picks is None else picks
+    out = np.empty(len(indexes), dtype=x.dtype)
+    for k, i in enumerate(indexes):
         old = flat[i]
         flat[i] = old + eps
         up = float(f(x))
         flat[i] = old - eps
         down = float(f(x))
         flat[i] = old
-        out[i] = (up - down) / (2 * eps)
-    return grad
+        out[k] = (up - down) / (2 * eps)
+    return out.reshape(x.shape) if picks is None else out
 
 
 def relative_error(a: np.ndarray, b: np.ndarray, floor: float) -> float:
@@ -56,11 +61,13 @@ def param_differences(
     name: str,
     eps: float = 1e-6,
     start: np.ndarray | None = None,
+    picks: np.ndarray | None = None,
 ) -> np.ndarray:
     """Central differences of the training loss in param `name`, restored afterwards.
 
-    Perturbs `start` (default: the param's current value); the model casts each
-    perturbed value to the param's dtype when it is assigned.
+    Perturbs `start` (default: the param's current value), only its flat elements
+    `picks` when given; the model casts each perturbed value to the param's dtype
+    when it is assigned.
     """
     training = model.graph.training
     if training is None or training.loss_node is None:
@@ -73,7 +80,7 @@ def param_differences(
         return float(model.run(inputs, outputs=(loss_node,))[loss_node])
 
     try:
-        return finite_differences(loss, original if start is None else start, eps)
+        return finite_differences(loss, original if start is None else start, eps, picks)
     finally:
         model.params[name] = original
 
