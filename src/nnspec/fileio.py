@@ -366,6 +366,16 @@ def _write_through(shown: str, target: str, mode: int, write: Writer) -> None:
 
 
 def _umask() -> int:
+    """The process umask, read without changing it where the OS shows it (Linux): setting
+    it to 0 and back, even briefly, lets other threads (a Dask worker's) create files
+    world-writable in between."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
     current = os.umask(0)
     os.umask(current)
     return current
