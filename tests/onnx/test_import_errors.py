@@ -49,6 +49,21 @@ def test_every_unsupported_node_is_reported_with_name_type_domain_opset() -> Non
     assert "node 'custom' (com.example::MyOp, opset 1)" in problems[1].message
 
 
+def test_an_unsupported_node_behind_another_is_reported_too() -> None:
+    model = _model(
+        [
+            helper.make_node("MyOp", ["x"], ["a"], name="custom", domain="com.example"),
+            helper.make_node("Bar", ["a"], ["b"], name="unknown"),
+            helper.make_node("Relu", ["b"], ["y"], name="fine"),  # follows: not reported
+        ],
+        domains=["com.example"],
+    )
+    assert [(p.code, p.pointer) for p in _problems(model)] == [
+        ("NN703", "/graph/node/0"),
+        ("NN702", "/graph/node/1"),
+    ]
+
+
 def test_unsupported_attribute_values_are_refused() -> None:
     shape = numpy_helper.from_array(np.array([0, 4], dtype=np.int64), "shape")
     model = _model(

@@ -349,9 +349,8 @@ def _convert_node(
         problems.append(Problem(code, f"{label}: {why}", pointer))
         poisoned.update(node.output)
 
-    if any(i in poisoned for i in node.input):
-        poisoned.update(node.output)  # already reported where it started
-        return
+    # What a node is cannot be blamed on its inputs: an unknown op or domain is reported
+    # even behind another failure, so every unsupported node is named at once.
     if domain != "ai.onnx":
         fail(
             "NN703",
@@ -361,6 +360,9 @@ def _convert_node(
     converter = CONVERTERS.get(node.op_type)
     if converter is None:
         fail("NN702", f"{node.op_type} has no nnspec counterpart (see docs/onnx.md)")
+        return
+    if any(i in poisoned for i in node.input):
+        poisoned.update(node.output)  # already reported where it started
         return
     inputs: list[Value | None] = []
     for name in node.input:
