@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,19 +20,9 @@ pytest.importorskip("distributed")
 
 
 @pytest.mark.skipif(not SCRIPT.exists(), reason="benchmarks/ is not shipped here")
-def test_quick_dask_benchmark_runs_and_writes_results(tmp_path: Path) -> None:
+def test_quick_dask_benchmark_runs_and_writes_results(tmp_path: Path, run_quick) -> None:
     out = tmp_path / "dask.json"
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
-    }
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=180,
-    )
+    done = run_quick(SCRIPT, out, 180)
     assert done.returncode == 0, done.stderr
     assert "| dask, 2 worker(s) |" in done.stdout
     payload = json.loads(out.read_text())

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,19 +21,9 @@ SCRIPT = ROOT / "benchmarks" / "run.py"
 
 
 @pytest.mark.skipif(not SCRIPT.exists(), reason="benchmarks/ is not shipped here")
-def test_quick_suite_runs_and_writes_results(tmp_path: Path) -> None:
+def test_quick_suite_runs_and_writes_results(tmp_path: Path, run_quick) -> None:
     out = tmp_path / "quick.json"
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
-    }
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    done = run_quick(SCRIPT, out, 120)
     assert done.returncode == 0, done.stderr
     assert "| workload | contender |" in done.stdout
     payload = json.loads(out.read_text())
