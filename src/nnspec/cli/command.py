@@ -30,6 +30,7 @@ from typing import Any, NoReturn
 from nnspec.errors import Problem
 from nnspec.fileio import check_path_text, clashes
 from nnspec.ir import Graph
+from nnspec.portable import Portable
 
 
 class ExitCode(IntEnum):
@@ -41,7 +42,7 @@ class ExitCode(IntEnum):
     INTERRUPTED = 130  # Ctrl-C or SIGTERM
 
 
-class CommandError(Exception):
+class CommandError(Portable, Exception):
     """Why a command stops; `main` prints the message and exits with `code`.
 
     `located` messages are lines of located problems (``file:line:col: NN...``),

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 
+from nnspec.portable import Portable
+
 PathLike = str | os.PathLike[str]
 
 
-class DataError(ValueError):
+class DataError(Portable, ValueError):
     """A data file is missing, malformed or does not hold what was asked for."""
 
     def __init__(self, path: PathLike, message: str):

@@ -30,6 +30,7 @@ from nnspec.interpreter.stopping import EarlyStopping
 from nnspec.interpreter.stream import DEFAULT_BUFFER_ROWS, Partition, PartitionStream
 from nnspec.interpreter.threads import blas_threads, check
 from nnspec.ir import Graph, Input, Training
+from nnspec.portable import Portable
 from nnspec.spec.learnable import NothingToLearnWarning, learning_problems
 
 
@@ -89,7 +90,7 @@ SPLIT_STREAM = 0x5E1  # second seed word of validation_split's shuffle
 SPLIT_STREAM = 0x5E1  # second seed word of validation_split's shuffle
 
 
-class TrainingError(RuntimeError):
+class TrainingError(Portable, RuntimeError):
     """Training stopped (non-finite loss); the model keeps the last completed epoch."""
 
     def __init__(self, message: str, history: History):

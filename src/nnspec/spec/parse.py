@@ -30,6 +30,7 @@ from typing import Any, NoReturn, cast
 
 from nnspec.errors import Problem, SpecError, pointer_join
 from nnspec.fileio import open_regular
+from nnspec.portable import Portable
 from nnspec.spec.limits import DEFAULT_LIMITS, Limits
 
 __all__ = ["ParsedDocument", "parse_json", "read_document", "value_problems"]
@@ -405,7 +406,7 @@ class _Frame:
         self.key_start = 0
 
 
-class _ScanError(Exception):
+class _ScanError(Portable, Exception):
     """A fatal problem found by the scanner (the scan cannot go on)."""
 
     def __init__(self, code: str, offset: int, message: str, pointer: str) -> None:
