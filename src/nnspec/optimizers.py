@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from nnspec import arguments
+
 Expr = str | float | tuple[Any, ...]
 
 
@@ -79,7 +81,12 @@ class OptimizerDef:
 
     def resolve(self, spec: Mapping[str, Any]) -> dict[str, float]:
         """Every setting as a Python float: the document's values over the defaults."""
-        return {s.name: float(spec.get(s.name, s.default)) for s in self.settings}
+        return {
+            s.name: float(
+                arguments.rule(f"{self.name} {s.name}", spec.get(s.name, s.default), s.schema)
+            )
+            for s in self.settings
+        }
 
     def update_rule(self, settings: Mapping[str, float]) -> Rule:
         if self.switch is not None and settings[self.switch[0]] != 0:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from nnspec import __version__
-from nnspec.autodiff import needed_nodes
+from nnspec.autodiff import borrowed_values, needed_nodes
 from nnspec.codegen.names import (
     Namer,
     comment,
@@ -263,8 +263,8 @@ def plan(
     for node in nodes + extra:
         idents[node.id] = names(node.id)
     steps = steps_for(nodes, idents, types, fresh=set(), keep=set(graph.outputs))
-    # An input or a folded constant is returned as a copy: every returned array is fresh.
-    shared = {i.name for i in graph.inputs} | set(folded)
+    # An input, a constant or a view of one is returned as a copy: every array is fresh.
+    shared = borrowed_values(graph, folded)
     outputs = [
         _port(o, f"{idents[o]}.copy()" if o in shared else idents[o], types[o])
         for o in graph.outputs

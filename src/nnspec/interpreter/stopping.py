@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from nnspec.arguments import number, whole
+
 HIGHER_IS_BETTER = ("accuracy",)
 """Metrics (and their ``val_`` twins) that improve upwards; everything else downwards."""
 
@@ -33,12 +35,8 @@ class EarlyStopping:
     _waited: int = field(default=0, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if isinstance(self.patience, bool) or not isinstance(self.patience, int):
-            raise ValueError(f"patience must be a whole number of epochs, got {self.patience!r}")
-        if self.patience < 0:
-            raise ValueError(f"patience must be >= 0, got {self.patience}")
-        if not (isinstance(self.min_delta, int | float) and self.min_delta >= 0):
-            raise ValueError(f"min_delta must be a number >= 0, got {self.min_delta!r}")
+        self.patience = whole("patience", self.patience, 0)
+        self.min_delta = number("min_delta", self.min_delta, 0.0)
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any] | EarlyStopping) -> EarlyStopping:

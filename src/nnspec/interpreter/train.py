@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from nnspec import arguments
+from nnspec.arguments import number, optional, whole
 from nnspec.autodiff import training_roles
 from nnspec.interpreter.inputs import prepare
 from nnspec.interpreter.metrics import METRICS, Evaluator
@@ -145,6 +147,13 @@ def train(
     `threads` (the BLAS thread count; default: the model's, see `Model`) holds
     for this run only.
     """
+    epochs = optional(whole, "epochs", epochs, 1)
+    batch_size = optional(whole, "batch_size", batch_size, 1)
+    seed = optional(arguments.seed, "seed", seed)
+    shuffle_buffer = whole("shuffle_buffer", shuffle_buffer, 1)
+    learning_rate = optional(number, "learning_rate", learning_rate, above=0.0)
+    validation_split = optional(number, "validation_split", validation_split, above=0.0, below=1.0)
+    threads = check(threads)
     model = (
         model_or_graph if isinstance(model_or_graph, Model) else Model(model_or_graph, seed=seed)
     )
@@ -368,8 +377,6 @@ def _validation(
     if split is None:
         return data, None
     rows = len(next(iter(data.values())))
-    if not (isinstance(split, int | float) and 0 < split < 1):
-        raise ValueError(f"validation_split must be a share between 0 and 1, got {split!r}")
     held = round(rows * split)
     if not 0 < held < rows:
         raise ValueError(
