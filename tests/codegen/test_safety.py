@@ -127,8 +127,9 @@ EXTREME = [3.4e38, 5e-324, -0.0, 0.0, 1e-45, 0.1, 1e30, 3.4028234663852886e38]
 
 # the standard library the module's command line needs (safe reads, atomic writes)
 _STDLIB = {"argparse", "base64", "contextlib", "hashlib", "io", "math", "os", "stat", "sys"}
-ALLOWED_IMPORTS = _STDLIB | {"tempfile", "zipfile", "numpy"}
-MODULES = _STDLIB | {"tempfile", "zipfile", "np"}
+_STDLIB |= {"_thread"}  # an interrupt Python swallowed is delivered again from a thread
+ALLOWED_IMPORTS = _STDLIB | {"zipfile", "numpy"}
+MODULES = _STDLIB | {"zipfile", "np"}
 BUILTINS = {"print", "len", "isinstance", "zip", "enumerate", "int", "float", "max", "open"}
 BUILTINS |= {"str", "ValueError", "OSError", "__name__", "__file__", "__doc__"}
 # --train adds these (the optimizer, fit's batches, _unbroadcast):
@@ -140,6 +141,10 @@ BUILTINS |= {"any", "getattr", "list", "EOFError", "KeyboardInterrupt", "FileNot
 BUILTINS |= {"BaseException"}
 # the Python floor and weights file checks at import, a closed pipe:
 BUILTINS |= {"ImportError", "BrokenPipeError"}
+# fit's argument checks, Ctrl-C while the imports run:
+BUILTINS |= {"TypeError", "SystemExit", "issubclass", "bool"}
+# strict CSV input, new output files:
+BUILTINS |= {"all", "UnicodeDecodeError", "FileExistsError"}
 CALLS = BUILTINS | {"predict", "run", "main", "self_test", "fit", "save_weights", "init_state"}
 # ... and the module's _helpers
 
