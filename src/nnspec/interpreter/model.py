@@ -8,7 +8,7 @@ their slots) and run a cached plan. Plans are cached per requested output set.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,7 @@ from nnspec.interpreter.inputs import prepare
 from nnspec.interpreter.plan import Layout, Plan
 from nnspec.interpreter.threads import blas_threads, check
 from nnspec.ir import Graph
+from nnspec.overview.table import summary_text
 from nnspec.typecheck import ensure_typed
 
 
@@ -200,6 +201,16 @@ class Model:
         from nnspec.interpreter.evaluate import evaluate  # evaluate builds on this module
 
         return evaluate(self, X, y, **options)
+
+    def summary(self, print_fn: Callable[[str], object] | None = print) -> str | None:
+        """Print the table ``nnspec summary`` prints (layers, output types, param counts,
+        weight memory), as Keras' ``model.summary()`` does; with ``print_fn=None``,
+        return the text instead (ending with a newline)."""
+        text = summary_text(self.graph)
+        if print_fn is None:
+            return text
+        print_fn(text.rstrip("\n"))
+        return None
 
     def gradients(
         self, inputs: Mapping[str, Any], wrt_inputs: bool = False
