@@ -306,6 +306,8 @@ TABLE: tuple[Row, ...] = (
     _unary("gelu", _gelu),
     _unary("erf", math.erf),
     _unary("silu", lambda v: v / (1.0 + math.exp(-v))),
+    # inference: the identity, whatever the rate (training: tests/ops/test_training_rules.py)
+    _unary("dropout", lambda v, **attrs: v, NORMAL, {}, {"rate": 0.25, "seed": 3}),
     # binary, broadcasting
     _binary("add", lambda a, b: a + b),
     _binary("sub", lambda a, b: a - b),
