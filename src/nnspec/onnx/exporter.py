@@ -127,6 +127,16 @@ def _transpose(b: _Builder, node: Node, xs: list[str]) -> None:
     b.add("Transpose", xs, node.id, node.id, perm=perm)
 
 
+def _dropout(b: _Builder, node: Node, xs: list[str]) -> None:
+    # The ratio as the optional input (opset >= 12); no training_mode input means
+    # inference, where ONNX's Dropout is the identity, as nnspec's is.
+    rate = float(node.attr.get("rate", 0.5))
+    ratio = b.scalar(f"{node.id}_ratio", rate, b.graph.types()[node.inputs[0]].dtype)
+    seed = node.attr.get("seed")
+    attrs = {} if seed is None else {"seed": int(seed)}
+    b.add("Dropout", [xs[0], ratio], node.id, node.id, **attrs)
+
+
 EXPORTERS: dict[str, Exporter] = {
     "identity": _simple("Identity"),
     "neg": _simple("Neg"),
@@ -163,6 +173,7 @@ EXPORTERS: dict[str, Exporter] = {
     "reshape": _reshape,
     "transpose": _transpose,
     "concat": _axis("Concat"),
+    "dropout": _dropout,
 }
 
 
