@@ -39,24 +39,24 @@ from nnspec.ir import Graph, Input, Node
 from nnspec.ops import REGISTRY
 from nnspec.ops.base import TrainingRule
 
-Step = tuple[Callable, tuple[int, ...], int, tuple[int, ...], Node]
+RunStep = tuple[Callable, tuple[int, ...], int, tuple[int, ...], Node]
 """A forward step: (op forward with attrs bound, input slots, output slot, slots to free
 after, the node it runs — named when the step fails)."""
 
-BackStep = tuple[Callable, tuple[int, ...], int, tuple[bool, ...], Node]
+RunBackStep = tuple[Callable, tuple[int, ...], int, tuple[bool, ...], Node]
 """A backward step: (op VJP with attrs bound, input slots, output slot, which inputs
 want a gradient, the node)."""
 
 
 @dataclass(frozen=True)
-class Plan:
+class RunPlan:
     """What to run for one set of requested values (and, optionally, one loss)."""
 
-    steps: tuple[Step, ...]
+    steps: tuple[RunStep, ...]
     feeds: tuple[Input, ...]  # graph inputs / targets the steps read, in declaration order
     outputs: tuple[str, ...]
     out_slots: tuple[int, ...]
-    backward: tuple[BackStep, ...] = ()
+    backward: tuple[RunBackStep, ...] = ()
     loss_slot: int | None = None
     wrt: tuple[tuple[str, int], ...] = ()  # (name, slot) of every value a gradient is returned for
     training: bool = False  # training-only behaviour (dropout) on: needs the stream slot filled
@@ -100,7 +100,7 @@ class Layout:
         loss: str | None = None,
         wrt: Iterable[str] = (),
         training: bool = False,
-    ) -> Plan:
+    ) -> RunPlan:
         """A pruned forward plan for `outputs`; with `loss`, also its reverse pass for `wrt`.
 
         `training` runs each op's training-only behaviour (`OpDef.training`).
@@ -116,7 +116,7 @@ class Layout:
         backward, wanted, kept = _reverse(reverse, self.slots, noisy)
         keep = kept | {self.slots[name] for name in roots}
         feeds = tuple(f for name, f in self.feeds.items() if name in live)
-        return Plan(
+        return RunPlan(
             steps=_forward(nodes, self.slots, keep, noisy, self.stream),
             feeds=feeds,
             outputs=outputs,
@@ -150,7 +150,7 @@ def _forward(
     keep: set[int],
     noisy: dict[str, tuple[NoiseSource, int]],
     stream: int,
-) -> tuple[Step, ...]:
+) -> tuple[RunStep, ...]:
     """Forward steps; a node's value is freed after its last reader unless `keep` holds it.
 
     A node in `noisy` (training mode) becomes two steps: its noise into its noise
@@ -168,7 +168,7 @@ def _forward(
     owned = _owned(nodes, slots)
     into = _inplace(nodes, slots, free_after, owned)
     buffered = _buffered(nodes, slots, keep, into, owned)
-    steps: list[Step] = []
+    steps: list[RunStep] = []
     for k, node in enumerate(nodes):
         op = REGISTRY[node.op]
         ins = tuple(slots[name] for name in node.inputs)
@@ -272,7 +272,7 @@ def _reverse(
     reverse: GradientPlan | None,
     slots: dict[str, int],
     noisy: dict[str, tuple[NoiseSource, int]],
-) -> tuple[tuple[BackStep, ...], tuple[str, ...], set[int]]:
+) -> tuple[tuple[RunBackStep, ...], tuple[str, ...], set[int]]:
     """The autodiff plan bound to slots: backward steps (reverse order), the names
     gradients are returned for (in slot order) and the slots the steps touch.
 
@@ -280,7 +280,7 @@ def _reverse(
     is one more input, which wants no gradient."""
     if reverse is None:
         return (), (), set()
-    steps: list[BackStep] = []
+    steps: list[RunBackStep] = []
     for step in reverse.steps:
         node, wants = step.node, step.wants
         op = REGISTRY[node.op]
