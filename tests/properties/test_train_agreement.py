@@ -53,3 +53,7 @@ def test_compiled_dropout_masks_equal_the_interpreters(
         for name, value in want[1].items():
             assert np.array_equal(got[1][name], value, equal_nan=True), name
     assert_same_gradients(module, model, inputs)
+    with np.errstate(all="ignore"):  # inference: dropout is the identity in both
+        want_out, got_out = model.run(inputs), module.run(inputs)
+    for name, value in want_out.items():
+        assert np.array_equal(got_out[name], value, equal_nan=True), name

@@ -200,7 +200,8 @@ class Model:
         (see `stream`); the default is inference, where dropout is the identity.
         """
         if training:
-            plan = self.plan(tuple(outputs or self.graph.outputs), training=True)
+            wanted = self.graph.outputs if outputs is None else tuple(outputs)
+            plan = self.plan(wanted, training=True)
         else:
             plan = self.forward_plan if outputs is None else self.plan(tuple(outputs))
         env = self.environment(plan, inputs, stream=self.stream(step, seed) if training else (0, 0))
