@@ -30,24 +30,24 @@ from nnspec.interpreter.forward import straight_line
 from nnspec.ir import Graph, Input, Node
 from nnspec.ops import REGISTRY
 
-Step = tuple[Callable, tuple[int, ...], int, tuple[int, ...], Node]
+RunStep = tuple[Callable, tuple[int, ...], int, tuple[int, ...], Node]
 """A forward step: (op forward with attrs bound, input slots, output slot, slots to free
 after, the node it runs — named when the step fails)."""
 
-BackStep = tuple[Callable, tuple[int, ...], int, tuple[bool, ...], Node]
+RunBackStep = tuple[Callable, tuple[int, ...], int, tuple[bool, ...], Node]
 """A backward step: (op VJP with attrs bound, input slots, output slot, which inputs
 want a gradient, the node)."""
 
 
 @dataclass(frozen=True)
-class Plan:
+class RunPlan:
     """What to run for one set of requested values (and, optionally, one loss)."""
 
-    steps: tuple[Step, ...]
+    steps: tuple[RunStep, ...]
     feeds: tuple[Input, ...]  # graph inputs / targets the steps read, in declaration order
     outputs: tuple[str, ...]
     out_slots: tuple[int, ...]
-    backward: tuple[BackStep, ...] = ()
+    backward: tuple[RunBackStep, ...] = ()
     loss_slot: int | None = None
     wrt: tuple[tuple[str, int], ...] = ()  # (name, slot) of every value a gradient is returned for
     run: Callable[[list], list] = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
@@ -81,7 +81,7 @@ class Layout:
 
     def plan(
         self, outputs: tuple[str, ...], loss: str | None = None, wrt: Iterable[str] = ()
-    ) -> Plan:
+    ) -> RunPlan:
         """A pruned forward plan for `outputs`; with `loss`, also its reverse pass for `wrt`."""
         for name in (*outputs, *([loss] if loss else [])):
             if name not in self.slots:
@@ -94,7 +94,7 @@ class Layout:
         alive = touched | {self.slots[name] for name in roots}
         read = reverse.read if reverse else frozenset()
         feeds = tuple(f for name, f in self.feeds.items() if name in live)
-        return Plan(
+        return RunPlan(
             steps=_forward(nodes, self.slots, alive, {*read, *roots}),
             feeds=feeds,
             outputs=outputs,
@@ -107,7 +107,7 @@ class Layout:
 
 def _forward(
     nodes: list[Node], slots: dict[str, int], alive: set[int], keep: set[str]
-) -> tuple[Step, ...]:
+) -> tuple[RunStep, ...]:
     """Forward steps; a node's value is freed after its last reader unless `alive` holds
     it, and results go where `nnspec.buffers` says (`keep`: values it must not reuse)."""
     last_use: dict[int, int] = {}
@@ -137,12 +137,12 @@ def _forward(
 
 def _reverse(
     reverse: GradientPlan | None, slots: dict[str, int]
-) -> tuple[tuple[BackStep, ...], tuple[str, ...], set[int]]:
+) -> tuple[tuple[RunBackStep, ...], tuple[str, ...], set[int]]:
     """The autodiff plan bound to slots: backward steps (reverse order), the names
     gradients are returned for (in slot order) and the slots the steps touch."""
     if reverse is None:
         return (), (), set()
-    steps: list[BackStep] = []
+    steps: list[RunBackStep] = []
     for step in reverse.steps:
         node, wants = step.node, step.wants
         op = REGISTRY[node.op]
