@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from nnspec.ir import TensorType
-from nnspec.ops.base import OpDef, gap_to_zero, require_float, smallest
+from nnspec.ops.base import OnnxMapping, OpDef, gap_to_zero, require_float, smallest
 
 GELU_C = math.sqrt(2.0 / math.pi)
 GELU_K = 0.044715
@@ -144,8 +144,16 @@ OPS = (
         lambda x: x.copy(),
         lambda dy, x, *, out: (dy,),
         vjp_reads="shapes",
+        onnx=OnnxMapping("Identity"),
     ),
-    unary("neg", "y = -x", np.negative, lambda dy, x, *, out: (-dy,), vjp_reads="shapes"),
+    unary(
+        "neg",
+        "y = -x",
+        np.negative,
+        lambda dy, x, *, out: (-dy,),
+        vjp_reads="shapes",
+        onnx=OnnxMapping("Neg"),
+    ),
     unary(
         "abs",
         "y = |x|",
@@ -153,6 +161,7 @@ OPS = (
         lambda dy, x, *, out: (dy * np.sign(x),),
         nondiff="abs'(0) = 0",
         kinks=gap_to_zero,
+        onnx=OnnxMapping("Abs"),
     ),
     unary(
         "sign",
@@ -163,6 +172,7 @@ OPS = (
         nondiff="derivative is 0 everywhere it exists (undefined at 0, taken as 0)",
         kinks=gap_to_zero,
         bound=lambda m: 1.0,
+        onnx=OnnxMapping("Sign"),
     ),
     unary(
         "exp",
@@ -172,6 +182,7 @@ OPS = (
         vjp_reads_out=True,
         domain=("small",),
         bound=math.exp,
+        onnx=OnnxMapping("Exp"),
     ),
     unary(
         "log",
@@ -181,6 +192,7 @@ OPS = (
         kinks=smallest,
         domain=("positive",),
         bound=lambda m: max(math.log(m), math.log(2.0)),
+        onnx=OnnxMapping("Log"),
     ),
     unary(
         "sqrt",
@@ -191,9 +203,15 @@ OPS = (
         kinks=smallest,
         domain=("positive",),
         bound=math.sqrt,
+        onnx=OnnxMapping("Sqrt"),
     ),
     unary(
-        "square", "y = x²", np.square, lambda dy, x, *, out: (dy * 2.0 * x,), bound=lambda m: m * m
+        "square",
+        "y = x²",
+        np.square,
+        lambda dy, x, *, out: (dy * 2.0 * x,),
+        bound=lambda m: m * m,
+        onnx=OnnxMapping("Mul", "twice"),
     ),
     unary(
         "sin",
@@ -201,6 +219,7 @@ OPS = (
         np.sin,
         lambda dy, x, *, out: (dy * np.cos(x),),
         bound=lambda m: min(m, 1.0),
+        onnx=OnnxMapping("Sin"),
     ),
     unary(
         "cos",
@@ -208,6 +227,7 @@ OPS = (
         np.cos,
         lambda dy, x, *, out: (-dy * np.sin(x),),
         bound=lambda m: 1.0,
+        onnx=OnnxMapping("Cos"),
     ),
     unary(
         "sigmoid",
@@ -217,6 +237,7 @@ OPS = (
         vjp_reads_out=True,
         helpers=("sigmoid",),
         bound=lambda m: 1.0,
+        onnx=OnnxMapping("Sigmoid"),
     ),
     unary(
         "tanh",
@@ -227,6 +248,7 @@ OPS = (
         vjp_fresh=True,
         vjp_into=True,
         bound=lambda m: 1.0,
+        onnx=OnnxMapping("Tanh"),
     ),
     unary(
         "relu",
@@ -238,6 +260,7 @@ OPS = (
         vjp_fresh=True,
         vjp_into=True,
         kinks=gap_to_zero,
+        onnx=OnnxMapping("Relu"),
     ),
     unary(
         "leaky_relu",
@@ -248,6 +271,7 @@ OPS = (
         nondiff="derivative at 0 is alpha",
         kinks=lambda x, **attrs: gap_to_zero(x),
         samples=ALPHA_SAMPLES,
+        onnx=OnnxMapping("LeakyRelu", attrs={"alpha": 0.01}),
     ),
     unary(
         "elu",
@@ -260,6 +284,7 @@ OPS = (
         kinks=lambda x, **attrs: gap_to_zero(x),
         bound=lambda m: max(m, 1.0),
         samples=ALPHA_SAMPLES,
+        onnx=OnnxMapping("Elu", attrs={"alpha": 1.0}),
     ),
     unary(
         "softplus",
@@ -268,6 +293,7 @@ OPS = (
         lambda dy, x, *, out: (dy * sigmoid(x),),
         vjp_helpers=("sigmoid",),
         bound=lambda m: m + 1.0,
+        onnx=OnnxMapping("Softplus"),
     ),
     unary(
         "gelu",
@@ -277,6 +303,7 @@ OPS = (
         helpers=("gelu",),
         vjp_helpers=("gelu_vjp",),
         bound=lambda m: m + 1.0,
+        onnx=OnnxMapping("Gelu", fixed={"approximate": "tanh"}),
     ),
     unary(
         "erf",
@@ -285,6 +312,7 @@ OPS = (
         lambda dy, x, *, out: (dy * TWO_OVER_SQRT_PI * np.exp(-x * x),),
         helpers=("erf",),
         bound=lambda m: min(m * TWO_OVER_SQRT_PI, 1.0),
+        onnx=OnnxMapping("Erf"),
     ),
     unary(
         "silu",
@@ -294,5 +322,6 @@ OPS = (
         helpers=("sigmoid",),
         vjp_helpers=("silu_vjp",),
         bound=lambda m: m + 1.0,
+        onnx=OnnxMapping("Sigmoid", "gated"),
     ),
 )
