@@ -150,16 +150,6 @@ def _reciprocal(cx: Context, node: OnnxNode) -> list[Value]:
     return [cx.emit("div", [cx.scalar(1.0), _x(node)])]
 
 
-def _hard_sigmoid(cx: Context, node: OnnxNode) -> list[Value]:
-    """max(0, min(1, alpha·x + beta)), the formula ONNX specifies, in nnspec primitives."""
-    alpha = float_attr(cx, node.attr("alpha", 0.2))
-    beta = float_attr(cx, node.attr("beta", 0.5))
-    scaled = cx.emit("mul", [_x(node), cx.scalar(alpha)], "scaled")
-    line = cx.emit("add", [scaled, cx.scalar(beta)], "shifted")
-    low = cx.emit("maximum", [line, cx.scalar(0.0)], "low")
-    return [cx.emit("minimum", [low, cx.scalar(1.0)])]
-
-
 def _clip(cx: Context, node: OnnxNode) -> list[Value]:
     if node.opset < 11:
         low = node.attrs.get("min")
@@ -571,7 +561,6 @@ SPECIAL: dict[str, Converter] = {
     "Identity": _identity,
     "Dropout": _dropout,
     "Gelu": _gelu,
-    "HardSigmoid": _hard_sigmoid,
     "Reciprocal": _reciprocal,
     "Clip": _clip,
     "Add": _binary("add"),

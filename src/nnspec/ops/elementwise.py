@@ -137,6 +137,24 @@ ALPHA_ELU = {
 
 ALPHA_SAMPLES = {"alpha": (0.1, 0.5, 1.0)}
 
+
+def _hard_sigmoid(x: np.ndarray, *, alpha: float = 0.2, beta: float = 0.5) -> np.ndarray:
+    return np.clip(alpha * x + beta, 0.0, 1.0)
+
+
+def _hard_sigmoid_vjp(dy, x, *, out, alpha: float = 0.2, beta: float = 0.5) -> tuple:
+    """alpha inside the linear part 0 < y < 1, zero where y is clipped (and at the kinks)."""
+    return (dy * np.where((out > 0) & (out < 1), alpha, 0.0).astype(out.dtype),)
+
+
+def _hard_sigmoid_kinks(x: np.ndarray, *, alpha: float = 0.2, beta: float = 0.5) -> float:
+    """Distance in x from the two kinks, where alpha·x + beta is 0 or 1."""
+    if alpha == 0:
+        return np.inf
+    z = alpha * x + beta
+    return min(gap_to_zero(z), gap_to_zero(z - 1.0)) / abs(alpha)
+
+
 OPS = (
     unary(
         "identity",
@@ -323,5 +341,22 @@ OPS = (
         vjp_helpers=("silu_vjp",),
         bound=lambda m: m + 1.0,
         onnx=OnnxMapping("Sigmoid", "gated"),
+    ),
+    unary(
+        "hard_sigmoid",
+        "y = max(0, min(1, alpha·x + beta)) (ONNX HardSigmoid)",
+        _hard_sigmoid,
+        _hard_sigmoid_vjp,
+        attrs={
+            "alpha": {"type": "number", "default": 0.2, "description": "slope of the linear part"},
+            "beta": {"type": "number", "default": 0.5, "description": "value at x = 0"},
+        },
+        nondiff="gradient is alpha where 0 < y < 1 and 0 elsewhere, kinks included",
+        vjp_reads="shapes",
+        vjp_reads_out=True,
+        kinks=_hard_sigmoid_kinks,
+        bound=lambda m: 1.0,
+        samples={"alpha": (0.2, 0.5), "beta": (0.5, 0.25)},
+        onnx=OnnxMapping("HardSigmoid", attrs={"alpha": 0.2, "beta": 0.5}),
     ),
 )
