@@ -105,11 +105,11 @@ def test_export_then_import_gives_the_same_graph(document: dict) -> None:
 def test_every_primitive_exports_and_imports_back() -> None:
     """The mapping tables cover the registry: a new op without an ONNX mapping fails here
     (losses are training-only and never exported)."""
-    from nnspec.onnx.exporter import EXPORTERS
+    from nnspec.onnx.exporter import MAPPINGS
     from nnspec.ops import LOSSES, REGISTRY
 
     primitives = {name for name in REGISTRY if name not in LOSSES}
-    assert set(EXPORTERS) == primitives
+    assert set(MAPPINGS) == primitives
 
 
 def test_dropout_exports_as_inference_dropout_and_runs_as_the_identity() -> None:
