@@ -18,6 +18,7 @@ from nnspec.errors import Problem
 from nnspec.ir import Node, Param, TensorType
 from nnspec.ops import REGISTRY
 from nnspec.spec.limits import Limits
+from nnspec.spec.lower import Layer
 
 
 @dataclass
@@ -40,7 +41,8 @@ class _Builder:
     problems: list[Problem] = field(default_factory=list)
     types: dict[str, TensorType | None] = field(default_factory=dict)
     params: dict[str, Param] = field(default_factory=dict)
-    nodes: list[Node] = field(default_factory=list)
+    checked: list[Node | tuple[Layer, TensorType]] = field(default_factory=list)  # typed, in order
+    nodes: list[Node] = field(default_factory=list)  # the graph's, after lowering
     used: set[str] = field(default_factory=set)
     failed: set[str] = field(default_factory=set)  # params already reported as broken
 
