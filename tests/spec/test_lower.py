@@ -11,8 +11,8 @@ import pytest
 from nnspec.ir import Node, Param, TensorType
 from nnspec.spec.lower import (
     COMPOSITES,
+    CheckedLayer,
     Composite,
-    Layer,
     LayerError,
     LoweringError,
     Step,
@@ -25,7 +25,7 @@ MAXOUT = COMPOSITES["maxout"]
 ROWS = TensorType(("batch", 3), "float32")
 
 
-def layer_of(comp: Composite, attrs: Mapping[str, Any], x: TensorType = ROWS) -> Layer:
+def layer_of(comp: Composite, attrs: Mapping[str, Any], x: TensorType = ROWS) -> CheckedLayer:
     """A layer whose params are exactly what `comp.params` asks for."""
     full = {**comp.defaults(), **attrs}
     fan_in = comp.fan_in("h", x, "/nodes/0")
@@ -33,7 +33,7 @@ def layer_of(comp: Composite, attrs: Mapping[str, Any], x: TensorType = ROWS) ->
         suffix: Param(f"h.{suffix}", TensorType(shape, x.dtype), pointer=f"/params/h.{suffix}")
         for suffix, (shape, _) in comp.params(fan_in, full).items()
     }
-    return Layer("h", comp, "x", x, params, full, "/nodes/0")
+    return CheckedLayer("h", comp, "x", x, params, full, "/nodes/0")
 
 
 def lowered(comp: Composite, attrs: Mapping[str, Any], **kw: Any) -> list[Node]:
@@ -141,7 +141,7 @@ def test_a_step_its_op_rejects_is_an_internal_error() -> None:
 
 
 def test_repeated_ops_inside_a_layer_get_numbered_names() -> None:
-    def twice(layer: Layer) -> Step:
+    def twice(layer: CheckedLayer) -> Step:
         return step("tanh", step("tanh", DENSE.build(layer)))
 
     double = dataclasses.replace(DENSE, build=twice)

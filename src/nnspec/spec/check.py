@@ -21,13 +21,13 @@ from nnspec.autodiff import needed_values
 from nnspec.errors import Problem, ShapeError, did_you_mean, pointer_join
 from nnspec.ir import Graph, Input, Node, TensorType, Training, freeze
 from nnspec.ops import REGISTRY
-from nnspec.spec.builder import _Builder, _defaults, _tensor_type, _Wired
+from nnspec.spec.builder import GraphBuilder, WiredNode, attr_defaults, tensor_type
 from nnspec.spec.learnable import learning_problems
 from nnspec.spec.limits import Limits, shape_problems
-from nnspec.spec.lower import COMPOSITES, Composite, Layer, LayerError, lower
+from nnspec.spec.lower import COMPOSITES, CheckedLayer, Composite, LayerError, lower
 from nnspec.spec.order import topological_order
-from nnspec.spec.params import _declared_params, _finish_params, _make_param, _param_type
-from nnspec.spec.training import DEFAULT_TARGET, _training
+from nnspec.spec.params import declared_params, finish_params, make_param, param_type
+from nnspec.spec.training import DEFAULT_TARGET, resolve_training
 
 VERIFY_GRAPHS = False
 """When True (the test suite sets it), `build_graph` re-derives every type of the graph
@@ -38,7 +38,7 @@ def build_graph(
     doc: Mapping[str, Any], *, base_dir: Path | None, limits: Limits, sha256: str = ""
 ) -> tuple[Graph | None, list[Problem]]:
     """Check a schema-clean document; returns the graph (None on errors) and all problems."""
-    b = _Builder(doc, base_dir, limits)
+    b = GraphBuilder(doc, base_dir, limits)
     nodes = doc["nodes"]
     if len(nodes) > limits.max_nodes:
         b.error(
@@ -51,7 +51,7 @@ def build_graph(
     if b.problems:
         return None, b.problems
     inputs = _inputs(b)
-    declared = _declared_params(b)
+    declared = declared_params(b)
     wired = _wire(b, inputs, declared)
     if any(p.is_error for p in b.problems):
         return None, b.problems
@@ -63,9 +63,9 @@ def build_graph(
     b.nodes = lower(b.checked)
     # a layer's inner steps (<id>.add, ...) may be named as an output or the loss node
     b.types.update((node.id, node.type) for node in b.nodes)
-    _finish_params(b, declared)
+    finish_params(b, declared)
     outputs = _outputs(b, wired)
-    training = _training(b, outputs) if "training" in doc and outputs else None
+    training = resolve_training(b, outputs) if "training" in doc and outputs else None
     if any(p.is_error for p in b.problems):
         return None, b.problems
     _warn_unused(b, inputs, declared, outputs, training)
@@ -86,16 +86,18 @@ def build_graph(
     return graph, b.problems
 
 
-def _inputs(b: _Builder) -> dict[str, Input]:
+def _inputs(b: GraphBuilder) -> dict[str, Input]:
     inputs = {}
     for name, spec in b.doc["inputs"].items():
         pointer = pointer_join("inputs", name)
-        inputs[name] = Input(name, _tensor_type(spec, b.dtype), pointer)
+        inputs[name] = Input(name, tensor_type(spec, b.dtype), pointer)
         b.types[name] = inputs[name].type
     return inputs
 
 
-def _wire(b: _Builder, inputs: Mapping[str, Input], declared: Mapping[str, dict]) -> list[_Wired]:
+def _wire(
+    b: GraphBuilder, inputs: Mapping[str, Input], declared: Mapping[str, dict]
+) -> list[WiredNode]:
     """Give every node an id and explicit inputs, reporting clashes and unknown names."""
     nodes = b.doc["nodes"]
     taken: dict[str, str] = {name: "an input" for name in inputs}
@@ -112,7 +114,7 @@ def _wire(b: _Builder, inputs: Mapping[str, Input], declared: Mapping[str, dict]
             )
         taken.setdefault(name, "the training target")
     explicit_ids = {n["id"] for n in nodes if "id" in n}
-    wired: list[_Wired] = []
+    wired: list[WiredNode] = []
     for index, raw in enumerate(nodes):
         pointer = pointer_join("nodes", index)
         node_id = raw.get("id") or _fresh(raw["op"], index, explicit_ids, taken)
@@ -128,7 +130,7 @@ def _wire(b: _Builder, inputs: Mapping[str, Input], declared: Mapping[str, dict]
             for k, v in raw.items()
             if k not in ("op", "id", "inputs", "description") and not k.startswith("x-")
         }
-        wired.append(_Wired(index, node_id, raw["op"], (), attrs, pointer))
+        wired.append(WiredNode(index, node_id, raw["op"], (), attrs, pointer))
     names = set(taken)
     for index, (raw, node) in enumerate(zip(nodes, wired, strict=True)):
         if "inputs" in raw:
@@ -160,7 +162,10 @@ def _wire(b: _Builder, inputs: Mapping[str, Input], declared: Mapping[str, dict]
 
 
 def _check_reserved(
-    b: _Builder, wired: list[_Wired], inputs: Mapping[str, Input], declared: Mapping[str, dict]
+    b: GraphBuilder,
+    wired: list[WiredNode],
+    inputs: Mapping[str, Input],
+    declared: Mapping[str, dict],
 ) -> None:
     """Names ``<layer id>.<part>`` belong to a composite layer's params and steps; a user
     node or input with such a name would collide with them after lowering."""
@@ -172,7 +177,9 @@ def _check_reserved(
     if not layers:
         return
     # (name, kind, where): a node's pointer is built only if it is reported
-    named: list[tuple[str, str, str | _Wired]] = [(w.id, "node", w) for w in wired if "." in w.id]
+    named: list[tuple[str, str, str | WiredNode]] = [
+        (w.id, "node", w) for w in wired if "." in w.id
+    ]
     named += [(name, "input", inp.pointer) for name, inp in inputs.items() if "." in name]
     named += [(name, "param", spec["pointer"]) for name, spec in declared.items() if "." in name]
     for name, kind, where in named:
@@ -203,7 +210,7 @@ def _fresh(op: str, index: int, *taken: Collection[str]) -> str:
     return candidate
 
 
-def _check_arity(b: _Builder, node: _Wired) -> None:
+def _check_arity(b: GraphBuilder, node: WiredNode) -> None:
     if node.op in COMPOSITES:
         expected: tuple[str, ...] = ("x",)
     else:
@@ -225,8 +232,8 @@ def _check_arity(b: _Builder, node: _Wired) -> None:
     )
 
 
-def _infer(b: _Builder, node: _Wired, declared: Mapping[str, dict]) -> None:
-    in_types = [b.types.get(name) or _param_type(b, name, declared) for name in node.inputs]
+def _infer(b: GraphBuilder, node: WiredNode, declared: Mapping[str, dict]) -> None:
+    in_types = [b.types.get(name) or param_type(b, name, declared) for name in node.inputs]
     b.used.update(node.inputs)
     b.types[node.id] = None  # until its check passes; an earlier problem stays quiet
     if any(t is None for t in in_types):
@@ -235,7 +242,7 @@ def _infer(b: _Builder, node: _Wired, declared: Mapping[str, dict]) -> None:
         _check_layer(b, node, COMPOSITES[node.op], in_types[0], declared)  # type: ignore[arg-type]
         return
     op = REGISTRY[node.op]
-    attrs = {**_defaults(node.op), **node.attrs}
+    attrs = {**attr_defaults(node.op), **node.attrs}
     try:
         out = op.shape(tuple(in_types), **attrs)
     except ShapeError as exc:
@@ -254,7 +261,7 @@ def _roles(roles: tuple[str, ...], names: tuple[str, ...]) -> str:
 
 
 def _check_layer(
-    b: _Builder, node: _Wired, comp: Composite, x: TensorType, declared: Mapping[str, dict]
+    b: GraphBuilder, node: WiredNode, comp: Composite, x: TensorType, declared: Mapping[str, dict]
 ) -> None:
     """A composite node: its params made (declared ones checked against what it needs),
     then its own check; `lower` expands it later."""
@@ -268,12 +275,12 @@ def _check_layer(
     for suffix, (shape, init) in comp.params(fan_in, attrs).items():
         name = f"{node.id}.{suffix}"
         spec = declared.get(name, {"pointer": node.pointer})
-        param = _make_param(b, name, spec, shape=shape, default_init=init, owner=node.id)
+        param = make_param(b, name, spec, shape=shape, default_init=init, owner=node.id)
         if param is None:
             return
         b.params[name] = params[suffix] = param
         b.used.add(name)
-    layer = Layer(node.id, comp, node.inputs[0], x, params, attrs, node.pointer)
+    layer = CheckedLayer(node.id, comp, node.inputs[0], x, params, attrs, node.pointer)
     try:
         out = comp.check(layer)
     except LayerError as exc:
@@ -283,7 +290,7 @@ def _check_layer(
     b.types[node.id] = out
 
 
-def _outputs(b: _Builder, wired: list[_Wired]) -> list[str]:
+def _outputs(b: GraphBuilder, wired: list[WiredNode]) -> list[str]:
     if "outputs" not in b.doc:
         return [wired[-1].id]
     outputs = []
@@ -307,7 +314,7 @@ def _outputs(b: _Builder, wired: list[_Wired]) -> list[str]:
 
 
 def _warn_unused(
-    b: _Builder,
+    b: GraphBuilder,
     inputs: Mapping[str, Input],
     declared: Mapping[str, dict],
     outputs: list[str],

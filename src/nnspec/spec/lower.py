@@ -55,7 +55,7 @@ class LoweringError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class Layer:
+class CheckedLayer:
     """A composite document node as its check and its lowering see it."""
 
     id: str
@@ -80,14 +80,14 @@ class Step:
     """One primitive of a layer; its inputs are names or other steps (identity matters)."""
 
     op: str
-    inputs: tuple[Value, ...]
+    inputs: tuple[StepInput, ...]
     attrs: Mapping[str, Any] = field(default_factory=dict)
 
 
-Value = str | Step
+StepInput = str | Step
 
 
-def step(op: str, *inputs: Value, **attrs: Any) -> Step:
+def step(op: str, *inputs: StepInput, **attrs: Any) -> Step:
     return Step(op, inputs, attrs)
 
 
@@ -100,8 +100,8 @@ class Composite:
     attrs: Mapping[str, Mapping[str, Any]]
     required: tuple[str, ...]
     params: Callable[[int, Mapping[str, Any]], dict[str, tuple[tuple[int, ...], str]]]
-    check: Callable[[Layer], TensorType]
-    build: Callable[[Layer], Step]
+    check: Callable[[CheckedLayer], TensorType]
+    build: Callable[[CheckedLayer], Step]
     example: Mapping[str, Any]
     samples: Mapping[str, tuple[Any, ...]]  # attribute values random graphs draw
 
@@ -133,7 +133,7 @@ class Composite:
 # ------------------------------------------------------------------ lowering
 
 
-def lower(checked: Iterable[Node | tuple[Layer, TensorType]]) -> list[Node]:
+def lower(checked: Iterable[Node | tuple[CheckedLayer, TensorType]]) -> list[Node]:
     """The graph's primitive nodes, in order: typed primitive nodes stay as they are, each
     checked layer (with the type its check promised) becomes its primitives."""
     nodes: list[Node] = []
@@ -145,7 +145,7 @@ def lower(checked: Iterable[Node | tuple[Layer, TensorType]]) -> list[Node]:
     return nodes
 
 
-def _lower_layer(layer: Layer, promised: TensorType) -> list[Node]:
+def _lower_layer(layer: CheckedLayer, promised: TensorType) -> list[Node]:
     result = layer.composite.build(layer)
     types = {layer.x: layer.x_type, **{p.name: p.type for p in layer.params.values()}}
     names: dict[Step, str] = {}
@@ -224,7 +224,7 @@ def _affine_params(
     return params
 
 
-def _affine_type(layer: Layer, width: int) -> TensorType:
+def _affine_type(layer: CheckedLayer, width: int) -> TensorType:
     """The type of ``x @ W + b`` with `width` columns, after checking W and b are exactly
     what that needs: a bias of another size would broadcast, not fail."""
     x = layer.x_type
@@ -250,7 +250,7 @@ def _affine_type(layer: Layer, width: int) -> TensorType:
     return TensorType((*x.shape[:-1], width), x.dtype)
 
 
-def _affine(layer: Layer) -> Step:
+def _affine(layer: CheckedLayer) -> Step:
     y = step("matmul", layer.x, layer.params["W"].name)
     return step("add", y, layer.params["b"].name) if "b" in layer.params else y
 
@@ -265,7 +265,7 @@ def _dense_params(fan_in: int, attrs: Mapping[str, Any]) -> dict[str, tuple[tupl
     return _affine_params(fan_in, attrs["units"], attrs)
 
 
-def _dense_check(layer: Layer) -> TensorType:
+def _dense_check(layer: CheckedLayer) -> TensorType:
     affine = _affine_type(layer, layer.attrs["units"])
     activation = _activation(layer.attrs)
     if activation is None:
@@ -279,7 +279,7 @@ def _dense_check(layer: Layer) -> TensorType:
         ) from exc
 
 
-def _dense_build(layer: Layer) -> Step:
+def _dense_build(layer: CheckedLayer) -> Step:
     activation = _activation(layer.attrs)
     y = _affine(layer)
     return y if activation is None else step(activation, y)
@@ -289,13 +289,13 @@ def _maxout_params(fan_in: int, attrs: Mapping[str, Any]) -> dict[str, tuple[tup
     return _affine_params(fan_in, attrs["units"] * attrs["pieces"], attrs)
 
 
-def _maxout_check(layer: Layer) -> TensorType:
+def _maxout_check(layer: CheckedLayer) -> TensorType:
     units = layer.attrs["units"]
     affine = _affine_type(layer, units * layer.attrs["pieces"])
     return TensorType((*affine.shape[:-1], units), affine.dtype)
 
 
-def _maxout_build(layer: Layer) -> Step:
+def _maxout_build(layer: CheckedLayer) -> Step:
     units, pieces = layer.attrs["units"], layer.attrs["pieces"]
     shape = [0] * (layer.x_type.rank - 1) + [units, pieces]
     return step("max", step("reshape", _affine(layer), shape=shape), axis=-1, keepdims=False)
