@@ -16,8 +16,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("fileio", "errors", "examples"),  # files, problems, shipped data
     ("ir",),
     ("printer",),
+    ("overview",),  # layers and the summary table of a Graph (Model.summary, nnspec summary)
     ("ops", "optimizers"),  # the op registry and the optimizer definitions (both data)
-    ("autodiff", "typecheck"),  # on the IR: the reverse-mode plan both engines render; types
+    ("autodiff", "buffers", "typecheck"),  # on the IR: plans both engines render; types
     ("spec",),
     ("interpreter",),
     ("codegen",),

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import math
 import re
+from typing import get_args
 
 import numpy as np
 import pytest
 
-from nnspec.codegen.emit import Step
+from nnspec.codegen.emit import EmitStep
 from nnspec.codegen.render import HELPERS, family, helper
-from nnspec.codegen.train import BackStep
+from nnspec.codegen.train import EmitBackStep
 from nnspec.ir import TensorType
 from nnspec.ops import REGISTRY
+from nnspec.ops.base import OnnxMapping, OnnxRule
 from nnspec.spec.lower import ACTIVATIONS
 
 OPS = sorted(REGISTRY)
@@ -28,20 +30,20 @@ def _called(code: str) -> set[str]:
     return {h for h in HELPERS if re.search(rf"\b_{h}\(", code)}
 
 
-def _step(op, kept: str = "") -> Step:
+def _step(op, kept: str = "") -> EmitStep:
     xs = tuple(f"in{k}" for k in range(2 if op.variadic else len(op.inputs)))
     attrs = {k: repr(v) for k, v in {**op.defaults(), **op.example}.items()}
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in op.example.items()}
-    return Step(op.macro, op.family, "out", xs, attrs, values, "", "", "", kept=kept)
+    return EmitStep(op.macro, op.family, "out", xs, attrs, values, "", "", "", kept=kept)
 
 
-def _back(op, kept: str = "") -> BackStep:
+def _back(op, kept: str = "") -> EmitBackStep:
     xs = tuple(f"in{k}" for k in range(2 if op.variadic else len(op.inputs)))
     attrs = {k: repr(v) for k, v in {**op.defaults(), **op.example}.items()}
     facts = {k: "(0,)" for k in ("axes", "order", "inverse")}
     facts.update(keepdims="False", count="1", kept="0", a_t="in0.T", b_t="in1.T")
     gs = tuple(f"g{k}" for k in range(len(xs)))
-    return BackStep(
+    return EmitBackStep(
         f"{op.macro}_vjp", op.family, "dy", "out", xs, gs, attrs, facts, (), "", "", kept
     )
 
@@ -78,6 +80,22 @@ def test_declared_helpers_are_the_ones_the_macros_call(name: str) -> None:
         kept_fw = str(getattr(module, op.macro)(_step(op, kept="k")))
         kept_bw = str(getattr(module, f"{op.macro}_vjp")(_back(op, kept="k")))
         assert (_called(kept_fw), _called(kept_bw)) == ({op.kept[0]}, {op.kept[1]}), name
+
+
+@pytest.mark.parametrize("name", [n for n in OPS if REGISTRY[n].training is not None])
+def test_a_training_rule_has_its_macros_and_helpers(name: str) -> None:
+    """`OpDef.training` ops render ``<op>_train`` (noise into `kept`, declared helpers)
+    and ``<op>_train_vjp`` (reading `kept`) in --train modules."""
+    op = REGISTRY[name]
+    assert op.training is not None and op.gradient == "exact", name
+    module = family(op.family).module
+    step = _step(op, kept="noise")
+    step = EmitStep(**{**step.__dict__, "attrs": {**step.attrs, "stream": "[0, 0, 0, 1]"}})
+    forward = str(getattr(module, f"{op.macro}_train")(step))
+    assert _called(forward) == set(op.training.helpers), f"{name}: TrainingRule.helpers"
+    assert "noise =" in forward and "np.random.default_rng([0, 0, 0, 1])" in forward, forward
+    backward = str(getattr(module, f"{op.macro}_train_vjp")(_back(op, kept="noise")))
+    assert "noise" in backward and not _called(backward), backward
 
 
 def test_the_helper_table_says_what_each_helper_calls() -> None:
@@ -131,3 +149,25 @@ def test_declared_value_bounds_hold(name: str) -> None:
         bound = bounds[0] if op.bound is None else op.bound(*bounds)
         assert float(np.max(np.abs(y))) <= bound * (1 + 1e-12) + 1e-12, (name, m)
         assert math.isfinite(bound)
+
+
+@pytest.mark.parametrize("name", OPS)
+def test_every_op_says_how_onnx_writes_it(name: str) -> None:
+    """`OpDef.onnx` is the op's ONNX twin, checked against onnx's own op schema at the
+    export opset (attribute names, ONNX's defaults), or a sentence saying why it has none."""
+    import onnx.defs
+
+    from nnspec.onnx.exporter import EXPORT_OPSET
+
+    op = REGISTRY[name]
+    assert op.onnx is not None, f"{name}: set OpDef.onnx (an OnnxMapping, or why it has none)"
+    if isinstance(op.onnx, str):
+        assert op.onnx.strip(), name
+        return
+    assert isinstance(op.onnx, OnnxMapping) and op.onnx.rule in get_args(OnnxRule), name
+    schema = onnx.defs.get_schema(op.onnx.op_type, EXPORT_OPSET)
+    for attr, default in op.onnx.attrs.items():
+        assert op.attrs[attr]["type"] == "number", f"{name}.{attr}: ONNX float attribute"
+        onnx_default = onnx.helper.get_attribute_value(schema.attributes[attr].default_value)
+        assert np.float32(default) == np.float32(onnx_default), f"{name}.{attr}: ONNX default"
+    assert set(op.onnx.fixed) <= set(schema.attributes), name

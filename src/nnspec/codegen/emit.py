@@ -2,20 +2,22 @@
 
 The plan holds generator-owned identifiers, weights encoded as base64 of
 little-endian bytes, document strings already turned into safe literals, and one
-`Step` per node to render. `render.py` formats the plan; it never sees the graph.
+`EmitStep` per node to render. `render.py` formats the plan; it never sees the graph.
 
 Optimisations are limited to those that keep the result bitwise equal to the
 interpreter: nodes the outputs do not need are pruned, nodes of constant params
-are folded at compile time with the op's own `forward`, and an elementwise op may
-write into (``out=``) a temporary that only it reads — the same ufunc loop, just
-another buffer. Chained, that fuses a dense layer's bias add and activation.
+are folded at compile time with the op's own `forward`, and results go where the
+buffer plan (`nnspec.buffers`, which the interpreter follows too) says: an
+elementwise op writes into (``out=``) a dead temporary — the same ufunc loop, just
+another buffer; chained, that fuses a dense layer's bias add and activation — and a
+matrix product whose result never leaves `predict` writes into a workspace buffer
+kept per thread and input sizes (``np.matmul(..., out=)``: the same BLAS call).
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +26,7 @@ import numpy as np
 
 from nnspec import __version__
 from nnspec.autodiff import borrowed_values, needed_nodes
+from nnspec.buffers import buffer_plan
 from nnspec.codegen.names import (
     Namer,
     comment,
@@ -34,12 +37,6 @@ from nnspec.codegen.names import (
 )
 from nnspec.ir import Graph, Node, TensorType
 from nnspec.ops import REGISTRY
-
-INPLACE_OPS = frozenset(name for name, op in REGISTRY.items() if op.inplace is not None)
-"""Ops whose macro is one ufunc call and so accepts an ``out=`` buffer (`OpDef.inplace`)."""
-
-VIEW_OPS = frozenset(name for name, op in REGISTRY.items() if op.view)
-"""Ops whose result may share memory with their input: never written in place."""
 
 B64_LINE = 76
 
@@ -58,7 +55,7 @@ class Tensor:
 
 
 @dataclass(frozen=True)
-class Port:
+class EmitPort:
     """An input or output of `predict`: document name (literal) and local identifier."""
 
     key: str
@@ -69,7 +66,7 @@ class Port:
 
 
 @dataclass(frozen=True)
-class Step:
+class EmitStep:
     """One node rendered by the macro `op` of template family `family`."""
 
     op: str
@@ -86,7 +83,7 @@ class Step:
 
 
 @dataclass
-class Plan:
+class EmitPlan:
     """Everything `render` needs; built by `plan`."""
 
     version: str
@@ -95,11 +92,11 @@ class Plan:
     description_lines: list[str]
     metadata: list[tuple[str, list[str]]]
     sha256: str
-    inputs: list[Port]
-    outputs: list[Port]
+    inputs: list[EmitPort]
+    outputs: list[EmitPort]
     params: list[Tensor]
     consts: list[Tensor]
-    steps: list[Step]
+    steps: list[EmitStep]
     weights_file: str  # literal of the .npz file name, or '' for inline weights
     weights_sha256: str
     self_test_inputs: list[Tensor] = field(default_factory=list)
@@ -110,6 +107,8 @@ class Plan:
     fast: list[str] = field(default_factory=list)  # clauses of predict's fast input check
     dtypes: list[str] = field(default_factory=list)  # input dtypes the fast check names
     options: tuple[str, ...] = ()  # the `nnspec compile` flags, recorded in the header
+    workspace: list[Buffer] = field(default_factory=list)  # predict's reused buffers
+    workspace_key: str = ""  # arguments of ``_workspace``: the inputs' symbolic sizes
 
 
 def encode(array: np.ndarray) -> tuple[str, ...]:
@@ -146,45 +145,31 @@ def _plain(value: Any) -> Any:
 def steps_for(
     nodes: Sequence[Node],
     idents: Mapping[str, str],
-    types: Mapping[str, TensorType],
     *,
-    fresh: set[str],
     keep: set[str],
-) -> list[Step]:
-    """Render steps for `nodes`; values in `fresh` (owned temporaries) may be reused in place,
-    values in `keep` (outputs, values needed later) never are."""
-    uses = Counter(name for node in nodes for name in node.inputs)
+    workspace: Mapping[str, str] | None = None,
+) -> list[EmitStep]:
+    """Render steps for `nodes`, writing results where `nnspec.buffers` says: over a dead
+    input, or (nodes in `workspace`: node id -> buffer expression) into a buffer reused
+    across calls. Values in `keep` (outputs, values needed later) are never reused."""
+    buffers = buffer_plan(nodes, keep)
     members: dict[str, list[str]] = {}  # composite id -> the ops it became, in order
     for node in nodes:
         if node.origin is not None:
             members.setdefault(node.origin, []).append(node.op)
-    steps: list[Step] = []
+    steps: list[EmitStep] = []
     last_origin: str | None = None
     for node in nodes:
         op = REGISTRY[node.op]
-        into = ""
-        if node.op in INPLACE_OPS:
-            into = next(
-                (
-                    idents[name]
-                    for name in node.inputs
-                    if name in fresh
-                    and name not in keep
-                    and uses[name] == 1
-                    and types[name] == node.type
-                    and node.type.rank > 0
-                    and all(d is not None for d in node.type.shape)
-                ),
-                "",
-            )
-        if node.op not in VIEW_OPS and node.type.rank > 0:
-            fresh.add(node.id)
+        into = idents[buffers.into[node.id]] if node.id in buffers.into else ""
+        if workspace and node.id in workspace:
+            into = workspace[node.id]
         group = ""
         if node.origin is not None and node.origin != last_origin:
             group = f"{comment(node.origin)}: {', '.join(members[node.origin])}"
         last_origin = node.origin
         steps.append(
-            Step(
+            EmitStep(
                 op=op.macro,
                 family=op.family,
                 out=idents[node.id],
@@ -200,6 +185,38 @@ def steps_for(
     return steps
 
 
+@dataclass(frozen=True)
+class Buffer:
+    """One workspace buffer of `predict`: its dtype and shape (a literal whose symbolic
+    dims are entries of ``_workspace``'s `sizes`)."""
+
+    dtype: str
+    shape: str
+
+
+def workspace_for(
+    nodes: Sequence[Node], keep: set[str], sizes: Mapping[str, str]
+) -> tuple[dict[str, str], list[Buffer]]:
+    """The workspace of `nodes`: node id -> ``_ws[k]``, and buffer k's dtype and shape.
+
+    `sizes` maps each symbolic dim to its position in the key ``_workspace`` is called
+    with; a node whose shape has another symbol keeps allocating (no buffer for it).
+    """
+    symbols = list(sizes)
+    chosen: dict[str, str] = {}
+    buffers: list[Buffer] = []
+    by_id = {n.id: n for n in nodes}
+    for node_id in buffer_plan(nodes, keep).workspace:
+        shape = by_id[node_id].type.shape
+        if not all(isinstance(d, int) or d in sizes for d in shape):
+            continue
+        dims = [repr(d) if isinstance(d, int) else f"sizes[{symbols.index(str(d))}]" for d in shape]
+        chosen[node_id] = f"_ws[{len(buffers)}]"
+        literal_shape = "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+        buffers.append(Buffer(by_id[node_id].type.dtype, literal_shape))
+    return chosen, buffers
+
+
 def _listing(names: Sequence[str]) -> str:
     return ", ".join(comment(name) for name in names)
 
@@ -212,7 +229,12 @@ def fold(graph: Graph, values: Mapping[str, np.ndarray]) -> dict[str, np.ndarray
     constant = {p.name: values[p.name] for p in graph.params if not p.trainable}
     folded: dict[str, np.ndarray] = {}
     for node in graph.nodes:
-        if node.inputs and all(name in constant for name in node.inputs):
+        # a training-only op (dropout) is no constant while training: never folded
+        if (
+            node.inputs
+            and REGISTRY[node.op].training is None
+            and all(name in constant for name in node.inputs)
+        ):
             result = REGISTRY[node.op].forward(
                 *(constant[name] for name in node.inputs), **node.attr
             )
@@ -226,11 +248,11 @@ def plan(
     *,
     weights_file: str = "",
     loss: str | None = None,
-) -> Plan:
+) -> EmitPlan:
     """The emit plan of `predict` for `graph` with these param values.
 
     With `loss` (the training loss node), the plan also embeds every trainable param
-    and whatever the loss needs, and names the loss path's values in `Plan.idents`.
+    and whatever the loss needs, and names the loss path's values in `EmitPlan.idents`.
     """
     names = Namer()
     types = graph.types()
@@ -249,7 +271,7 @@ def plan(
     for inp in graph.inputs:
         if inp.name in used:
             idents[inp.name] = names(inp.name)
-            inputs.append(_port(inp.name, idents[inp.name], inp.type))
+            inputs.append(port_for(inp.name, idents[inp.name], inp.type))
     param_tensors = []
     for p in graph.params:
         if p.name in embed:
@@ -262,15 +284,19 @@ def plan(
             consts.append(tensor(idents[node_id], value, "", f"{comment(node_id)} (folded)"))
     for node in nodes + extra:
         idents[node.id] = names(node.id)
-    steps = steps_for(nodes, idents, types, fresh=set(), keep=set(graph.outputs))
-    # An input, a constant or a view of one is returned as a copy: every array is fresh.
+    used_inputs = [(idents[i.name], i.type) for i in graph.inputs if i.name in used]
+    sizes = symbol_sizes(used_inputs)
+    keep = set(graph.outputs)
+    workspace, buffers = workspace_for(nodes, keep, sizes)
+    steps = steps_for(nodes, idents, keep=keep, workspace=workspace)
+    # An input, a constant or a view of one (or of another output) is returned as a
+    # copy: every returned array is fresh.
     shared = borrowed_values(graph, folded)
     outputs = [
-        _port(o, f"{idents[o]}.copy()" if o in shared else idents[o], types[o])
+        port_for(o, f"{idents[o]}.copy()" if o in shared else idents[o], types[o])
         for o in graph.outputs
     ]
-    used_inputs = [(idents[i.name], i.type) for i in graph.inputs if i.name in used]
-    return Plan(
+    return EmitPlan(
         version=__version__,
         name_comment=comment(graph.name),
         name_lines=literal_lines(graph.name),
@@ -290,6 +316,8 @@ def plan(
         namer=names,
         fast=fast_check(used_inputs),
         dtypes=sorted({t.dtype for _, t in used_inputs}),
+        workspace=buffers,
+        workspace_key=", ".join(sizes.values()) if buffers else "",
     )
 
 
@@ -302,7 +330,7 @@ def fast_check(inputs: Sequence[tuple[str, TensorType]]) -> list[str]:
     skipping `_check` changes nothing. Anything else takes `_check` and its errors.
     """
     clauses: list[str] = []
-    first: dict[str, str] = {}
+    first = symbol_sizes(inputs)
     for ident, t in inputs:
         clauses += [
             f"type({ident}) is np.ndarray",
@@ -313,16 +341,24 @@ def fast_check(inputs: Sequence[tuple[str, TensorType]]) -> list[str]:
             here = f"{ident}.shape[{axis}]"
             if isinstance(dim, int):
                 clauses.append(f"{here} == {dim}")
-            elif isinstance(dim, str):
-                if dim in first:
-                    clauses.append(f"{here} == {first[dim]}")
-                else:
-                    first[dim] = here
+            elif isinstance(dim, str) and first[dim] != here:
+                clauses.append(f"{here} == {first[dim]}")
     return clauses
 
 
-def _port(name: str, ident: str, t: TensorType) -> Port:
-    return Port(literal(name), ident, t.dtype, shape_literal(t), comment(name))
+def symbol_sizes(inputs: Sequence[tuple[str, TensorType]]) -> dict[str, str]:
+    """Each symbolic dim of the inputs -> where predict reads its size: its first
+    occurrence, ``ident.shape[axis]`` (in input order, then axis order)."""
+    first: dict[str, str] = {}
+    for ident, t in inputs:
+        for axis, dim in enumerate(t.shape):
+            if isinstance(dim, str):
+                first.setdefault(dim, f"{ident}.shape[{axis}]")
+    return first
+
+
+def port_for(name: str, ident: str, t: TensorType) -> EmitPort:
+    return EmitPort(literal(name), ident, t.dtype, shape_literal(t), comment(name))
 
 
 def _json(value: Any) -> str:
@@ -330,7 +366,7 @@ def _json(value: Any) -> str:
 
 
 def add_self_test(
-    plan: Plan, graph: Graph, params: Mapping[str, np.ndarray], inputs: Mapping[str, np.ndarray]
+    plan: EmitPlan, graph: Graph, params: Mapping[str, np.ndarray], inputs: Mapping[str, np.ndarray]
 ) -> None:
     """Store the interpreter's outputs on `inputs` in the plan, for ``--self-test``."""
     used = {literal(i.name) for i in graph.inputs} & {p.key for p in plan.inputs}

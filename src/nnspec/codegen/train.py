@@ -11,7 +11,10 @@ training feeds' roles), so the generated gradients are bitwise the interpreter's
   order), ``d = d + g``, never in place (a VJP may hand the same array to two inputs);
 - `_unbroadcast` (the twin of `backward.unbroadcast`) is applied unless the
   gradient's shape provably equals the value's; on equal shapes it is the identity,
-  which is why applying it conservatively keeps bitwise equality.
+  which is why applying it conservatively keeps bitwise equality;
+- an op with training-only behaviour (`OpDef.training`, dropout) renders its
+  ``<op>_train`` / ``<op>_train_vjp`` macros, drawing its noise from the generator
+  `nnspec.autodiff.noise_generator` seeds, written out as the same call.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from nnspec.autodiff import gradient_plan, training_roles
-from nnspec.codegen.emit import Plan, Port, Step, _port, attr_literals, steps_for
+from nnspec.autodiff import NOISE_STREAM, gradient_plan, noise_sources, training_roles
+from nnspec.codegen.emit import EmitPlan, EmitPort, EmitStep, attr_literals, port_for, steps_for
 from nnspec.codegen.names import Namer, comment, literal
 from nnspec.codegen.update import UpdateCode, update_code
 from nnspec.ir import Dim, Graph, Node, TensorType
@@ -41,7 +44,7 @@ class Add:
 
 
 @dataclass(frozen=True)
-class BackStep:
+class EmitBackStep:
     """One node's VJP, rendered by macro `op` (``<op>_vjp``) of template `family`."""
 
     op: str
@@ -83,16 +86,17 @@ class TrainPlan:
     loss_key: str
     loss: str
     seed: str  # identifier of the loss's cotangent
-    feeds: list[Port]  # what the loss reads: inputs, then targets, in document order
+    feeds: list[EmitPort]  # what the loss reads: inputs, then targets, in document order
     features: list[str]  # literals of the data inputs `fit` takes as x
     target: str  # literal of the target `fit` takes as y, or 'None'
     params: list[Trainable]
-    forward: list[Step]
-    backward: list[BackStep]
+    forward: list[EmitStep]
+    backward: list[EmitBackStep]
     optimizer: UpdateCode
     epochs: int
     batch_size: str
     seed_value: int
+    noise: bool = False  # some op draws training noise (dropout): the hot path takes a step
 
 
 def loss_node(graph: Graph) -> str:
@@ -106,7 +110,7 @@ def loss_node(graph: Graph) -> str:
     return training.loss_node
 
 
-def train_plan(graph: Graph, plan: Plan) -> TrainPlan:
+def train_plan(graph: Graph, plan: EmitPlan) -> TrainPlan:
     """The training section's plan; `plan` must come from ``emit.plan(..., loss=...)``."""
     loss = loss_node(graph)
     training = graph.training
@@ -126,8 +130,9 @@ def train_plan(graph: Graph, plan: Plan) -> TrainPlan:
         _back_step(step.node, types, idents, grads, flows, names, temps, owned)
         for step in reverse.steps
     ]
-    forward = steps_for(nodes, idents, types, fresh=set(), keep=set(reverse.read) | {loss})
+    forward = steps_for(nodes, idents, keep=set(reverse.read) | {loss})
     _share_loss_work(nodes, forward, backward, idents, names)
+    noise = _draw_noise(graph, nodes, forward, backward, idents, names)
     features, target = training_roles(graph, _feed_names(graph, nodes))
     read = {x for n in nodes for x in n.inputs}
     params = [
@@ -149,6 +154,7 @@ def train_plan(graph: Graph, plan: Plan) -> TrainPlan:
         epochs=int(training.epochs),
         batch_size=repr(training.batch_size),
         seed_value=int(training.seed),
+        noise=noise,
     )
 
 
@@ -159,13 +165,15 @@ def _feed_names(graph: Graph, nodes: Sequence[Node]) -> list[str]:
     return [feed.name for feed in declared if feed.name in read]
 
 
-def _feeds(graph: Graph, nodes: Sequence[Node], idents: dict[str, str], names: Namer) -> list[Port]:
+def _feeds(
+    graph: Graph, nodes: Sequence[Node], idents: dict[str, str], names: Namer
+) -> list[EmitPort]:
     types = graph.types()
     ports = []
     for name in _feed_names(graph, nodes):
         if name not in idents:
             idents[name] = names(name)
-        ports.append(_port(name, idents[name], types[name]))
+        ports.append(port_for(name, idents[name], types[name]))
     return ports
 
 
@@ -178,7 +186,7 @@ def _back_step(
     names: Namer,
     temps: list[str],
     owned: set[str],
-) -> BackStep:
+) -> EmitBackStep:
     op = REGISTRY[node.op]
     shapes = _grad_shapes(node, types)
     gs: list[str] = []
@@ -205,7 +213,7 @@ def _back_step(
     dy = grads[node.id]
     # The cotangent dies here (only this step reads it): a VJP may write into it.
     into = dy if node.op in INPLACE_VJPS and dy in owned and gs[0] == grads[node.inputs[0]] else ""
-    return BackStep(
+    return EmitBackStep(
         op=f"{op.macro}_vjp",
         family=op.family,
         dy=dy,
@@ -223,8 +231,8 @@ def _back_step(
 
 def _share_loss_work(
     nodes: Sequence[Node],
-    forward: list[Step],
-    backward: list[BackStep],
+    forward: list[EmitStep],
+    backward: list[EmitBackStep],
     idents: dict[str, str],
     names: Namer,
 ) -> None:
@@ -244,6 +252,47 @@ def _share_loss_work(
             forward[k] = replace(step, kept=name, helpers=kept[:1])
             j = by_out[step.out]
             backward[j] = replace(backward[j], kept=name, helpers=kept[1:])
+
+
+def _draw_noise(
+    graph: Graph,
+    nodes: Sequence[Node],
+    forward: list[EmitStep],
+    backward: list[EmitBackStep],
+    idents: dict[str, str],
+    names: Namer,
+) -> bool:
+    """Render each noise source among `nodes` (dropout) in its training form; True if any.
+
+    Its forward step keeps the noise under a name of its own and its VJP reads it, as
+    the interpreter's noise slot; the generator is seeded with the words
+    `autodiff.noise_generator` uses: the node's seed (or the run's, ``_seed``), its
+    ordinal, the step (``_step``) and `NOISE_STREAM`.
+    """
+    sources = noise_sources(graph)
+    by_out = {step.out: k for k, step in enumerate(backward)}
+    found = False
+    for k, (node, step) in enumerate(zip(nodes, forward, strict=True)):
+        source = sources.get(node.id)
+        if source is None:
+            continue
+        found = True
+        op = REGISTRY[node.op]
+        assert op.training is not None  # noise sources are the ops with a training rule
+        seed = "_seed" if source.seed is None else repr(source.seed)
+        stream = f"[{seed}, {source.ordinal}, _step, {NOISE_STREAM:#x}]"
+        name = names(f"{idents[node.id]}_noise")
+        forward[k] = replace(
+            step,
+            op=f"{op.macro}_train",
+            attrs={**step.attrs, "stream": stream},
+            kept=name,
+            helpers=op.training.helpers,
+        )
+        if step.out in by_out:
+            j = by_out[step.out]
+            backward[j] = replace(backward[j], op=f"{op.macro}_train_vjp", kept=name)
+    return found
 
 
 def _transposes(

@@ -1,4 +1,4 @@
-"""`DataError` and `PathLike`, shared by the data file modules.
+"""`DataError` (and `nnspec.fileio`'s `PathLike`), shared by the data file modules.
 
 `files.py` (dispatch by extension, NumPy files, atomic writes) and `csvio.py` (the
 strict CSV dialect) both raise `DataError`; it lives here because `files.py` imports
@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import os
 
+from nnspec.fileio import PathLike
 from nnspec.portable import Portable
-
-PathLike = str | os.PathLike[str]
 
 
 class DataError(Portable, ValueError):

@@ -1,11 +1,12 @@
 """Third stage: meaning. A schema-clean document becomes a `Graph`, or problems.
 
 Order of work: names → wiring (implied inputs, references) → topological order
-(cycles) → types in order (lowering composites on the way) → params and weights →
-outputs and training → warnings for unused things. A node whose type cannot be
-inferred poisons its dependents silently, so one mistake gives one problem.
+(cycles) → types in order (a composite layer by its own check, which makes its
+params) → lowering (`lower.lower`, one pass: layers become primitives) → params and
+weights → outputs and training → warnings for unused things. A node whose type
+cannot be inferred poisons its dependents silently, so one mistake gives one problem.
 
-Here: the driver, wiring, the inference and lowering loop, outputs and warnings.
+Here: the driver, wiring, the inference loop, outputs and warnings.
 Param materialisation lives in `params.py`, the training section in `training.py`,
 the state they share in `builder.py`.
 """
@@ -20,13 +21,13 @@ from nnspec.autodiff import needed_values
 from nnspec.errors import Problem, ShapeError, did_you_mean, pointer_join
 from nnspec.ir import Graph, Input, Node, TensorType, Training, freeze
 from nnspec.ops import REGISTRY
-from nnspec.spec.builder import _Builder, _defaults, _tensor_type, _Wired
+from nnspec.spec.builder import GraphBuilder, WiredNode, attr_defaults, tensor_type
 from nnspec.spec.learnable import learning_problems
 from nnspec.spec.limits import Limits, shape_problems
-from nnspec.spec.lower import COMPOSITES, Composite
+from nnspec.spec.lower import COMPOSITES, CheckedLayer, Composite, LayerError, lower
 from nnspec.spec.order import topological_order
-from nnspec.spec.params import _declared_params, _finish_params, _make_param, _param_type
-from nnspec.spec.training import DEFAULT_TARGET, _training
+from nnspec.spec.params import declared_params, finish_params, make_param, param_type
+from nnspec.spec.training import DEFAULT_TARGET, resolve_training
 
 VERIFY_GRAPHS = False
 """When True (the test suite sets it), `build_graph` re-derives every type of the graph
@@ -37,7 +38,7 @@ def build_graph(
     doc: Mapping[str, Any], *, base_dir: Path | None, limits: Limits, sha256: str = ""
 ) -> tuple[Graph | None, list[Problem]]:
     """Check a schema-clean document; returns the graph (None on errors) and all problems."""
-    b = _Builder(doc, base_dir, limits)
+    b = GraphBuilder(doc, base_dir, limits)
     nodes = doc["nodes"]
     if len(nodes) > limits.max_nodes:
         b.error(
@@ -50,7 +51,7 @@ def build_graph(
     if b.problems:
         return None, b.problems
     inputs = _inputs(b)
-    declared = _declared_params(b)
+    declared = declared_params(b)
     wired = _wire(b, inputs, declared)
     if any(p.is_error for p in b.problems):
         return None, b.problems
@@ -59,9 +60,12 @@ def build_graph(
         return None, b.problems
     for node in order:
         _infer(b, node, declared)
-    _finish_params(b, declared)
+    b.nodes = lower(b.checked)
+    # a layer's inner steps (<id>.add, ...) may be named as an output or the loss node
+    b.types.update((node.id, node.type) for node in b.nodes)
+    finish_params(b, declared)
     outputs = _outputs(b, wired)
-    training = _training(b, outputs) if "training" in doc and outputs else None
+    training = resolve_training(b, outputs) if "training" in doc and outputs else None
     if any(p.is_error for p in b.problems):
         return None, b.problems
     _warn_unused(b, inputs, declared, outputs, training)
@@ -82,16 +86,18 @@ def build_graph(
     return graph, b.problems
 
 
-def _inputs(b: _Builder) -> dict[str, Input]:
+def _inputs(b: GraphBuilder) -> dict[str, Input]:
     inputs = {}
     for name, spec in b.doc["inputs"].items():
         pointer = pointer_join("inputs", name)
-        inputs[name] = Input(name, _tensor_type(spec, b.dtype), pointer)
+        inputs[name] = Input(name, tensor_type(spec, b.dtype), pointer)
         b.types[name] = inputs[name].type
     return inputs
 
 
-def _wire(b: _Builder, inputs: Mapping[str, Input], declared: Mapping[str, dict]) -> list[_Wired]:
+def _wire(
+    b: GraphBuilder, inputs: Mapping[str, Input], declared: Mapping[str, dict]
+) -> list[WiredNode]:
     """Give every node an id and explicit inputs, reporting clashes and unknown names."""
     nodes = b.doc["nodes"]
     taken: dict[str, str] = {name: "an input" for name in inputs}
@@ -108,7 +114,7 @@ def _wire(b: _Builder, inputs: Mapping[str, Input], declared: Mapping[str, dict]
             )
         taken.setdefault(name, "the training target")
     explicit_ids = {n["id"] for n in nodes if "id" in n}
-    wired: list[_Wired] = []
+    wired: list[WiredNode] = []
     for index, raw in enumerate(nodes):
         pointer = pointer_join("nodes", index)
         node_id = raw.get("id") or _fresh(raw["op"], index, explicit_ids, taken)
@@ -124,7 +130,7 @@ def _wire(b: _Builder, inputs: Mapping[str, Input], declared: Mapping[str, dict]
             for k, v in raw.items()
             if k not in ("op", "id", "inputs", "description") and not k.startswith("x-")
         }
-        wired.append(_Wired(index, node_id, raw["op"], (), attrs, pointer))
+        wired.append(WiredNode(index, node_id, raw["op"], (), attrs, pointer))
     names = set(taken)
     for index, (raw, node) in enumerate(zip(nodes, wired, strict=True)):
         if "inputs" in raw:
@@ -156,7 +162,10 @@ def _wire(b: _Builder, inputs: Mapping[str, Input], declared: Mapping[str, dict]
 
 
 def _check_reserved(
-    b: _Builder, wired: list[_Wired], inputs: Mapping[str, Input], declared: Mapping[str, dict]
+    b: GraphBuilder,
+    wired: list[WiredNode],
+    inputs: Mapping[str, Input],
+    declared: Mapping[str, dict],
 ) -> None:
     """Names ``<layer id>.<part>`` belong to a composite layer's params and steps; a user
     node or input with such a name would collide with them after lowering."""
@@ -168,7 +177,9 @@ def _check_reserved(
     if not layers:
         return
     # (name, kind, where): a node's pointer is built only if it is reported
-    named: list[tuple[str, str, str | _Wired]] = [(w.id, "node", w) for w in wired if "." in w.id]
+    named: list[tuple[str, str, str | WiredNode]] = [
+        (w.id, "node", w) for w in wired if "." in w.id
+    ]
     named += [(name, "input", inp.pointer) for name, inp in inputs.items() if "." in name]
     named += [(name, "param", spec["pointer"]) for name, spec in declared.items() if "." in name]
     for name, kind, where in named:
@@ -199,7 +210,7 @@ def _fresh(op: str, index: int, *taken: Collection[str]) -> str:
     return candidate
 
 
-def _check_arity(b: _Builder, node: _Wired) -> None:
+def _check_arity(b: GraphBuilder, node: WiredNode) -> None:
     if node.op in COMPOSITES:
         expected: tuple[str, ...] = ("x",)
     else:
@@ -221,41 +232,25 @@ def _check_arity(b: _Builder, node: _Wired) -> None:
     )
 
 
-def _infer(b: _Builder, node: _Wired, declared: Mapping[str, dict]) -> None:
-    in_types = [b.types.get(name) or _param_type(b, name, declared) for name in node.inputs]
+def _infer(b: GraphBuilder, node: WiredNode, declared: Mapping[str, dict]) -> None:
+    in_types = [b.types.get(name) or param_type(b, name, declared) for name in node.inputs]
     b.used.update(node.inputs)
+    b.types[node.id] = None  # until its check passes; an earlier problem stays quiet
     if any(t is None for t in in_types):
-        b.types[node.id] = None  # an earlier problem; stay quiet
         return
     if node.op in COMPOSITES:
-        _lower(b, node, COMPOSITES[node.op], in_types[0], declared)  # type: ignore[arg-type]
+        _check_layer(b, node, COMPOSITES[node.op], in_types[0], declared)  # type: ignore[arg-type]
         return
-    attrs = {**_defaults(node.op), **node.attrs}
-    _emit(b, node.id, node.op, node.inputs, attrs, tuple(in_types), node.pointer, None)  # type: ignore[arg-type]
-
-
-def _emit(
-    b: _Builder,
-    node_id: str,
-    op_name: str,
-    inputs: tuple[str, ...],
-    attrs: dict[str, Any],
-    in_types: tuple[TensorType, ...],
-    pointer: str,
-    origin: str | None,
-    origin_op: str | None = None,
-) -> TensorType | None:
-    op = REGISTRY[op_name]
+    op = REGISTRY[node.op]
+    attrs = {**attr_defaults(node.op), **node.attrs}
     try:
-        out = op.shape(in_types, **attrs)
+        out = op.shape(tuple(in_types), **attrs)
     except ShapeError as exc:
-        who = f"{origin!r} ({op_name})" if origin else repr(node_id)
-        b.error(exc.code, f"node {who}: {exc.message}{_roles(op.inputs, inputs)}", pointer)
-        b.types[node_id] = None
-        return None
-    b.nodes.append(Node(node_id, op_name, inputs, freeze(attrs), out, pointer, origin, origin_op))
-    b.types[node_id] = out
-    return out
+        roles = _roles(op.inputs, node.inputs)
+        b.error(exc.code, f"node {node.id!r}: {exc.message}{roles}", node.pointer)
+        return
+    b.checked.append(Node(node.id, node.op, node.inputs, freeze(attrs), out, node.pointer))
+    b.types[node.id] = out
 
 
 def _roles(roles: tuple[str, ...], names: tuple[str, ...]) -> str:
@@ -265,50 +260,37 @@ def _roles(roles: tuple[str, ...], names: tuple[str, ...]) -> str:
     return " (" + ", ".join(f"{r} = {n!r}" for r, n in zip(roles, names, strict=True)) + ")"
 
 
-def _lower(
-    b: _Builder, node: _Wired, comp: Composite, x: TensorType, declared: Mapping[str, dict]
+def _check_layer(
+    b: GraphBuilder, node: WiredNode, comp: Composite, x: TensorType, declared: Mapping[str, dict]
 ) -> None:
-    fan_in = x.shape[-1] if x.rank else None
-    if not isinstance(fan_in, int) or not x.is_float:
-        b.error(
-            "NN309",
-            f"{comp.name} node {node.id!r} needs a float input whose last dimension is a known "
-            f"size, got {x}",
-            node.pointer,
-        )
-        b.types[node.id] = None
-        return
+    """A composite node: its params made (declared ones checked against what it needs),
+    then its own check; `lower` expands it later."""
     attrs = {**comp.defaults(), **node.attrs}
-    names = {}
+    try:
+        fan_in = comp.fan_in(node.id, x, node.pointer)
+    except LayerError as exc:
+        b.error(exc.code, exc.message, exc.pointer)
+        return
+    params = {}
     for suffix, (shape, init) in comp.params(fan_in, attrs).items():
         name = f"{node.id}.{suffix}"
-        names[f"${suffix}"] = name
         spec = declared.get(name, {"pointer": node.pointer})
-        param = _make_param(b, name, spec, shape=shape, default_init=init, owner=node.id)
+        param = make_param(b, name, spec, shape=shape, default_init=init, owner=node.id)
         if param is None:
-            b.types[node.id] = None
             return
-        b.params[name] = param
+        b.params[name] = params[suffix] = param
         b.used.add(name)
-    steps = comp.steps(x.rank, attrs)
-    prev = node.inputs[0]
-    prev_type: TensorType | None = x
-    for i, step in enumerate(steps):
-        last = i == len(steps) - 1
-        step_id = node.id if last else f"{node.id}.{step.suffix}"
-        refs = tuple(
-            {"$x": node.inputs[0], "$prev": prev}.get(r, names.get(r, r)) for r in step.inputs
-        )
-        types = tuple(b.types.get(r) or b.params[r].type for r in refs)
-        attrs = {**_defaults(step.op), **step.attrs}
-        prev_type = _emit(b, step_id, step.op, refs, attrs, types, node.pointer, node.id, comp.name)
-        if prev_type is None:
-            b.types[node.id] = None
-            return
-        prev = step_id
+    layer = CheckedLayer(node.id, comp, node.inputs[0], x, params, attrs, node.pointer)
+    try:
+        out = comp.check(layer)
+    except LayerError as exc:
+        b.error(exc.code, exc.message, exc.pointer)
+        return
+    b.checked.append((layer, out))
+    b.types[node.id] = out
 
 
-def _outputs(b: _Builder, wired: list[_Wired]) -> list[str]:
+def _outputs(b: GraphBuilder, wired: list[WiredNode]) -> list[str]:
     if "outputs" not in b.doc:
         return [wired[-1].id]
     outputs = []
@@ -332,7 +314,7 @@ def _outputs(b: _Builder, wired: list[_Wired]) -> list[str]:
 
 
 def _warn_unused(
-    b: _Builder,
+    b: GraphBuilder,
     inputs: Mapping[str, Input],
     declared: Mapping[str, dict],
     outputs: list[str],
