@@ -52,6 +52,8 @@ EXAMPLES: dict[str, tuple[Any, ...]] = {
     "nnspec.spec.parse._ScanError": ("NN004", 17, "expected ','", "/nodes"),
     "nnspec.spec.fastcheck.Unsupported": ("keyword 'if'",),
     "nnspec.spec.learnable.NothingToLearnWarning": ("NN905 nothing can learn",),
+    "nnspec.spec.lower.LayerError": ("NN301", "dense needs a rank-2 input", "/nodes/0"),
+    "nnspec.spec.lower.LoweringError": ("dense lowers to a shape its check did not give",),
     "nnspec.interpreter.train.TrainingError": ("loss is nan at epoch 3", "history"),
     "nnspec.portable.Portable": ("a base, used as is",),
 }
