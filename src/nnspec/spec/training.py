@@ -14,7 +14,7 @@ from typing import Any
 from nnspec.errors import ShapeError
 from nnspec.ir import Input, Node, Training, freeze
 from nnspec.ops import REGISTRY
-from nnspec.spec.builder import _Builder, _defaults, _tensor_type
+from nnspec.spec.builder import GraphBuilder, attr_defaults, tensor_type
 
 DEFAULT_TARGET = "target"
 
@@ -27,7 +27,7 @@ def _unused_name(base: str, taken: set[str]) -> str:
     return name
 
 
-def _training(b: _Builder, outputs: list[str]) -> Training | None:
+def resolve_training(b: GraphBuilder, outputs: list[str]) -> Training | None:
     spec = b.doc["training"]
     if "output" in spec:
         output = spec["output"]
@@ -80,13 +80,13 @@ def _training(b: _Builder, outputs: list[str]) -> Training | None:
             return None
         target = Input(
             target_spec.get("name", DEFAULT_TARGET),
-            _tensor_type(target_spec, b.dtype),
+            tensor_type(target_spec, b.dtype),
             "/training/target",
         )
         targets = (target,)
         b.types[target.name] = target.type
         loss_node = _unused_name("loss", set(b.types) | set(b.params))
-        attrs = {**_defaults(loss["op"]), **{k: v for k, v in loss.items() if k != "op"}}
+        attrs = {**attr_defaults(loss["op"]), **{k: v for k, v in loss.items() if k != "op"}}
         if out_type is None:
             return None
         try:
@@ -118,7 +118,7 @@ def _training(b: _Builder, outputs: list[str]) -> Training | None:
     )
 
 
-def _fits_loss_node(b: _Builder, spec: Mapping[str, Any]) -> bool:
+def _fits_loss_node(b: GraphBuilder, spec: Mapping[str, Any]) -> bool:
     """A loss node reads the graph's own inputs: a "target" section would do nothing."""
     if "target" not in spec:
         return True
@@ -136,7 +136,7 @@ _LOGIT_ACTIVATIONS = {"binary_cross_entropy": "sigmoid", "cross_entropy": "softm
 
 
 def _through_logits(
-    b: _Builder, output: str, loss_op: str, attrs: dict[str, Any]
+    b: GraphBuilder, output: str, loss_op: str, attrs: dict[str, Any]
 ) -> tuple[str, dict[str, Any]]:
     """Apply a cross-entropy loss to the logits when the output is their sigmoid/softmax.
 
