@@ -16,7 +16,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("ir",),
     ("printer",),
     ("ops", "optimizers"),  # the op registry and the optimizer definitions (both data)
-    ("autodiff", "typecheck"),  # on the IR: the reverse-mode plan both engines render; types
+    ("autodiff", "buffers", "typecheck"),  # on the IR: plans both engines render; types
     ("spec",),
     ("interpreter",),
     ("codegen",),

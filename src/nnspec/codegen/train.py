@@ -126,7 +126,7 @@ def train_plan(graph: Graph, plan: EmitPlan) -> TrainPlan:
         _back_step(step.node, types, idents, grads, flows, names, temps, owned)
         for step in reverse.steps
     ]
-    forward = steps_for(nodes, idents, types, fresh=set(), keep=set(reverse.read) | {loss})
+    forward = steps_for(nodes, idents, keep=set(reverse.read) | {loss})
     _share_loss_work(nodes, forward, backward, idents, names)
     features, target = training_roles(graph, _feed_names(graph, nodes))
     read = {x for n in nodes for x in n.inputs}

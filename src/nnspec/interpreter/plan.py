@@ -9,6 +9,9 @@ fixes everything that does not depend on the input values:
   calls ``fn(*inputs)`` with no per-call dict building;
 - which slots the backward pass reads (kept), and which forward values can be
   dropped right after their last use (freed), so inference holds only live values;
+- where results are written: `nnspec.buffers` (shared with the code generator) picks
+  the steps that write over a dead input (`kernels.inplace_step`) or into a buffer
+  reused across calls (`kernels.buffered`);
 - the reverse pass: `nnspec.autodiff.gradient_plan` decides which nodes get a VJP,
   in what order, and which values it touches; this module only binds that plan to
   slots and functions (the code generator prints the same plan).
@@ -21,6 +24,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from nnspec.autodiff import GradientPlan, gradient_plan, needed_values
+from nnspec.buffers import buffer_plan
 from nnspec.interpreter import kernels
 from nnspec.interpreter.forward import straight_line
 from nnspec.ir import Graph, Input, Node
@@ -86,11 +90,12 @@ class Layout:
         live = self.needed(roots)
         nodes = [n for n in self.graph.nodes if n.id in live]
         reverse = gradient_plan(self.graph, loss, wrt) if loss else None
-        backward, wanted, kept = _reverse(reverse, self.slots)
-        keep = kept | {self.slots[name] for name in roots}
+        backward, wanted, touched = _reverse(reverse, self.slots)
+        alive = touched | {self.slots[name] for name in roots}
+        read = reverse.read if reverse else frozenset()
         feeds = tuple(f for name, f in self.feeds.items() if name in live)
         return RunPlan(
-            steps=_forward(nodes, self.slots, keep),
+            steps=_forward(nodes, self.slots, alive, {*read, *roots}),
             feeds=feeds,
             outputs=outputs,
             out_slots=tuple(self.slots[name] for name in outputs),
@@ -100,8 +105,11 @@ class Layout:
         )
 
 
-def _forward(nodes: list[Node], slots: dict[str, int], keep: set[int]) -> tuple[RunStep, ...]:
-    """Forward steps; a node's value is freed after its last reader unless `keep` holds it."""
+def _forward(
+    nodes: list[Node], slots: dict[str, int], alive: set[int], keep: set[str]
+) -> tuple[RunStep, ...]:
+    """Forward steps; a node's value is freed after its last reader unless `alive` holds
+    it, and results go where `nnspec.buffers` says (`keep`: values it must not reuse)."""
     last_use: dict[int, int] = {}
     for k, node in enumerate(nodes):
         for name in node.inputs:
@@ -109,102 +117,22 @@ def _forward(nodes: list[Node], slots: dict[str, int], keep: set[int]) -> tuple[
     node_slots = {slots[n.id] for n in nodes}
     free_after: dict[int, list[int]] = {}
     for slot, k in last_use.items():
-        if slot in node_slots and slot not in keep:
+        if slot in node_slots and slot not in alive:
             free_after.setdefault(k, []).append(slot)
-    owned = _owned(nodes, slots)
-    into = _inplace(nodes, slots, free_after, owned)
-    buffered = _buffered(nodes, slots, keep, into, owned)
+    buffers = buffer_plan(nodes, keep)
+    workspace = set(buffers.workspace)
     steps = []
     for k, node in enumerate(nodes):
         op = REGISTRY[node.op]
         ins = tuple(slots[name] for name in node.inputs)
-        if k in into:
-            fn = kernels.inplace_step(node.op, len(ins), ins.index(into[k]))
-        elif k in buffered:
+        if node.id in buffers.into:
+            fn = kernels.inplace_step(node.op, len(ins), node.inputs.index(buffers.into[node.id]))
+        elif node.id in workspace:
             fn = kernels.buffered(op.forward)
         else:
             fn = partial(op.forward, **node.attr) if node.attrs else op.forward
         steps.append((fn, ins, slots[node.id], tuple(sorted(free_after.get(k, ()))), node))
     return tuple(steps)
-
-
-def _owned(nodes: list[Node], slots: dict[str, int]) -> dict[int, Node]:
-    """Slots whose array the plan itself allocated and nothing else can see.
-
-    The producing op returns a fresh array (`kernels.FRESH`), every reader also
-    returns fresh arrays (so no view of it exists), and its type has no unknown
-    dim (so the array's shape is the type's, never a broadcast surprise).
-    """
-    readers: dict[int, list[Node]] = {}
-    for node in nodes:
-        for name in node.inputs:
-            readers.setdefault(slots[name], []).append(node)
-    return {
-        slots[n.id]: n
-        for n in nodes
-        if n.op in kernels.FRESH
-        and n.type.rank >= 1
-        and None not in n.type.shape
-        and all(r.op in kernels.FRESH for r in readers.get(slots[n.id], ()))
-    }
-
-
-def _inplace(
-    nodes: list[Node],
-    slots: dict[str, int],
-    free_after: dict[int, list[int]],
-    owned: dict[int, Node],
-) -> dict[int, int]:
-    """Step index -> the input slot it may overwrite with its result.
-
-    An input qualifies when it dies at this step, is owned by the plan, is read
-    once by the step and has exactly the result's type (same shape and dtype), so
-    ``op(a, b, out=a)`` writes the very values ``op(a, b)`` would allocate.
-    """
-    into: dict[int, int] = {}
-    for k, node in enumerate(nodes):
-        if node.op not in kernels.INPLACE or node.attrs or len(node.inputs) > 2:
-            continue
-        ins = [slots[name] for name in node.inputs]
-        for slot in ins:
-            producer = owned.get(slot)
-            if (
-                producer is not None
-                and slot in free_after.get(k, ())
-                and ins.count(slot) == 1
-                and producer.type == node.type
-            ):
-                into[k] = slot
-                break
-    return into
-
-
-def _buffered(
-    nodes: list[Node],
-    slots: dict[str, int],
-    keep: set[int],
-    into: dict[int, int],
-    owned: dict[int, Node],
-) -> set[int]:
-    """Steps (of `OpDef.reuse_buffer` ops: matmul) whose result may live in a buffer
-    reused by the next call.
-
-    The result's memory (and every in-place result written over it) must stay
-    inside the plan: owned, never kept for the caller or the backward pass.
-    """
-    root: dict[int, int] = {}
-    for k, node in enumerate(nodes):
-        out = slots[node.id]
-        root[out] = root.get(into[k], into[k]) if k in into else out
-    groups: dict[int, list[int]] = {}
-    for slot, r in root.items():
-        groups.setdefault(r, []).append(slot)
-    return {
-        k
-        for k, node in enumerate(nodes)
-        if REGISTRY[node.op].reuse_buffer
-        and all(s in owned and s not in keep for s in groups[slots[node.id]])
-    }
 
 
 def _reverse(
