@@ -125,9 +125,10 @@ def module_names(scope: str = "all") -> list[str]:
 ALL_IDS = [*AWKWARD_IDS, "inf", "nan", "Infinity", "NaN", "weights_file", "weights_sha256"]
 EXTREME = [3.4e38, 5e-324, -0.0, 0.0, 1e-45, 0.1, 1e30, 3.4028234663852886e38]
 
-# the standard library the module's command line needs (safe reads, atomic writes)
+# the standard library the module's command line needs (safe reads, atomic writes, CSV)
 _STDLIB = {"argparse", "base64", "contextlib", "hashlib", "io", "math", "os", "stat", "sys"}
 _STDLIB |= {"_thread"}  # an interrupt Python swallowed is delivered again from a thread
+_STDLIB |= {"csv", "re"}
 ALLOWED_IMPORTS = _STDLIB | {"zipfile", "numpy"}
 MODULES = _STDLIB | {"zipfile", "np"}
 BUILTINS = {"print", "len", "isinstance", "zip", "enumerate", "int", "float", "max", "open"}
@@ -138,7 +139,7 @@ BUILTINS |= {"dict", "set", "next", "iter", "min", "range", "slice", "tuple", "F
 BUILTINS |= {"type"}
 # the command line (main and its file helpers):
 BUILTINS |= {"any", "getattr", "list", "EOFError", "KeyboardInterrupt", "FileNotFoundError"}
-BUILTINS |= {"BaseException"}
+BUILTINS |= {"BaseException", "UnicodeDecodeError"}
 # the Python floor and weights file checks at import, a closed pipe:
 BUILTINS |= {"ImportError", "BrokenPipeError"}
 # fit's argument checks, Ctrl-C while the imports run:
