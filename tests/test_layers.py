@@ -16,6 +16,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # data, the packages' lazy re-exports
     ("ir",),
     ("printer",),
+    ("overview",),  # layers and the summary table of a Graph (Model.summary, nnspec summary)
     ("ops", "optimizers"),  # the op registry and the optimizer definitions (both data)
     ("autodiff", "buffers", "typecheck"),  # on the IR: plans both engines render; types
     ("spec",),
