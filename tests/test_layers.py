@@ -16,7 +16,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("ir",),
     ("printer",),
     ("ops", "optimizers"),  # the op registry and the optimizer definitions (both data)
-    ("autodiff", "typecheck"),  # on the IR: the reverse-mode plan both engines render; types
+    ("autodiff", "typecheck", "regularizers"),  # on the IR: the reverse-mode plan both engines
+    # render; types; the L1/L2 penalties (data)
     ("spec",),
     ("interpreter",),
     ("codegen",),

@@ -30,8 +30,8 @@ BASE: dict[str, Any] = {
 
 def _with(where: str, value: dict) -> dict:
     doc = copy.deepcopy(BASE)
-    if where == "optimizer":
-        doc["training"]["optimizer"] = value
+    if where in ("optimizer", "schedule"):
+        doc["training"][where] = value
     elif where == "loss":
         doc["training"]["loss"] = value
     elif where == "init":
