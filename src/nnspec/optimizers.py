@@ -411,8 +411,8 @@ def _check_setting(owner: str, setting: Setting, value: Any) -> None:
         ok = float(value).is_integer()
     bounds = (
         ("minimum", lambda v, b: v >= b),
-        ("maximum", lambda v, b: v <= b),
         ("exclusiveMinimum", lambda v, b: v > b),
+        ("maximum", lambda v, b: v <= b),
         ("exclusiveMaximum", lambda v, b: v < b),
     )
     if ok:

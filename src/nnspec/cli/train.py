@@ -279,8 +279,7 @@ def schedule_option(text: str) -> dict[str, Any]:
 def _early_stopping(args: argparse.Namespace, in_document: bool) -> dict[str, Any] | bool | None:
     """The early-stopping options given, merged by `train` over the document's section."""
     if args.no_early_stopping:
-        given = [o for o, v in (("--patience", args.patience), ("--monitor", args.monitor)) if v]
-        if given or args.min_delta is not None:
+        if any(v is not None for v in (args.patience, args.monitor, args.min_delta)):
             raise CommandError("--no-early-stopping switches early stopping off; drop the others")
         return False
     options = {

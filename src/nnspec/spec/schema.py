@@ -223,7 +223,7 @@ def _defs() -> dict[str, Any]:
         "optimizer": {"anyOf": [{"enum": list(OPTIMIZERS)}, UNIONS["optimizer"].schema()]},
         **UNIONS["optimizer"].defs(),
         "schedule": {
-            "description": "learning-rate schedule, per epoch (docs/training.md#schedules)",
+            "description": "learning-rate schedule, per epoch (docs/format.md#training)",
             "anyOf": [
                 {"enum": [n for n, d in SCHEDULES.items() if not d.required]},
                 UNIONS["schedule"].schema(),
