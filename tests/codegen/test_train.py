@@ -21,7 +21,7 @@ import pytest
 import nnspec
 from nnspec.codegen import compile, load_source
 from nnspec.codegen.render import check_vjp_macros, family
-from nnspec.codegen.train import BackStep
+from nnspec.codegen.train import EmitBackStep
 from nnspec.datasets.files import write_npz
 from nnspec.interpreter import Model
 from nnspec.interpreter.optimizers import make_optimizer
@@ -137,7 +137,7 @@ def test_in_place_tables_match_what_each_vjp_macro_reads(name: str) -> None:
         (True,) * len(inputs),
         *(tuple(j == k for j in range(len(inputs))) for k in range(len(inputs))),
     ):
-        step = BackStep(
+        step = EmitBackStep(
             op=f"{op.macro}_vjp",
             family=op.family,
             dy="dy_value",

@@ -13,9 +13,9 @@ import re
 import numpy as np
 import pytest
 
-from nnspec.codegen.emit import Step
+from nnspec.codegen.emit import EmitStep
 from nnspec.codegen.render import HELPERS, family, helper
-from nnspec.codegen.train import BackStep
+from nnspec.codegen.train import EmitBackStep
 from nnspec.ir import TensorType
 from nnspec.ops import REGISTRY
 from nnspec.spec.lower import ACTIVATIONS
@@ -28,20 +28,20 @@ def _called(code: str) -> set[str]:
     return {h for h in HELPERS if re.search(rf"\b_{h}\(", code)}
 
 
-def _step(op, kept: str = "") -> Step:
+def _step(op, kept: str = "") -> EmitStep:
     xs = tuple(f"in{k}" for k in range(2 if op.variadic else len(op.inputs)))
     attrs = {k: repr(v) for k, v in {**op.defaults(), **op.example}.items()}
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in op.example.items()}
-    return Step(op.macro, op.family, "out", xs, attrs, values, "", "", "", kept=kept)
+    return EmitStep(op.macro, op.family, "out", xs, attrs, values, "", "", "", kept=kept)
 
 
-def _back(op, kept: str = "") -> BackStep:
+def _back(op, kept: str = "") -> EmitBackStep:
     xs = tuple(f"in{k}" for k in range(2 if op.variadic else len(op.inputs)))
     attrs = {k: repr(v) for k, v in {**op.defaults(), **op.example}.items()}
     facts = {k: "(0,)" for k in ("axes", "order", "inverse")}
     facts.update(keepdims="False", count="1", kept="0", a_t="in0.T", b_t="in1.T")
     gs = tuple(f"g{k}" for k in range(len(xs)))
-    return BackStep(
+    return EmitBackStep(
         f"{op.macro}_vjp", op.family, "dy", "out", xs, gs, attrs, facts, (), "", "", kept
     )
 

@@ -87,7 +87,7 @@ def weights_npz(
     return _npz(emit.plan(graph, values, loss=loss_node(graph) if train else None), values)
 
 
-def _npz(plan: emit.Plan, values: Mapping[str, np.ndarray]) -> bytes:
+def _npz(plan: emit.EmitPlan, values: Mapping[str, np.ndarray]) -> bytes:
     buffer = io.BytesIO()
     write_npz(buffer, {t.ident: np.ascontiguousarray(values[t.raw]) for t in plan.params})
     return buffer.getvalue()

@@ -2,7 +2,7 @@
 
 The plan holds generator-owned identifiers, weights encoded as base64 of
 little-endian bytes, document strings already turned into safe literals, and one
-`Step` per node to render. `render.py` formats the plan; it never sees the graph.
+`EmitStep` per node to render. `render.py` formats the plan; it never sees the graph.
 
 Optimisations are limited to those that keep the result bitwise equal to the
 interpreter: nodes the outputs do not need are pruned, nodes of constant params
@@ -58,7 +58,7 @@ class Tensor:
 
 
 @dataclass(frozen=True)
-class Port:
+class EmitPort:
     """An input or output of `predict`: document name (literal) and local identifier."""
 
     key: str
@@ -69,7 +69,7 @@ class Port:
 
 
 @dataclass(frozen=True)
-class Step:
+class EmitStep:
     """One node rendered by the macro `op` of template family `family`."""
 
     op: str
@@ -86,7 +86,7 @@ class Step:
 
 
 @dataclass
-class Plan:
+class EmitPlan:
     """Everything `render` needs; built by `plan`."""
 
     version: str
@@ -95,11 +95,11 @@ class Plan:
     description_lines: list[str]
     metadata: list[tuple[str, list[str]]]
     sha256: str
-    inputs: list[Port]
-    outputs: list[Port]
+    inputs: list[EmitPort]
+    outputs: list[EmitPort]
     params: list[Tensor]
     consts: list[Tensor]
-    steps: list[Step]
+    steps: list[EmitStep]
     weights_file: str  # literal of the .npz file name, or '' for inline weights
     weights_sha256: str
     self_test_inputs: list[Tensor] = field(default_factory=list)
@@ -150,7 +150,7 @@ def steps_for(
     *,
     fresh: set[str],
     keep: set[str],
-) -> list[Step]:
+) -> list[EmitStep]:
     """Render steps for `nodes`; values in `fresh` (owned temporaries) may be reused in place,
     values in `keep` (outputs, values needed later) never are."""
     uses = Counter(name for node in nodes for name in node.inputs)
@@ -158,7 +158,7 @@ def steps_for(
     for node in nodes:
         if node.origin is not None:
             members.setdefault(node.origin, []).append(node.op)
-    steps: list[Step] = []
+    steps: list[EmitStep] = []
     last_origin: str | None = None
     for node in nodes:
         op = REGISTRY[node.op]
@@ -184,7 +184,7 @@ def steps_for(
             group = f"{comment(node.origin)}: {', '.join(members[node.origin])}"
         last_origin = node.origin
         steps.append(
-            Step(
+            EmitStep(
                 op=op.macro,
                 family=op.family,
                 out=idents[node.id],
@@ -226,11 +226,11 @@ def plan(
     *,
     weights_file: str = "",
     loss: str | None = None,
-) -> Plan:
+) -> EmitPlan:
     """The emit plan of `predict` for `graph` with these param values.
 
     With `loss` (the training loss node), the plan also embeds every trainable param
-    and whatever the loss needs, and names the loss path's values in `Plan.idents`.
+    and whatever the loss needs, and names the loss path's values in `EmitPlan.idents`.
     """
     names = Namer()
     types = graph.types()
@@ -249,7 +249,7 @@ def plan(
     for inp in graph.inputs:
         if inp.name in used:
             idents[inp.name] = names(inp.name)
-            inputs.append(_port(inp.name, idents[inp.name], inp.type))
+            inputs.append(port_for(inp.name, idents[inp.name], inp.type))
     param_tensors = []
     for p in graph.params:
         if p.name in embed:
@@ -266,11 +266,11 @@ def plan(
     # An input or a folded constant is returned as a copy: every returned array is fresh.
     shared = {i.name for i in graph.inputs} | set(folded)
     outputs = [
-        _port(o, f"{idents[o]}.copy()" if o in shared else idents[o], types[o])
+        port_for(o, f"{idents[o]}.copy()" if o in shared else idents[o], types[o])
         for o in graph.outputs
     ]
     used_inputs = [(idents[i.name], i.type) for i in graph.inputs if i.name in used]
-    return Plan(
+    return EmitPlan(
         version=__version__,
         name_comment=comment(graph.name),
         name_lines=literal_lines(graph.name),
@@ -321,8 +321,8 @@ def fast_check(inputs: Sequence[tuple[str, TensorType]]) -> list[str]:
     return clauses
 
 
-def _port(name: str, ident: str, t: TensorType) -> Port:
-    return Port(literal(name), ident, t.dtype, shape_literal(t), comment(name))
+def port_for(name: str, ident: str, t: TensorType) -> EmitPort:
+    return EmitPort(literal(name), ident, t.dtype, shape_literal(t), comment(name))
 
 
 def _json(value: Any) -> str:
@@ -330,7 +330,7 @@ def _json(value: Any) -> str:
 
 
 def add_self_test(
-    plan: Plan, graph: Graph, params: Mapping[str, np.ndarray], inputs: Mapping[str, np.ndarray]
+    plan: EmitPlan, graph: Graph, params: Mapping[str, np.ndarray], inputs: Mapping[str, np.ndarray]
 ) -> None:
     """Store the interpreter's outputs on `inputs` in the plan, for ``--self-test``."""
     used = {literal(i.name) for i in graph.inputs} & {p.key for p in plan.inputs}

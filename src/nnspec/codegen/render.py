@@ -17,9 +17,9 @@ from typing import Any
 
 import jinja2
 
-from nnspec.codegen.emit import Plan, Step
+from nnspec.codegen.emit import EmitPlan, EmitStep
 from nnspec.codegen.literals import python_literal
-from nnspec.codegen.train import BackStep, TrainPlan
+from nnspec.codegen.train import EmitBackStep, TrainPlan
 from nnspec.ops import REGISTRY
 from nnspec.ops.elementwise import (
     ERF_SWITCH,
@@ -90,7 +90,7 @@ def family(name: str) -> jinja2.Template:
     return environment().get_template(f"ops/{name}.j2")
 
 
-def render_steps(steps: list[Step]) -> str:
+def render_steps(steps: list[EmitStep]) -> str:
     """The straight-line code of `steps`, each under its node comment."""
     lines = []
     for step in steps:
@@ -102,7 +102,7 @@ def render_steps(steps: list[Step]) -> str:
     return "\n".join(lines)
 
 
-def render_backward(steps: list[BackStep]) -> str:
+def render_backward(steps: list[EmitBackStep]) -> str:
     """The reverse pass: each node's VJP macro, then its results summed into cotangents."""
     module: Any = environment().get_template("backward.j2").module  # macros are attributes
     accumulate = module.accumulate
@@ -231,7 +231,7 @@ def used_helpers(direct: set[str]) -> list[str]:
     return [h for h in HELPERS if h in used]
 
 
-def step_helpers(steps: Sequence[Step], backward: Sequence[BackStep] = ()) -> set[str]:
+def step_helpers(steps: Sequence[EmitStep], backward: Sequence[EmitBackStep] = ()) -> set[str]:
     """The helpers the macros of `steps` and `backward` call directly."""
     names = {h for step in steps for h in step.helpers}
     for back in backward:
@@ -245,7 +245,7 @@ def render_helpers(names: list[str]) -> str:
     return "".join(f"\n{helper(h)}\n" for h in names)
 
 
-def render(plan: Plan) -> str:
+def render(plan: EmitPlan) -> str:
     """The module text for `plan` (with its training section when `plan.train` is set)."""
     body = render_steps(plan.steps)
     train = render_train(plan.train) if plan.train else ""

@@ -21,7 +21,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from nnspec.autodiff import gradient_plan, training_roles
-from nnspec.codegen.emit import Plan, Port, Step, _port, attr_literals, steps_for
+from nnspec.codegen.emit import EmitPlan, EmitPort, EmitStep, attr_literals, port_for, steps_for
 from nnspec.codegen.names import Namer, comment, literal
 from nnspec.codegen.update import (
     ScheduleCode,
@@ -49,7 +49,7 @@ class Add:
 
 
 @dataclass(frozen=True)
-class BackStep:
+class EmitBackStep:
     """One node's VJP, rendered by macro `op` (``<op>_vjp``) of template `family`."""
 
     op: str
@@ -92,12 +92,12 @@ class TrainPlan:
     loss_key: str
     loss: str
     seed: str  # identifier of the loss's cotangent
-    feeds: list[Port]  # what the loss reads: inputs, then targets, in document order
+    feeds: list[EmitPort]  # what the loss reads: inputs, then targets, in document order
     features: list[str]  # literals of the data inputs `fit` takes as x
     target: str  # literal of the target `fit` takes as y, or 'None'
     params: list[Trainable]
-    forward: list[Step]
-    backward: list[BackStep]
+    forward: list[EmitStep]
+    backward: list[EmitBackStep]
     optimizer: UpdateCode
     schedule: ScheduleCode | None
     epochs: int
@@ -119,7 +119,7 @@ def loss_node(graph: Graph) -> str:
     return training.loss_node
 
 
-def train_plan(graph: Graph, plan: Plan) -> TrainPlan:
+def train_plan(graph: Graph, plan: EmitPlan) -> TrainPlan:
     """The training section's plan; `plan` must come from ``emit.plan(..., loss=...)``."""
     loss = loss_node(graph)
     training = graph.training
@@ -199,13 +199,15 @@ def _feed_names(graph: Graph, nodes: Sequence[Node]) -> list[str]:
     return [feed.name for feed in declared if feed.name in read]
 
 
-def _feeds(graph: Graph, nodes: Sequence[Node], idents: dict[str, str], names: Namer) -> list[Port]:
+def _feeds(
+    graph: Graph, nodes: Sequence[Node], idents: dict[str, str], names: Namer
+) -> list[EmitPort]:
     types = graph.types()
     ports = []
     for name in _feed_names(graph, nodes):
         if name not in idents:
             idents[name] = names(name)
-        ports.append(_port(name, idents[name], types[name]))
+        ports.append(port_for(name, idents[name], types[name]))
     return ports
 
 
@@ -218,7 +220,7 @@ def _back_step(
     names: Namer,
     temps: list[str],
     owned: set[str],
-) -> BackStep:
+) -> EmitBackStep:
     op = REGISTRY[node.op]
     shapes = _grad_shapes(node, types)
     gs: list[str] = []
@@ -245,7 +247,7 @@ def _back_step(
     dy = grads[node.id]
     # The cotangent dies here (only this step reads it): a VJP may write into it.
     into = dy if node.op in INPLACE_VJPS and dy in owned and gs[0] == grads[node.inputs[0]] else ""
-    return BackStep(
+    return EmitBackStep(
         op=f"{op.macro}_vjp",
         family=op.family,
         dy=dy,
@@ -263,8 +265,8 @@ def _back_step(
 
 def _share_loss_work(
     nodes: Sequence[Node],
-    forward: list[Step],
-    backward: list[BackStep],
+    forward: list[EmitStep],
+    backward: list[EmitBackStep],
     idents: dict[str, str],
     names: Namer,
 ) -> None:

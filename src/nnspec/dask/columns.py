@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from nnspec.dask.scorer import Port
-from nnspec.datasets.csvio import _INDEXED, _csv_arrays
+from nnspec.datasets.csvio import INDEXED, csv_arrays
 from nnspec.datasets.errors import PathLike
 
 
@@ -37,7 +37,7 @@ def input_columns(
     """
     header = [str(h) for h in header]
     indices = np.arange(len(header), dtype=np.float64)[None, :]
-    picked = _csv_arrays(
+    picked = csv_arrays(
         where, header, indices, list(inputs), list(targets), target_columns, None, ranks
     )
     return {
@@ -57,7 +57,7 @@ def output_columns(outputs: Sequence[Port], widths: Mapping[str, tuple[int, ...]
                 "outputs only (score a dask array instead)"
             )
         if dims:
-            names += [_INDEXED.format(port.name, j) for j in range(dims[0])]
+            names += [INDEXED.format(port.name, j) for j in range(dims[0])]
         else:
             names.append(port.name)
     if len(set(names)) != len(names):

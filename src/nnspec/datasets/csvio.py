@@ -1,9 +1,9 @@
-"""The strict CSV dialect of the data files, for `files.py`.
+"""The strict CSV dialect of the data files, for `files.py` and `nnspec.dask.columns`.
 
-Reading: `_parse_csv` turns text with a header row into column names and a float64
-table, refusing empty or non-numeric cells; `_csv_arrays` groups the columns into
+Reading: `parse_csv` turns text with a header row into column names and a float64
+table, refusing empty or non-numeric cells; `csv_arrays` groups the columns into
 the named arrays (``x`` is 1-D, ``x_0``, ``x_1``, ... form a 2-D ``x``, or the
-columns picked by ``input_columns`` / ``target_columns``). Writing: `_csv_text`
+columns picked by ``input_columns`` / ``target_columns``). Writing: `csv_text`
 lays arrays out the same way, with floats in their shortest exact form
 (`_format_column`). Opening files and writing them atomically is `files.py`'s job.
 """
@@ -26,11 +26,11 @@ from nnspec.errors import did_you_mean
 _NUMBER = re.compile(
     r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|nan|inf|infinity)", re.IGNORECASE
 )
-_INDEXED = "{}_{}"  # 2-D array column names: <name>_<column index>
-_PYTHON_SPELLING = {"target_columns": "target_columns", "input_columns": "input_columns"}
+INDEXED = "{}_{}"  # 2-D array column names: <name>_<column index>
+PYTHON_SPELLING = {"target_columns": "target_columns", "input_columns": "input_columns"}
 
 
-def _csv_arrays(
+def csv_arrays(
     path: PathLike,
     header: list[str],
     table: np.ndarray,
@@ -49,7 +49,7 @@ def _csv_arrays(
     spells ``target_columns`` / ``input_columns`` (``--target`` on the command line),
     so every hint names an option the reader can actually use.
     """
-    spell = {**_PYTHON_SPELLING, **(spelling or {})}
+    spell = {**PYTHON_SPELLING, **(spelling or {})}
     target_opt, input_opt = spell["target_columns"], spell["input_columns"]
     column = {name: i for i, name in enumerate(header)}
     chosen: dict[str, list[int]] = {}  # array name -> column indices, for explicit options
@@ -98,7 +98,7 @@ def _csv_arrays(
             raise DataError(
                 path,
                 f"has no column for {name!r} (columns: {listing}); name the columns "
-                f"{name!r} or {_INDEXED.format(name, 0)!r}, {_INDEXED.format(name, 1)!r}, ..., "
+                f"{name!r} or {INDEXED.format(name, 0)!r}, {INDEXED.format(name, 1)!r}, ..., "
                 f"or choose them with {target_opt if name in targets else input_opt}",
             )
     for name, rank in (ranks or {}).items():
@@ -154,7 +154,7 @@ def _named_columns(
     if name in column and indexed:
         raise DataError(
             path,
-            f"both a column {name!r} and columns {_INDEXED.format(name, '<i>')!r} exist, "
+            f"both a column {name!r} and columns {INDEXED.format(name, '<i>')!r} exist, "
             "so the array is ambiguous; rename one of them or pick columns explicitly",
         )
     if name in column:
@@ -165,14 +165,14 @@ def _named_columns(
         gap = min(set(range(len(indexed) + 1)) - set(indexed))
         raise DataError(
             path,
-            f"columns for {name!r} skip {_INDEXED.format(name, gap)!r}; number them "
-            f"{_INDEXED.format(name, 0)!r}, {_INDEXED.format(name, 1)!r}, ... without gaps",
+            f"columns for {name!r} skip {INDEXED.format(name, gap)!r}; number them "
+            f"{INDEXED.format(name, 0)!r}, {INDEXED.format(name, 1)!r}, ... without gaps",
         )
     order = [indexed[k] for k in range(len(indexed))]
     return lambda table: np.ascontiguousarray(table[:, order])
 
 
-def _parse_csv(path: PathLike, f: IO[str]) -> tuple[list[str], np.ndarray]:
+def parse_csv(path: PathLike, f: IO[str]) -> tuple[list[str], np.ndarray]:
     reader = csv.reader(f, strict=True, skipinitialspace=True)
     header = next(reader, None)
     if header is None or not header:
@@ -222,7 +222,7 @@ def _number(path: PathLike, line: int, j: int, header: list[str], cell: str) -> 
     raise DataError(path, f"{where}: {cell!r} is not a number; use plain decimal numbers")
 
 
-def _csv_text(path: PathLike, arrays: dict[str, np.ndarray]) -> str:
+def csv_text(path: PathLike, arrays: dict[str, np.ndarray]) -> str:
     header: list[str] = []
     columns: list[list[str]] = []
     rows: int | None = None
@@ -253,7 +253,7 @@ def _csv_text(path: PathLike, arrays: dict[str, np.ndarray]) -> str:
             if a.shape[1] == 0:
                 raise DataError(path, f"array {name!r} has no columns; CSV cannot hold it")
             for j in range(a.shape[1]):
-                header.append(_INDEXED.format(name, j))
+                header.append(INDEXED.format(name, j))
                 columns.append(_format_column(a[:, j]))
     if len(set(header)) != len(header):
         dup = next(h for h in header if header.count(h) > 1)

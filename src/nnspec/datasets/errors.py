@@ -1,4 +1,4 @@
-"""`DataError` and `PathLike`, shared by the data file modules.
+"""`DataError` (and `nnspec.fileio`'s `PathLike`), shared by the data file modules.
 
 `files.py` (dispatch by extension, NumPy files, atomic writes) and `csvio.py` (the
 strict CSV dialect) both raise `DataError`; it lives here because `files.py` imports
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-PathLike = str | os.PathLike[str]
+from nnspec.fileio import PathLike
 
 
 class DataError(ValueError):

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nnspec.datasets.csvio import _PYTHON_SPELLING, _csv_arrays, _csv_text, _parse_csv
+from nnspec.datasets.csvio import PYTHON_SPELLING, csv_arrays, csv_text, parse_csv
 from nnspec.datasets.errors import DataError, PathLike
 from nnspec.fileio import (
     ArrayFileError,
@@ -93,11 +93,11 @@ def load_arrays(
     _check_readable(path)
     if ext == ".csv":
         header, table = _read_csv(path)
-        return _csv_arrays(
+        return csv_arrays(
             path, header, table, inputs, targets, target_columns, input_columns, ranks, spelling
         )
     if target_columns is not None or input_columns is not None:
-        spell = {**_PYTHON_SPELLING, **(spelling or {})}
+        spell = {**PYTHON_SPELLING, **(spelling or {})}
         raise DataError(
             path,
             f"{spell['target_columns']} and {spell['input_columns']} apply only to .csv files; "
@@ -194,7 +194,7 @@ def _read_csv(path: PathLike) -> tuple[list[str], np.ndarray]:
     """Parse a numeric CSV with a header into (column names, float64 [rows, columns])."""
     try:
         with open_regular(path) as raw:
-            return _parse_csv(path, io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
+            return parse_csv(path, io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
     except UnicodeDecodeError as exc:
         raise DataError(path, f"is not UTF-8 text ({exc.reason}); save it as UTF-8") from exc
     except csv.Error as exc:
@@ -240,7 +240,7 @@ def save_arrays(path: PathLike, arrays: Mapping[str, np.ndarray]) -> None:
     elif ext == ".npz":
         content = lambda f: write_npz(f, arrays)  # noqa: E731
     else:
-        content = _csv_text(path, arrays)
+        content = csv_text(path, arrays)
     try:
         write_atomic(path, content)
     except OSError as exc:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from nnspec.interpreter.forward import located
-from nnspec.interpreter.plan import BackStep
+from nnspec.interpreter.plan import RunBackStep
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -29,7 +29,7 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return grad
 
 
-def propagate(steps: tuple[BackStep, ...], env: list[Any], cotangents: list[Any]) -> list[Any]:
+def propagate(steps: tuple[RunBackStep, ...], env: list[Any], cotangents: list[Any]) -> list[Any]:
     """Walk `steps` (already in reverse order), accumulating cotangents per slot.
 
     `cotangents` starts with the seed (1 at the loss slot) and None elsewhere; a

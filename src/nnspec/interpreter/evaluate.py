@@ -13,7 +13,7 @@ from typing import Any
 
 from nnspec.interpreter.metrics import METRICS, Evaluator
 from nnspec.interpreter.model import Model
-from nnspec.interpreter.train import _data, _target, _training
+from nnspec.interpreter.train import target_name, training_arrays, training_section
 
 
 def evaluate(
@@ -29,14 +29,14 @@ def evaluate(
     Raises ValueError for a graph without a training loss, an unknown metric, or data
     that does not fit the graph (the message names the input).
     """
-    training = _training(model)
+    training = training_section(model)
     feeds = model.gradient_plan(outputs=(training.output,)).feeds
-    target = _target(model, feeds)
+    target = target_name(model, feeds)
     wanted = tuple(training.metrics if metrics is None else metrics)
     for name in wanted:
         if name not in METRICS:
             raise ValueError(f"unknown metric {name!r}; use {', '.join(METRICS)}")
         if target is None:
             raise ValueError(f"metric {name!r} needs a training target, and this loss has none")
-    data = _data(model, feeds, target, X, y)
+    data = training_arrays(model, feeds, target, X, y)
     return Evaluator(model, wanted, target)(data, batch_size)

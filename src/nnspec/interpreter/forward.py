@@ -17,13 +17,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from nnspec.interpreter.plan import Step
+    from nnspec.interpreter.plan import RunStep
     from nnspec.ir import Node
 
 SOURCE = "<nnspec plan>"
 
 
-def straight_line(steps: tuple[Step, ...]) -> Callable[[list[Any]], list[Any]]:
+def straight_line(steps: tuple[RunStep, ...]) -> Callable[[list[Any]], list[Any]]:
     """A function ``run(env) -> env`` running `steps` on `env` in order."""
     namespace: dict[str, Any] = {}
     lines = ["def run(e):"]

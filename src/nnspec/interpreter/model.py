@@ -16,7 +16,7 @@ import numpy as np
 from nnspec.interpreter.backward import propagate
 from nnspec.interpreter.init import initial_values
 from nnspec.interpreter.inputs import prepare
-from nnspec.interpreter.plan import Layout, Plan
+from nnspec.interpreter.plan import Layout, RunPlan
 from nnspec.interpreter.regularize import Penalty
 from nnspec.interpreter.threads import blas_threads, check
 from nnspec.ir import Graph
@@ -91,7 +91,7 @@ class Model:
         self.params = Params(self, values)
         for name, value in (params or {}).items():
             self.params[name] = value
-        self._plans: dict[tuple, Plan] = {}
+        self._plans: dict[tuple, RunPlan] = {}
         self.trainable = tuple(p.name for p in graph.params if p.trainable)
         self.penalty = Penalty(graph)
         """The training section's L1/L2 penalties, part of the training loss."""
@@ -115,7 +115,7 @@ class Model:
 
     def plan(
         self, outputs: tuple[str, ...], loss: str | None = None, wrt: tuple[str, ...] = ()
-    ) -> Plan:
+    ) -> RunPlan:
         """The cached plan computing `outputs` (and the gradient of `loss` for `wrt`)."""
         key = (outputs, loss, wrt)
         plan = self._plans.get(key)
@@ -132,7 +132,7 @@ class Model:
             self._plans[key] = plan
         return plan
 
-    def gradient_plan(self, wrt_inputs: bool = False, outputs: tuple[str, ...] = ()) -> Plan:
+    def gradient_plan(self, wrt_inputs: bool = False, outputs: tuple[str, ...] = ()) -> RunPlan:
         """The plan for the training loss, its value, `outputs` and gradients."""
         training = self.graph.training
         if training is None or training.loss_node is None:
@@ -145,7 +145,9 @@ class Model:
 
     # ------------------------------------------------------------------ running
 
-    def environment(self, plan: Plan, inputs: Mapping[str, Any], check: bool = True) -> list[Any]:
+    def environment(
+        self, plan: RunPlan, inputs: Mapping[str, Any], check: bool = True
+    ) -> list[Any]:
         """A fresh environment holding the params and the (checked) inputs `plan` reads."""
         env = self._env.copy()
         slots = self.layout.slots
@@ -176,7 +178,7 @@ class Model:
     def __call__(self, **inputs: Any) -> dict[str, np.ndarray]:
         return self.run(inputs)
 
-    def work(self, env: list[Any], plan: Plan) -> int:
+    def work(self, env: list[Any], plan: RunPlan) -> int:
         """Rough multiply-adds of running `plan` on `env`: rows of its first feed x weights."""
         if not plan.feeds:
             return self.weights
@@ -220,7 +222,7 @@ class Model:
         return float(loss), grads
 
     def loss_and_gradients(
-        self, plan: Plan, env: list[Any]
+        self, plan: RunPlan, env: list[Any]
     ) -> tuple[np.ndarray, dict[str, np.ndarray], list[Any]]:
         """Forward and backward on a filled environment; the hot path of training.
 

@@ -26,24 +26,24 @@ from nnspec.interpreter.forward import straight_line
 from nnspec.ir import Graph, Input, Node
 from nnspec.ops import REGISTRY
 
-Step = tuple[Callable, tuple[int, ...], int, tuple[int, ...], Node]
+RunStep = tuple[Callable, tuple[int, ...], int, tuple[int, ...], Node]
 """A forward step: (op forward with attrs bound, input slots, output slot, slots to free
 after, the node it runs — named when the step fails)."""
 
-BackStep = tuple[Callable, tuple[int, ...], int, tuple[bool, ...], Node]
+RunBackStep = tuple[Callable, tuple[int, ...], int, tuple[bool, ...], Node]
 """A backward step: (op VJP with attrs bound, input slots, output slot, which inputs
 want a gradient, the node)."""
 
 
 @dataclass(frozen=True)
-class Plan:
+class RunPlan:
     """What to run for one set of requested values (and, optionally, one loss)."""
 
-    steps: tuple[Step, ...]
+    steps: tuple[RunStep, ...]
     feeds: tuple[Input, ...]  # graph inputs / targets the steps read, in declaration order
     outputs: tuple[str, ...]
     out_slots: tuple[int, ...]
-    backward: tuple[BackStep, ...] = ()
+    backward: tuple[RunBackStep, ...] = ()
     loss_slot: int | None = None
     wrt: tuple[tuple[str, int], ...] = ()  # (name, slot) of every value a gradient is returned for
     run: Callable[[list], list] = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
@@ -77,7 +77,7 @@ class Layout:
 
     def plan(
         self, outputs: tuple[str, ...], loss: str | None = None, wrt: Iterable[str] = ()
-    ) -> Plan:
+    ) -> RunPlan:
         """A pruned forward plan for `outputs`; with `loss`, also its reverse pass for `wrt`."""
         for name in (*outputs, *([loss] if loss else [])):
             if name not in self.slots:
@@ -89,7 +89,7 @@ class Layout:
         backward, wanted, kept = _reverse(reverse, self.slots)
         keep = kept | {self.slots[name] for name in roots}
         feeds = tuple(f for name, f in self.feeds.items() if name in live)
-        return Plan(
+        return RunPlan(
             steps=_forward(nodes, self.slots, keep),
             feeds=feeds,
             outputs=outputs,
@@ -100,7 +100,7 @@ class Layout:
         )
 
 
-def _forward(nodes: list[Node], slots: dict[str, int], keep: set[int]) -> tuple[Step, ...]:
+def _forward(nodes: list[Node], slots: dict[str, int], keep: set[int]) -> tuple[RunStep, ...]:
     """Forward steps; a node's value is freed after its last reader unless `keep` holds it."""
     last_use: dict[int, int] = {}
     for k, node in enumerate(nodes):
@@ -209,12 +209,12 @@ def _buffered(
 
 def _reverse(
     reverse: GradientPlan | None, slots: dict[str, int]
-) -> tuple[tuple[BackStep, ...], tuple[str, ...], set[int]]:
+) -> tuple[tuple[RunBackStep, ...], tuple[str, ...], set[int]]:
     """The autodiff plan bound to slots: backward steps (reverse order), the names
     gradients are returned for (in slot order) and the slots the steps touch."""
     if reverse is None:
         return (), (), set()
-    steps: list[BackStep] = []
+    steps: list[RunBackStep] = []
     for step in reverse.steps:
         node, wants = step.node, step.wants
         op = REGISTRY[node.op]

@@ -80,7 +80,7 @@ class EarlyStopping:
 
     @property
     def higher_is_better(self) -> bool:
-        return self.monitor.removeprefix("val_") in HIGHER_IS_BETTER
+        return (self.monitor or "loss").removeprefix("val_") in HIGHER_IS_BETTER
 
     def update(self, epoch: int, value: float, params: Mapping[str, np.ndarray]) -> bool:
         """Record the monitored `value` of `epoch`; True when training should stop."""

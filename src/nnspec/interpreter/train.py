@@ -24,7 +24,7 @@ from nnspec.interpreter.inputs import prepare
 from nnspec.interpreter.metrics import METRICS, Evaluator
 from nnspec.interpreter.model import Model
 from nnspec.interpreter.optimizers import Schedule, make_optimizer, make_schedule
-from nnspec.interpreter.plan import Plan
+from nnspec.interpreter.plan import RunPlan
 from nnspec.interpreter.progress import Progress
 from nnspec.interpreter.stopping import EarlyStopping
 from nnspec.interpreter.stream import DEFAULT_BUFFER_ROWS, Partition, PartitionStream
@@ -160,11 +160,11 @@ def train(
     model = (
         model_or_graph if isinstance(model_or_graph, Model) else Model(model_or_graph, seed=seed)
     )
-    training = _training(model)
+    training = training_section(model)
     for problem in learning_problems(model.graph):
         warnings.warn(f"{problem.code} {problem.message}", NothingToLearnWarning, stacklevel=2)
     plan = model.gradient_plan(outputs=(training.output,))
-    target = _target(model, plan.feeds)
+    target = target_name(model, plan.feeds)
     if validation_split is None and validation_data is None:
         validation_split = training.validation_split
         split_name = "training.validation_split"
@@ -174,7 +174,7 @@ def train(
         arrays, held_out = _validation(
             model,
             (plan.feeds, target),
-            _data(model, plan.feeds, target, X, y),
+            training_arrays(model, plan.feeds, target, X, y),
             validation_data,
             (validation_split, split_name),
             training.seed if seed is None else seed,
@@ -188,7 +188,9 @@ def train(
         raise ValueError("give the examples as X (and y) or as data=partitions, not both")
     else:
         stream = PartitionStream(
-            data, lambda part: _data(model, plan.feeds, target, part, None), shuffle_buffer
+            data,
+            lambda part: training_arrays(model, plan.feeds, target, part, None),
+            shuffle_buffer,
         )
         rows = None
         held_out = _validation(
@@ -262,7 +264,7 @@ def train(
             snapshot = {k: v.copy() for k, v in params.items()}
             if progress:
                 progress.update(epoch, history.last())
-            watched = history.last()[stopper.monitor] if stopper is not None else 0.0
+            watched = history.last()[stopper.monitor or "loss"] if stopper is not None else 0.0
             if stopper is not None and stopper.update(epoch, watched, params):
                 history.stopped = "early stopping"
                 break
@@ -337,11 +339,16 @@ class TrainStep:
     """
 
     def __init__(
-        self, model: Model, optimizer: Any, plan: Plan | None = None, *, threads: int | None = None
+        self,
+        model: Model,
+        optimizer: Any,
+        plan: RunPlan | None = None,
+        *,
+        threads: int | None = None,
     ):
         self.model = model
         self.optimizer = optimizer
-        self.plan = plan or model.gradient_plan(outputs=(_training(model).output,))
+        self.plan = plan or model.gradient_plan(outputs=(training_section(model).output,))
         self.threads = check(threads)
         """The BLAS thread count (None: the model's ``threads``)."""
 
@@ -356,7 +363,7 @@ class TrainStep:
         return loss, env
 
 
-def _training(model: Model) -> Training:
+def training_section(model: Model) -> Training:
     """The graph's training section, which everything here needs."""
     training = model.graph.training
     if training is None:
@@ -371,7 +378,7 @@ def _restore(params: Any, snapshot: Mapping[str, np.ndarray]) -> None:
         params[name] = value
 
 
-def _data(
+def training_arrays(
     model: Model, feeds: Sequence[Input], target: str | None, X: Any, y: Any
 ) -> dict[str, np.ndarray]:
     """Named, checked arrays that all share the first (example) axis."""
@@ -419,7 +426,7 @@ def _validation(
         pair = isinstance(validation_data, tuple | list) and len(validation_data) == 2
         given = validation_data if pair else (validation_data, None)
         try:
-            return data, _data(model, *roles, *given)
+            return data, training_arrays(model, *roles, *given)
         except ValueError as exc:
             raise ValueError(f"validation data: {exc}") from None
     if split is None:
@@ -445,13 +452,13 @@ def _validation(
 
 def feed_names(model: Model) -> tuple[list[str], str | None]:
     """(data input names, target name) that training reads, for loading data files."""
-    feeds = model.gradient_plan(outputs=(_training(model).output,)).feeds
-    target = _target(model, feeds)
+    feeds = model.gradient_plan(outputs=(training_section(model).output,)).feeds
+    target = target_name(model, feeds)
     return [f.name for f in feeds if f.name != target], target
 
 
-def _target(model: Model, feeds: Sequence[Input]) -> str | None:
+def target_name(model: Model, feeds: Sequence[Input]) -> str | None:
     """The target: the document's declared one, else the one input only the loss reads
     (`nnspec.autodiff.training_roles`, which the generated module's `fit` uses too)."""
-    _training(model)
+    training_section(model)
     return training_roles(model.graph, [f.name for f in feeds])[1]

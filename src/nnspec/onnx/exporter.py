@@ -29,7 +29,7 @@ class ExportError(ValueError):
 
 
 @dataclass
-class _Builder:
+class _OnnxBuilder:
     graph: Graph
     nodes: list[Any] = field(default_factory=list)
     initializers: list[Any] = field(default_factory=list)
@@ -57,11 +57,11 @@ class _Builder:
         return self.const(base, np.asarray(value, dtype=dtype))
 
 
-Exporter = Callable[[_Builder, Node, list[str]], None]
+Exporter = Callable[[_OnnxBuilder, Node, list[str]], None]
 
 
 def _simple(op_type: str) -> Exporter:
-    def export(b: _Builder, node: Node, xs: list[str]) -> None:
+    def export(b: _OnnxBuilder, node: Node, xs: list[str]) -> None:
         b.add(op_type, xs, node.id, node.id)
 
     return export
@@ -70,23 +70,23 @@ def _simple(op_type: str) -> Exporter:
 def _with_attrs(op_type: str, *names: str) -> Exporter:
     """Ops whose nnspec attributes are ONNX float attributes of the same name."""
 
-    def export(b: _Builder, node: Node, xs: list[str]) -> None:
+    def export(b: _OnnxBuilder, node: Node, xs: list[str]) -> None:
         attrs = {k: float(node.attr[k]) for k in names}
         b.add(op_type, xs, node.id, node.id, **attrs)
 
     return export
 
 
-def _square(b: _Builder, node: Node, xs: list[str]) -> None:
+def _square(b: _OnnxBuilder, node: Node, xs: list[str]) -> None:
     b.add("Mul", [xs[0], xs[0]], node.id, node.id)
 
 
-def _silu(b: _Builder, node: Node, xs: list[str]) -> None:
+def _silu(b: _OnnxBuilder, node: Node, xs: list[str]) -> None:
     gate = b.add("Sigmoid", xs, f"{node.id}_sigmoid", f"{node.id}_sigmoid")
     b.add("Mul", [xs[0], gate], node.id, node.id)
 
 
-def _gelu(b: _Builder, node: Node, xs: list[str]) -> None:
+def _gelu(b: _OnnxBuilder, node: Node, xs: list[str]) -> None:
     b.add("Gelu", xs, node.id, node.id, approximate="tanh")
 
 
@@ -98,7 +98,7 @@ def _axes(node: Node, rank: int) -> list[int]:
 
 
 def _reduce(op_type: str) -> Exporter:
-    def export(b: _Builder, node: Node, xs: list[str]) -> None:
+    def export(b: _OnnxBuilder, node: Node, xs: list[str]) -> None:
         rank = b.graph.types()[node.inputs[0]].rank
         axes = b.const(f"{node.id}_axes", np.asarray(_axes(node, rank), dtype=np.int64))
         keepdims = int(bool(node.attr.get("keepdims", False)))
@@ -108,19 +108,19 @@ def _reduce(op_type: str) -> Exporter:
 
 
 def _axis(op_type: str) -> Exporter:
-    def export(b: _Builder, node: Node, xs: list[str]) -> None:
+    def export(b: _OnnxBuilder, node: Node, xs: list[str]) -> None:
         b.add(op_type, xs, node.id, node.id, axis=int(node.attr.get("axis", -1)))
 
     return export
 
 
-def _reshape(b: _Builder, node: Node, xs: list[str]) -> None:
+def _reshape(b: _OnnxBuilder, node: Node, xs: list[str]) -> None:
     # nnspec's 0 (copy) and -1 (infer) mean what ONNX's do with allowzero=0.
     shape = b.const(f"{node.id}_shape", np.asarray(node.attr["shape"], dtype=np.int64))
     b.add("Reshape", [xs[0], shape], node.id, node.id, allowzero=0)
 
 
-def _transpose(b: _Builder, node: Node, xs: list[str]) -> None:
+def _transpose(b: _OnnxBuilder, node: Node, xs: list[str]) -> None:
     perm = node.attr.get("perm")
     rank = b.graph.types()[node.inputs[0]].rank
     perm = list(range(rank))[::-1] if perm is None else list(perm)
@@ -205,7 +205,7 @@ def to_model(graph: Graph, params: Mapping[str, np.ndarray] | None = None) -> An
     unknown = sorted({n.op for n in nodes if n.op not in EXPORTERS})
     if unknown:
         raise ExportError(f"no ONNX mapping for nnspec op {unknown[0]!r}")
-    builder = _Builder(graph)
+    builder = _OnnxBuilder(graph)
     builder.names.update(i.name for i in graph.inputs)
     builder.names.update(n.id for n in graph.nodes)
     used = {name for n in nodes for name in n.inputs}

@@ -22,7 +22,7 @@ from nnspec.ir import Dim, TensorType
 from nnspec.onnx import patterns
 from nnspec.onnx.context import Context, Dyn, ImportFailure, Value, sanitize
 from nnspec.onnx.convert import CONVERTERS, OnnxNode
-from nnspec.onnx.reader import Source, read_model
+from nnspec.onnx.reader import ModelSource, read_model
 from nnspec.spec.limits import DEFAULT_LIMITS, Limits
 
 MIN_OPSET = 7  # opsets older than this changed semantics nnspec does not model
@@ -57,7 +57,7 @@ class _Missing(NamedTuple):
 
 
 def from_onnx(
-    source: Source,
+    source: ModelSource,
     *,
     outputs: Sequence[str] | None = None,
     name: str | None = None,

@@ -18,10 +18,10 @@ from nnspec.fileio import open_regular, read_regular
 from nnspec.spec.limits import DEFAULT_LIMITS, Limits
 from nnspec.spec.weights import resolve_inside
 
-Source = str | os.PathLike | bytes
+ModelSource = str | os.PathLike | bytes
 
 
-def read_model(source: Source, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, Path | None]:
+def read_model(source: ModelSource, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, Path | None]:
     """The parsed `onnx.ModelProto` and the folder of its file (None for bytes).
 
     Raises `SpecError` (NN701, NN707, NN601) with every problem found, and `OSError`

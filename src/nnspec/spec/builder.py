@@ -1,7 +1,7 @@
 """Shared state of the semantic checker (`check.py`) and its helpers.
 
-`check.build_graph` creates one `_Builder` per document; `params.py` and
-`training.py` add params, nodes and problems to it as the check proceeds. `_Wired`
+`check.build_graph` creates one `GraphBuilder` per document; `params.py` and
+`training.py` add params, nodes and problems to it as the check proceeds. `WiredNode`
 is a document node after wiring (an id and explicit inputs), before typing.
 """
 
@@ -21,7 +21,7 @@ from nnspec.spec.limits import Limits
 
 
 @dataclass
-class _Wired:
+class WiredNode:
     """A document node with its resolved id and input names."""
 
     index: int
@@ -33,7 +33,7 @@ class _Wired:
 
 
 @dataclass
-class _Builder:
+class GraphBuilder:
     doc: Mapping[str, Any]
     base_dir: Path | None
     limits: Limits
@@ -52,11 +52,11 @@ class _Builder:
         return self.doc.get("dtype", "float32")
 
 
-def _tensor_type(spec: Mapping[str, Any], default_dtype: str) -> TensorType:
+def tensor_type(spec: Mapping[str, Any], default_dtype: str) -> TensorType:
     return TensorType(tuple(spec["shape"]), spec.get("dtype", default_dtype))
 
 
 @cache
-def _defaults(op_name: str) -> Mapping[str, Any]:
+def attr_defaults(op_name: str) -> Mapping[str, Any]:
     """An op's attribute defaults, computed once per op (read-only: callers copy)."""
     return MappingProxyType(REGISTRY[op_name].defaults())

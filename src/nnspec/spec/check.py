@@ -20,13 +20,13 @@ from nnspec.autodiff import needed_values
 from nnspec.errors import Problem, ShapeError, did_you_mean, pointer_join
 from nnspec.ir import Graph, Input, Node, TensorType, Training, freeze
 from nnspec.ops import REGISTRY
-from nnspec.spec.builder import _Builder, _defaults, _tensor_type, _Wired
+from nnspec.spec.builder import GraphBuilder, WiredNode, attr_defaults, tensor_type
 from nnspec.spec.learnable import learning_problems
 from nnspec.spec.limits import Limits, shape_problems
 from nnspec.spec.lower import COMPOSITES, Composite
 from nnspec.spec.order import topological_order
-from nnspec.spec.params import _declared_params, _finish_params, _make_param, _param_type
-from nnspec.spec.training import DEFAULT_TARGET, _training
+from nnspec.spec.params import declared_params, finish_params, make_param, param_type
+from nnspec.spec.training import DEFAULT_TARGET, resolve_training
 
 VERIFY_GRAPHS = False
 """When True (the test suite sets it), `build_graph` re-derives every type of the graph
@@ -37,7 +37,7 @@ def build_graph(
     doc: Mapping[str, Any], *, base_dir: Path | None, limits: Limits, sha256: str = ""
 ) -> tuple[Graph | None, list[Problem]]:
     """Check a schema-clean document; returns the graph (None on errors) and all problems."""
-    b = _Builder(doc, base_dir, limits)
+    b = GraphBuilder(doc, base_dir, limits)
     nodes = doc["nodes"]
     if len(nodes) > limits.max_nodes:
         b.error(
@@ -50,7 +50,7 @@ def build_graph(
     if b.problems:
         return None, b.problems
     inputs = _inputs(b)
-    declared = _declared_params(b)
+    declared = declared_params(b)
     wired = _wire(b, inputs, declared)
     if any(p.is_error for p in b.problems):
         return None, b.problems
@@ -59,9 +59,9 @@ def build_graph(
         return None, b.problems
     for node in order:
         _infer(b, node, declared)
-    _finish_params(b, declared)
+    finish_params(b, declared)
     outputs = _outputs(b, wired)
-    training = _training(b, outputs) if "training" in doc and outputs else None
+    training = resolve_training(b, outputs) if "training" in doc and outputs else None
     if any(p.is_error for p in b.problems):
         return None, b.problems
     _warn_unused(b, inputs, declared, outputs, training)
@@ -82,16 +82,18 @@ def build_graph(
     return graph, b.problems
 
 
-def _inputs(b: _Builder) -> dict[str, Input]:
+def _inputs(b: GraphBuilder) -> dict[str, Input]:
     inputs = {}
     for name, spec in b.doc["inputs"].items():
         pointer = pointer_join("inputs", name)
-        inputs[name] = Input(name, _tensor_type(spec, b.dtype), pointer)
+        inputs[name] = Input(name, tensor_type(spec, b.dtype), pointer)
         b.types[name] = inputs[name].type
     return inputs
 
 
-def _wire(b: _Builder, inputs: Mapping[str, Input], declared: Mapping[str, dict]) -> list[_Wired]:
+def _wire(
+    b: GraphBuilder, inputs: Mapping[str, Input], declared: Mapping[str, dict]
+) -> list[WiredNode]:
     """Give every node an id and explicit inputs, reporting clashes and unknown names."""
     nodes = b.doc["nodes"]
     taken: dict[str, str] = {name: "an input" for name in inputs}
@@ -108,7 +110,7 @@ def _wire(b: _Builder, inputs: Mapping[str, Input], declared: Mapping[str, dict]
             )
         taken.setdefault(name, "the training target")
     explicit_ids = {n["id"] for n in nodes if "id" in n}
-    wired: list[_Wired] = []
+    wired: list[WiredNode] = []
     for index, raw in enumerate(nodes):
         pointer = pointer_join("nodes", index)
         node_id = raw.get("id") or _fresh(raw["op"], index, explicit_ids, taken)
@@ -124,7 +126,7 @@ def _wire(b: _Builder, inputs: Mapping[str, Input], declared: Mapping[str, dict]
             for k, v in raw.items()
             if k not in ("op", "id", "inputs", "description") and not k.startswith("x-")
         }
-        wired.append(_Wired(index, node_id, raw["op"], (), attrs, pointer))
+        wired.append(WiredNode(index, node_id, raw["op"], (), attrs, pointer))
     names = set(taken)
     for index, (raw, node) in enumerate(zip(nodes, wired, strict=True)):
         if "inputs" in raw:
@@ -156,7 +158,10 @@ def _wire(b: _Builder, inputs: Mapping[str, Input], declared: Mapping[str, dict]
 
 
 def _check_reserved(
-    b: _Builder, wired: list[_Wired], inputs: Mapping[str, Input], declared: Mapping[str, dict]
+    b: GraphBuilder,
+    wired: list[WiredNode],
+    inputs: Mapping[str, Input],
+    declared: Mapping[str, dict],
 ) -> None:
     """Names ``<layer id>.<part>`` belong to a composite layer's params and steps; a user
     node or input with such a name would collide with them after lowering."""
@@ -168,7 +173,9 @@ def _check_reserved(
     if not layers:
         return
     # (name, kind, where): a node's pointer is built only if it is reported
-    named: list[tuple[str, str, str | _Wired]] = [(w.id, "node", w) for w in wired if "." in w.id]
+    named: list[tuple[str, str, str | WiredNode]] = [
+        (w.id, "node", w) for w in wired if "." in w.id
+    ]
     named += [(name, "input", inp.pointer) for name, inp in inputs.items() if "." in name]
     named += [(name, "param", spec["pointer"]) for name, spec in declared.items() if "." in name]
     for name, kind, where in named:
@@ -199,7 +206,7 @@ def _fresh(op: str, index: int, *taken: Collection[str]) -> str:
     return candidate
 
 
-def _check_arity(b: _Builder, node: _Wired) -> None:
+def _check_arity(b: GraphBuilder, node: WiredNode) -> None:
     if node.op in COMPOSITES:
         expected: tuple[str, ...] = ("x",)
     else:
@@ -221,8 +228,8 @@ def _check_arity(b: _Builder, node: _Wired) -> None:
     )
 
 
-def _infer(b: _Builder, node: _Wired, declared: Mapping[str, dict]) -> None:
-    in_types = [b.types.get(name) or _param_type(b, name, declared) for name in node.inputs]
+def _infer(b: GraphBuilder, node: WiredNode, declared: Mapping[str, dict]) -> None:
+    in_types = [b.types.get(name) or param_type(b, name, declared) for name in node.inputs]
     b.used.update(node.inputs)
     if any(t is None for t in in_types):
         b.types[node.id] = None  # an earlier problem; stay quiet
@@ -230,12 +237,12 @@ def _infer(b: _Builder, node: _Wired, declared: Mapping[str, dict]) -> None:
     if node.op in COMPOSITES:
         _lower(b, node, COMPOSITES[node.op], in_types[0], declared)  # type: ignore[arg-type]
         return
-    attrs = {**_defaults(node.op), **node.attrs}
+    attrs = {**attr_defaults(node.op), **node.attrs}
     _emit(b, node.id, node.op, node.inputs, attrs, tuple(in_types), node.pointer, None)  # type: ignore[arg-type]
 
 
 def _emit(
-    b: _Builder,
+    b: GraphBuilder,
     node_id: str,
     op_name: str,
     inputs: tuple[str, ...],
@@ -266,7 +273,7 @@ def _roles(roles: tuple[str, ...], names: tuple[str, ...]) -> str:
 
 
 def _lower(
-    b: _Builder, node: _Wired, comp: Composite, x: TensorType, declared: Mapping[str, dict]
+    b: GraphBuilder, node: WiredNode, comp: Composite, x: TensorType, declared: Mapping[str, dict]
 ) -> None:
     fan_in = x.shape[-1] if x.rank else None
     if not isinstance(fan_in, int) or not x.is_float:
@@ -284,7 +291,7 @@ def _lower(
         name = f"{node.id}.{suffix}"
         names[f"${suffix}"] = name
         spec = declared.get(name, {"pointer": node.pointer})
-        param = _make_param(b, name, spec, shape=shape, default_init=init, owner=node.id)
+        param = make_param(b, name, spec, shape=shape, default_init=init, owner=node.id)
         if param is None:
             b.types[node.id] = None
             return
@@ -300,7 +307,7 @@ def _lower(
             {"$x": node.inputs[0], "$prev": prev}.get(r, names.get(r, r)) for r in step.inputs
         )
         types = tuple(b.types.get(r) or b.params[r].type for r in refs)
-        attrs = {**_defaults(step.op), **step.attrs}
+        attrs = {**attr_defaults(step.op), **step.attrs}
         prev_type = _emit(b, step_id, step.op, refs, attrs, types, node.pointer, node.id, comp.name)
         if prev_type is None:
             b.types[node.id] = None
@@ -308,7 +315,7 @@ def _lower(
         prev = step_id
 
 
-def _outputs(b: _Builder, wired: list[_Wired]) -> list[str]:
+def _outputs(b: GraphBuilder, wired: list[WiredNode]) -> list[str]:
     if "outputs" not in b.doc:
         return [wired[-1].id]
     outputs = []
@@ -332,7 +339,7 @@ def _outputs(b: _Builder, wired: list[_Wired]) -> list[str]:
 
 
 def _warn_unused(
-    b: _Builder,
+    b: GraphBuilder,
     inputs: Mapping[str, Input],
     declared: Mapping[str, dict],
     outputs: list[str],

@@ -21,11 +21,14 @@ from nnspec.spec.conform import check_schema
 from nnspec.spec.limits import DEFAULT_LIMITS, Limits
 from nnspec.spec.parse import ParsedDocument, parse_json, read_document, value_problems
 
-Source = str | os.PathLike | Mapping[str, Any] | bytes
+DocumentSource = str | os.PathLike | Mapping[str, Any] | bytes
 
 
 def load(
-    source: Source, *, limits: Limits = DEFAULT_LIMITS, base_dir: str | os.PathLike | None = None
+    source: DocumentSource,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    base_dir: str | os.PathLike | None = None,
 ) -> Graph:
     """A checked `Graph` from a path, JSON text or an already parsed dict.
 
@@ -39,7 +42,10 @@ def load(
 
 
 def validate(
-    source: Source, *, limits: Limits = DEFAULT_LIMITS, base_dir: str | os.PathLike | None = None
+    source: DocumentSource,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    base_dir: str | os.PathLike | None = None,
 ) -> list[Problem]:
     """Every problem (errors and warnings) of a document, ordered by position."""
     _, problems = _run(source, limits, base_dir)
@@ -47,7 +53,10 @@ def validate(
 
 
 def load_with_problems(
-    source: Source, *, limits: Limits = DEFAULT_LIMITS, base_dir: str | os.PathLike | None = None
+    source: DocumentSource,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    base_dir: str | os.PathLike | None = None,
 ) -> tuple[Graph | None, list[Problem]]:
     """Both results at once (for the CLI, which reports warnings of valid documents)."""
     return _run(source, limits, base_dir)
@@ -71,7 +80,7 @@ def load_file(
 
 
 def _run(
-    source: Source, limits: Limits, base_dir: str | os.PathLike | None
+    source: DocumentSource, limits: Limits, base_dir: str | os.PathLike | None
 ) -> tuple[Graph | None, list[Problem]]:
     return _paused_gc(_stages, source, limits, base_dir)
 
@@ -94,7 +103,7 @@ def _paused_gc(stages: Any, *args: Any) -> tuple[Graph | None, list[Problem]]:
 
 
 def _stages(
-    source: Source, limits: Limits, base_dir: str | os.PathLike | None
+    source: DocumentSource, limits: Limits, base_dir: str | os.PathLike | None
 ) -> tuple[Graph | None, list[Problem]]:
     try:
         parsed, folder = _parse(source, limits)
@@ -120,7 +129,7 @@ def _checked(
     return graph, sorted(located, key=Problem.sort_key)
 
 
-def _parse(source: Source, limits: Limits) -> tuple[ParsedDocument, Path | None]:
+def _parse(source: DocumentSource, limits: Limits) -> tuple[ParsedDocument, Path | None]:
     if isinstance(source, Mapping):
         problems = value_problems(source)  # parse_json's value rules, for a dict
         if problems:

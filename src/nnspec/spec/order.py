@@ -13,14 +13,14 @@ from typing import Protocol, TypeVar
 from nnspec.errors import Problem
 
 
-class _Wired(Protocol):
+class _Orderable(Protocol):
     index: int
     id: str
     inputs: tuple[str, ...]
     pointer: str
 
 
-W = TypeVar("W", bound=_Wired)
+W = TypeVar("W", bound=_Orderable)
 
 
 def topological_order(nodes: Sequence[W], problems: list[Problem]) -> list[W] | None:
@@ -53,7 +53,7 @@ def topological_order(nodes: Sequence[W], problems: list[Problem]) -> list[W] | 
     return None
 
 
-def _cycles(stuck: set[str], by_id: Mapping[str, _Wired]) -> list[list[str]]:
+def _cycles(stuck: set[str], by_id: Mapping[str, _Orderable]) -> list[list[str]]:
     """One cycle per strongly tangled group, found by walking inputs until a repeat."""
     cycles = []
     seen: set[str] = set()

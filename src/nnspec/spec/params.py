@@ -1,9 +1,9 @@
 """Params of the semantic checker: declarations become `Param`s.
 
 Called from `check.py` while types are inferred: a declared param is materialised on
-first use (`_param_type`), a composite layer's params with the shapes the layer
-needs (`_make_param`, which also checks a declared shape or literal value against
-them); `_finish_params` then materialises unused declarations and applies the
+first use (`param_type`), a composite layer's params with the shapes the layer
+needs (`make_param`, which also checks a declared shape or literal value against
+them); `finish_params` then materialises unused declarations and applies the
 optional weights file (`weights.py`).
 """
 
@@ -19,12 +19,12 @@ import numpy as np
 from nnspec.errors import pointer_join
 from nnspec.ir import Param, TensorType
 from nnspec.ops.base import fmt_shape
-from nnspec.spec.builder import _Builder
+from nnspec.spec.builder import GraphBuilder
 from nnspec.spec.limits import total_param_problem
 from nnspec.spec.weights import load_weights
 
 
-def _declared_params(b: _Builder) -> dict[str, dict[str, Any]]:
+def declared_params(b: GraphBuilder) -> dict[str, dict[str, Any]]:
     declared = {}
     for name, spec in b.doc.get("params", {}).items():
         pointer = pointer_join("params", name)
@@ -35,13 +35,13 @@ def _declared_params(b: _Builder) -> dict[str, dict[str, Any]]:
     return declared
 
 
-def _param_type(b: _Builder, name: str, declared: Mapping[str, dict]) -> TensorType | None:
+def param_type(b: GraphBuilder, name: str, declared: Mapping[str, dict]) -> TensorType | None:
     """Type of a declared param, materialising it on first use."""
     if name in b.params:
         return b.params[name].type
     if name not in declared or name in b.failed:
         return None
-    param = _make_param(b, name, declared[name], shape=None, default_init=None, owner=None)
+    param = make_param(b, name, declared[name], shape=None, default_init=None, owner=None)
     if param is None:
         b.failed.add(name)  # report a broken declaration once, not at every use
         return None
@@ -49,8 +49,8 @@ def _param_type(b: _Builder, name: str, declared: Mapping[str, dict]) -> TensorT
     return param.type
 
 
-def _make_param(
-    b: _Builder,
+def make_param(
+    b: GraphBuilder,
     name: str,
     spec: Mapping[str, Any],
     *,
@@ -153,7 +153,7 @@ def _init_problem(init: Mapping[str, Any], dtype: str) -> tuple[str, str] | None
     )
 
 
-def _literal(b: _Builder, name: str, value: Any, dtype: str, pointer: str) -> np.ndarray | None:
+def _literal(b: GraphBuilder, name: str, value: Any, dtype: str, pointer: str) -> np.ndarray | None:
     try:
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported as NN402
             array = np.asarray(value, dtype=dtype)
@@ -178,11 +178,11 @@ def _literal(b: _Builder, name: str, value: Any, dtype: str, pointer: str) -> np
     return array
 
 
-def _finish_params(b: _Builder, declared: Mapping[str, dict]) -> None:
+def finish_params(b: GraphBuilder, declared: Mapping[str, dict]) -> None:
     """Materialise declared params nobody used (for warnings) and apply the weights file."""
     for name in declared:
         if name not in b.params:
-            _param_type(b, name, declared)
+            param_type(b, name, declared)
     weights_file = b.doc.get("weights")
     if weights_file is not None:
         arrays = load_weights(weights_file, b.base_dir, b.params, b.problems)

@@ -377,10 +377,10 @@ def _fallback_problem(lines: _Lines, path: str | None, exc: BaseException | None
 # --- the position-tracking scanner ---------------------------------------------
 
 
-class _Node:
+class _IndexNode:
     """A container in the position index. `children` maps each key to
     ``(key offset, child)`` for objects, or lists the children of arrays; a child
-    is a `_Node` or, for scalars, just the offset where it starts."""
+    is a `_IndexNode` or, for scalars, just the offset where it starts."""
 
     __slots__ = ("children", "start")
 
@@ -389,7 +389,7 @@ class _Node:
         self.children = children
 
 
-def _start_of(child: _Node | int) -> int:
+def _start_of(child: _IndexNode | int) -> int:
     return child if isinstance(child, int) else child.start
 
 
@@ -398,7 +398,7 @@ class _Frame:
 
     __slots__ = ("is_object", "key_start", "node", "step")
 
-    def __init__(self, node: _Node, is_object: bool) -> None:
+    def __init__(self, node: _IndexNode, is_object: bool) -> None:
         self.node = node
         self.is_object = is_object
         self.step: str | int | None = None
@@ -423,7 +423,7 @@ class _Scanner:
     """One iterative left-to-right pass over JSON text.
 
     Accepts exactly what ``json.loads`` accepts (plus NaN/Infinity, which it
-    records), builds a `_Node` tree of offsets, collects duplicate keys and
+    records), builds a `_IndexNode` tree of offsets, collects duplicate keys and
     non-finite literals in `findings`, and raises `_ScanError` at the first syntax
     error or at the first container nested deeper than `max_depth`. An explicit
     stack replaces recursion, so any depth is safe.
@@ -433,13 +433,13 @@ class _Scanner:
         self.text = text
         self.max_depth = max_depth
         self.stack: list[_Frame] = []
-        self.root: _Node | int | None = None
+        self.root: _IndexNode | int | None = None
         self.findings: list[tuple[str, int, str, str]] = []  # code, offset, message, pointer
         self.after_comma = False
         self._lines = _Lines(text)
         self._int_digits = getattr(sys, "get_int_max_str_digits", lambda: 0)()
 
-    def run(self) -> _Node | int:
+    def run(self) -> _IndexNode | int:
         """Scan the whole text and return the root of the position tree."""
         text, ws = self.text, _match_ws
         steps = {_VALUE: self._value, _KEY: self._key, _AFTER: self._after}
@@ -481,7 +481,7 @@ class _Scanner:
         self._syntax(pos, self._expected("a value", pos, "]"))
 
     def _open(self, pos: int, is_object: bool) -> tuple[int, int]:
-        node = _Node(pos, {} if is_object else [])
+        node = _IndexNode(pos, {} if is_object else [])
         self._attach(node)
         if len(self.stack) >= self.max_depth:
             message = f"nesting deeper than {self.max_depth} levels (max_depth)"
@@ -530,7 +530,7 @@ class _Scanner:
         self.stack.pop()
         return pos + 1, _AFTER
 
-    def _attach(self, child: _Node | int) -> None:
+    def _attach(self, child: _IndexNode | int) -> None:
         """Hang a value starting now under the open container (or make it the root)."""
         self.after_comma = False
         if not self.stack:
@@ -617,7 +617,7 @@ class _Scanner:
 class _PositionIndex:
     """Offsets of every value of a document, built once by `_Scanner`."""
 
-    def __init__(self, root: _Node | int | None, lines: _Lines, text: str) -> None:
+    def __init__(self, root: _IndexNode | int | None, lines: _Lines, text: str) -> None:
         self.root = root
         self.lines = lines
         self.text = text
@@ -627,7 +627,7 @@ class _PositionIndex:
     def build(cls, text: str) -> _PositionIndex:
         scanner = _Scanner(text, max_depth=len(text) + 1)
         try:
-            root: _Node | int | None = scanner.run()
+            root: _IndexNode | int | None = scanner.run()
         except _ScanError:
             root = None
         return cls(root, _Lines(text), text)
@@ -653,7 +653,7 @@ class _PositionIndex:
         offset = _start_of(node)
         tokens = pointer.split("/")[1:] if pointer.startswith("/") else []
         for token in tokens:
-            if not isinstance(node, _Node):
+            if not isinstance(node, _IndexNode):
                 break
             children = node.children
             if isinstance(children, dict):

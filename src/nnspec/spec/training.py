@@ -19,7 +19,7 @@ from nnspec.errors import ShapeError, did_you_mean, pointer_join
 from nnspec.ir import Input, Node, Regularizer, Training, freeze
 from nnspec.ops import REGISTRY
 from nnspec.regularizers import from_settings
-from nnspec.spec.builder import _Builder, _defaults, _tensor_type
+from nnspec.spec.builder import GraphBuilder, attr_defaults, tensor_type
 
 DEFAULT_TARGET = "target"
 
@@ -32,7 +32,7 @@ def _unused_name(base: str, taken: set[str]) -> str:
     return name
 
 
-def _training(b: _Builder, outputs: list[str]) -> Training | None:
+def resolve_training(b: GraphBuilder, outputs: list[str]) -> Training | None:
     spec = b.doc["training"]
     if "output" in spec:
         output = spec["output"]
@@ -85,13 +85,13 @@ def _training(b: _Builder, outputs: list[str]) -> Training | None:
             return None
         target = Input(
             target_spec.get("name", DEFAULT_TARGET),
-            _tensor_type(target_spec, b.dtype),
+            tensor_type(target_spec, b.dtype),
             "/training/target",
         )
         targets = (target,)
         b.types[target.name] = target.type
         loss_node = _unused_name("loss", set(b.types) | set(b.params))
-        attrs = {**_defaults(loss["op"]), **{k: v for k, v in loss.items() if k != "op"}}
+        attrs = {**attr_defaults(loss["op"]), **{k: v for k, v in loss.items() if k != "op"}}
         if out_type is None:
             return None
         try:
@@ -132,7 +132,7 @@ def _training(b: _Builder, outputs: list[str]) -> Training | None:
     )
 
 
-def _regularizers(b: _Builder, loss_node: str) -> tuple[Regularizer, ...] | None:
+def _regularizers(b: GraphBuilder, loss_node: str) -> tuple[Regularizer, ...] | None:
     """The penalties of the layers' ``regularizer`` (on their kernel ``<id>.W``) and of the
     ``regularization`` map, in param order; None after reporting a problem."""
     given: dict[str, tuple[Any, str]] = {}  # param -> (settings, pointer)
@@ -183,7 +183,7 @@ def _regularizers(b: _Builder, loss_node: str) -> tuple[Regularizer, ...] | None
     return tuple(from_settings(name, given[name][0]) for name in b.params if name in given)
 
 
-def _fits_loss_node(b: _Builder, spec: Mapping[str, Any]) -> bool:
+def _fits_loss_node(b: GraphBuilder, spec: Mapping[str, Any]) -> bool:
     """A loss node reads the graph's own inputs: a "target" section would do nothing."""
     if "target" not in spec:
         return True
@@ -201,7 +201,7 @@ _LOGIT_ACTIVATIONS = {"binary_cross_entropy": "sigmoid", "cross_entropy": "softm
 
 
 def _through_logits(
-    b: _Builder, output: str, loss_op: str, attrs: dict[str, Any]
+    b: GraphBuilder, output: str, loss_op: str, attrs: dict[str, Any]
 ) -> tuple[str, dict[str, Any]]:
     """Apply a cross-entropy loss to the logits when the output is their sigmoid/softmax.
 

@@ -47,7 +47,7 @@ LOSS_KINDS = ("sum", "mean", "mse", "bce_logits", "bce_probs", "ce_labels", "ce_
 
 
 @dataclass(frozen=True)
-class _Value:
+class _Operand:
     name: str
     type: TensorType
     bound: float  # upper bound on |value|
@@ -64,53 +64,53 @@ class _Doc:
         self.inputs: dict[str, dict] = {}
         self.params: dict[str, dict] = {}
         self.nodes: list[dict] = []
-        self.pool: list[_Value] = []
+        self.pool: list[_Operand] = []
 
     # ------------------------------------------------------------ building blocks
 
-    def input(self, name: str, shape: tuple[Dim, ...], dtype: str | None = None) -> _Value:
+    def input(self, name: str, shape: tuple[Dim, ...], dtype: str | None = None) -> _Operand:
         spec: dict[str, Any] = {"shape": list(shape)}
         if dtype:
             spec["dtype"] = dtype
         self.inputs[name] = spec
-        return _Value(name, TensorType(shape, dtype or self.dtype), 3.0)
+        return _Operand(name, TensorType(shape, dtype or self.dtype), 3.0)
 
     def param(
         self, shape: tuple[int, ...], *, value: float | None = None, trainable: bool = True
-    ) -> _Value:
+    ) -> _Operand:
         name = f"p{len(self.params)}"
         if value is None:
             self.params[name] = {
                 "shape": list(shape),
                 "init": {"name": "uniform", "low": -1, "high": 1},
             }
-            return _Value(name, TensorType(shape, self.dtype), 1.0)
+            return _Operand(name, TensorType(shape, self.dtype), 1.0)
         self.params[name] = {"value": value, "trainable": trainable}
-        return _Value(name, TensorType((), self.dtype), abs(value), value >= 0.5)
+        return _Operand(name, TensorType((), self.dtype), abs(value), value >= 0.5)
 
     def node(
         self,
         op: str,
-        operands: Sequence[_Value],
+        operands: Sequence[_Operand],
         bound: float,
         positive: bool = False,
         **attrs: Any,
-    ) -> _Value:
+    ) -> _Operand:
         name = f"n{len(self.nodes)}"
         full = {**REGISTRY[op].defaults(), **attrs}
         out = REGISTRY[op].shape(tuple(v.type for v in operands), **full)
         self.nodes.append({"id": name, "op": op, "inputs": [v.name for v in operands], **attrs})
-        value = _Value(name, out, bound, positive)
+        value = _Operand(name, out, bound, positive)
         self.pool.append(value)
         return value
 
-    def pick(self) -> _Value:
+    def pick(self) -> _Operand:
         """A pool value; the pool holds the inputs from the start, so there is one."""
         value = self.pick_where(lambda v: True)
         assert value is not None
         return value
 
-    def pick_where(self, ok: Callable[[_Value], bool]) -> _Value | None:
+    def pick_where(self, ok: Callable[[_Operand], bool]) -> _Operand | None:
         """A pool value `ok` accepts, or None (recent ones shrink first, so graphs tend
         to chain)."""
         candidates = [v for v in self.pool if ok(v)]
@@ -118,7 +118,7 @@ class _Doc:
             return None
         return candidates[-1 - self.draw(st.integers(0, len(candidates) - 1))]
 
-    def lift(self, v: _Value, rank: int) -> _Value:
+    def lift(self, v: _Operand, rank: int) -> _Operand:
         """`v` with trailing axes of size 1 added until it has `rank` axes, the last fixed."""
         extra = max(rank - v.type.rank, 0) or (0 if _known_last(v) else 1)
         if not extra:
@@ -126,10 +126,10 @@ class _Doc:
         shape = [0] * v.type.rank + [1] * extra
         return self.node("reshape", [v], v.bound, v.positive, shape=shape)
 
-    def squash(self, v: _Value, above: float = SQUASH_ABOVE) -> _Value:
+    def squash(self, v: _Operand, above: float = SQUASH_ABOVE) -> _Operand:
         return self.node("tanh", [v], 1.0) if v.bound > above else v
 
-    def positive(self, v: _Value) -> _Value:
+    def positive(self, v: _Operand) -> _Operand:
         """softplus(v) + 0.5 >= 0.5, so log, sqrt, division and pow stay in their domain."""
         if v.positive:
             return v
@@ -142,11 +142,11 @@ def _count(dims: Sequence[Dim]) -> int:
     return math.prod(d if isinstance(d, int) else SYMBOLIC_SIZE for d in dims)
 
 
-def _known_last(v: _Value) -> bool:
+def _known_last(v: _Operand) -> bool:
     return v.type.rank >= 1 and isinstance(v.type.shape[-1], int)
 
 
-def _in_domain(doc: _Doc, v: _Value, domain: str) -> _Value:
+def _in_domain(doc: _Doc, v: _Operand, domain: str) -> _Operand:
     """`v` moved into an op's input domain (`OpDef.domain`)."""
     if domain == "positive":
         return doc.positive(v)
@@ -172,10 +172,10 @@ def _unary(doc: _Doc, op: str) -> None:
     doc.node(op, [v], _bound(op, v.bound), positive, **_attrs(doc, op))
 
 
-def _broadcast_partner(doc: _Doc, a: _Value, op: str) -> _Value:
+def _broadcast_partner(doc: _Doc, a: _Operand, op: str) -> _Operand:
     """Another pool value that broadcasts with `a`, or a new param shaped to broadcast."""
 
-    def fits(v: _Value) -> bool:
+    def fits(v: _Operand) -> bool:
         if op in ("maximum", "minimum") and v.name == a.name:
             return False  # max(a, a) ties everywhere
         try:
@@ -266,7 +266,7 @@ def _concat(doc: _Doc, op: str) -> None:
     fixed = [a for a, d in enumerate(v.type.shape) if isinstance(d, int)]
     axis = doc.draw(st.sampled_from(fixed + [a - v.type.rank for a in fixed]))
 
-    def fits(w: _Value) -> bool:
+    def fits(w: _Operand) -> bool:
         if (
             w.name == v.name
             or w.type.rank != v.type.rank
@@ -301,7 +301,7 @@ def _composite(doc: _Doc, op: str) -> None:
     shape = (*v.type.shape[:-1], units)
     bound = 2.0 * fan_in * v.bound + 1.0  # glorot weights are below 2 in magnitude here
     positive = op == "dense" and attrs["activation"] in ("sigmoid", "softmax", "exp")
-    doc.pool.append(_Value(name, TensorType(shape, doc.dtype), bound, positive))
+    doc.pool.append(_Operand(name, TensorType(shape, doc.dtype), bound, positive))
 
 
 MAKERS = {
@@ -324,7 +324,7 @@ def _maker(op: str) -> Any:
     return MAKERS.get(op) or (_unary if REGISTRY[op].family == "elementwise" else _binary)
 
 
-def _loss(doc: _Doc, out: _Value, kind: str) -> None:
+def _loss(doc: _Doc, out: _Operand, kind: str) -> None:
     """Append a scalar node with id "loss" and the target input it needs."""
     if kind in ("sum", "mean"):
         doc.nodes.append({"id": "loss", "op": kind, "inputs": [out.name]})
