@@ -15,8 +15,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("fileio", "errors", "examples"),  # below everything: files, problems, shipped data
     ("ir",),
     ("printer",),
+    ("overview",),  # layers and the summary table of a Graph (Model.summary, nnspec summary)
     ("ops", "optimizers"),  # the op registry and the optimizer definitions (both data)
-    ("autodiff", "typecheck", "regularizers"),  # on the IR: the reverse-mode plan both engines
+    ("autodiff", "buffers", "typecheck", "regularizers"),  # on the IR: plans both engines
     # render; types; the L1/L2 penalties (data)
     ("spec",),
     ("interpreter",),

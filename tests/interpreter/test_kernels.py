@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from nnspec import buffers
 from nnspec.interpreter import kernels
 from nnspec.ops import REGISTRY
 
@@ -38,7 +39,7 @@ def test_inplace_twin_equals_the_op(name, data, dtype) -> None:
     assert got is copies[0]  # written into the dead input's memory
 
 
-@pytest.mark.parametrize("name", sorted(kernels.FRESH))
+@pytest.mark.parametrize("name", sorted(buffers.FRESH))
 def test_fresh_ops_never_alias_their_inputs(name) -> None:
     op = REGISTRY[name]
     xs = [np.linspace(0.5, 2.0, 12).reshape(3, 4) for _ in op.inputs]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import get_args
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from nnspec.codegen.render import HELPERS, family, helper
 from nnspec.codegen.train import EmitBackStep
 from nnspec.ir import TensorType
 from nnspec.ops import REGISTRY
+from nnspec.ops.base import OnnxMapping, OnnxRule
 from nnspec.spec.lower import ACTIVATIONS
 
 OPS = sorted(REGISTRY)
@@ -80,6 +82,22 @@ def test_declared_helpers_are_the_ones_the_macros_call(name: str) -> None:
         assert (_called(kept_fw), _called(kept_bw)) == ({op.kept[0]}, {op.kept[1]}), name
 
 
+@pytest.mark.parametrize("name", [n for n in OPS if REGISTRY[n].training is not None])
+def test_a_training_rule_has_its_macros_and_helpers(name: str) -> None:
+    """`OpDef.training` ops render ``<op>_train`` (noise into `kept`, declared helpers)
+    and ``<op>_train_vjp`` (reading `kept`) in --train modules."""
+    op = REGISTRY[name]
+    assert op.training is not None and op.gradient == "exact", name
+    module = family(op.family).module
+    step = _step(op, kept="noise")
+    step = EmitStep(**{**step.__dict__, "attrs": {**step.attrs, "stream": "[0, 0, 0, 1]"}})
+    forward = str(getattr(module, f"{op.macro}_train")(step))
+    assert _called(forward) == set(op.training.helpers), f"{name}: TrainingRule.helpers"
+    assert "noise =" in forward and "np.random.default_rng([0, 0, 0, 1])" in forward, forward
+    backward = str(getattr(module, f"{op.macro}_train_vjp")(_back(op, kept="noise")))
+    assert "noise" in backward and not _called(backward), backward
+
+
 def test_the_helper_table_says_what_each_helper_calls() -> None:
     for name, calls in HELPERS.items():
         assert _called(helper(name)) - {name} == set(calls), name
@@ -131,3 +149,25 @@ def test_declared_value_bounds_hold(name: str) -> None:
         bound = bounds[0] if op.bound is None else op.bound(*bounds)
         assert float(np.max(np.abs(y))) <= bound * (1 + 1e-12) + 1e-12, (name, m)
         assert math.isfinite(bound)
+
+
+@pytest.mark.parametrize("name", OPS)
+def test_every_op_says_how_onnx_writes_it(name: str) -> None:
+    """`OpDef.onnx` is the op's ONNX twin, checked against onnx's own op schema at the
+    export opset (attribute names, ONNX's defaults), or a sentence saying why it has none."""
+    import onnx.defs
+
+    from nnspec.onnx.exporter import EXPORT_OPSET
+
+    op = REGISTRY[name]
+    assert op.onnx is not None, f"{name}: set OpDef.onnx (an OnnxMapping, or why it has none)"
+    if isinstance(op.onnx, str):
+        assert op.onnx.strip(), name
+        return
+    assert isinstance(op.onnx, OnnxMapping) and op.onnx.rule in get_args(OnnxRule), name
+    schema = onnx.defs.get_schema(op.onnx.op_type, EXPORT_OPSET)
+    for attr, default in op.onnx.attrs.items():
+        assert op.attrs[attr]["type"] == "number", f"{name}.{attr}: ONNX float attribute"
+        onnx_default = onnx.helper.get_attribute_value(schema.attributes[attr].default_value)
+        assert np.float32(default) == np.float32(onnx_default), f"{name}.{attr}: ONNX default"
+    assert set(op.onnx.fixed) <= set(schema.attributes), name

@@ -6,16 +6,18 @@ little-endian bytes, document strings already turned into safe literals, and one
 
 Optimisations are limited to those that keep the result bitwise equal to the
 interpreter: nodes the outputs do not need are pruned, nodes of constant params
-are folded at compile time with the op's own `forward`, and an elementwise op may
-write into (``out=``) a temporary that only it reads — the same ufunc loop, just
-another buffer. Chained, that fuses a dense layer's bias add and activation.
+are folded at compile time with the op's own `forward`, and results go where the
+buffer plan (`nnspec.buffers`, which the interpreter follows too) says: an
+elementwise op writes into (``out=``) a dead temporary — the same ufunc loop, just
+another buffer; chained, that fuses a dense layer's bias add and activation — and a
+matrix product whose result never leaves `predict` writes into a workspace buffer
+kept per thread and input sizes (``np.matmul(..., out=)``: the same BLAS call).
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +26,7 @@ import numpy as np
 
 from nnspec import __version__
 from nnspec.autodiff import needed_nodes
+from nnspec.buffers import buffer_plan
 from nnspec.codegen.names import (
     Namer,
     comment,
@@ -34,12 +37,6 @@ from nnspec.codegen.names import (
 )
 from nnspec.ir import Graph, Node, TensorType
 from nnspec.ops import REGISTRY
-
-INPLACE_OPS = frozenset(name for name, op in REGISTRY.items() if op.inplace is not None)
-"""Ops whose macro is one ufunc call and so accepts an ``out=`` buffer (`OpDef.inplace`)."""
-
-VIEW_OPS = frozenset(name for name, op in REGISTRY.items() if op.view)
-"""Ops whose result may share memory with their input: never written in place."""
 
 B64_LINE = 76
 
@@ -110,6 +107,8 @@ class EmitPlan:
     fast: list[str] = field(default_factory=list)  # clauses of predict's fast input check
     dtypes: list[str] = field(default_factory=list)  # input dtypes the fast check names
     options: tuple[str, ...] = ()  # the `nnspec compile` flags, recorded in the header
+    workspace: list[Buffer] = field(default_factory=list)  # predict's reused buffers
+    workspace_key: str = ""  # arguments of ``_workspace``: the inputs' symbolic sizes
 
 
 def encode(array: np.ndarray) -> tuple[str, ...]:
@@ -146,14 +145,14 @@ def _plain(value: Any) -> Any:
 def steps_for(
     nodes: Sequence[Node],
     idents: Mapping[str, str],
-    types: Mapping[str, TensorType],
     *,
-    fresh: set[str],
     keep: set[str],
+    workspace: Mapping[str, str] | None = None,
 ) -> list[EmitStep]:
-    """Render steps for `nodes`; values in `fresh` (owned temporaries) may be reused in place,
-    values in `keep` (outputs, values needed later) never are."""
-    uses = Counter(name for node in nodes for name in node.inputs)
+    """Render steps for `nodes`, writing results where `nnspec.buffers` says: over a dead
+    input, or (nodes in `workspace`: node id -> buffer expression) into a buffer reused
+    across calls. Values in `keep` (outputs, values needed later) are never reused."""
+    buffers = buffer_plan(nodes, keep)
     members: dict[str, list[str]] = {}  # composite id -> the ops it became, in order
     for node in nodes:
         if node.origin is not None:
@@ -162,23 +161,9 @@ def steps_for(
     last_origin: str | None = None
     for node in nodes:
         op = REGISTRY[node.op]
-        into = ""
-        if node.op in INPLACE_OPS:
-            into = next(
-                (
-                    idents[name]
-                    for name in node.inputs
-                    if name in fresh
-                    and name not in keep
-                    and uses[name] == 1
-                    and types[name] == node.type
-                    and node.type.rank > 0
-                    and all(d is not None for d in node.type.shape)
-                ),
-                "",
-            )
-        if node.op not in VIEW_OPS and node.type.rank > 0:
-            fresh.add(node.id)
+        into = idents[buffers.into[node.id]] if node.id in buffers.into else ""
+        if workspace and node.id in workspace:
+            into = workspace[node.id]
         group = ""
         if node.origin is not None and node.origin != last_origin:
             group = f"{comment(node.origin)}: {', '.join(members[node.origin])}"
@@ -200,6 +185,38 @@ def steps_for(
     return steps
 
 
+@dataclass(frozen=True)
+class Buffer:
+    """One workspace buffer of `predict`: its dtype and shape (a literal whose symbolic
+    dims are entries of ``_workspace``'s `sizes`)."""
+
+    dtype: str
+    shape: str
+
+
+def workspace_for(
+    nodes: Sequence[Node], keep: set[str], sizes: Mapping[str, str]
+) -> tuple[dict[str, str], list[Buffer]]:
+    """The workspace of `nodes`: node id -> ``_ws[k]``, and buffer k's dtype and shape.
+
+    `sizes` maps each symbolic dim to its position in the key ``_workspace`` is called
+    with; a node whose shape has another symbol keeps allocating (no buffer for it).
+    """
+    symbols = list(sizes)
+    chosen: dict[str, str] = {}
+    buffers: list[Buffer] = []
+    by_id = {n.id: n for n in nodes}
+    for node_id in buffer_plan(nodes, keep).workspace:
+        shape = by_id[node_id].type.shape
+        if not all(isinstance(d, int) or d in sizes for d in shape):
+            continue
+        dims = [repr(d) if isinstance(d, int) else f"sizes[{symbols.index(str(d))}]" for d in shape]
+        chosen[node_id] = f"_ws[{len(buffers)}]"
+        literal_shape = "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+        buffers.append(Buffer(by_id[node_id].type.dtype, literal_shape))
+    return chosen, buffers
+
+
 def _listing(names: Sequence[str]) -> str:
     return ", ".join(comment(name) for name in names)
 
@@ -212,7 +229,12 @@ def fold(graph: Graph, values: Mapping[str, np.ndarray]) -> dict[str, np.ndarray
     constant = {p.name: values[p.name] for p in graph.params if not p.trainable}
     folded: dict[str, np.ndarray] = {}
     for node in graph.nodes:
-        if node.inputs and all(name in constant for name in node.inputs):
+        # a training-only op (dropout) is no constant while training: never folded
+        if (
+            node.inputs
+            and REGISTRY[node.op].training is None
+            and all(name in constant for name in node.inputs)
+        ):
             result = REGISTRY[node.op].forward(
                 *(constant[name] for name in node.inputs), **node.attr
             )
@@ -262,14 +284,17 @@ def plan(
             consts.append(tensor(idents[node_id], value, "", f"{comment(node_id)} (folded)"))
     for node in nodes + extra:
         idents[node.id] = names(node.id)
-    steps = steps_for(nodes, idents, types, fresh=set(), keep=set(graph.outputs))
+    used_inputs = [(idents[i.name], i.type) for i in graph.inputs if i.name in used]
+    sizes = symbol_sizes(used_inputs)
+    keep = set(graph.outputs)
+    workspace, buffers = workspace_for(nodes, keep, sizes)
+    steps = steps_for(nodes, idents, keep=keep, workspace=workspace)
     # An input or a folded constant is returned as a copy: every returned array is fresh.
     shared = {i.name for i in graph.inputs} | set(folded)
     outputs = [
         port_for(o, f"{idents[o]}.copy()" if o in shared else idents[o], types[o])
         for o in graph.outputs
     ]
-    used_inputs = [(idents[i.name], i.type) for i in graph.inputs if i.name in used]
     return EmitPlan(
         version=__version__,
         name_comment=comment(graph.name),
@@ -290,6 +315,8 @@ def plan(
         namer=names,
         fast=fast_check(used_inputs),
         dtypes=sorted({t.dtype for _, t in used_inputs}),
+        workspace=buffers,
+        workspace_key=", ".join(sizes.values()) if buffers else "",
     )
 
 
@@ -302,7 +329,7 @@ def fast_check(inputs: Sequence[tuple[str, TensorType]]) -> list[str]:
     skipping `_check` changes nothing. Anything else takes `_check` and its errors.
     """
     clauses: list[str] = []
-    first: dict[str, str] = {}
+    first = symbol_sizes(inputs)
     for ident, t in inputs:
         clauses += [
             f"type({ident}) is np.ndarray",
@@ -313,12 +340,20 @@ def fast_check(inputs: Sequence[tuple[str, TensorType]]) -> list[str]:
             here = f"{ident}.shape[{axis}]"
             if isinstance(dim, int):
                 clauses.append(f"{here} == {dim}")
-            elif isinstance(dim, str):
-                if dim in first:
-                    clauses.append(f"{here} == {first[dim]}")
-                else:
-                    first[dim] = here
+            elif isinstance(dim, str) and first[dim] != here:
+                clauses.append(f"{here} == {first[dim]}")
     return clauses
+
+
+def symbol_sizes(inputs: Sequence[tuple[str, TensorType]]) -> dict[str, str]:
+    """Each symbolic dim of the inputs -> where predict reads its size: its first
+    occurrence, ``ident.shape[axis]`` (in input order, then axis order)."""
+    first: dict[str, str] = {}
+    for ident, t in inputs:
+        for axis, dim in enumerate(t.shape):
+            if isinstance(dim, str):
+                first.setdefault(dim, f"{ident}.shape[{axis}]")
+    return first
 
 
 def port_for(name: str, ident: str, t: TensorType) -> EmitPort:

@@ -51,6 +51,7 @@ RESERVED = frozenset(
         "save_weights",
         "load_weights",
         "zipfile",
+        "threading",
         "io",
         "WEIGHTS_FILE",
         "WEIGHTS_SHA256",

@@ -1,10 +1,11 @@
 """Buffer-aware twins of a few op rules, chosen by `plan`; bitwise equal to the originals.
 
 The ops in `nnspec.ops` allocate a fresh array for every result, which is what a
-reader expects. The planner knows more: which intermediate values die at a step,
-which never escape to the caller or the backward pass, and which inputs want no
-gradient. With that it swaps a step's function for one of these twins, each
-chosen by a fact on the op's `OpDef` (the tables below are derived from the registry):
+reader expects. The buffer plan (`nnspec.buffers`, shared with the code generator)
+knows more: which intermediate values die at a step and which never escape to the
+caller or the backward pass; the autodiff plan knows which inputs want no gradient.
+With that `plan` swaps a step's function for one of these twins, each chosen by a
+fact on the op's `OpDef` (the tables below are derived from the registry):
 
 - `INPLACE` (`OpDef.inplace`): the same ufunc call with ``out=`` set to a dead
   input's own memory (``np.add(a, b, out=a)`` computes exactly ``np.add(a, b)``;
@@ -34,10 +35,6 @@ INPLACE: dict[str, Callable[..., Any]] = {
 }
 """op name -> ``fn(*xs, out=...)`` computing the op's forward into ``out``
 (tests/interpreter/test_kernels.py proves each equals the registry's forward)."""
-
-FRESH = frozenset(name for name, op in REGISTRY.items() if not op.view)
-"""Ops whose forward returns a new array that aliases none of its inputs (for
-inputs of rank >= 1). Reshape and transpose return views, so they are not here."""
 
 
 def inplace_step(name: str, ins: int, into: int) -> Callable[..., Any]:

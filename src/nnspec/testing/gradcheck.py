@@ -1,7 +1,10 @@
 """Gradient checking: reverse-mode gradients against central finite differences.
 
 Used by nnspec's own property tests and by anyone testing their own documents.
-Run it in float64: in float32 rounding noise swamps the differences.
+Run it in float64: in float32 rounding noise swamps the differences. The loss is
+the training one (``Model.run(..., training=True)``): dropout draws the masks of
+training step 0, the ones `Model.gradients` uses, so the mask is fixed while the
+differences are taken.
 """
 
 from __future__ import annotations
@@ -88,7 +91,7 @@ def training_loss(model: Model, inputs: Mapping[str, Any]) -> float:
     """The training loss on `inputs`: the loss node plus the L1/L2 penalties."""
     training = model.graph.training
     assert training is not None and training.loss_node is not None
-    value = model.run(inputs, outputs=(training.loss_node,))[training.loss_node]
+    value = model.run(inputs, outputs=(training.loss_node,), training=True)[training.loss_node]
     return float(model.penalty.loss(value, model.params))
 
 
@@ -135,7 +138,7 @@ def kink_distance(model: Model, inputs: Mapping[str, Any]) -> float:
     if not nodes:
         return np.inf
     names = tuple(dict.fromkeys(name for n in nodes for name in n.inputs))
-    values = model.run(inputs, outputs=names)
+    values = model.run(inputs, outputs=names, training=True)  # the values gradients see
     return min(kinks[n.op](*(values[i] for i in n.inputs), **n.attr) for n in nodes)
 
 

@@ -1,0 +1,91 @@
+"""The buffer plan: where a forward pass may write results instead of allocating them.
+
+Sits beside `nnspec.autodiff`, below both engines, and is decided once per node list
+in IR terms. The interpreter (`interpreter.plan`) binds it to slots and kernels; the
+code generator (`codegen.emit`) prints it as ``out=`` arguments and a workspace. So
+the two engines write into the same places, and both compute exactly what the op
+definitions compute: a ufunc writing into ``out=`` runs the same loop as one that
+allocates, and a matrix product into a reused buffer is the same BLAS call.
+
+- A value is *owned* when the plan alone can see its memory: its op returns a fresh
+  array (not a view), every reader does too (so no view of it exists), and its type
+  has no unknown dim (its array's shape is the type's).
+- `BufferPlan.into`: an elementwise op (`OpDef.inplace`) writes its result over an
+  owned input that dies at this node (this is its last reader, and nothing outside
+  the forward pass — an output, a value the reverse pass reads — needs it), read once
+  by the node and of exactly the result's type.
+- `BufferPlan.workspace`: a product (`OpDef.reuse_buffer`) writes into a buffer that
+  lives across calls (one per thread and input sizes) when its result, and every
+  result written over it in place, is owned and never needed outside the pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from nnspec.ir import Node
+from nnspec.ops import REGISTRY
+
+INPLACE = frozenset(name for name, op in REGISTRY.items() if op.inplace is not None)
+"""Ops whose forward is one ufunc-like call that accepts ``out=`` (`OpDef.inplace`)."""
+
+FRESH = frozenset(name for name, op in REGISTRY.items() if not op.view)
+"""Ops whose forward returns a new array that aliases none of its inputs (for inputs of
+rank >= 1). Reshape and transpose return views, so they are not here."""
+
+
+@dataclass(frozen=True)
+class BufferPlan:
+    """Where each node of one forward pass writes its result (node ids and value names)."""
+
+    into: Mapping[str, str]
+    """node id -> the input whose memory the node's result overwrites."""
+    workspace: tuple[str, ...]
+    """Nodes (in node order) whose result lives in a buffer reused across calls."""
+
+
+def buffer_plan(nodes: Sequence[Node], keep: Iterable[str]) -> BufferPlan:
+    """The buffer plan of `nodes` (in order); values in `keep` must survive the pass."""
+    kept = set(keep)
+    last: dict[str, int] = {}
+    readers: dict[str, list[Node]] = {}
+    for k, node in enumerate(nodes):
+        for name in node.inputs:
+            last[name] = k
+            readers.setdefault(name, []).append(node)
+    owned = {
+        n.id: n
+        for n in nodes
+        if n.op in FRESH
+        and n.type.rank >= 1
+        and None not in n.type.shape
+        and all(r.op in FRESH for r in readers.get(n.id, ()))
+    }
+    into: dict[str, str] = {}
+    for k, node in enumerate(nodes):
+        if node.op not in INPLACE or node.attrs or len(node.inputs) > 2:
+            continue
+        for name in node.inputs:
+            producer = owned.get(name)
+            if (
+                producer is not None
+                and last[name] == k
+                and name not in kept
+                and node.inputs.count(name) == 1
+                and producer.type == node.type
+            ):
+                into[node.id] = name
+                break
+    root: dict[str, str] = {}  # value -> the value whose memory it ends up in
+    for node in nodes:
+        root[node.id] = root[into[node.id]] if node.id in into else node.id
+    sharing: dict[str, list[str]] = {}
+    for name, r in root.items():
+        sharing.setdefault(r, []).append(name)
+    workspace = tuple(
+        n.id
+        for n in nodes
+        if REGISTRY[n.op].reuse_buffer and all(v in owned and v not in kept for v in sharing[n.id])
+    )
+    return BufferPlan(into=into, workspace=workspace)
