@@ -23,6 +23,7 @@ from nnspec.optimizers import SCHEDULES, SettingError
 from nnspec.spec.schema import schema
 
 EPOCHS = 12
+XOR = Path(__file__).resolve().parents[2] / "examples" / "xor.json"
 
 
 def by_hand(spec: dict, lr: float, epoch: int, epochs: int) -> float:
@@ -100,14 +101,14 @@ def test_every_kind_is_in_the_schema_with_its_settings() -> None:
 def test_bad_schedules_from_python_name_the_argument(spec: dict, message: str) -> None:
     data = make("xor", 20, seed=0)
     with pytest.raises(SettingError, match=message.replace("(", r"\(")) as error:
-        nnspec.train(nnspec.load("examples/xor.json"), data.x, data.y, schedule=spec, epochs=1)
+        nnspec.train(nnspec.load(XOR), data.x, data.y, schedule=spec, epochs=1)
     assert error.value.setting == "schedule"
     assert error.value.spelled({"schedule": "--schedule"}).startswith("--schedule: ")
 
 
 def test_the_history_records_each_epochs_rate() -> None:
     data = make("xor", 20, seed=0)
-    graph = nnspec.load("examples/xor.json")
+    graph = nnspec.load(XOR)
     spec = {"name": "exponential", "gamma": 0.5}
     history = nnspec.train(graph, data.x, data.y, schedule=spec, epochs=3, quiet=True)
     assert history.learning_rate == [0.5, 0.25, 0.125]
@@ -164,8 +165,8 @@ def test_early_stopping_defaults_agree_everywhere() -> None:
 
 def test_document_keys_are_named_as_the_document_spells_them() -> None:
     data = make("xor", 20, seed=0)
-    doc = nnspec.load("examples/xor.json")
-    raw = json.loads(Path("examples/xor.json").read_text(encoding="utf-8"))
+    doc = nnspec.load(XOR)
+    raw = json.loads(XOR.read_text(encoding="utf-8"))
     raw["training"]["early_stopping"] = {"monitor": "val_accuracy"}
     with pytest.raises(SettingError, match=r"^training\.early_stopping\.monitor 'val_accuracy'"):
         nnspec.train(nnspec.load(raw), data.x, data.y, epochs=1)
