@@ -21,7 +21,7 @@ from nnspec.ir import DTYPES, FLOAT_DTYPES
 from nnspec.ops import LOSSES, REGISTRY
 from nnspec.optimizers import OPTIMIZERS, SCHEDULES
 from nnspec.regularizers import SCHEMA as REGULARIZER
-from nnspec.spec.lower import COMPOSITES, INIT_NAMES
+from nnspec.spec.lower import ACTIVATIONS, COMPOSITES, INIT_NAMES
 
 FORMAT_VERSIONS = ("1",)
 SCHEMA_FILE = "nnspec-1.schema.json"
@@ -140,6 +140,7 @@ UNIONS: dict[str, Union] = {
     ),
     "init": Union("init", "name", INIT_SETTINGS),
     "loss": Union("loss", "op", {name: REGISTRY[name].attrs for name in LOSSES}),
+    "activation": Union("activation", "op", {name: REGISTRY[name].attrs for name in ACTIVATIONS}),
     "node": Union(
         "op",
         "op",
@@ -220,6 +221,12 @@ def _defs() -> dict[str, Any]:
             ]
         },
         **UNIONS["loss"].defs(),
+        "activation": {
+            "description": "a layer's activation: an op name (with its attribute defaults) or "
+            "an object with the op and its attributes",
+            "anyOf": [{"enum": [None, "linear", *ACTIVATIONS]}, UNIONS["activation"].schema()],
+        },
+        **UNIONS["activation"].defs(),
         "optimizer": {"anyOf": [{"enum": list(OPTIMIZERS)}, UNIONS["optimizer"].schema()]},
         **UNIONS["optimizer"].defs(),
         "schedule": {
