@@ -17,7 +17,6 @@ import nnspec
 from nnspec import arguments
 from nnspec.codegen import compile, load_source
 from nnspec.datasets import make
-from nnspec.interpreter.stopping import EarlyStopping
 
 XOR_DOC = Path(__file__).resolve().parents[1] / "examples" / "xor.json"
 XOR = nnspec.load(XOR_DOC)
@@ -99,16 +98,13 @@ WHOLE_PARAMETERS: list[tuple[Callable[..., Any], str, int, int | None]] = [
     (lambda **o: make("gaussians", 10, **o), "features", 1, 4096),
     (lambda **o: make("gaussians", 10, **o), "classes", 2, 4),
     (_scorer, "block_rows", 1, None),
-    (lambda **o: EarlyStopping(**o), "patience", 0, None),
     (_fit, "epochs", 1, None),
     (_fit, "batch_size", 1, None),
     (_fit, "seed", 0, 2**32 - 1),
 ]
 NUMBER_PARAMETERS: list[tuple[Callable[..., Any], str, float]] = [
     (_train, "learning_rate", 0.0),
-    (_train, "validation_split", 0.0),
     (lambda **o: make("xor", **o), "noise", -0.5),
-    (lambda **o: EarlyStopping(**o), "min_delta", -1.0),
     (_fit, "learning_rate", 0.0),
     (
         lambda **o: MODULE.train_step({"x": DATA.x, "y": DATA.y}, MODULE.init_state(), **o),

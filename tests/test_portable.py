@@ -55,6 +55,7 @@ EXAMPLES: dict[str, tuple[Any, ...]] = {
     "nnspec.spec.lower.LayerError": ("NN301", "dense needs a rank-2 input", "/nodes/0"),
     "nnspec.spec.lower.LoweringError": ("dense lowers to a shape its check did not give",),
     "nnspec.interpreter.train.TrainingError": ("loss is nan at epoch 3", "history"),
+    "nnspec.optimizers.SettingError": ("epochs", "{setting} must be at least 1"),
     "nnspec.portable.Portable": ("a base, used as is",),
 }
 CLASSES = _all_exception_classes()

@@ -62,12 +62,12 @@ def test_validation_split_is_seeded_and_holds_out_the_stated_rows() -> None:
     ("options", "message"),
     [
         ({"validation_split": 0.2, "validation_data": (HELD.x, HELD.y)}, "not both"),
-        ({"validation_split": 1.0}, "validation_split must be above 0 and below 1, got 1.0"),
+        ({"validation_split": 1.0}, "validation_split must be a share above 0 and below 1"),
         ({"validation_split": 0.001}, "leaves no rows to hold out"),
         ({"validation_data": (HELD.x[:, :1], HELD.y)}, r"validation data: input 'x'"),
         ({"early_stopping": {"monitor": "val_loss"}}, "val_\\* values need validation data"),
-        ({"early_stopping": {"patience": 2, "wait": 1}}, "unknown early_stopping setting"),
-        ({"early_stopping": {"patience": -1}}, "patience must be at least 0, got -1"),
+        ({"early_stopping": {"patience": 2, "wait": 1}}, "early_stopping: unknown setting"),
+        ({"early_stopping": {"patience": -1}}, "patience must be >= 0"),
     ],
 )
 def test_bad_settings_are_refused(options: dict, message: str) -> None:
