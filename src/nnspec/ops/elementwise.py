@@ -176,9 +176,9 @@ DROPOUT_ATTRS = {
         "1/(1 - rate)); inference is the identity",
     },
     "seed": {
-        "type": "integer",
-        "minimum": 0,
-        "description": "seed of this node's masks; default: the training seed",
+        "anyOf": [{"type": "null"}, {"type": "integer", "minimum": 0}],
+        "default": None,
+        "description": "seed of this node's masks; null: the run's (training) seed",
     },
 }
 
