@@ -124,3 +124,36 @@ def test_the_module_names_file_and_line_on_the_command_line(tmp_path):
     assert done.stderr == (
         "error: bad.csv: line 2, column 2: 'x' is not a number; use plain decimal numbers\n"
     )
+
+
+LABELS = """{"nnspec": "1", "inputs": {"x": {"shape": ["batch"]}},
+             "nodes": [{"id": "y", "op": "relu"}]}"""
+
+
+@pytest.mark.parametrize(
+    ("text", "refused"),
+    [("3\n-1\n", False), ("x\n3\n-1\n", False), ("3,1\n-1,2\n", True)],
+)
+def test_a_1d_input_takes_one_column_in_both(tmp_path, monkeypatch, text, refused):
+    """A [batch] input reads a single column; two columns are refused by both, not
+    flattened into a batch twice as long."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "doc.json").write_text(LABELS)
+    (tmp_path / "m.py").write_text(compile(load(LABELS)))
+    (tmp_path / "in.csv").write_text(text)
+    code = main(["run", "doc.json", "-i", "in.csv", "-o", "run.npy"])
+    module = subprocess.run(
+        [sys.executable, "m.py", "in.csv", "-o", "module.npy"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    if refused:
+        assert code == 2 and module.returncode == 1
+        assert "expected shape" in module.stderr and "got (2, 2)" in module.stderr
+        assert not (tmp_path / "run.npy").exists() and not (tmp_path / "module.npy").exists()
+        return
+    assert code == 0 and module.returncode == 0, module.stderr
+    np.testing.assert_array_equal(np.load("run.npy"), np.load("module.npy"))
+    assert np.load("module.npy").tolist() == [3.0, 0.0]
