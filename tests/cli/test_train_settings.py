@@ -99,6 +99,22 @@ def test_options_override_the_document(work: Path) -> None:
             "expected KEY=NUMBER after cosine:, got 'warmup_epochs'",
         ),
         (["--monitor", "val_mse"], "--monitor 'val_mse' is not recorded by this training"),
+        (
+            ["--schedule", "step:step_size=2,step_size=3"],
+            "argument --schedule: 'step_size' is given twice after step:; give it once",
+        ),
+        (
+            ["--schedule", "step:step_size=2, step_size =3"],
+            "argument --schedule: 'step_size' is given twice after step:; give it once",
+        ),
+        (
+            ["--schedule", "step:name=1,step_size=2"],
+            "'name' is given twice after step:; the schedule's kind goes before ':'",
+        ),
+        (
+            ["--schedule", "exponential:gamma=NaN"],
+            "argument --schedule: gamma must be a number > 0 and <= 1, got nan",
+        ),
     ],
 )
 def test_bad_settings_name_the_option(

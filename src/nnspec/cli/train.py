@@ -267,11 +267,15 @@ def schedule_option(text: str) -> dict[str, Any]:
     spec: dict[str, Any] = {"name": kind}
     for item in filter(None, rest.split(",")):
         key, sep, value = item.partition("=")
+        key = key.strip()
+        if key in spec:  # a repeated setting (or the kind again) would silently win
+            where = "the schedule's kind goes before ':'" if key == "name" else "give it once"
+            raise argparse.ArgumentTypeError(f"{key!r} is given twice after {kind}:; {where}")
         try:
-            spec[key.strip()] = json.loads(value) if sep else None
+            spec[key] = json.loads(value) if sep else None
         except ValueError:
-            spec[key.strip()] = None
-        if not isinstance(spec[key.strip()], int | float) or isinstance(spec[key.strip()], bool):
+            spec[key] = None
+        if not isinstance(spec[key], int | float) or isinstance(spec[key], bool):
             raise argparse.ArgumentTypeError(f"expected KEY=NUMBER after {kind}:, got {item!r}")
     try:
         schedule_spec(spec, "--schedule")
