@@ -127,7 +127,8 @@ def _limited(count: int) -> Iterator[None]:
             _saved = [lib.get_num_threads() for lib in libs]
         _active += 1
         for lib in libs:
-            lib.set_num_threads(count)
+            if lib.get_num_threads() != count:  # a set costs 1-15 µs; a get well under 1
+                lib.set_num_threads(count)
     try:
         yield
     finally:
@@ -135,7 +136,8 @@ def _limited(count: int) -> Iterator[None]:
             _active -= 1
             if _active == 0:
                 for lib, old in zip(libs, _saved, strict=True):
-                    lib.set_num_threads(old)
+                    if lib.get_num_threads() != old:
+                        lib.set_num_threads(old)
 
 
 _libraries: list[Any] | None = None
