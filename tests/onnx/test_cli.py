@@ -26,6 +26,17 @@ def test_export_import_verify_and_check(tmp_path: Path, capsys) -> None:
     assert main(["check", str(model)]) == 0
 
 
+def test_a_document_without_a_name_exports(tmp_path: Path, capsys) -> None:
+    """ONNX needs a graph name; a document without one was a checker traceback."""
+    source = tmp_path / "nameless.json"
+    document = {"nnspec": "1", "inputs": {"x": {"shape": ["batch", 2]}}, "nodes": [{"op": "relu"}]}
+    source.write_text(json.dumps(document))
+    model = tmp_path / "nameless.onnx"
+    assert main(["export", str(source), "-o", str(model), "--verify"]) == 0
+    assert "DISAGREES" not in capsys.readouterr().out
+    assert main(["check", str(model)]) == 0
+
+
 def test_import_writes_a_weights_file_when_asked(tmp_path: Path) -> None:
     source = next(p for p in sorted(examples_dir().glob("*.json")) if "xor" in p.name)
     model = tmp_path / "xor.onnx"

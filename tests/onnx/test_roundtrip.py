@@ -105,8 +105,8 @@ def test_export_then_import_gives_the_same_graph(document: dict) -> None:
 def test_every_primitive_exports_and_imports_back() -> None:
     """The mapping tables cover the registry: a new op without an ONNX mapping fails here
     (losses are training-only and never exported)."""
-    from nnspec.onnx.exporter import EXPORTERS
+    from nnspec.onnx.exporter import MAPPINGS
     from nnspec.ops import LOSSES, REGISTRY
 
     primitives = {name for name in REGISTRY if name not in LOSSES}
-    assert set(EXPORTERS) == primitives
+    assert set(MAPPINGS) == primitives

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import get_args
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from nnspec.codegen.render import HELPERS, family, helper
 from nnspec.codegen.train import EmitBackStep
 from nnspec.ir import TensorType
 from nnspec.ops import REGISTRY
+from nnspec.ops.base import OnnxMapping, OnnxRule
 from nnspec.spec.lower import ACTIVATIONS
 
 OPS = sorted(REGISTRY)
@@ -131,3 +133,25 @@ def test_declared_value_bounds_hold(name: str) -> None:
         bound = bounds[0] if op.bound is None else op.bound(*bounds)
         assert float(np.max(np.abs(y))) <= bound * (1 + 1e-12) + 1e-12, (name, m)
         assert math.isfinite(bound)
+
+
+@pytest.mark.parametrize("name", OPS)
+def test_every_op_says_how_onnx_writes_it(name: str) -> None:
+    """`OpDef.onnx` is the op's ONNX twin, checked against onnx's own op schema at the
+    export opset (attribute names, ONNX's defaults), or a sentence saying why it has none."""
+    import onnx.defs
+
+    from nnspec.onnx.exporter import EXPORT_OPSET
+
+    op = REGISTRY[name]
+    assert op.onnx is not None, f"{name}: set OpDef.onnx (an OnnxMapping, or why it has none)"
+    if isinstance(op.onnx, str):
+        assert op.onnx.strip(), name
+        return
+    assert isinstance(op.onnx, OnnxMapping) and op.onnx.rule in get_args(OnnxRule), name
+    schema = onnx.defs.get_schema(op.onnx.op_type, EXPORT_OPSET)
+    for attr, default in op.onnx.attrs.items():
+        assert op.attrs[attr]["type"] == "number", f"{name}.{attr}: ONNX float attribute"
+        onnx_default = onnx.helper.get_attribute_value(schema.attributes[attr].default_value)
+        assert np.float32(default) == np.float32(onnx_default), f"{name}.{attr}: ONNX default"
+    assert set(op.onnx.fixed) <= set(schema.attributes), name

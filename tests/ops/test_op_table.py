@@ -306,6 +306,18 @@ TABLE: tuple[Row, ...] = (
     _unary("gelu", _gelu),
     _unary("erf", math.erf),
     _unary("silu", lambda v: v / (1.0 + math.exp(-v))),
+    _unary(
+        "hard_sigmoid",
+        lambda v, alpha=0.2, beta=0.5: max(0.0, min(1.0, alpha * v + beta)),
+        _each(  # saturated and linear points, >= 0.45 from the kinks of both attribute sets
+            lambda rng, shape: (
+                rng.choice([-4.0, -1.0, 0.3, 1.0, 4.0], size=shape)
+                + rng.uniform(-0.05, 0.05, size=shape)
+            )
+        ),
+        {},
+        {"alpha": 0.5, "beta": 0.25},
+    ),
     # binary, broadcasting
     _binary("add", lambda a, b: a + b),
     _binary("sub", lambda a, b: a - b),

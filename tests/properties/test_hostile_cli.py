@@ -41,15 +41,55 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 COMMAND_NAMES = [name for name in COMMANDS if name != "demo"]
 
 FILES = [
-    "doc.json", "bad.json", "xor.json", "data.npz", "x.npy", "d.csv", "h.json",
-    "pipe", "link.json", "hard.json", "folder", "missing.json", "sub/out.json",
-    "out.json", "out.npz", "out.npy", "out.py", "out.csv", "out.dot", "out.mmd", "out.png",
-    "/dev/null", "", "-", "doc.json\0", "\udc80.json",
+    "doc.json",
+    "bad.json",
+    "xor.json",
+    "data.npz",
+    "x.npy",
+    "d.csv",
+    "h.json",
+    "pipe",
+    "link.json",
+    "hard.json",
+    "folder",
+    "missing.json",
+    "sub/out.json",
+    "out.json",
+    "out.npz",
+    "out.npy",
+    "out.py",
+    "out.csv",
+    "out.dot",
+    "out.mmd",
+    "out.png",
+    "/dev/null",
+    "",
+    "-",
+    "doc.json\0",
+    "\udc80.json",
 ]
 NUMBERS = ["-1", "0", "1", "2", "3", "0.5", "1e12", "nan", "inf", "-inf", "99999999999", "x", ""]
 HOSTILE_VALUES = [
-    -1, 0, 1.5, 1e308, -1e308, 2**64, "", "\u0000", "x-", "../w.npz", "/etc/passwd",
-    None, [], {}, True, [1, "2"], {"op": "relu"}, "w.npz", "batch", [-1, 3],
+    -1,
+    0,
+    1.5,
+    1e308,
+    -1e308,
+    2**64,
+    "",
+    "\u0000",
+    "x-",
+    "../w.npz",
+    "/etc/passwd",
+    None,
+    [],
+    {},
+    True,
+    [1, "2"],
+    {"op": "relu"},
+    "w.npz",
+    "batch",
+    [-1, 3],
 ]
 OUTPUT_OPTIONS = {"-o", "--output", "--out", "--history", "--plot"}
 
@@ -126,9 +166,7 @@ def command_lines(draw: st.DrawFn) -> list[str]:
         kind = draw(st.sampled_from(["history", "boundary"]))
         sub = next(a for a in actions if isinstance(a, argparse._SubParsersAction))
         args.append(kind)
-        actions = [
-            a for a in sub.choices[kind]._actions if not isinstance(a, argparse._HelpAction)
-        ]
+        actions = [a for a in sub.choices[kind]._actions if not isinstance(a, argparse._HelpAction)]
     for action in actions:
         if isinstance(action, argparse._SubParsersAction):
             continue

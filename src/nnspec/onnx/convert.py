@@ -1,5 +1,8 @@
 """ONNX op → nnspec ops, one converter per ONNX op type (the table `CONVERTERS`).
 
+An elementwise op whose `OpDef.onnx` is one ONNX node imports back to that op
+(`one_node_converters`); every other ONNX op has its own converter (`SPECIAL`).
+
 A converter gets the node's resolved input values and attributes and returns one
 value per ONNX output. It never relies on a default that nnspec and ONNX do not
 share: every attribute is read with ONNX's default for the node's opset and
@@ -28,6 +31,8 @@ from nnspec.onnx.context import (
     rank_of,
     shape_array,
 )
+from nnspec.ops import REGISTRY
+from nnspec.ops.base import OnnxMapping
 
 
 @dataclass
@@ -77,20 +82,28 @@ def _x(node: OnnxNode) -> Value:
 # ---------------------------------------------------------------- elementwise
 
 
-def _unary(op: str, **fixed: Any) -> Converter:
+def _one_node(op: str, mapping: OnnxMapping) -> Converter:
+    """An elementwise op ONNX writes as one node (`OpDef.onnx`): each float attribute
+    read with ONNX's default for it and written to the nnspec node explicitly."""
+
     def convert(cx: Context, node: OnnxNode) -> list[Value]:
-        return [cx.emit(op, [_x(node)], **fixed)]
+        attrs = {k: float_attr(cx, node.attr(k, default)) for k, default in mapping.attrs.items()}
+        return [cx.emit(op, [_x(node)], "", **attrs)]
 
     return convert
 
 
-def _with_alpha(op: str, default: float) -> Converter:
-    """LeakyRelu / Elu: the ONNX alpha (a float32 attribute) written explicitly."""
-
-    def convert(cx: Context, node: OnnxNode) -> list[Value]:
-        return [cx.emit(op, [_x(node)], alpha=float_attr(cx, node.attr("alpha", default)))]
-
-    return convert
+def one_node_converters() -> dict[str, Converter]:
+    """ONNX op type -> converter for every elementwise op whose `OpDef.onnx` is one plain
+    node (Relu, LeakyRelu, ...): the import twin of the exporter's ``node`` rule."""
+    return {
+        op.onnx.op_type: _one_node(name, op.onnx)
+        for name, op in REGISTRY.items()
+        if op.family == "elementwise"
+        and isinstance(op.onnx, OnnxMapping)
+        and op.onnx.rule == "node"
+        and not op.onnx.fixed
+    }
 
 
 def float_attr(cx: Context, value: float) -> float:
@@ -135,16 +148,6 @@ def _gelu_exact(cx: Context, x: Value) -> Value:
 
 def _reciprocal(cx: Context, node: OnnxNode) -> list[Value]:
     return [cx.emit("div", [cx.scalar(1.0), _x(node)])]
-
-
-def _hard_sigmoid(cx: Context, node: OnnxNode) -> list[Value]:
-    """max(0, min(1, alpha·x + beta)), the formula ONNX specifies, in nnspec primitives."""
-    alpha = float_attr(cx, node.attr("alpha", 0.2))
-    beta = float_attr(cx, node.attr("beta", 0.5))
-    scaled = cx.emit("mul", [_x(node), cx.scalar(alpha)], "scaled")
-    line = cx.emit("add", [scaled, cx.scalar(beta)], "shifted")
-    low = cx.emit("maximum", [line, cx.scalar(0.0)], "low")
-    return [cx.emit("minimum", [low, cx.scalar(1.0)])]
 
 
 def _clip(cx: Context, node: OnnxNode) -> list[Value]:
@@ -552,27 +555,12 @@ def _constant_of_shape(cx: Context, node: OnnxNode) -> list[Value]:
     return [np.full(shape, fill.ravel()[0], dtype=fill.dtype)]
 
 
-# The table: ONNX op type (default domain) -> converter.
-CONVERTERS: dict[str, Converter] = {
+# ONNX op type (default domain) -> converter, for the ONNX ops that are not one op's
+# one-node twin. Identity is dropped rather than kept; the others build what they mean.
+SPECIAL: dict[str, Converter] = {
     "Identity": _identity,
     "Dropout": _dropout,
-    "Neg": _unary("neg"),
-    "Abs": _unary("abs"),
-    "Sign": _unary("sign"),
-    "Exp": _unary("exp"),
-    "Log": _unary("log"),
-    "Sqrt": _unary("sqrt"),
-    "Relu": _unary("relu"),
-    "Sigmoid": _unary("sigmoid"),
-    "Tanh": _unary("tanh"),
-    "Softplus": _unary("softplus"),
-    "Erf": _unary("erf"),
-    "Sin": _unary("sin"),
-    "Cos": _unary("cos"),
-    "LeakyRelu": _with_alpha("leaky_relu", 0.01),
-    "Elu": _with_alpha("elu", 1.0),
     "Gelu": _gelu,
-    "HardSigmoid": _hard_sigmoid,
     "Reciprocal": _reciprocal,
     "Clip": _clip,
     "Add": _binary("add"),
@@ -605,6 +593,9 @@ CONVERTERS: dict[str, Converter] = {
     "Constant": _constant,
     "ConstantOfShape": _constant_of_shape,
 }
+
+# The table: every ONNX op imported.
+CONVERTERS: dict[str, Converter] = {**one_node_converters(), **SPECIAL}
 
 # Ops that only ever fold (their inputs must be constants of the model).
 FOLD_ONLY = ("Shape", "Gather", "Slice", "Constant", "ConstantOfShape")

@@ -1,7 +1,8 @@
 """nnspec `Graph` → ONNX model: the export stage, `to_onnx`.
 
-Every primitive op maps to standard ONNX ops at one opset, `EXPORT_OPSET` (the
-table `EXPORTERS`); composites are already primitives in a `Graph`. Attributes are
+Every primitive op maps to standard ONNX ops at one opset, `EXPORT_OPSET`, by the
+`OnnxMapping` on its `OpDef` (`MAPPINGS`), written by one of the `RULES`; composites
+are already primitives in a `Graph`. Attributes are
 always written explicitly (never ONNX's defaults, which differ from nnspec's: ONNX
 LeakyRelu's alpha is 0.01, its reductions keep dims). Symbolic dims become
 ``dim_param``s. The model passes ``onnx.checker.check_model(full_check=True)``.
@@ -17,7 +18,8 @@ import numpy as np
 
 from nnspec import __version__
 from nnspec.ir import Graph, Node, TensorType
-from nnspec.ops import LOSSES
+from nnspec.ops import LOSSES, REGISTRY
+from nnspec.ops.base import OnnxMapping, OnnxRule
 
 EXPORT_OPSET = 20  # the opset torch.onnx.export writes by default; has Gelu(tanh)
 IR_VERSION = 9  # the newest IR onnxruntime 1.18+ reads
@@ -57,113 +59,70 @@ class _OnnxBuilder:
         return self.const(base, np.asarray(value, dtype=dtype))
 
 
-Exporter = Callable[[_OnnxBuilder, Node, list[str]], None]
+NodeWriter = Callable[[_OnnxBuilder, Node, list[str], OnnxMapping], None]
+"""Writes one node by its op's `OnnxMapping` (its op type, attributes, constants)."""
 
 
-def _simple(op_type: str) -> Exporter:
-    def export(b: _OnnxBuilder, node: Node, xs: list[str]) -> None:
-        b.add(op_type, xs, node.id, node.id)
-
-    return export
+def _node(b: _OnnxBuilder, node: Node, xs: list[str], m: OnnxMapping) -> None:
+    attrs = {k: float(node.attr[k]) for k in m.attrs}
+    b.add(m.op_type, xs, node.id, node.id, **attrs, **m.fixed)
 
 
-def _with_attrs(op_type: str, *names: str) -> Exporter:
-    """Ops whose nnspec attributes are ONNX float attributes of the same name."""
-
-    def export(b: _OnnxBuilder, node: Node, xs: list[str]) -> None:
-        attrs = {k: float(node.attr[k]) for k in names}
-        b.add(op_type, xs, node.id, node.id, **attrs)
-
-    return export
+def _twice(b: _OnnxBuilder, node: Node, xs: list[str], m: OnnxMapping) -> None:
+    b.add(m.op_type, [xs[0], xs[0]], node.id, node.id)
 
 
-def _square(b: _OnnxBuilder, node: Node, xs: list[str]) -> None:
-    b.add("Mul", [xs[0], xs[0]], node.id, node.id)
-
-
-def _silu(b: _OnnxBuilder, node: Node, xs: list[str]) -> None:
-    gate = b.add("Sigmoid", xs, f"{node.id}_sigmoid", f"{node.id}_sigmoid")
+def _gated(b: _OnnxBuilder, node: Node, xs: list[str], m: OnnxMapping) -> None:
+    name = f"{node.id}_{m.op_type.lower()}"
+    gate = b.add(m.op_type, xs, name, name)
     b.add("Mul", [xs[0], gate], node.id, node.id)
 
 
-def _gelu(b: _OnnxBuilder, node: Node, xs: list[str]) -> None:
-    b.add("Gelu", xs, node.id, node.id, approximate="tanh")
+def _attr(node: Node, name: str) -> Any:
+    """An attribute's value, its op's default when the node leaves it out."""
+    return node.attr[name] if name in node.attr else REGISTRY[node.op].defaults()[name]
 
 
-def _axes(node: Node, rank: int) -> list[int]:
-    axis = node.attr.get("axis")
-    if axis is None:
-        return list(range(rank))
-    return [axis] if isinstance(axis, int) else list(axis)
+def _axes_input(b: _OnnxBuilder, node: Node, xs: list[str], m: OnnxMapping) -> None:
+    rank = b.graph.types()[node.inputs[0]].rank
+    axis = _attr(node, "axis")
+    listed = list(range(rank)) if axis is None else [axis] if isinstance(axis, int) else axis
+    axes = b.const(f"{node.id}_axes", np.asarray(listed, dtype=np.int64))
+    keepdims = int(bool(_attr(node, "keepdims")))
+    b.add(m.op_type, [xs[0], axes], node.id, node.id, keepdims=keepdims)
 
 
-def _reduce(op_type: str) -> Exporter:
-    def export(b: _OnnxBuilder, node: Node, xs: list[str]) -> None:
-        rank = b.graph.types()[node.inputs[0]].rank
-        axes = b.const(f"{node.id}_axes", np.asarray(_axes(node, rank), dtype=np.int64))
-        keepdims = int(bool(node.attr.get("keepdims", False)))
-        b.add(op_type, [xs[0], axes], node.id, node.id, keepdims=keepdims)
-
-    return export
+def _axis(b: _OnnxBuilder, node: Node, xs: list[str], m: OnnxMapping) -> None:
+    b.add(m.op_type, xs, node.id, node.id, axis=int(_attr(node, "axis")))
 
 
-def _axis(op_type: str) -> Exporter:
-    def export(b: _OnnxBuilder, node: Node, xs: list[str]) -> None:
-        b.add(op_type, xs, node.id, node.id, axis=int(node.attr.get("axis", -1)))
-
-    return export
-
-
-def _reshape(b: _OnnxBuilder, node: Node, xs: list[str]) -> None:
+def _shape_input(b: _OnnxBuilder, node: Node, xs: list[str], m: OnnxMapping) -> None:
     # nnspec's 0 (copy) and -1 (infer) mean what ONNX's do with allowzero=0.
     shape = b.const(f"{node.id}_shape", np.asarray(node.attr["shape"], dtype=np.int64))
-    b.add("Reshape", [xs[0], shape], node.id, node.id, allowzero=0)
+    b.add(m.op_type, [xs[0], shape], node.id, node.id, allowzero=0)
 
 
-def _transpose(b: _OnnxBuilder, node: Node, xs: list[str]) -> None:
+def _perm(b: _OnnxBuilder, node: Node, xs: list[str], m: OnnxMapping) -> None:
     perm = node.attr.get("perm")
     rank = b.graph.types()[node.inputs[0]].rank
     perm = list(range(rank))[::-1] if perm is None else list(perm)
-    b.add("Transpose", xs, node.id, node.id, perm=perm)
+    b.add(m.op_type, xs, node.id, node.id, perm=perm)
 
 
-EXPORTERS: dict[str, Exporter] = {
-    "identity": _simple("Identity"),
-    "neg": _simple("Neg"),
-    "abs": _simple("Abs"),
-    "sign": _simple("Sign"),
-    "exp": _simple("Exp"),
-    "log": _simple("Log"),
-    "sqrt": _simple("Sqrt"),
-    "square": _square,
-    "sigmoid": _simple("Sigmoid"),
-    "tanh": _simple("Tanh"),
-    "relu": _simple("Relu"),
-    "leaky_relu": _with_attrs("LeakyRelu", "alpha"),
-    "elu": _with_attrs("Elu", "alpha"),
-    "softplus": _simple("Softplus"),
-    "gelu": _gelu,
-    "silu": _silu,
-    "erf": _simple("Erf"),
-    "sin": _simple("Sin"),
-    "cos": _simple("Cos"),
-    "add": _simple("Add"),
-    "sub": _simple("Sub"),
-    "mul": _simple("Mul"),
-    "div": _simple("Div"),
-    "pow": _simple("Pow"),
-    "maximum": _simple("Max"),
-    "minimum": _simple("Min"),
-    "matmul": _simple("MatMul"),
-    "sum": _reduce("ReduceSum"),
-    "mean": _reduce("ReduceMean"),
-    "max": _reduce("ReduceMax"),
-    "softmax": _axis("Softmax"),
-    "log_softmax": _axis("LogSoftmax"),
-    "reshape": _reshape,
-    "transpose": _transpose,
-    "concat": _axis("Concat"),
+RULES: dict[OnnxRule, NodeWriter] = {
+    "node": _node,
+    "twice": _twice,
+    "gated": _gated,
+    "axes_input": _axes_input,
+    "axis": _axis,
+    "shape_input": _shape_input,
+    "perm": _perm,
 }
+
+MAPPINGS: dict[str, OnnxMapping] = {
+    name: op.onnx for name, op in REGISTRY.items() if isinstance(op.onnx, OnnxMapping)
+}
+"""Every exportable op's `OpDef.onnx`; the others' `onnx` says why they are not."""
 
 
 def _value_info(name: str, t: TensorType) -> Any:
@@ -202,9 +161,9 @@ def to_model(graph: Graph, params: Mapping[str, np.ndarray] | None = None) -> An
             f"output {losses[0]!r} is a training loss; nnspec exports the inference graph "
             '(list prediction nodes in "outputs")'
         )
-    unknown = sorted({n.op for n in nodes if n.op not in EXPORTERS})
+    unknown = sorted({n.op for n in nodes if n.op not in MAPPINGS})
     if unknown:
-        raise ExportError(f"no ONNX mapping for nnspec op {unknown[0]!r}")
+        raise ExportError(f"nnspec op {unknown[0]!r} has no ONNX form: {REGISTRY[unknown[0]].onnx}")
     builder = _OnnxBuilder(graph)
     builder.names.update(i.name for i in graph.inputs)
     builder.names.update(n.id for n in graph.nodes)
@@ -215,11 +174,12 @@ def to_model(graph: Graph, params: Mapping[str, np.ndarray] | None = None) -> An
             array = np.asarray(params[param.name], dtype=param.type.dtype)
             builder.initializers.append(onnx.numpy_helper.from_array(array, param.name))
     for node in nodes:
-        EXPORTERS[node.op](builder, node, list(node.inputs))
+        mapping = MAPPINGS[node.op]
+        RULES[mapping.rule](builder, node, list(node.inputs), mapping)
     types = graph.types()
     onnx_graph = onnx.helper.make_graph(
         builder.nodes,
-        graph.name,
+        graph.name or "nnspec",  # ONNX requires a graph name; a document may have none
         [_value_info(i.name, i.type) for i in graph.inputs],
         [_value_info(o, types[o]) for o in graph.outputs],
         builder.initializers,

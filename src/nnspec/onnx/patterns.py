@@ -21,15 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from nnspec.ops import REGISTRY
 from nnspec.spec.lower import ACTIVATIONS
-
-# Activation nodes dense may absorb, with the attribute values dense's own use.
-_DENSE_ATTRS: dict[str, dict[str, Any]] = {
-    "leaky_relu": {"alpha": 0.1},
-    "elu": {"alpha": 1.0},
-    "softmax": {"axis": -1},
-    "log_softmax": {"axis": -1},
-}
 
 
 class Rewriter:
@@ -189,10 +182,13 @@ def _consumer(rw: Rewriter, name: str, uses: Counter) -> dict[str, Any] | None:
 
 
 def _is_activation(node: dict[str, Any]) -> bool:
+    """An activation dense may absorb: dense applies it with its attribute defaults, so
+    the node's attributes must be those (leaky_relu's alpha 0.1, softmax's last axis)."""
     if node["op"] not in ACTIVATIONS:
         return False
+    defaults = REGISTRY[node["op"]].defaults()
     attrs = {k: v for k, v in node.items() if k not in ("id", "op", "inputs")}
-    return attrs == _DENSE_ATTRS.get(node["op"], {})
+    return {**defaults, **attrs} == defaults
 
 
 def drop_unused_params(rw: Rewriter) -> None:

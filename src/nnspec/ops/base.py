@@ -13,10 +13,10 @@ The code generator renders the Jinja macro named `macro` from
 
 Every other fact about an op sits on its `OpDef` too, grouped below: how the
 engines may run it (ufunc, in place, view), what its reverse pass reads, which
-codegen helpers its macros call, and what tests need (kinks, domain, bounds).
-Every table the interpreter, the code generator, the tests and the strategies use
-is derived from `nnspec.ops.REGISTRY`; `tests/ops/test_completeness.py` fails when
-an op lacks a fact or a fact is wrong.
+codegen helpers its macros call, what tests need (kinks, domain, bounds), and its
+ONNX twin. Every table the interpreter, the code generator, ONNX export and import,
+the tests and the strategies use is derived from `nnspec.ops.REGISTRY`;
+`tests/ops/test_op_facts.py` fails when an op lacks a fact or a fact is wrong.
 """
 
 from __future__ import annotations
@@ -42,6 +42,29 @@ Domain = Literal["real", "positive", "small"]
 Gradient = Literal["exact", "zero", "none"]
 """``exact``: a true VJP; ``zero``: derivative is zero almost everywhere (steps such as
 sign); ``none``: not differentiable with respect to its inputs at all."""
+
+
+OnnxRule = Literal["node", "twice", "gated", "axes_input", "axis", "shape_input", "perm"]
+"""How `nnspec.onnx.exporter` writes an op (it has one rule per name): ``node``, one
+ONNX node on the op's inputs; ``twice``, one node given x twice (x² = Mul(x, x));
+``gated``, x times ``op_type(x)`` (silu = Mul(x, Sigmoid(x))); ``axes_input``, a
+reduction with `axis` as an int64 ``axes`` input and ``keepdims`` written out;
+``axis``, `axis` as an int attribute; ``shape_input``, `shape` as an int64 input
+(Reshape, allowzero=0); ``perm``, `perm` written out (its default reversed)."""
+
+
+@dataclass(frozen=True)
+class OnnxMapping:
+    """An op's twin in ONNX at the exporter's opset, as data (`ops` never imports onnx).
+
+    Export writes every attribute explicitly; import of a ``node``-rule elementwise op
+    reads each of `attrs` with ONNX's default, which may differ from nnspec's (ONNX
+    LeakyRelu's alpha is 0.01, nnspec's 0.1)."""
+
+    op_type: str
+    rule: OnnxRule = "node"
+    attrs: Mapping[str, float] = field(default_factory=dict)  # float attr -> ONNX's default
+    fixed: Mapping[str, Any] = field(default_factory=dict)  # constant ONNX attributes
 
 
 @dataclass(frozen=True)
@@ -84,6 +107,8 @@ class OpDef:
     domain: tuple[Domain, ...] = ()  # per input; empty means "real" everywhere
     bound: Callable[..., float] | None = None  # bounds on |inputs| -> bound on |output|
     samples: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)  # attr values to draw
+    # -- at the edges
+    onnx: OnnxMapping | str | None = None  # its ONNX twin, or why it has none (a sentence)
 
     @property
     def macro(self) -> str:

@@ -9,6 +9,7 @@ import numpy as np
 
 from nnspec.ir import TensorType
 from nnspec.ops.base import (
+    OnnxMapping,
     OpDef,
     broadcast_shapes,
     gap_to_zero,
@@ -67,8 +68,22 @@ def _gap(a: np.ndarray, b: np.ndarray) -> float:
 
 
 OPS = (
-    binary("add", "y = a + b", np.add, lambda dy, a, b, *, out: (dy, dy), vjp_reads="shapes"),
-    binary("sub", "y = a − b", np.subtract, lambda dy, a, b, *, out: (dy, -dy), vjp_reads="shapes"),
+    binary(
+        "add",
+        "y = a + b",
+        np.add,
+        lambda dy, a, b, *, out: (dy, dy),
+        vjp_reads="shapes",
+        onnx=OnnxMapping("Add"),
+    ),
+    binary(
+        "sub",
+        "y = a − b",
+        np.subtract,
+        lambda dy, a, b, *, out: (dy, -dy),
+        vjp_reads="shapes",
+        onnx=OnnxMapping("Sub"),
+    ),
     binary(
         "mul",
         "y = a · b",
@@ -76,6 +91,7 @@ OPS = (
         lambda dy, a, b, *, out: (dy * b, dy * a),
         vjp_fresh=True,
         bound=lambda a, b: a * b,
+        onnx=OnnxMapping("Mul"),
     ),
     binary(
         "div",
@@ -86,6 +102,7 @@ OPS = (
         kinks=lambda a, b: gap_to_zero(b),
         domain=("real", "positive"),
         bound=lambda a, b: a / 0.5,
+        onnx=OnnxMapping("Div"),
     ),
     binary(
         "pow",
@@ -98,6 +115,7 @@ OPS = (
         kinks=lambda a, b: smallest(a),
         domain=("positive", "real"),
         bound=lambda a, b: max(a**b, 0.5**-b),  # b: |exponent|, a constant (see strategies)
+        onnx=OnnxMapping("Pow"),
     ),
     binary(
         "maximum",
@@ -107,6 +125,7 @@ OPS = (
         nondiff="ties send the whole gradient to a",
         kinks=_gap,
         bound=max,
+        onnx=OnnxMapping("Max"),
     ),
     binary(
         "minimum",
@@ -116,5 +135,6 @@ OPS = (
         nondiff="ties send the whole gradient to a",
         kinks=_gap,
         bound=max,
+        onnx=OnnxMapping("Min"),
     ),
 )

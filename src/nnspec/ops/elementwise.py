@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from nnspec.ir import TensorType
-from nnspec.ops.base import OpDef, gap_to_zero, require_float, smallest
+from nnspec.ops.base import OnnxMapping, OpDef, gap_to_zero, require_float, smallest
 
 GELU_C = math.sqrt(2.0 / math.pi)
 GELU_K = 0.044715
@@ -137,6 +137,24 @@ ALPHA_ELU = {
 
 ALPHA_SAMPLES = {"alpha": (0.1, 0.5, 1.0)}
 
+
+def _hard_sigmoid(x: np.ndarray, *, alpha: float = 0.2, beta: float = 0.5) -> np.ndarray:
+    return np.clip(alpha * x + beta, 0.0, 1.0)
+
+
+def _hard_sigmoid_vjp(dy, x, *, out, alpha: float = 0.2, beta: float = 0.5) -> tuple:
+    """alpha inside the linear part 0 < y < 1, zero where y is clipped (and at the kinks)."""
+    return (dy * np.where((out > 0) & (out < 1), alpha, 0.0).astype(out.dtype),)
+
+
+def _hard_sigmoid_kinks(x: np.ndarray, *, alpha: float = 0.2, beta: float = 0.5) -> float:
+    """Distance in x from the two kinks, where alpha·x + beta is 0 or 1."""
+    if alpha == 0:
+        return np.inf
+    z = alpha * x + beta
+    return min(gap_to_zero(z), gap_to_zero(z - 1.0)) / abs(alpha)
+
+
 OPS = (
     unary(
         "identity",
@@ -144,8 +162,16 @@ OPS = (
         lambda x: x.copy(),
         lambda dy, x, *, out: (dy,),
         vjp_reads="shapes",
+        onnx=OnnxMapping("Identity"),
     ),
-    unary("neg", "y = -x", np.negative, lambda dy, x, *, out: (-dy,), vjp_reads="shapes"),
+    unary(
+        "neg",
+        "y = -x",
+        np.negative,
+        lambda dy, x, *, out: (-dy,),
+        vjp_reads="shapes",
+        onnx=OnnxMapping("Neg"),
+    ),
     unary(
         "abs",
         "y = |x|",
@@ -153,6 +179,7 @@ OPS = (
         lambda dy, x, *, out: (dy * np.sign(x),),
         nondiff="abs'(0) = 0",
         kinks=gap_to_zero,
+        onnx=OnnxMapping("Abs"),
     ),
     unary(
         "sign",
@@ -163,6 +190,7 @@ OPS = (
         nondiff="derivative is 0 everywhere it exists (undefined at 0, taken as 0)",
         kinks=gap_to_zero,
         bound=lambda m: 1.0,
+        onnx=OnnxMapping("Sign"),
     ),
     unary(
         "exp",
@@ -172,6 +200,7 @@ OPS = (
         vjp_reads_out=True,
         domain=("small",),
         bound=math.exp,
+        onnx=OnnxMapping("Exp"),
     ),
     unary(
         "log",
@@ -181,6 +210,7 @@ OPS = (
         kinks=smallest,
         domain=("positive",),
         bound=lambda m: max(math.log(m), math.log(2.0)),
+        onnx=OnnxMapping("Log"),
     ),
     unary(
         "sqrt",
@@ -191,9 +221,15 @@ OPS = (
         kinks=smallest,
         domain=("positive",),
         bound=math.sqrt,
+        onnx=OnnxMapping("Sqrt"),
     ),
     unary(
-        "square", "y = x²", np.square, lambda dy, x, *, out: (dy * 2.0 * x,), bound=lambda m: m * m
+        "square",
+        "y = x²",
+        np.square,
+        lambda dy, x, *, out: (dy * 2.0 * x,),
+        bound=lambda m: m * m,
+        onnx=OnnxMapping("Mul", "twice"),
     ),
     unary(
         "sin",
@@ -201,6 +237,7 @@ OPS = (
         np.sin,
         lambda dy, x, *, out: (dy * np.cos(x),),
         bound=lambda m: min(m, 1.0),
+        onnx=OnnxMapping("Sin"),
     ),
     unary(
         "cos",
@@ -208,6 +245,7 @@ OPS = (
         np.cos,
         lambda dy, x, *, out: (-dy * np.sin(x),),
         bound=lambda m: 1.0,
+        onnx=OnnxMapping("Cos"),
     ),
     unary(
         "sigmoid",
@@ -217,6 +255,7 @@ OPS = (
         vjp_reads_out=True,
         helpers=("sigmoid",),
         bound=lambda m: 1.0,
+        onnx=OnnxMapping("Sigmoid"),
     ),
     unary(
         "tanh",
@@ -227,6 +266,7 @@ OPS = (
         vjp_fresh=True,
         vjp_into=True,
         bound=lambda m: 1.0,
+        onnx=OnnxMapping("Tanh"),
     ),
     unary(
         "relu",
@@ -238,6 +278,7 @@ OPS = (
         vjp_fresh=True,
         vjp_into=True,
         kinks=gap_to_zero,
+        onnx=OnnxMapping("Relu"),
     ),
     unary(
         "leaky_relu",
@@ -248,6 +289,7 @@ OPS = (
         nondiff="derivative at 0 is alpha",
         kinks=lambda x, **attrs: gap_to_zero(x),
         samples=ALPHA_SAMPLES,
+        onnx=OnnxMapping("LeakyRelu", attrs={"alpha": 0.01}),
     ),
     unary(
         "elu",
@@ -260,6 +302,7 @@ OPS = (
         kinks=lambda x, **attrs: gap_to_zero(x),
         bound=lambda m: max(m, 1.0),
         samples=ALPHA_SAMPLES,
+        onnx=OnnxMapping("Elu", attrs={"alpha": 1.0}),
     ),
     unary(
         "softplus",
@@ -268,6 +311,7 @@ OPS = (
         lambda dy, x, *, out: (dy * sigmoid(x),),
         vjp_helpers=("sigmoid",),
         bound=lambda m: m + 1.0,
+        onnx=OnnxMapping("Softplus"),
     ),
     unary(
         "gelu",
@@ -277,6 +321,7 @@ OPS = (
         helpers=("gelu",),
         vjp_helpers=("gelu_vjp",),
         bound=lambda m: m + 1.0,
+        onnx=OnnxMapping("Gelu", fixed={"approximate": "tanh"}),
     ),
     unary(
         "erf",
@@ -285,6 +330,7 @@ OPS = (
         lambda dy, x, *, out: (dy * TWO_OVER_SQRT_PI * np.exp(-x * x),),
         helpers=("erf",),
         bound=lambda m: min(m * TWO_OVER_SQRT_PI, 1.0),
+        onnx=OnnxMapping("Erf"),
     ),
     unary(
         "silu",
@@ -294,5 +340,23 @@ OPS = (
         helpers=("sigmoid",),
         vjp_helpers=("silu_vjp",),
         bound=lambda m: m + 1.0,
+        onnx=OnnxMapping("Sigmoid", "gated"),
+    ),
+    unary(
+        "hard_sigmoid",
+        "y = max(0, min(1, alpha·x + beta)) (ONNX HardSigmoid)",
+        _hard_sigmoid,
+        _hard_sigmoid_vjp,
+        attrs={
+            "alpha": {"type": "number", "default": 0.2, "description": "slope of the linear part"},
+            "beta": {"type": "number", "default": 0.5, "description": "value at x = 0"},
+        },
+        nondiff="gradient is alpha where 0 < y < 1 and 0 elsewhere, kinks included",
+        vjp_reads="shapes",
+        vjp_reads_out=True,
+        kinks=_hard_sigmoid_kinks,
+        bound=lambda m: 1.0,
+        samples={"alpha": (0.2, 0.5), "beta": (0.5, 0.25)},
+        onnx=OnnxMapping("HardSigmoid", attrs={"alpha": 0.2, "beta": 0.5}),
     ),
 )

@@ -8,7 +8,15 @@ import numpy as np
 
 from nnspec.errors import ShapeError
 from nnspec.ir import TensorType
-from nnspec.ops.base import OpDef, broadcast_shapes, fmt_shape, require_float, same_dtype, unify_dim
+from nnspec.ops.base import (
+    OnnxMapping,
+    OpDef,
+    broadcast_shapes,
+    fmt_shape,
+    require_float,
+    same_dtype,
+    unify_dim,
+)
 
 
 def _matmul_shape(types: tuple[TensorType, ...], **attrs: Any) -> TensorType:
@@ -74,5 +82,6 @@ OPS = (
         vjp_shapes=_matmul_grads,
         vjp_fresh=True,
         vjp_transposes=True,
+        onnx=OnnxMapping("MatMul"),
     ),
 )

@@ -190,6 +190,8 @@ def _ce_kinks(p: np.ndarray, t: np.ndarray, from_logits: bool = False) -> float:
     return np.inf if from_logits else gap_to_zero(p)
 
 
+LOSS_ONNX = "a training loss; export writes the inference graph, which the outputs need"
+
 OPS = (
     OpDef(
         name="mse",
@@ -202,6 +204,7 @@ OPS = (
         vjp_shapes=_loss_grads,
         helpers=("mse",),
         vjp_helpers=("mse_vjp",),
+        onnx=LOSS_ONNX,
     ),
     OpDef(
         name="binary_cross_entropy",
@@ -217,6 +220,7 @@ OPS = (
         helpers=("binary_cross_entropy",),
         vjp_helpers=("bce_vjp",),
         kinks=_bce_kinks,
+        onnx=LOSS_ONNX,
     ),
     OpDef(
         name="cross_entropy",
@@ -233,5 +237,6 @@ OPS = (
         vjp_helpers=("ce_vjp",),
         kept=("cross_entropy_kept", "ce_vjp_kept"),
         kinks=_ce_kinks,
+        onnx=LOSS_ONNX,
     ),
 )

@@ -12,6 +12,7 @@ from nnspec.ops.base import (
     AXES_SCHEMA,
     AXIS_SCHEMA,
     KEEPDIMS_SCHEMA,
+    OnnxMapping,
     OpDef,
     normalize_axes,
     normalize_axis,
@@ -157,10 +158,16 @@ def reduction(
 
 
 def normaliser(
-    name: str, doc: str, forward: Callable[..., Any], vjp: Callable[..., tuple], helper: str
+    name: str,
+    doc: str,
+    forward: Callable[..., Any],
+    vjp: Callable[..., tuple],
+    helper: str,
+    **facts: Any,
 ) -> OpDef:
     """softmax-like: normalises along `axis`, usable as an activation; the VJP reads
-    the output, the macro calls the module helper `helper`."""
+    the output, the macro calls the module helper `helper`; `facts` are further
+    `OpDef` fields."""
     return OpDef(
         name=name,
         family="reduce",
@@ -173,6 +180,7 @@ def normaliser(
         vjp_reads_out=True,
         helpers=(helper,),
         activation=True,
+        **facts,
     )
 
 
@@ -187,6 +195,7 @@ OPS = (
         np.sum,
         _sum_vjp,
         vjp_reads="shapes",
+        onnx=OnnxMapping("ReduceSum", "axes_input"),
     ),
     reduction(
         "mean",
@@ -194,6 +203,7 @@ OPS = (
         np.mean,
         _mean_vjp,
         vjp_reads="shapes",
+        onnx=OnnxMapping("ReduceMean", "axes_input"),
     ),
     reduction(
         "max",
@@ -203,9 +213,15 @@ OPS = (
         nondiff="ties send the whole gradient to the first maximal element",
         vjp_helpers=("max_vjp",),
         kinks=_top_two_gap,
+        onnx=OnnxMapping("ReduceMax", "axes_input"),
     ),
     normaliser(
-        "softmax", "y = e^x / Σ e^x along `axis`, max-shifted", softmax, _softmax_vjp, "softmax"
+        "softmax",
+        "y = e^x / Σ e^x along `axis`, max-shifted",
+        softmax,
+        _softmax_vjp,
+        "softmax",
+        onnx=OnnxMapping("Softmax", "axis"),
     ),
     normaliser(
         "log_softmax",
@@ -213,5 +229,6 @@ OPS = (
         log_softmax,
         _log_softmax_vjp,
         "log_softmax",
+        onnx=OnnxMapping("LogSoftmax", "axis"),
     ),
 )

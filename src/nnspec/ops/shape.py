@@ -10,7 +10,7 @@ import numpy as np
 
 from nnspec.errors import ShapeError
 from nnspec.ir import Dim, TensorType
-from nnspec.ops.base import OpDef, fmt_shape, normalize_axis, same_dtype, unify_dim
+from nnspec.ops.base import OnnxMapping, OpDef, fmt_shape, normalize_axis, same_dtype, unify_dim
 
 
 def _split(dims: tuple[Dim, ...]) -> tuple[int, Counter, bool]:
@@ -159,6 +159,7 @@ OPS = (
         },
         required=("shape",),
         example={"shape": [0, -1]},
+        onnx=OnnxMapping("Reshape", "shape_input"),
     ),
     OpDef(
         name="transpose",
@@ -181,6 +182,7 @@ OPS = (
                 ],
             }
         },
+        onnx=OnnxMapping("Transpose", "perm"),
     ),
     OpDef(
         name="concat",
@@ -192,5 +194,6 @@ OPS = (
         vjp=_concat_vjp,
         vjp_reads="shapes",
         attrs={"axis": {"type": "integer", "default": -1, "description": "axis to join along"}},
+        onnx=OnnxMapping("Concat", "axis"),
     ),
 )

@@ -18,6 +18,7 @@ from nnspec.errors import Problem
 from nnspec.ir import Node, Param, TensorType
 from nnspec.ops import REGISTRY
 from nnspec.spec.limits import Limits
+from nnspec.spec.lower import CheckedLayer
 
 
 @dataclass
@@ -40,7 +41,9 @@ class GraphBuilder:
     problems: list[Problem] = field(default_factory=list)
     types: dict[str, TensorType | None] = field(default_factory=dict)
     params: dict[str, Param] = field(default_factory=dict)
-    nodes: list[Node] = field(default_factory=list)
+    # typed document nodes in order: primitives as nodes, composites checked (`lower` input)
+    checked: list[Node | tuple[CheckedLayer, TensorType]] = field(default_factory=list)
+    nodes: list[Node] = field(default_factory=list)  # the graph's, after lowering
     used: set[str] = field(default_factory=set)
     failed: set[str] = field(default_factory=set)  # params already reported as broken
 

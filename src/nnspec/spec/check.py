@@ -1,11 +1,12 @@
 """Third stage: meaning. A schema-clean document becomes a `Graph`, or problems.
 
 Order of work: names → wiring (implied inputs, references) → topological order
-(cycles) → types in order (lowering composites on the way) → params and weights →
-outputs and training → warnings for unused things. A node whose type cannot be
-inferred poisons its dependents silently, so one mistake gives one problem.
+(cycles) → types in order (a composite layer by its own check, which makes its
+params) → lowering (`lower.lower`, one pass: layers become primitives) → params and
+weights → outputs and training → warnings for unused things. A node whose type
+cannot be inferred poisons its dependents silently, so one mistake gives one problem.
 
-Here: the driver, wiring, the inference and lowering loop, outputs and warnings.
+Here: the driver, wiring, the inference loop, outputs and warnings.
 Param materialisation lives in `params.py`, the training section in `training.py`,
 the state they share in `builder.py`.
 """
@@ -23,7 +24,7 @@ from nnspec.ops import REGISTRY
 from nnspec.spec.builder import GraphBuilder, WiredNode, attr_defaults, tensor_type
 from nnspec.spec.learnable import learning_problems
 from nnspec.spec.limits import Limits, shape_problems
-from nnspec.spec.lower import COMPOSITES, Composite
+from nnspec.spec.lower import COMPOSITES, CheckedLayer, Composite, LayerError, lower
 from nnspec.spec.order import topological_order
 from nnspec.spec.params import declared_params, finish_params, make_param, param_type
 from nnspec.spec.training import DEFAULT_TARGET, resolve_training
@@ -59,6 +60,9 @@ def build_graph(
         return None, b.problems
     for node in order:
         _infer(b, node, declared)
+    b.nodes = lower(b.checked)
+    # a layer's inner steps (<id>.add, ...) may be named as an output or the loss node
+    b.types.update((node.id, node.type) for node in b.nodes)
     finish_params(b, declared)
     outputs = _outputs(b, wired)
     training = resolve_training(b, outputs) if "training" in doc and outputs else None
@@ -231,38 +235,22 @@ def _check_arity(b: GraphBuilder, node: WiredNode) -> None:
 def _infer(b: GraphBuilder, node: WiredNode, declared: Mapping[str, dict]) -> None:
     in_types = [b.types.get(name) or param_type(b, name, declared) for name in node.inputs]
     b.used.update(node.inputs)
+    b.types[node.id] = None  # until its check passes; an earlier problem stays quiet
     if any(t is None for t in in_types):
-        b.types[node.id] = None  # an earlier problem; stay quiet
         return
     if node.op in COMPOSITES:
-        _lower(b, node, COMPOSITES[node.op], in_types[0], declared)  # type: ignore[arg-type]
+        _check_layer(b, node, COMPOSITES[node.op], in_types[0], declared)  # type: ignore[arg-type]
         return
+    op = REGISTRY[node.op]
     attrs = {**attr_defaults(node.op), **node.attrs}
-    _emit(b, node.id, node.op, node.inputs, attrs, tuple(in_types), node.pointer, None)  # type: ignore[arg-type]
-
-
-def _emit(
-    b: GraphBuilder,
-    node_id: str,
-    op_name: str,
-    inputs: tuple[str, ...],
-    attrs: dict[str, Any],
-    in_types: tuple[TensorType, ...],
-    pointer: str,
-    origin: str | None,
-    origin_op: str | None = None,
-) -> TensorType | None:
-    op = REGISTRY[op_name]
     try:
-        out = op.shape(in_types, **attrs)
+        out = op.shape(tuple(in_types), **attrs)
     except ShapeError as exc:
-        who = f"{origin!r} ({op_name})" if origin else repr(node_id)
-        b.error(exc.code, f"node {who}: {exc.message}{_roles(op.inputs, inputs)}", pointer)
-        b.types[node_id] = None
-        return None
-    b.nodes.append(Node(node_id, op_name, inputs, freeze(attrs), out, pointer, origin, origin_op))
-    b.types[node_id] = out
-    return out
+        roles = _roles(op.inputs, node.inputs)
+        b.error(exc.code, f"node {node.id!r}: {exc.message}{roles}", node.pointer)
+        return
+    b.checked.append(Node(node.id, node.op, node.inputs, freeze(attrs), out, node.pointer))
+    b.types[node.id] = out
 
 
 def _roles(roles: tuple[str, ...], names: tuple[str, ...]) -> str:
@@ -272,47 +260,34 @@ def _roles(roles: tuple[str, ...], names: tuple[str, ...]) -> str:
     return " (" + ", ".join(f"{r} = {n!r}" for r, n in zip(roles, names, strict=True)) + ")"
 
 
-def _lower(
+def _check_layer(
     b: GraphBuilder, node: WiredNode, comp: Composite, x: TensorType, declared: Mapping[str, dict]
 ) -> None:
-    fan_in = x.shape[-1] if x.rank else None
-    if not isinstance(fan_in, int) or not x.is_float:
-        b.error(
-            "NN309",
-            f"{comp.name} node {node.id!r} needs a float input whose last dimension is a known "
-            f"size, got {x}",
-            node.pointer,
-        )
-        b.types[node.id] = None
-        return
+    """A composite node: its params made (declared ones checked against what it needs),
+    then its own check; `lower` expands it later."""
     attrs = {**comp.defaults(), **node.attrs}
-    names = {}
+    try:
+        fan_in = comp.fan_in(node.id, x, node.pointer)
+    except LayerError as exc:
+        b.error(exc.code, exc.message, exc.pointer)
+        return
+    params = {}
     for suffix, (shape, init) in comp.params(fan_in, attrs).items():
         name = f"{node.id}.{suffix}"
-        names[f"${suffix}"] = name
         spec = declared.get(name, {"pointer": node.pointer})
         param = make_param(b, name, spec, shape=shape, default_init=init, owner=node.id)
         if param is None:
-            b.types[node.id] = None
             return
-        b.params[name] = param
+        b.params[name] = params[suffix] = param
         b.used.add(name)
-    steps = comp.steps(x.rank, attrs)
-    prev = node.inputs[0]
-    prev_type: TensorType | None = x
-    for i, step in enumerate(steps):
-        last = i == len(steps) - 1
-        step_id = node.id if last else f"{node.id}.{step.suffix}"
-        refs = tuple(
-            {"$x": node.inputs[0], "$prev": prev}.get(r, names.get(r, r)) for r in step.inputs
-        )
-        types = tuple(b.types.get(r) or b.params[r].type for r in refs)
-        attrs = {**attr_defaults(step.op), **step.attrs}
-        prev_type = _emit(b, step_id, step.op, refs, attrs, types, node.pointer, node.id, comp.name)
-        if prev_type is None:
-            b.types[node.id] = None
-            return
-        prev = step_id
+    layer = CheckedLayer(node.id, comp, node.inputs[0], x, params, attrs, node.pointer)
+    try:
+        out = comp.check(layer)
+    except LayerError as exc:
+        b.error(exc.code, exc.message, exc.pointer)
+        return
+    b.checked.append((layer, out))
+    b.types[node.id] = out
 
 
 def _outputs(b: GraphBuilder, wired: list[WiredNode]) -> list[str]:

@@ -30,9 +30,9 @@ import numpy as np
 from hypothesis import strategies as st
 
 from nnspec.errors import ShapeError
-from nnspec.ir import Dim, Graph, TensorType
+from nnspec.ir import Dim, Graph, Param, TensorType
 from nnspec.ops import LOSSES, REGISTRY
-from nnspec.spec.lower import ACTIVATIONS
+from nnspec.spec.lower import ACTIVATIONS, CheckedLayer
 from nnspec.spec.lower import COMPOSITES as COMPOSITE_TABLE
 
 BATCH = "batch"
@@ -286,22 +286,26 @@ def _concat(doc: _Doc, op: str) -> None:
 
 
 def _composite(doc: _Doc, op: str) -> None:
+    """Any composite of the lowering table: attributes drawn from `Composite.samples` (and
+    an activation, for a layer that takes one), its output type from its own check."""
+    comp = COMPOSITE_TABLE[op]
     v = doc.pick_where(lambda v: v.type.rank >= 2 and _known_last(v))  # lowers to matmul
     v = doc.squash(v or doc.lift(doc.pick(), 2))
-    units = doc.draw(st.integers(1, 4))
     name = f"n{len(doc.nodes)}"
-    fan_in = v.type.shape[-1]
-    assert isinstance(fan_in, int)  # picked or lifted with a fixed last axis
-    if op == "dense":
-        activation = doc.draw(st.sampled_from(doc.activations))
-        attrs: dict[str, Any] = {"units": units, "activation": activation}
-    else:
-        attrs = {"units": units, "pieces": doc.draw(st.integers(2, 3))}
+    attrs: dict[str, Any] = {k: doc.draw(st.sampled_from(vs)) for k, vs in comp.samples.items()}
+    if "activation" in comp.attrs:
+        attrs["activation"] = doc.draw(st.sampled_from(doc.activations))
+    full = {**comp.defaults(), **attrs}
+    fan_in = comp.fan_in(name, v.type, "")
+    params = {
+        suffix: Param(f"{name}.{suffix}", TensorType(shape, doc.dtype))
+        for suffix, (shape, _) in comp.params(fan_in, full).items()
+    }
+    out = comp.check(CheckedLayer(name, comp, v.name, v.type, params, full, ""))
     doc.nodes.append({"id": name, "op": op, "inputs": [v.name], **attrs})
-    shape = (*v.type.shape[:-1], units)
     bound = 2.0 * fan_in * v.bound + 1.0  # glorot weights are below 2 in magnitude here
-    positive = op == "dense" and attrs["activation"] in ("sigmoid", "softmax", "exp")
-    doc.pool.append(_Operand(name, TensorType(shape, doc.dtype), bound, positive))
+    positive = attrs.get("activation") in ("sigmoid", "softmax", "exp")
+    doc.pool.append(_Operand(name, out, bound, positive))
 
 
 MAKERS = {
@@ -314,13 +318,14 @@ MAKERS = {
     "reshape": _reshape,
     "transpose": _transpose,
     "concat": _concat,
-    "dense": _composite,
-    "maxout": _composite,
 }
-"""Op -> the function that adds it to a document; other ops go by family (unary, binary)."""
+"""Op -> the function that adds it to a document; composites go by `_composite`, other
+ops by family (unary, binary)."""
 
 
 def _maker(op: str) -> Any:
+    if op in COMPOSITE_TABLE:
+        return _composite
     return MAKERS.get(op) or (_unary if REGISTRY[op].family == "elementwise" else _binary)
 
 
