@@ -80,3 +80,17 @@ def test_the_command_line_takes_threads(module: Any, tmp_path, capsys) -> None:
     with pytest.raises(SystemExit):
         module.main(["--threads", "0", str(source)])
     assert "expected a whole number 1 or more" in capsys.readouterr().err
+
+
+def test_train_on_the_command_line_takes_threads(module: Any, tmp_path, capsys) -> None:
+    data = tmp_path / "data.npz"
+    x = np.linspace(-1, 1, 24, dtype=np.float32).reshape(4, 6)
+    np.savez(data, x=x, target=np.zeros((4, 1), np.float32))
+    saved = {k: v.copy() for k, v in module.PARAMS.items()}
+    try:
+        argv = ["--train", str(data), "-o", str(tmp_path / "w.npz"), "--threads", "1"]
+        assert module.main([*argv, "--epochs", "1"]) == 0
+    finally:
+        for name, value in saved.items():
+            module.PARAMS[name][...] = value
+    assert "epoch 1: loss" in capsys.readouterr().out

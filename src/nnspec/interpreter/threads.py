@@ -2,8 +2,9 @@
 
 Sits beside the engines: `Model.run` and `train` wrap their NumPy work in
 `blas_threads`, which sets the count through threadpoolctl for the duration of the
-call and restores it afterwards. Compiled modules import only NumPy and never
-change it; their callers do (see docs/performance.md).
+call and restores it afterwards. Compiled modules carry a printed twin of this rule
+(`_threads` in codegen/templates/module.py.j2; a test compares the two), used through
+threadpoolctl when it is installed (see docs/codegen.md).
 
 The default (``threads=None``, "auto") exists because BLAS libraries start one
 thread per core: on a quiet machine that is fastest for large products, but with
