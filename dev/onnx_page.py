@@ -36,6 +36,7 @@ RULE_TEXT = {
     "axis": ("{}", "axis"),
     "shape_input": ("{}", "allowzero=0: the same 0 and −1"),
     "perm": ("{}", "perm written out"),
+    "ratio_input": ("{}(x, ratio)", "inference: the identity; seed when set"),
 }
 
 

@@ -15,6 +15,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("fileio", "errors", "examples"),  # below everything: files, problems, shipped data
     ("ir",),
     ("printer",),
+    ("overview",),  # layers and the summary table of a Graph (Model.summary, nnspec summary)
     ("ops", "optimizers"),  # the op registry and the optimizer definitions (both data)
     ("autodiff", "buffers", "typecheck"),  # on the IR: plans both engines render; types
     ("spec",),

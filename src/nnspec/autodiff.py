@@ -15,7 +15,11 @@ cannot disagree on any of these decisions:
 - which values the reverse pass touches (`GradientPlan.touched`: they must stay
   alive) and whose contents it reads (`GradientPlan.read`: they must not be written
   over in place), from each op's `OpDef.vjp_reads` / `vjp_reads_out`;
-- the roles of the training feeds (`training_roles`): the data inputs and the target.
+- the roles of the training feeds (`training_roles`): the data inputs and the target;
+- the random stream of ops that behave differently while training (`OpDef.training`,
+  dropout): `noise_sources` numbers them and `noise_generator` seeds each one's
+  generator, afresh for every training step, from (seed, ordinal, step). The
+  generated ``--train`` module writes the same ``np.random.default_rng`` call.
 """
 
 from __future__ import annotations
@@ -23,8 +27,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from nnspec.ir import Graph, Node
 from nnspec.ops import REGISTRY
+
+NOISE_STREAM = 0xD209
+"""Last seed word of every training-noise generator: it keeps the stream apart from
+the shuffle's (seeded by the bare training seed) and from the validation split's."""
 
 
 def needed_values(nodes: Sequence[Node], roots: Iterable[str]) -> set[str]:
@@ -134,3 +144,37 @@ def training_roles(graph: Graph, feeds: Sequence[str]) -> tuple[list[str], str |
         extra = [name for name in feeds if name not in by_output]
         target = extra[0] if len(extra) == 1 else None
     return [name for name in feeds if name != target], target
+
+
+@dataclass(frozen=True)
+class NoiseSource:
+    """A node whose op draws noise while training (`OpDef.training`, dropout).
+
+    `seed` is the node's own ``seed`` attribute, or None for the run's seed (the
+    training seed, or the one `train` / `fit` are given); `ordinal` numbers the
+    graph's noise sources in graph order, so two of them never share a stream.
+    """
+
+    node: Node
+    seed: int | None
+    ordinal: int
+
+
+def noise_sources(graph: Graph) -> dict[str, NoiseSource]:
+    """Every node that draws training noise, by id, in graph order."""
+    found: dict[str, NoiseSource] = {}
+    for node in graph.nodes:
+        if REGISTRY[node.op].training is not None:
+            seed = node.attr.get("seed")
+            found[node.id] = NoiseSource(node, None if seed is None else int(seed), len(found))
+    return found
+
+
+def noise_generator(seed: int, ordinal: int, step: int) -> np.random.Generator:
+    """The generator noise source `ordinal` draws from at training step `step` (0 first).
+
+    Stateless: one generator per (seed, source, step), so a step's mask does not
+    depend on what ran before it, and the forward pass and the finite differences of
+    a gradient check see the same mask.
+    """
+    return np.random.default_rng([seed, ordinal, step, NOISE_STREAM])

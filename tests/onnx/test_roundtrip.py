@@ -34,7 +34,7 @@ def _attrs(node: Any, types: dict) -> tuple:
 
 def canonical(graph: Graph, values: dict[str, np.ndarray]) -> list[tuple]:
     """The graph with names replaced by their order of first use and params by their
-    bytes; the identities the importer applies (identity removed, mul(x, x) = square,
+    bytes; the identities the importer applies (identity and dropout removed, mul(x, x) = square,
     mul(x, sigmoid x) = silu when the sigmoid has no other use) written one way."""
     needed = set(graph.outputs)
     for node in reversed(graph.nodes):  # only what the outputs need is exported
@@ -70,7 +70,7 @@ def canonical(graph: Graph, values: dict[str, np.ndarray]) -> list[tuple]:
     rows: list[tuple] = []
     for node in live:
         op, inputs = node.op, list(node.inputs)
-        if op == "identity":
+        if op in ("identity", "dropout"):  # ONNX Dropout is imported for inference: identity
             alias[node.id] = alias.get(inputs[0], inputs[0])
             continue
         if node.id in fused:
@@ -110,3 +110,33 @@ def test_every_primitive_exports_and_imports_back() -> None:
 
     primitives = {name for name in REGISTRY if name not in LOSSES}
     assert set(MAPPINGS) == primitives
+
+
+def test_dropout_exports_as_inference_dropout_and_runs_as_the_identity() -> None:
+    """Exported Dropout has its ratio and seed and no training_mode input; onnxruntime
+    runs it as the identity, as nnspec's inference does; import removes it again."""
+    from nnspec.onnx.verify import verify
+
+    document = {
+        "nnspec": "1",
+        "name": "thin",
+        "inputs": {"x": {"shape": ["batch", 3]}},
+        "nodes": [
+            {"id": "h", "op": "dense", "units": 5, "activation": "tanh"},
+            {"id": "d", "op": "dropout", "rate": 0.4, "seed": 9},
+            {"id": "p", "op": "dense", "units": 2},
+        ],
+    }
+    graph = nnspec.load(document)
+    values = initial_values(graph)
+    blob = to_onnx(graph, values)
+    model = onnx.load_from_string(blob)
+    onnx.checker.check_model(model, full_check=True)
+    (dropout,) = [n for n in model.graph.node if n.op_type == "Dropout"]
+    assert len(dropout.input) == 2 and [a.name for a in dropout.attribute] == ["seed"]
+    ratio = next(t for t in model.graph.initializer if t.name == dropout.input[1])
+    assert float(onnx.numpy_helper.to_array(ratio)) == np.float32(0.4)
+    rows = verify(blob, graph, values)
+    assert rows and all(r.ok for r in rows), rows
+    again = nnspec.load(from_onnx(blob).document)
+    assert "dropout" not in {n.op for n in again.nodes}

@@ -82,6 +82,22 @@ def test_declared_helpers_are_the_ones_the_macros_call(name: str) -> None:
         assert (_called(kept_fw), _called(kept_bw)) == ({op.kept[0]}, {op.kept[1]}), name
 
 
+@pytest.mark.parametrize("name", [n for n in OPS if REGISTRY[n].training is not None])
+def test_a_training_rule_has_its_macros_and_helpers(name: str) -> None:
+    """`OpDef.training` ops render ``<op>_train`` (noise into `kept`, declared helpers)
+    and ``<op>_train_vjp`` (reading `kept`) in --train modules."""
+    op = REGISTRY[name]
+    assert op.training is not None and op.gradient == "exact", name
+    module = family(op.family).module
+    step = _step(op, kept="noise")
+    step = EmitStep(**{**step.__dict__, "attrs": {**step.attrs, "stream": "[0, 0, 0, 1]"}})
+    forward = str(getattr(module, f"{op.macro}_train")(step))
+    assert _called(forward) == set(op.training.helpers), f"{name}: TrainingRule.helpers"
+    assert "noise =" in forward and "np.random.default_rng([0, 0, 0, 1])" in forward, forward
+    backward = str(getattr(module, f"{op.macro}_train_vjp")(_back(op, kept="noise")))
+    assert "noise" in backward and not _called(backward), backward
+
+
 def test_the_helper_table_says_what_each_helper_calls() -> None:
     for name, calls in HELPERS.items():
         assert _called(helper(name)) - {name} == set(calls), name

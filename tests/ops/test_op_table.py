@@ -306,6 +306,8 @@ TABLE: tuple[Row, ...] = (
     _unary("gelu", _gelu),
     _unary("erf", math.erf),
     _unary("silu", lambda v: v / (1.0 + math.exp(-v))),
+    # inference: the identity, whatever the rate (training: tests/ops/test_training_rules.py)
+    _unary("dropout", lambda v, **attrs: v, NORMAL, {}, {"rate": 0.25, "seed": 3}),
     _unary(
         "hard_sigmoid",
         lambda v, alpha=0.2, beta=0.5: max(0.0, min(1.0, alpha * v + beta)),

@@ -25,3 +25,14 @@ def test_gradients_match_finite_differences(data):
     inputs = data.draw(inputs_for(model.graph))
     assume(kink_distance(model, inputs) > MARGIN)
     assert check_gradients(model, inputs, wrt_inputs=True) < TOLERANCE
+
+
+@given(st.data())
+def test_gradients_through_dropout_match_finite_differences(data):
+    """With dropout drawn often: the training loss's gradient, its mask held fixed."""
+    ops = ("dropout", "dense", "tanh", "add", "mul", "matmul", "sum", "square")
+    doc = data.draw(documents(ops=ops, with_loss=True, dtype="float64"))
+    model = Model(nnspec.load(doc))
+    inputs = data.draw(inputs_for(model.graph))
+    assume(kink_distance(model, inputs) > MARGIN)
+    assert check_gradients(model, inputs, wrt_inputs=True) < TOLERANCE

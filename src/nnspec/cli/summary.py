@@ -7,7 +7,7 @@ import json
 import sys
 
 from nnspec.cli.command import ExitCode, load_document
-from nnspec.tools.summary import format_summary, summarize
+from nnspec.overview.table import format_summary, summarize
 
 HELP = "show a model's layers, output shapes, param counts and weight memory"
 

@@ -231,7 +231,12 @@ def fold(graph: Graph, values: Mapping[str, np.ndarray]) -> dict[str, np.ndarray
     constant = {p.name: values[p.name] for p in graph.params if not p.trainable}
     folded: dict[str, np.ndarray] = {}
     for node in graph.nodes:
-        if node.inputs and all(name in constant for name in node.inputs):
+        # a training-only op (dropout) is no constant while training: never folded
+        if (
+            node.inputs
+            and REGISTRY[node.op].training is None
+            and all(name in constant for name in node.inputs)
+        ):
             result = REGISTRY[node.op].forward(
                 *(constant[name] for name in node.inputs), **node.attr
             )

@@ -51,6 +51,7 @@ HELPERS: dict[str, tuple[str, ...]] = {
     "ce_vjp": ("softmax", "log_softmax", "eps", "rows", "one_hot"),
     "cross_entropy_kept": ("rows", "one_hot", "cross_entropy"),
     "ce_vjp_kept": ("rows", "ce_vjp"),
+    "dropout_noise": (),
 }
 """Every helper macro of helpers.j2, in the order the module defines them, with the
 helpers it calls. Ops name the helpers their macros call (`OpDef.helpers`,

@@ -11,7 +11,10 @@ training feeds' roles), so the generated gradients are bitwise the interpreter's
   order), ``d = d + g``, never in place (a VJP may hand the same array to two inputs);
 - `_unbroadcast` (the twin of `backward.unbroadcast`) is applied unless the
   gradient's shape provably equals the value's; on equal shapes it is the identity,
-  which is why applying it conservatively keeps bitwise equality.
+  which is why applying it conservatively keeps bitwise equality;
+- an op with training-only behaviour (`OpDef.training`, dropout) renders its
+  ``<op>_train`` / ``<op>_train_vjp`` macros, drawing its noise from the generator
+  `nnspec.autodiff.noise_generator` seeds, written out as the same call.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from nnspec.autodiff import gradient_plan, training_roles
+from nnspec.autodiff import NOISE_STREAM, gradient_plan, noise_sources, training_roles
 from nnspec.codegen.emit import EmitPlan, EmitPort, EmitStep, attr_literals, port_for, steps_for
 from nnspec.codegen.names import Namer, comment, literal
 from nnspec.codegen.update import UpdateCode, update_code
@@ -93,6 +96,7 @@ class TrainPlan:
     epochs: int
     batch_size: str
     seed_value: int
+    noise: bool = False  # some op draws training noise (dropout): the hot path takes a step
 
 
 def loss_node(graph: Graph) -> str:
@@ -128,6 +132,7 @@ def train_plan(graph: Graph, plan: EmitPlan) -> TrainPlan:
     ]
     forward = steps_for(nodes, idents, keep=set(reverse.read) | {loss})
     _share_loss_work(nodes, forward, backward, idents, names)
+    noise = _draw_noise(graph, nodes, forward, backward, idents, names)
     features, target = training_roles(graph, _feed_names(graph, nodes))
     read = {x for n in nodes for x in n.inputs}
     params = [
@@ -149,6 +154,7 @@ def train_plan(graph: Graph, plan: EmitPlan) -> TrainPlan:
         epochs=int(training.epochs),
         batch_size=repr(training.batch_size),
         seed_value=int(training.seed),
+        noise=noise,
     )
 
 
@@ -246,6 +252,47 @@ def _share_loss_work(
             forward[k] = replace(step, kept=name, helpers=kept[:1])
             j = by_out[step.out]
             backward[j] = replace(backward[j], kept=name, helpers=kept[1:])
+
+
+def _draw_noise(
+    graph: Graph,
+    nodes: Sequence[Node],
+    forward: list[EmitStep],
+    backward: list[EmitBackStep],
+    idents: dict[str, str],
+    names: Namer,
+) -> bool:
+    """Render each noise source among `nodes` (dropout) in its training form; True if any.
+
+    Its forward step keeps the noise under a name of its own and its VJP reads it, as
+    the interpreter's noise slot; the generator is seeded with the words
+    `autodiff.noise_generator` uses: the node's seed (or the run's, ``_seed``), its
+    ordinal, the step (``_step``) and `NOISE_STREAM`.
+    """
+    sources = noise_sources(graph)
+    by_out = {step.out: k for k, step in enumerate(backward)}
+    found = False
+    for k, (node, step) in enumerate(zip(nodes, forward, strict=True)):
+        source = sources.get(node.id)
+        if source is None:
+            continue
+        found = True
+        op = REGISTRY[node.op]
+        assert op.training is not None  # noise sources are the ops with a training rule
+        seed = "_seed" if source.seed is None else repr(source.seed)
+        stream = f"[{seed}, {source.ordinal}, _step, {NOISE_STREAM:#x}]"
+        name = names(f"{idents[node.id]}_noise")
+        forward[k] = replace(
+            step,
+            op=f"{op.macro}_train",
+            attrs={**step.attrs, "stream": stream},
+            kept=name,
+            helpers=op.training.helpers,
+        )
+        if step.out in by_out:
+            j = by_out[step.out]
+            backward[j] = replace(backward[j], op=f"{op.macro}_train_vjp", kept=name)
+    return found
 
 
 def _transposes(

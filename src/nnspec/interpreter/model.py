@@ -8,7 +8,7 @@ their slots) and run a cached plan. Plans are cached per requested output set.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,7 @@ from nnspec.interpreter.inputs import prepare
 from nnspec.interpreter.plan import Layout, RunPlan
 from nnspec.interpreter.threads import blas_threads, check
 from nnspec.ir import Graph
+from nnspec.overview.table import summary_text
 from nnspec.typecheck import ensure_typed
 
 
@@ -111,14 +112,19 @@ class Model:
     # ------------------------------------------------------------------ planning
 
     def plan(
-        self, outputs: tuple[str, ...], loss: str | None = None, wrt: tuple[str, ...] = ()
+        self,
+        outputs: tuple[str, ...],
+        loss: str | None = None,
+        wrt: tuple[str, ...] = (),
+        training: bool = False,
     ) -> RunPlan:
-        """The cached plan computing `outputs` (and the gradient of `loss` for `wrt`)."""
-        key = (outputs, loss, wrt)
+        """The cached plan computing `outputs` (and the gradient of `loss` for `wrt`);
+        `training` turns on training-only behaviour (dropout)."""
+        key = (outputs, loss, wrt, training)
         plan = self._plans.get(key)
         if plan is None:
             try:
-                plan = self.layout.plan(outputs, loss, wrt)
+                plan = self.layout.plan(outputs, loss, wrt, training)
             except KeyError as exc:
                 from nnspec.errors import did_you_mean
 
@@ -130,7 +136,8 @@ class Model:
         return plan
 
     def gradient_plan(self, wrt_inputs: bool = False, outputs: tuple[str, ...] = ()) -> RunPlan:
-        """The plan for the training loss, its value, `outputs` and gradients."""
+        """The plan for the training loss, its value, `outputs` and gradients (in
+        training mode: dropout masks are drawn, see `environment`)."""
         training = self.graph.training
         if training is None or training.loss_node is None:
             raise ValueError(
@@ -138,15 +145,37 @@ class Model:
                 "with a loss to the document"
             )
         wrt = self.trainable + self.float_feeds if wrt_inputs else self.trainable
-        return self.plan(outputs, training.loss_node, wrt)
+        return self.plan(outputs, training.loss_node, wrt, training=True)
+
+    def stream(self, step: int = 0, seed: int | None = None) -> tuple[int, int]:
+        """(seed, step) of a training-mode run: which dropout masks it draws.
+
+        `seed` defaults to the document's training seed (0 without a training section);
+        `step` counts training steps from 0, as `train` does.
+        """
+        for name, value in (("step", step), ("seed", seed)):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0
+            ):
+                raise ValueError(f"{name} must be a whole number >= 0, got {value!r}")
+        if seed is None:
+            seed = self.graph.training.seed if self.graph.training is not None else 0
+        return int(seed), int(step)
 
     # ------------------------------------------------------------------ running
 
     def environment(
-        self, plan: RunPlan, inputs: Mapping[str, Any], check: bool = True
+        self,
+        plan: RunPlan,
+        inputs: Mapping[str, Any],
+        check: bool = True,
+        stream: tuple[int, int] = (0, 0),
     ) -> list[Any]:
-        """A fresh environment holding the params and the (checked) inputs `plan` reads."""
+        """A fresh environment holding the params and the (checked) inputs `plan` reads;
+        a training plan also gets `stream`, the (seed, step) its noise is drawn for."""
         env = self._env.copy()
+        if plan.training:
+            env[self.layout.stream] = stream
         slots = self.layout.slots
         if check:
             inputs = prepare(plan.feeds, inputs, self.layout.feeds)
@@ -160,13 +189,22 @@ class Model:
         outputs: tuple[str, ...] | None = None,
         *,
         threads: int | None = None,
+        training: bool = False,
+        step: int = 0,
+        seed: int | None = None,
     ) -> dict[str, np.ndarray]:
         """Values of `outputs` (default: the graph outputs; any node name works).
 
-        `threads` overrides ``self.threads`` for this call.
+        `threads` overrides ``self.threads`` for this call. ``training=True`` runs as a
+        training step does: dropout draws the masks of training step `step` for `seed`
+        (see `stream`); the default is inference, where dropout is the identity.
         """
-        plan = self.forward_plan if outputs is None else self.plan(tuple(outputs))
-        env = self.environment(plan, inputs)
+        if training:
+            wanted = self.graph.outputs if outputs is None else tuple(outputs)
+            plan = self.plan(wanted, training=True)
+        else:
+            plan = self.forward_plan if outputs is None else self.plan(tuple(outputs))
+        env = self.environment(plan, inputs, stream=self.stream(step, seed) if training else (0, 0))
         setting = self.threads if threads is None else check(threads)
         with blas_threads(setting, self.work(env, plan)):
             env = plan.run(env)
@@ -203,16 +241,33 @@ class Model:
 
         return evaluate(self, X, y, **options)
 
+    def summary(self, print_fn: Callable[[str], object] | None = print) -> str | None:
+        """Print the table ``nnspec summary`` prints (layers, output types, param counts,
+        weight memory), as Keras' ``model.summary()`` does; with ``print_fn=None``,
+        return the text instead (ending with a newline)."""
+        text = summary_text(self.graph)
+        if print_fn is None:
+            return text
+        print_fn(text.rstrip("\n"))
+        return None
+
     def gradients(
-        self, inputs: Mapping[str, Any], wrt_inputs: bool = False
+        self,
+        inputs: Mapping[str, Any],
+        wrt_inputs: bool = False,
+        *,
+        step: int = 0,
+        seed: int | None = None,
     ) -> tuple[float, dict[str, np.ndarray]]:
         """(loss, gradients) of the training loss for every trainable param (and float input).
 
         A param the loss does not depend on (or only through a step such as sign)
-        gets a zero gradient.
+        gets a zero gradient. The loss is the training one: dropout uses the masks of
+        training step `step` for `seed` (see `stream`).
         """
         plan = self.gradient_plan(wrt_inputs)
-        loss, grads, _ = self.loss_and_gradients(plan, self.environment(plan, inputs))
+        env = self.environment(plan, inputs, stream=self.stream(step, seed))
+        loss, grads, _ = self.loss_and_gradients(plan, env)
         for name, grad in grads.items():
             if not grad.flags.writeable:  # a broadcast view from a VJP; hand out a real array
                 grads[name] = grad.copy()

@@ -14,7 +14,11 @@ fixes everything that does not depend on the input values:
   reused across calls (`kernels.buffered`);
 - the reverse pass: `nnspec.autodiff.gradient_plan` decides which nodes get a VJP,
   in what order, and which values it touches; this module only binds that plan to
-  slots and functions (the code generator prints the same plan).
+  slots and functions (the code generator prints the same plan);
+- training mode: an op with training-only behaviour (`OpDef.training`, dropout)
+  becomes two steps, its noise (drawn from the generator `autodiff.noise_generator`
+  seeds from the (seed, step) pair in the environment's `Layout.stream` slot) into
+  a slot of its own, then the op applied with it; its VJP reads that noise slot.
 """
 
 from __future__ import annotations
@@ -22,13 +26,22 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
-from nnspec.autodiff import GradientPlan, gradient_plan, needed_values
+from nnspec.autodiff import (
+    GradientPlan,
+    NoiseSource,
+    gradient_plan,
+    needed_values,
+    noise_generator,
+    noise_sources,
+)
 from nnspec.buffers import buffer_plan
 from nnspec.interpreter import kernels
 from nnspec.interpreter.forward import straight_line
 from nnspec.ir import Graph, Input, Node
 from nnspec.ops import REGISTRY
+from nnspec.ops.base import TrainingRule
 
 RunStep = tuple[Callable, tuple[int, ...], int, tuple[int, ...], Node]
 """A forward step: (op forward with attrs bound, input slots, output slot, slots to free
@@ -50,6 +63,7 @@ class RunPlan:
     backward: tuple[RunBackStep, ...] = ()
     loss_slot: int | None = None
     wrt: tuple[tuple[str, int], ...] = ()  # (name, slot) of every value a gradient is returned for
+    training: bool = False  # training-only behaviour (dropout) on: needs the stream slot filled
     run: Callable[[list], list] = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
     """``run(env) -> env``: `steps` as one straight-line function (`forward.straight_line`),
     the one execution path; a failing step is named with its node and JSON pointer."""
@@ -70,19 +84,31 @@ class Layout:
         names = [*self.feeds, *(p.name for p in graph.params), *(n.id for n in graph.nodes)]
         self.slots: dict[str, int] = {name: k for k, name in enumerate(names)}
         self.nodes: dict[str, Node] = {n.id: n for n in graph.nodes}
+        self.sources = noise_sources(graph)
+        # Slots past the named values: each noise source's noise, then the stream.
+        self.noise: dict[str, int] = {name: len(names) + k for k, name in enumerate(self.sources)}
+        self.stream = len(names) + len(self.noise)
+        """The slot holding (seed, step) of a training-mode run, which noise is drawn for."""
 
     @property
     def size(self) -> int:
-        return len(self.slots)
+        return self.stream + 1
 
     def needed(self, roots: Iterable[str]) -> set[str]:
         """Every value the `roots` depend on, including themselves (`autodiff.needed_values`)."""
         return needed_values(self.graph.nodes, roots)
 
     def plan(
-        self, outputs: tuple[str, ...], loss: str | None = None, wrt: Iterable[str] = ()
+        self,
+        outputs: tuple[str, ...],
+        loss: str | None = None,
+        wrt: Iterable[str] = (),
+        training: bool = False,
     ) -> RunPlan:
-        """A pruned forward plan for `outputs`; with `loss`, also its reverse pass for `wrt`."""
+        """A pruned forward plan for `outputs`; with `loss`, also its reverse pass for `wrt`.
+
+        `training` runs each op's training-only behaviour (`OpDef.training`).
+        """
         for name in (*outputs, *([loss] if loss else [])):
             if name not in self.slots:
                 raise KeyError(name)
@@ -90,26 +116,53 @@ class Layout:
         live = self.needed(roots)
         nodes = [n for n in self.graph.nodes if n.id in live]
         reverse = gradient_plan(self.graph, loss, wrt) if loss else None
-        backward, wanted, touched = _reverse(reverse, self.slots)
+        noisy = self._noisy(nodes) if training else {}
+        backward, wanted, touched = _reverse(reverse, self.slots, noisy)
         alive = touched | {self.slots[name] for name in roots}
         read = reverse.read if reverse else frozenset()
         feeds = tuple(f for name, f in self.feeds.items() if name in live)
         return RunPlan(
-            steps=_forward(nodes, self.slots, alive, {*read, *roots}),
+            steps=_forward(nodes, self.slots, alive, {*read, *roots}, noisy, self.stream),
             feeds=feeds,
             outputs=outputs,
             out_slots=tuple(self.slots[name] for name in outputs),
             backward=backward,
             loss_slot=self.slots[loss] if loss else None,
             wrt=tuple((name, self.slots[name]) for name in wanted),
+            training=training,
         )
+
+    def _noisy(self, nodes: list[Node]) -> dict[str, tuple[NoiseSource, int]]:
+        """The noise sources among `nodes`, with their noise slots."""
+        return {n.id: (self.sources[n.id], self.noise[n.id]) for n in nodes if n.id in self.sources}
+
+
+def _noise_step(rule: TrainingRule, source: NoiseSource) -> Callable[..., Any]:
+    """``step(x, (seed, step)) -> noise``: one source's noise for one training step."""
+    attrs = source.node.attr
+
+    def noise(x: Any, stream: tuple[int, int]) -> Any:
+        seed, step = stream
+        own = seed if source.seed is None else source.seed
+        return rule.noise(x, noise_generator(own, source.ordinal, step), **attrs)
+
+    return noise
 
 
 def _forward(
-    nodes: list[Node], slots: dict[str, int], alive: set[int], keep: set[str]
+    nodes: list[Node],
+    slots: dict[str, int],
+    alive: set[int],
+    keep: set[str],
+    noisy: dict[str, tuple[NoiseSource, int]],
+    stream: int,
 ) -> tuple[RunStep, ...]:
     """Forward steps; a node's value is freed after its last reader unless `alive` holds
-    it, and results go where `nnspec.buffers` says (`keep`: values it must not reuse)."""
+    it, and results go where `nnspec.buffers` says (`keep`: values it must not reuse).
+
+    A node in `noisy` (training mode) becomes two steps: its noise into its noise
+    slot (kept: the VJP reads it), then the op's training rule applied with it.
+    """
     last_use: dict[int, int] = {}
     for k, node in enumerate(nodes):
         for name in node.inputs:
@@ -121,11 +174,18 @@ def _forward(
             free_after.setdefault(k, []).append(slot)
     buffers = buffer_plan(nodes, keep)
     workspace = set(buffers.workspace)
-    steps = []
+    steps: list[RunStep] = []
     for k, node in enumerate(nodes):
         op = REGISTRY[node.op]
         ins = tuple(slots[name] for name in node.inputs)
-        if node.id in buffers.into:
+        fn: Callable[..., Any]
+        if node.id in noisy:
+            rule = op.training
+            assert rule is not None  # noise sources are the ops with a training rule
+            source, slot = noisy[node.id]
+            steps.append((_noise_step(rule, source), (ins[0], stream), slot, (), node))
+            fn, ins = partial(rule.apply, **node.attr), (ins[0], slot)
+        elif node.id in buffers.into:
             fn = kernels.inplace_step(node.op, len(ins), node.inputs.index(buffers.into[node.id]))
         elif node.id in workspace:
             fn = kernels.buffered(op.forward)
@@ -136,10 +196,15 @@ def _forward(
 
 
 def _reverse(
-    reverse: GradientPlan | None, slots: dict[str, int]
+    reverse: GradientPlan | None,
+    slots: dict[str, int],
+    noisy: dict[str, tuple[NoiseSource, int]],
 ) -> tuple[tuple[RunBackStep, ...], tuple[str, ...], set[int]]:
     """The autodiff plan bound to slots: backward steps (reverse order), the names
-    gradients are returned for (in slot order) and the slots the steps touch."""
+    gradients are returned for (in slot order) and the slots the steps touch.
+
+    A node in `noisy` runs its training rule's VJP on (x, noise): the noise slot
+    is one more input, which wants no gradient."""
     if reverse is None:
         return (), (), set()
     steps: list[RunBackStep] = []
@@ -152,7 +217,11 @@ def _reverse(
         if op.vjp_halves and wants.count(True) == 1:
             # e.g. x @ W with x data: skip the product that only x's gradient needs
             rule = op.vjp_halves[wants.index(True)]
+        ins = tuple(slots[name] for name in node.inputs)
+        if node.id in noisy:
+            assert op.training is not None
+            rule, ins, wants = op.training.vjp, (*ins, noisy[node.id][1]), (*wants, False)
         vjp = partial(rule, **node.attr) if node.attrs else rule
-        steps.append((vjp, tuple(slots[name] for name in node.inputs), slots[node.id], wants, node))
+        steps.append((vjp, ins, slots[node.id], wants, node))
     wanted = tuple(sorted(reverse.sources, key=slots.__getitem__))
     return tuple(steps), wanted, {slots[name] for name in reverse.touched}

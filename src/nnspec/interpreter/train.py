@@ -194,7 +194,9 @@ def train(
     show = not quiet if quiet is not None else sys.stderr.isatty()
     progress = Progress(total) if show else None
 
-    step = TrainStep(model, opt, plan, threads=threads)
+    step = TrainStep(
+        model, opt, plan, threads=threads, seed=training.seed if seed is None else seed
+    )
     validate = Evaluator(model, wanted, target) if held_out is not None else None
     shown = [*wanted, *(f"val_{m}" for m in wanted)] if validate else wanted
     history = History(metrics={m: [] for m in shown}, model=model)
@@ -280,6 +282,8 @@ class TrainStep:
     Call it with arrays already checked by `inputs.prepare` (``train`` checks the
     whole data set once); it returns (loss, environment). A non-finite loss is
     returned without updating the params, so the caller can stop cleanly.
+    Dropout draws the masks of step `steps` (0 first, one more per call) for `seed`
+    (default: the training seed), as the compiled module's ``fit`` does.
     """
 
     def __init__(
@@ -289,16 +293,21 @@ class TrainStep:
         plan: RunPlan | None = None,
         *,
         threads: int | None = None,
+        seed: int | None = None,
     ):
         self.model = model
         self.optimizer = optimizer
         self.plan = plan or model.gradient_plan(outputs=(training_section(model).output,))
         self.threads = check(threads)
         """The BLAS thread count (None: the model's ``threads``)."""
+        self.seed = model.stream(0, seed)[0]
+        self.steps = 0
+        """Steps taken: the next step's dropout masks are those of step `steps`."""
 
     def __call__(self, feed: Mapping[str, np.ndarray]) -> tuple[np.ndarray, list[Any]]:
         model, plan = self.model, self.plan
-        env = model.environment(plan, feed, False)
+        env = model.environment(plan, feed, False, (self.seed, self.steps))
+        self.steps += 1
         setting = model.threads if self.threads is None else self.threads
         with blas_threads(setting, model.work(env, plan)):
             loss, grads, env = model.loss_and_gradients(plan, env)

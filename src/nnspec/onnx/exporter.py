@@ -109,6 +109,16 @@ def _perm(b: _OnnxBuilder, node: Node, xs: list[str], m: OnnxMapping) -> None:
     b.add(m.op_type, xs, node.id, node.id, perm=perm)
 
 
+def _ratio_input(b: _OnnxBuilder, node: Node, xs: list[str], m: OnnxMapping) -> None:
+    # Dropout: the rate as the optional ratio input (opset >= 12). No training_mode
+    # input means inference, where ONNX's Dropout is the identity, as nnspec's is.
+    dtype = b.graph.types()[node.inputs[0]].dtype
+    ratio = b.scalar(f"{node.id}_ratio", float(_attr(node, "rate")), dtype)
+    seed = node.attr.get("seed")
+    attrs = {} if seed is None else {"seed": int(seed)}
+    b.add(m.op_type, [xs[0], ratio], node.id, node.id, **attrs)
+
+
 RULES: dict[OnnxRule, NodeWriter] = {
     "node": _node,
     "twice": _twice,
@@ -117,6 +127,7 @@ RULES: dict[OnnxRule, NodeWriter] = {
     "axis": _axis,
     "shape_input": _shape_input,
     "perm": _perm,
+    "ratio_input": _ratio_input,
 }
 
 MAPPINGS: dict[str, OnnxMapping] = {

@@ -11,6 +11,9 @@ Rule signatures are uniform (arrays positional, attributes keyword-only):
 The code generator renders the Jinja macro named `macro` from
 ``codegen/templates/ops/<family>.j2``; it is the textual twin of `forward`.
 
+An op that behaves differently while training (dropout) also has a `TrainingRule`:
+``forward`` is then its inference behaviour, and the rule its training one.
+
 Every other fact about an op sits on its `OpDef` too, grouped below: how the
 engines may run it (ufunc, in place, view), what its reverse pass reads, which
 codegen helpers its macros call, what tests need (kinks, domain, bounds), and its
@@ -44,13 +47,17 @@ Gradient = Literal["exact", "zero", "none"]
 sign); ``none``: not differentiable with respect to its inputs at all."""
 
 
-OnnxRule = Literal["node", "twice", "gated", "axes_input", "axis", "shape_input", "perm"]
+OnnxRule = Literal[
+    "node", "twice", "gated", "axes_input", "axis", "shape_input", "perm", "ratio_input"
+]
 """How `nnspec.onnx.exporter` writes an op (it has one rule per name): ``node``, one
 ONNX node on the op's inputs; ``twice``, one node given x twice (x² = Mul(x, x));
 ``gated``, x times ``op_type(x)`` (silu = Mul(x, Sigmoid(x))); ``axes_input``, a
 reduction with `axis` as an int64 ``axes`` input and ``keepdims`` written out;
 ``axis``, `axis` as an int attribute; ``shape_input``, `shape` as an int64 input
-(Reshape, allowzero=0); ``perm``, `perm` written out (its default reversed)."""
+(Reshape, allowzero=0); ``perm``, `perm` written out (its default reversed);
+``ratio_input``, `rate` as the float ``ratio`` input and no ``training_mode`` input
+(Dropout in inference mode, the identity), `seed` as an attribute when set."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,29 @@ class OnnxMapping:
     rule: OnnxRule = "node"
     attrs: Mapping[str, float] = field(default_factory=dict)  # float attr -> ONNX's default
     fixed: Mapping[str, Any] = field(default_factory=dict)  # constant ONNX attributes
+
+
+@dataclass(frozen=True)
+class TrainingRule:
+    """What an op computes while training instead of `OpDef.forward` (dropout's mask).
+
+    Each training step the engines draw the op's *noise* once, from a generator seeded
+    by `nnspec.autodiff.noise_generator` (the same in the interpreter and the compiled
+    ``--train`` module), then apply it; the VJP reads that noise, so the gradient uses
+    the very mask the forward pass did:
+
+    - ``noise(x, rng, **attrs) -> ndarray`` (x's shape and dtype);
+    - ``apply(x, noise, **attrs) -> ndarray``, the training output;
+    - ``vjp(dy, x, noise, *, out, **attrs) -> (dx, None)``.
+
+    The generated module renders the macros ``<op>_train`` (noise and apply; the
+    noise goes to the step's ``kept`` name) and ``<op>_train_vjp``.
+    """
+
+    noise: Callable[..., Any]
+    apply: Callable[..., Any]
+    vjp: Callable[..., tuple]
+    helpers: tuple[str, ...] = ()  # module helpers the ``<op>_train`` macro calls
 
 
 @dataclass(frozen=True)
@@ -98,6 +128,8 @@ class OpDef:
     helpers: tuple[str, ...] = ()  # module helpers the forward macro calls
     vjp_helpers: tuple[str, ...] = ()  # module helpers the VJP macro calls
     kept: tuple[str, str] | None = None  # (forward, VJP) helpers when training keeps shared work
+    # -- training-only behaviour: None for ops that compute the same in training and inference
+    training: TrainingRule | None = None
     vjp_fresh: bool = False  # the VJP macro gives each wanted input an array of its own
     vjp_into: bool = False  # the VJP macro has an ``out=`` form writing into a dead `dy`
     vjp_transposes: bool = False  # the VJP macro uses each input's transpose (facts a_t, b_t)

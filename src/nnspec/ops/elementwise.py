@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from nnspec.ir import TensorType
-from nnspec.ops.base import OnnxMapping, OpDef, gap_to_zero, require_float, smallest
+from nnspec.ops.base import OnnxMapping, OpDef, TrainingRule, gap_to_zero, require_float, smallest
 
 GELU_C = math.sqrt(2.0 / math.pi)
 GELU_K = 0.044715
@@ -154,6 +154,55 @@ def _hard_sigmoid_kinks(x: np.ndarray, *, alpha: float = 0.2, beta: float = 0.5)
     z = alpha * x + beta
     return min(gap_to_zero(z), gap_to_zero(z - 1.0)) / abs(alpha)
 
+
+def dropout_noise(x: np.ndarray, rng: np.random.Generator, *, rate: float = 0.5, **_: Any) -> Any:
+    """Dropout's mask with inverted scaling: 1/(1 - rate) where kept, 0 where dropped.
+
+    One float64 uniform draw per element, kept when >= rate (probability 1 - rate);
+    the draws do not depend on x's dtype, so a float64 twin drops the same entries.
+    The mean of the noise is 1, so the expected training output is the inference one.
+    """
+    keep = rng.random(np.shape(x)) >= rate
+    return np.where(keep, x.dtype.type(1.0 / (1.0 - rate)), x.dtype.type(0.0))
+
+
+DROPOUT_ATTRS = {
+    "rate": {
+        "type": "number",
+        "default": 0.5,
+        "minimum": 0,
+        "exclusiveMaximum": 1,
+        "description": "share of the values zeroed while training (kept ones scale by "
+        "1/(1 - rate)); inference is the identity",
+    },
+    "seed": {
+        "type": "integer",
+        "minimum": 0,
+        "description": "seed of this node's masks; default: the training seed",
+    },
+}
+
+DROPOUT = OpDef(
+    name="dropout",
+    family="elementwise",
+    doc="y = x at inference; while training, each value is zeroed with probability rate "
+    "and the rest are scaled by 1/(1 - rate) (a fresh seeded mask every step)",
+    inputs=("x",),
+    shape=_same_type("dropout"),
+    forward=lambda x, **attrs: x.copy(),
+    vjp=lambda dy, x, *, out, **attrs: (dy,),
+    attrs=DROPOUT_ATTRS,
+    vjp_reads="shapes",
+    training=TrainingRule(
+        noise=dropout_noise,
+        apply=lambda x, noise, **attrs: x * noise,
+        vjp=lambda dy, x, noise, *, out, **attrs: (dy * noise, None),
+        helpers=("dropout_noise",),
+    ),
+    onnx=OnnxMapping("Dropout", rule="ratio_input"),
+    bound=lambda m: 2.0 * m,  # while training, with the sampled rates (<= 0.5)
+    samples={"rate": (0.0, 0.25, 0.5)},
+)
 
 OPS = (
     unary(
@@ -359,4 +408,5 @@ OPS = (
         samples={"alpha": (0.2, 0.5), "beta": (0.5, 0.25)},
         onnx=OnnxMapping("HardSigmoid", attrs={"alpha": 0.2, "beta": 0.5}),
     ),
+    DROPOUT,
 )

@@ -1,7 +1,10 @@
 """Gradient checking: reverse-mode gradients against central finite differences.
 
 Used by nnspec's own property tests and by anyone testing their own documents.
-Run it in float64: in float32 rounding noise swamps the differences.
+Run it in float64: in float32 rounding noise swamps the differences. The loss is
+the training one (``Model.run(..., training=True)``): dropout draws the masks of
+training step 0, the ones `Model.gradients` uses, so the mask is fixed while the
+differences are taken.
 """
 
 from __future__ import annotations
@@ -77,7 +80,7 @@ def param_differences(
 
     def loss(value: np.ndarray) -> float:
         model.params[name] = value
-        return float(model.run(inputs, outputs=(loss_node,))[loss_node])
+        return float(model.run(inputs, outputs=(loss_node,), training=True)[loss_node])
 
     try:
         return finite_differences(loss, original if start is None else start, eps, picks)
@@ -112,7 +115,8 @@ def check_gradients(
         else:
 
             def f(value: np.ndarray, name: str = name) -> float:
-                return float(model.run({**inputs, name: value}, outputs=(loss_node,))[loss_node])
+                feed = {**inputs, name: value}
+                return float(model.run(feed, outputs=(loss_node,), training=True)[loss_node])
 
             numeric = finite_differences(f, np.asarray(inputs[name], dtype=grad.dtype), eps)
         worst = max(worst, relative_error(grad, numeric, floor))
@@ -131,7 +135,7 @@ def kink_distance(model: Model, inputs: Mapping[str, Any]) -> float:
     if not nodes:
         return np.inf
     names = tuple(dict.fromkeys(name for n in nodes for name in n.inputs))
-    values = model.run(inputs, outputs=names)
+    values = model.run(inputs, outputs=names, training=True)  # the values gradients see
     return min(kinks[n.op](*(values[i] for i in n.inputs), **n.attr) for n in nodes)
 
 

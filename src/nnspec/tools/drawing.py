@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nnspec.ir import Graph, Param
+from nnspec.overview.layers import document_value, layers
 from nnspec.printer import format_type
-from nnspec.tools.layers import document_value, layers
 
 
 @dataclass(frozen=True)

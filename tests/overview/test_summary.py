@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from nnspec.cli.main import main
+from nnspec.interpreter.model import Model
+from nnspec.overview.table import format_summary, human_bytes, summarize
 from nnspec.spec.load import load
-from nnspec.tools.summary import format_summary, human_bytes, summarize
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -68,3 +72,17 @@ def test_human_bytes() -> None:
         "1.5 KiB",
         "5.0 GiB",
     ]
+
+
+def test_model_summary_is_the_cli_table(capsys: pytest.CaptureFixture[str]) -> None:
+    """Model.summary() prints, byte for byte, what `nnspec summary` prints, for every example."""
+    for path in sorted(EXAMPLES.glob("*.json")):
+        assert main(["summary", str(path)]) == 0
+        cli = capsys.readouterr().out
+        model = Model(load(path))
+        assert model.summary() is None
+        assert capsys.readouterr().out == cli, path.name
+        assert model.summary(print_fn=None) == cli
+        lines: list[str] = []
+        model.summary(print_fn=lines.append)
+        assert lines == [cli.rstrip("\n")]

@@ -1,9 +1,10 @@
-"""``nnspec summary``: a Keras-style table of a model's layers, params and weight memory.
+"""The summary table of a `Graph`: its layers, params and weight memory, Keras-style.
 
-Rows come from `nnspec.tools.layers` (composites collapsed to one row with their
+Rows come from `nnspec.overview.layers` (composites collapsed to one row with their
 primitive count); totals come from the `Graph`'s params, so a param nobody reads
 still counts. Names go through `nnspec.printer.format_name`, so a hostile name
-cannot break the table's lines.
+cannot break the table's lines. ``nnspec summary`` prints `format_summary` (or the
+`summarize` data as JSON) and `Model.summary()` prints `summary_text`: one table.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from nnspec.ir import Graph
+from nnspec.overview.layers import Layer, layers
 from nnspec.printer import format_name, format_type
-from nnspec.tools.layers import Layer, layers
 
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
 
@@ -112,6 +113,11 @@ def format_summary(summary: Mapping[str, Any]) -> str:
         lines.append(f"{label + ' params:':<22}{params[key]:,} ({human_bytes(sizes[key])})")
     lines.append("outputs: " + ", ".join(format_name(name) for name in summary["outputs"]))
     return "\n".join(lines) + "\n"
+
+
+def summary_text(graph: Graph) -> str:
+    """The text table of `graph`, as ``nnspec summary`` prints it."""
+    return format_summary(summarize(graph))
 
 
 def _op_cell(row: Mapping[str, Any]) -> str:
