@@ -86,7 +86,7 @@ PAGES: tuple[Page, ...] = (
             "nnspec validate bad.json",
             "nnspec validate --format github bad.json",
             "nnspec validate --statistics bad.json missing.json",
-            "nnspec validate .  # a folder: every *.json that declares \"nnspec\"",
+            'nnspec validate .  # a folder: every *.json that declares "nnspec"',
         ),
         exits=(
             (0, "every file is valid (warnings allowed unless strict), or `--exit-zero`"),
@@ -121,12 +121,20 @@ PAGES: tuple[Page, ...] = (
         "input) or a `.csv` with a header row (`x_0, x_1, …`); outputs go to a `.npz` (one "
         "array per output), a `.npy` (one output) or a `.csv` (`<output>_0, <output>_1, "
         "…`). Inputs are checked against the document's types first (see "
-        "[interpreter.md](../interpreter.md#inputs)). The example runs the lecture's "
-        "hand-weighted network of sign neurons, whose weights are in the document.",
+        "[interpreter.md](../interpreter.md#inputs)). `-o -` writes to standard output: "
+        "CSV, several outputs side by side in one table as a compiled module prints them "
+        "(`a_0,a_1,s`), or with `--output-format npy|npz` the binary file, refused on a "
+        "terminal; a reader that stops early (`| head`) ends the run quietly. A CSV "
+        "input's header row may be left out when the document has one input: a first row "
+        "of numbers is data, a first row of names is the header, and a row mixing both is "
+        "refused — the compiled module reads CSV by the same rule. The example runs the "
+        "lecture's hand-weighted network of sign neurons, whose weights are in the document.",
         (
             "cat points.csv",
             "nnspec run sign_network.json --input points.csv -o out.csv",
             "cat out.csv",
+            "cat bare.csv  # the same points without the header row",
+            "nnspec run sign_network.json --input bare.csv -o - | head -n 3",
             "nnspec run mlp.json --input points.csv -o out.csv  # the wrong number of features",
         ),
         exits=(
@@ -135,10 +143,11 @@ PAGES: tuple[Page, ...] = (
             (
                 2,
                 "usage error, unreadable document, missing or unfitting inputs, an output "
-                "that is not .npz/.npy/.csv, is the document itself, or is in a missing folder",
+                "that is not .npz/.npy/.csv or -, is the document itself, or is in a missing "
+                "folder; a binary --output-format on a terminal",
             ),
         ),
-        files={"points.csv": _POINTS},
+        files={"points.csv": _POINTS, "bare.csv": _POINTS.split("\n", 1)[1]},
     ),
     Page(
         "train",
@@ -413,12 +422,12 @@ PAGES: tuple[Page, ...] = (
     Page(
         "completion",
         "Prints the tab-completion script for bash, zsh or fish. Completion comes from "
-        "argcomplete (install the extra: `pip install \"nnspec[completion]\"`): the "
+        'argcomplete (install the extra: `pip install "nnspec[completion]"`): the '
         "script asks `nnspec` itself, so it completes every command, option, choice "
         "(`--format` values, shells, data sets) and file name, and never drifts from the "
         "installed version. Add one line to your shell's start-up file: "
-        "`eval \"$(nnspec completion bash)\"` in `~/.bashrc`, "
-        "`eval \"$(nnspec completion zsh)\"` in `~/.zshrc`, or "
+        '`eval "$(nnspec completion bash)"` in `~/.bashrc`, '
+        '`eval "$(nnspec completion zsh)"` in `~/.zshrc`, or '
         "`nnspec completion fish | source` in `~/.config/fish/config.fish`.",
         ("nnspec completion bash | head -n 1",),
         exits=(

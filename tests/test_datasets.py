@@ -506,7 +506,7 @@ def test_csv_column_option_as_string_is_a_type_error(tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("", "is empty; a CSV data file starts with a header row"),
+        ("", "is empty; a CSV data file holds a row per example, after an optional header"),
         ("a,b\n1,2\n3\n", r"line 3 has 1 cell\(s\) but the header has 2 column\(s\)"),
         ("a,b\n1,2\n3,4,5\n", r"line 3 has 3 cell\(s\)"),
         ("a,b\n1,2\n3,x\n", r"line 3, column 2 \('b'\): 'x' is not a number"),
@@ -517,7 +517,10 @@ def test_csv_column_option_as_string_is_a_type_error(tmp_path):
         ("a,b\n1,2\n\n3,4\n", "line 3 is blank; remove blank lines between rows"),
         ("a,a\n1,2\n", "column name 'a' appears twice"),
         ("a,,c\n1,2,3\n", "line 1, column 2: empty column name"),
-        ("1.5,2\n3,4\n", r"the first row looks like data \('1.5'\), not column names"),
+        ("1.5,b\n3,4\n", r"line 1 mixes column names and numbers \(column 2: 'b', column 1"),
+        ("a,2\n3,4\n", r"line 1 mixes column names and numbers \(column 1: 'a', column 2"),
+        ("1,2\n3\n", r"line 2 has 1 cell\(s\) but line 1 has 2 column\(s\)"),
+        ("1,2\n3,x\n", r"line 2, column 2: 'x' is not a number"),
         ('a,b\n"1,2\n', "is not valid CSV"),
     ],
 )

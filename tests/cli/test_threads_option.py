@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from nnspec.cli.main import main
-from nnspec.datasets import make, save_arrays
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 TRAIN = ["train", "xor.json", "-d", "xor.npz", "-o", "o.json", "--silent"]
@@ -15,13 +14,8 @@ RUN = ["run", "xor.json", "-i", "x.npy", "-o", "o.npy"]
 
 
 @pytest.fixture
-def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "xor.json").write_text((EXAMPLES / "xor.json").read_text())
-    data = make("xor", 32, seed=0)
-    save_arrays(tmp_path / "xor.npz", {"x": data.x, "y": data.y})
-    save_arrays(tmp_path / "x.npy", {"x": data.x})
-    return tmp_path
+def work(xor_folder: Path) -> Path:
+    return xor_folder
 
 
 @pytest.mark.parametrize("command", [TRAIN, RUN])

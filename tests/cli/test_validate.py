@@ -46,14 +46,8 @@ def docs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(["validate", *args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_text_output(docs: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "bad.json", "warn.json")
+def test_text_output(docs: Path, validate) -> None:
+    code, out, err = validate("bad.json", "warn.json")
     assert code == 1
     assert out == (
         f"bad.json:6:57: NN202 {BAD_MESSAGE} (at /nodes/1/inputs/0, ends at 6:64)\n"
@@ -63,8 +57,8 @@ def test_text_output(docs: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert err == "2 files checked: 1 valid, 1 invalid (1 error, 1 warning)\n"
 
 
-def test_json_output(docs: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "--format", "json", "bad.json", "warn.json")
+def test_json_output(docs: Path, validate) -> None:
+    code, out, _ = validate("--format", "json", "bad.json", "warn.json")
     assert code == 1
     assert json.loads(out) == {
         "files": [
@@ -106,8 +100,8 @@ def test_json_output(docs: Path, capsys: pytest.CaptureFixture[str]) -> None:
     }
 
 
-def test_github_output(docs: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "--format", "github", "bad.json", "warn.json")
+def test_github_output(docs: Path, validate) -> None:
+    code, out, _ = validate("--format", "github", "bad.json", "warn.json")
     assert code == 1
     assert out == (
         "::error file=bad.json,line=6,endLine=6,col=57,endColumn=64,title=NN202::"
@@ -119,11 +113,11 @@ def test_github_output(docs: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_github_escapes_properties_and_data(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, validate
 ) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "a,b:c%.json").write_text('{"nnspec": "1", "x%": 1,\n}', encoding="utf-8")
-    code, out, _ = run(capsys, "--format", "github", "a,b:c%.json")
+    code, out, _ = validate("--format", "github", "a,b:c%.json")
     assert code == 1
     assert out.startswith(
         "::error file=a%2Cb%3Ac%25.json,line=2,endLine=2,col=1,endColumn=2,title=NN004::"
@@ -144,9 +138,11 @@ def test_github_data_escapes_newlines() -> None:
 
 
 def test_sarif_output(
-    docs: Path, capsys: pytest.CaptureFixture[str], assert_valid_sarif: Callable[[Any], None]
+    docs: Path,
+    validate,
+    assert_valid_sarif: Callable[[Any], None],
 ) -> None:
-    code, out, _ = run(capsys, "--format", "sarif", "bad.json", "warn.json")
+    code, out, _ = validate("--format", "sarif", "bad.json", "warn.json")
     assert code == 1
     sarif = json.loads(out)
     assert_valid_sarif(sarif)
@@ -202,10 +198,8 @@ def test_sarif_output(
 
 
 @pytest.mark.parametrize("fmt", list(REPORTERS))
-def test_valid_files_print_nothing_but_the_summary(
-    fmt: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, out, err = run(capsys, "--format", fmt, str(EXAMPLES / "*.json"))
+def test_valid_files_print_nothing_but_the_summary(fmt: str, validate) -> None:
+    code, out, err = validate("--format", fmt, str(EXAMPLES / "*.json"))
     count = len(list(EXAMPLES.glob("*.json")))
     assert code == 0
     assert err == f"{count} files checked: {count} valid, 0 invalid (0 errors, 0 warnings)\n"
@@ -219,9 +213,9 @@ def test_valid_files_print_nothing_but_the_summary(
         assert json.loads(out)["runs"][0]["results"] == []
 
 
-def test_warnings_pass_unless_strict(docs: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(capsys, "warn.json")[0] == 0
-    assert run(capsys, "--strict", "warn.json")[0] == 1
+def test_warnings_pass_unless_strict(docs: Path, validate) -> None:
+    assert validate("warn.json")[0] == 0
+    assert validate("--strict", "warn.json")[0] == 1
 
 
 @pytest.mark.parametrize(
@@ -232,31 +226,29 @@ def test_warnings_pass_unless_strict(docs: Path, capsys: pytest.CaptureFixture[s
     ],
 )
 def test_dead_nodes_and_unused_inputs_are_warnings(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], nodes: str, code: str
+    tmp_path: Path, validate, nodes: str, code: str
 ) -> None:
     doc = tmp_path / "doc.json"
     inputs = (
         '{"x": {"shape": [2]}, "z": {"shape": [2]}}' if code == "NN903" else '{"x": {"shape": [2]}}'
     )
     doc.write_text(f'{{"nnspec": "1", "inputs": {inputs}, "nodes": {nodes}}}', encoding="utf-8")
-    status, out, _ = run(capsys, str(doc))
+    status, out, _ = validate(str(doc))
     assert status == 0
     assert f"warning {code} " in out
 
 
-def test_glob_matching_nothing_is_a_usage_error(
-    docs: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, out, err = run(capsys, "bad.json", "models/*.json")
+def test_glob_matching_nothing_is_a_usage_error(docs: Path, validate) -> None:
+    code, out, err = validate("bad.json", "models/*.json")
     assert code == 2
     assert "nnspec validate: no files match 'models/*.json'\n" in err
     assert "NN202" in out  # the readable files are still checked and reported
 
 
-def test_glob_expands_sorted_and_recursive(docs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_glob_expands_sorted_and_recursive(docs: Path, validate) -> None:
     (docs / "sub").mkdir()
     (docs / "sub" / "deep.json").write_text(WARN, encoding="utf-8")
-    code, out, err = run(capsys, "**/*.json", "bad.json")
+    code, out, err = validate("**/*.json", "bad.json")
     assert code == 1
     assert [line.split(":")[0] for line in out.splitlines()] == [
         "bad.json",
@@ -278,19 +270,17 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Traceback" not in capsys.readouterr().err
 
 
-def test_limits_options(docs: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "--max-nodes", "1", "bad.json")
+def test_limits_options(docs: Path, validate) -> None:
+    code, out, _ = validate("--max-nodes", "1", "bad.json")
     assert (code, out.split(": ", 1)[1].split()[0]) == (1, "NN601")
-    code, out, _ = run(capsys, "--max-param-elements", "4", str(EXAMPLES / "xor.json"))
+    code, out, _ = validate("--max-param-elements", "4", str(EXAMPLES / "xor.json"))
     assert code == 1 and "NN601 param 'hidden.W' of shape [2, 8] has 16 elements" in out
-    code, out, _ = run(capsys, "--max-file-bytes", "10", "bad.json")
+    code, out, _ = validate("--max-file-bytes", "10", "bad.json")
     assert code == 1 and "NN601 the document is" in out
 
 
-def test_unreadable_bytes_are_problems_not_crashes(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_unreadable_bytes_are_problems_not_crashes(tmp_path: Path, validate) -> None:
     doc = tmp_path / "binary.json"
     doc.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
-    code, out, err = run(capsys, str(doc))
+    code, out, err = validate(str(doc))
     assert code == 1 and " NN002 " in out and "Traceback" not in err

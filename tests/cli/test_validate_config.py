@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from nnspec.cli.main import main
-
 # Two warnings (NN901 unused param, NN903 unused input) and nothing else.
 TWO_WARNINGS = (
     '{"nnspec": "1",\n'
@@ -23,18 +21,12 @@ ERROR = (
 )
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(["validate", *args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 @pytest.fixture
-def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "w.json").write_text(TWO_WARNINGS, encoding="utf-8")
-    (tmp_path / "e.json").write_text(ERROR, encoding="utf-8")
-    return tmp_path
+def cwd(cwd: Path) -> Path:
+    """The shared scratch folder, holding w.json (two warnings) and e.json (an error)."""
+    (cwd / "w.json").write_text(TWO_WARNINGS, encoding="utf-8")
+    (cwd / "e.json").write_text(ERROR, encoding="utf-8")
+    return cwd
 
 
 def _codes(out: str) -> list[str]:
@@ -59,18 +51,16 @@ def _codes(out: str) -> list[str]:
     ],
 )
 def test_selection_on_the_command_line(
-    args: list[str], expected: list[str], cwd: Path, capsys: pytest.CaptureFixture[str]
+    args: list[str], expected: list[str], cwd: Path, validate
 ) -> None:
-    code, out, err = run(capsys, *args, "w.json")
+    code, out, err = validate(*args, "w.json")
     assert (code, sorted(_codes(out))) == (0, expected)
     assert f"(0 errors, {len(expected)} warning" in err
 
 
 @pytest.mark.parametrize("args", [["--select", "NN9"], ["--ignore", "NN9"], ["--select", "NN903"]])
-def test_errors_are_always_reported(
-    args: list[str], cwd: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, out, _ = run(capsys, *args, "e.json")
+def test_errors_are_always_reported(args: list[str], cwd: Path, validate) -> None:
+    code, out, _ = validate(*args, "e.json")
     assert (code, _codes(out)) == (1, ["NN202"])
 
 
@@ -87,17 +77,13 @@ def test_errors_are_always_reported(
         (["--config", "missing.toml"], "missing.toml: cannot read: No such file or directory"),
     ],
 )
-def test_bad_selectors_are_usage_errors(
-    args: list[str], message: str, cwd: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, out, err = run(capsys, *args, "w.json")
+def test_bad_selectors_are_usage_errors(args: list[str], message: str, cwd: Path, validate) -> None:
+    code, out, err = validate(*args, "w.json")
     assert (code, out) == (2, "")
     assert message in err and "Traceback" not in err
 
 
-def test_config_files_are_found_walking_up_from_each_file(
-    cwd: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_config_files_are_found_walking_up_from_each_file(cwd: Path, validate) -> None:
     (cwd / "pyproject.toml").write_text(
         '[project]\nname = "x"\n\n[tool.nnspec]\nignore = ["NN901"]\n', encoding="utf-8"
     )
@@ -113,7 +99,7 @@ def test_config_files_are_found_walking_up_from_each_file(
             (cwd / folder / config[0]).write_text(config[1], encoding="utf-8")
     # nnspec.toml wins over pyproject.toml in one folder
     (cwd / "c" / "pyproject.toml").write_text('[tool.nnspec]\nselect = ["NN903"]\n', "utf-8")
-    code, out, _ = run(capsys, "w.json", "a/b/doc.json", "c/doc.json", "d/doc.json", "e/doc.json")
+    code, out, _ = validate("w.json", "a/b/doc.json", "c/doc.json", "d/doc.json", "e/doc.json")
     assert code == 0
     lines = [(line.split(":")[0], _codes(line)[0]) for line in out.splitlines()]
     assert lines == [
@@ -125,22 +111,22 @@ def test_config_files_are_found_walking_up_from_each_file(
         ("e/doc.json", "NN901"),
     ]
     # the command line adds to each file's settings; --select replaces them
-    code, out, _ = run(capsys, "--ignore", "NN903", "a/b/doc.json", "e/doc.json")
+    code, out, _ = validate("--ignore", "NN903", "a/b/doc.json", "e/doc.json")
     assert _codes(out) == ["NN901"]
-    code, out, _ = run(capsys, "--select", "NN903", "c/doc.json")
+    code, out, _ = validate("--select", "NN903", "c/doc.json")
     assert _codes(out) == ["NN903"]
     # --isolated ignores every file, --config names one
-    assert _codes(run(capsys, "--isolated", "a/b/doc.json")[1]) == ["NN903", "NN901"]
-    assert _codes(run(capsys, "--config", "c/nnspec.toml", "w.json")[1]) == ["NN901"]
+    assert _codes(validate("--isolated", "a/b/doc.json")[1]) == ["NN903", "NN901"]
+    assert _codes(validate("--config", "c/nnspec.toml", "w.json")[1]) == ["NN901"]
 
 
-def test_strict_from_config_and_command_line(cwd: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(capsys, "w.json")[0] == 0
-    assert run(capsys, "--strict", "w.json")[0] == 1
+def test_strict_from_config_and_command_line(cwd: Path, validate) -> None:
+    assert validate("w.json")[0] == 0
+    assert validate("--strict", "w.json")[0] == 1
     (cwd / "nnspec.toml").write_text("strict = true\n", encoding="utf-8")
-    assert run(capsys, "w.json")[0] == 1
-    assert run(capsys, "--ignore", "NN9", "w.json")[0] == 0  # nothing left to fail on
-    assert run(capsys, "--exit-zero", "w.json")[0] == 0
+    assert validate("w.json")[0] == 1
+    assert validate("--ignore", "NN9", "w.json")[0] == 0  # nothing left to fail on
+    assert validate("--exit-zero", "w.json")[0] == 0
 
 
 @pytest.mark.parametrize(
@@ -153,16 +139,14 @@ def test_strict_from_config_and_command_line(cwd: Path, capsys: pytest.CaptureFi
         ('strict = "yes"\n', "'strict' must be true or false"),
     ],
 )
-def test_bad_config_files_are_usage_errors(
-    text: str, message: str, cwd: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_bad_config_files_are_usage_errors(text: str, message: str, cwd: Path, validate) -> None:
     (cwd / "nnspec.toml").write_text(text, encoding="utf-8")
-    code, out, err = run(capsys, "w.json")
+    code, out, err = validate("w.json")
     assert (code, out) == (2, "")
     assert err.startswith("nnspec validate: ") and "nnspec.toml" in err and message in err
     (cwd / "nnspec.toml").unlink()
     (cwd / "pyproject.toml").write_text("[tool.nnspec]\n" + text, encoding="utf-8")
-    code, _, err = run(capsys, "w.json")
+    code, _, err = validate("w.json")
     assert code == 2 and message in err
 
 
@@ -171,33 +155,31 @@ def test_bad_config_files_are_usage_errors(
     "data", [b"\xff\xfe", b'[tool.nnspec]\nselect = ["NN1"]\n\xe9\n', b"# \xc3"]
 )
 def test_config_files_that_are_not_utf8_are_usage_errors(
-    name: str, data: bytes, cwd: Path, capsys: pytest.CaptureFixture[str]
+    name: str, data: bytes, cwd: Path, validate
 ) -> None:
     (cwd / name).write_bytes(data)
-    code, out, err = run(capsys, "w.json")
+    code, out, err = validate("w.json")
     assert (code, out) == (2, "")
     assert err.startswith(f"nnspec validate: {cwd / name}: not valid TOML: ")
     assert "Traceback" not in err
 
 
-def test_pyproject_tool_nnspec_must_be_a_table(
-    cwd: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_pyproject_tool_nnspec_must_be_a_table(cwd: Path, validate) -> None:
     (cwd / "pyproject.toml").write_text('tool = {nnspec = "all"}\n', encoding="utf-8")
-    code, _, err = run(capsys, "w.json")
+    code, _, err = validate("w.json")
     assert code == 2 and "[tool.nnspec] must be a table" in err
-    code, _, err = run(capsys, "--config", "pyproject.toml", "w.json")
+    code, _, err = validate("--config", "pyproject.toml", "w.json")
     assert code == 2
 
 
-def test_document_level_ignore(cwd: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_document_level_ignore(cwd: Path, validate) -> None:
     with_settings = TWO_WARNINGS.replace(
         '{"nnspec": "1",', '{"nnspec": "1", "x-nnspec": {"ignore": ["NN901"]},'
     )
     (cwd / "s.json").write_text(with_settings, encoding="utf-8")
-    code, out, _ = run(capsys, "s.json")
+    code, out, _ = validate("s.json")
     assert (code, _codes(out)) == (0, ["NN903"])
-    code, out, _ = run(capsys, "--select", "NN901", "s.json")
+    code, out, _ = validate("--select", "NN901", "s.json")
     assert (code, out) == (0, "")  # the document's ignore wins over the command line
     for settings, why in (
         ('{"ignore": ["NN202"]}', "'NN202' names only errors"),
@@ -208,40 +190,40 @@ def test_document_level_ignore(cwd: Path, capsys: pytest.CaptureFixture[str]) ->
     ):
         text = TWO_WARNINGS.replace('{"nnspec": "1",', f'{{"nnspec": "1", "x-nnspec": {settings},')
         (cwd / "s.json").write_text(text, encoding="utf-8")
-        code, out, _ = run(capsys, "s.json")
+        code, out, _ = validate("s.json")
         assert code == 0
         assert sorted(_codes(out)) == ["NN901", "NN903", "NN904"], out
         assert out.startswith("s.json:1:17: warning NN904 ") and why in out, out
 
 
-def test_output_file(cwd: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "--format", "json", "--output-file", "report.json", "e.json")
+def test_output_file(cwd: Path, validate) -> None:
+    code, out, err = validate("--format", "json", "--output-file", "report.json", "e.json")
     assert (code, out) == (1, "")
     assert err.startswith("1 file checked")
     report = json.loads((cwd / "report.json").read_text(encoding="utf-8"))
     assert report["files"][0]["problems"][0]["code"] == "NN202"
-    code, _, err = run(capsys, "-o", "e.json", "e.json")
+    code, _, err = validate("-o", "e.json", "e.json")
     assert code == 2 and "e.json is the same file as the input e.json; refusing" in err
     assert (cwd / "e.json").read_text(encoding="utf-8") == ERROR  # untouched
     (cwd / "alias.json").symlink_to(cwd / "e.json")
-    assert run(capsys, "-o", "alias.json", "e.json")[0] == 2
-    assert run(capsys, "-o", "report.json", ".")[0] == 2  # the walk reads report.json too
+    assert validate("-o", "alias.json", "e.json")[0] == 2
+    assert validate("-o", "report.json", ".")[0] == 2  # the walk reads report.json too
 
 
-def test_statistics(cwd: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_statistics(cwd: Path, validate) -> None:
     for name in ("w2.json", "w3.json"):
         (cwd / name).write_text(TWO_WARNINGS.replace(', "z": {"shape": [2]}', ""), "utf-8")
-    code, out, _ = run(capsys, "--statistics", "w.json", "w2.json", "w3.json", "e.json")
+    code, out, _ = validate("--statistics", "w.json", "w2.json", "w3.json", "e.json")
     assert code == 1
     assert out == (
         "3 NN901 param is never used\n"
         "1 NN202 reference to an unknown name\n"
         "1 NN903 input is never used\n"
     )
-    code, out, _ = run(capsys, "--statistics", "--format", "json", "w.json")
+    code, out, _ = validate("--statistics", "--format", "json", "w.json")
     assert json.loads(out) == [
         {"code": "NN901", "title": "param is never used", "severity": "warning", "count": 1},
         {"code": "NN903", "title": "input is never used", "severity": "warning", "count": 1},
     ]
-    code, out, _ = run(capsys, "--statistics", "--ignore", "NN9", "w.json")
+    code, out, _ = validate("--statistics", "--ignore", "NN9", "w.json")
     assert (code, out) == (0, "")

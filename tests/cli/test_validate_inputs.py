@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from nnspec.cli.main import main
 from nnspec.cli.report import REPORTERS
 
 GOOD = '{"nnspec": "1", "inputs": {"x": {"shape": [2]}}, "nodes": [{"op": "relu"}]}\n'
@@ -22,18 +21,6 @@ WARN = (
     ' "nodes": [{"op": "relu"}]}\n'
 )
 BROKEN = '{"nnspec": "1", "inputs": {"x": {"shape": [2]}}, "nodes": [,]}\n'
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(["validate", *args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-@pytest.fixture
-def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def _unreadable_cases(folder: Path) -> dict[str, str]:
@@ -52,12 +39,12 @@ def _unreadable_cases(folder: Path) -> dict[str, str]:
 def test_unreadable_files_are_reported_in_band(
     fmt: str,
     cwd: Path,
-    capsys: pytest.CaptureFixture[str],
+    validate,
     assert_valid_sarif: Callable[[Any], None],
 ) -> None:
     cases = _unreadable_cases(cwd)
     (cwd / "good.json").write_text(GOOD, encoding="utf-8")
-    code, out, err = run(capsys, "--format", fmt, "good.json", *cases)
+    code, out, err = validate("--format", fmt, "good.json", *cases)
     assert code == 2
     assert "Traceback" not in err
     assert err == "1 file checked: 1 valid, 0 invalid (0 errors, 0 warnings); 4 not readable\n"
@@ -90,21 +77,19 @@ def test_unreadable_files_are_reported_in_band(
         assert all("region" not in r["locations"][0]["physicalLocation"] for r in results)
 
 
-def test_exit_zero_covers_unreadable_and_invalid_files(
-    cwd: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_exit_zero_covers_unreadable_and_invalid_files(cwd: Path, validate) -> None:
     (cwd / "broken.json").write_text(BROKEN, encoding="utf-8")
-    assert run(capsys, "broken.json", "missing.json")[0] == 2
-    code, out, _ = run(capsys, "--exit-zero", "broken.json", "missing.json")
+    assert validate("broken.json", "missing.json")[0] == 2
+    code, out, _ = validate("--exit-zero", "broken.json", "missing.json")
     assert code == 0 and " NN004 " in out and " NN010 " in out
-    assert run(capsys, "--exit-zero", "broken.json")[0] == 0
-    assert run(capsys, "broken.json")[0] == 1
+    assert validate("--exit-zero", "broken.json")[0] == 0
+    assert validate("broken.json")[0] == 1
     # a glob that matches nothing is a usage error, whatever --exit-zero says
-    assert run(capsys, "--exit-zero", "nothing/*.json")[0] == 2
+    assert validate("--exit-zero", "nothing/*.json")[0] == 2
 
 
 def test_a_checker_crash_is_an_in_band_nn011(
-    cwd: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    cwd: Path, validate, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import nnspec.cli.validate as command
 
@@ -113,7 +98,7 @@ def test_a_checker_crash_is_an_in_band_nn011(
 
     monkeypatch.setattr(command, "validate", broken)
     (cwd / "good.json").write_text(GOOD, encoding="utf-8")
-    code, out, err = run(capsys, "--format", "json", "good.json")
+    code, out, err = validate("--format", "json", "good.json")
     [problem] = json.loads(out)["files"][0]["problems"]
     assert code == 2 and "Traceback" not in err
     assert problem["code"] == "NN011"
@@ -137,11 +122,9 @@ def _tree(root: Path) -> None:
         (root / hidden / "c.json").write_text(BROKEN, encoding="utf-8")
 
 
-def test_folders_check_the_json_files_that_declare_nnspec(
-    cwd: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_folders_check_the_json_files_that_declare_nnspec(cwd: Path, validate) -> None:
     _tree(cwd)
-    code, out, err = run(capsys, ".")
+    code, out, err = validate(".")
     assert code == 1
     assert [line.split(":")[0] for line in out.splitlines()] == [
         "models/broken.json",
@@ -151,34 +134,32 @@ def test_folders_check_the_json_files_that_declare_nnspec(
         "3 files checked: 2 valid, 1 invalid (1 error, 1 warning); "
         "3 skipped (not nnspec documents)\n"
     )
-    code, out, _ = run(capsys, "models/deep")
+    code, out, _ = validate("models/deep")
     assert code == 0 and out.startswith("models/deep/b.json:2:13: warning NN901")
 
 
-def test_only_nnspec_skips_other_named_json(cwd: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_only_nnspec_skips_other_named_json(cwd: Path, validate) -> None:
     _tree(cwd)
     names = ["package.json", "tsconfig.json", "list.json", "models/a.json"]
-    code, out, err = run(capsys, *names)
+    code, out, err = validate(*names)
     assert code == 1 and "package.json:1:1: NN106" in out and "tsconfig.json:1:2: NN004" in out
-    code, out, err = run(capsys, "--only-nnspec", *names)
+    code, out, err = validate("--only-nnspec", *names)
     assert (code, out) == (0, "")
     assert err.endswith("; 3 skipped (not nnspec documents)\n")
 
 
-def test_link_loops_and_second_names_check_each_file_once(
-    cwd: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_link_loops_and_second_names_check_each_file_once(cwd: Path, validate) -> None:
     (cwd / "m").mkdir()
     (cwd / "m" / "w.json").write_text(WARN, encoding="utf-8")
     (cwd / "m" / "loop").symlink_to(cwd / "m", target_is_directory=True)
     (cwd / "alias.json").symlink_to(cwd / "m" / "w.json")
     os.link(cwd / "m" / "w.json", cwd / "hard.json")
     for args in (["m/**/*.json"], ["m"], ["."], ["m/w.json", "alias.json", "hard.json", "m"]):
-        code, out, err = run(capsys, *args)
+        code, out, err = validate(*args)
         assert code == 0, args
         assert len(out.splitlines()) == 1, (args, out)
         assert err.startswith("1 file checked"), args
-    assert run(capsys, "m/**/*.json")[1].startswith("m/w.json:")
+    assert validate("m/**/*.json")[1].startswith("m/w.json:")
 
 
 def _stdin(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
@@ -186,21 +167,21 @@ def _stdin(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
 
 
 def test_stdin_with_and_without_a_name(
-    cwd: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    cwd: Path, validate, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _stdin(monkeypatch, WARN)
-    code, out, _err = run(capsys, "-")
+    code, out, _err = validate("-")
     assert code == 0
     assert out == "-:2:13: warning NN901 param 'p' is never used (at /params/p, ends at 2:48)\n"
     _stdin(monkeypatch, BROKEN)
-    code, out, _ = run(capsys, "--format", "github", "--stdin-filename", "models/m.json", "-")
+    code, out, _ = validate("--format", "github", "--stdin-filename", "models/m.json", "-")
     assert code == 1 and out.startswith(
         "::error file=models/m.json,line=1,endLine=1,col=60,endColumn=61,"
     )
 
 
 def test_stdin_resolves_weights_and_settings_beside_its_name(
-    cwd: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    cwd: Path, validate, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import numpy as np
 
@@ -209,14 +190,14 @@ def test_stdin_resolves_weights_and_settings_beside_its_name(
     np.savez(cwd / "w.npz", p=np.ones(1, dtype=np.float32))
     document = WARN.replace('"nnspec": "1",', '"nnspec": "1", "weights": "w.npz",')
     _stdin(monkeypatch, document)
-    code, out, _ = run(capsys, "--stdin-filename", "models/m.json", "-")
+    code, out, _ = validate("--stdin-filename", "models/m.json", "-")
     assert (code, out) == (
         1,
         "models/m.json:1:17: NN404 weights file 'w.npz' does not exist "
         "(at /weights, ends at 1:35)\n",
     )  # looked for beside models/m.json, not in the working folder; NN901 ignored there
     _stdin(monkeypatch, document)
-    code, out, _ = run(capsys, "-")
+    code, out, _ = validate("-")
     assert (code, out.split(": ", 1)[1][:19]) == (0, "warning NN901 param")
 
 
@@ -227,14 +208,12 @@ def test_stdin_resolves_weights_and_settings_beside_its_name(
         (["--stdin-filename", "a.json", "a.json"], "--stdin-filename names standard input"),
     ],
 )
-def test_stdin_usage_errors(
-    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, _, err = run(capsys, *args)
+def test_stdin_usage_errors(args: list[str], message: str, validate) -> None:
+    code, _, err = validate(*args)
     assert code == 2 and message in err
 
 
-def test_end_positions_cover_the_named_value(cwd: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_end_positions_cover_the_named_value(cwd: Path, validate) -> None:
     document = (
         '{"nnspec": "1",\n'
         ' "inputs": {"x": {"shape": [2]}},\n'
@@ -244,22 +223,20 @@ def test_end_positions_cover_the_named_value(cwd: Path, capsys: pytest.CaptureFi
         '    "inputs": ["y"]}]}\n'
     )
     (cwd / "d.json").write_text(document, encoding="utf-8")
-    _, out, _ = run(capsys, "--format", "json", "d.json")
+    _, out, _ = validate("--format", "json", "d.json")
     [problem] = json.loads(out)["files"][0]["problems"]
     # the member "units": "four", from its key's quote to just past the value
     assert (problem["line"], problem["column"]) == (4, 20)
     assert (problem["end_line"], problem["end_column"]) == (4, 35)
     (cwd / "d.json").write_text(document.replace('"four"', "4"), encoding="utf-8")
-    _code, out, _ = run(capsys, "--format", "sarif", "d.json")
+    _code, out, _ = validate("--format", "sarif", "d.json")
     [result] = json.loads(out)["runs"][0]["results"]
     region = result["locations"][0]["physicalLocation"]["region"]
     assert region == {"startLine": 6, "startColumn": 16, "endLine": 6, "endColumn": 19}
 
 
-def test_oversized_file_reports_its_real_size(
-    cwd: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_oversized_file_reports_its_real_size(cwd: Path, validate) -> None:
     (cwd / "big.json").write_text(GOOD + " " * 100, encoding="utf-8")
     size = (cwd / "big.json").stat().st_size
-    code, out, _ = run(capsys, "--max-file-bytes", "50", "big.json")
+    code, out, _ = validate("--max-file-bytes", "50", "big.json")
     assert code == 1 and f"NN601 the document is {size} bytes, more than the limit of 50" in out

@@ -125,8 +125,9 @@ def module_names(scope: str = "all") -> list[str]:
 ALL_IDS = [*AWKWARD_IDS, "inf", "nan", "Infinity", "NaN", "weights_file", "weights_sha256"]
 EXTREME = [3.4e38, 5e-324, -0.0, 0.0, 1e-45, 0.1, 1e30, 3.4028234663852886e38]
 
-# the standard library the module's command line needs (safe reads, atomic writes)
+# the standard library the module's command line needs (safe reads, atomic writes, CSV)
 _STDLIB = {"argparse", "base64", "contextlib", "hashlib", "io", "math", "os", "stat", "sys"}
+_STDLIB |= {"csv", "re"}
 # predict's workspace (per thread) and BLAS thread choice (sampled once a second), and
 # threadpoolctl, imported only when present and only to set BLAS thread counts:
 _THREADS = {"threading", "time"}
@@ -142,7 +143,7 @@ BUILTINS |= {"type"}
 BUILTINS |= {"bool", "IndexError", "AttributeError"}
 # the command line (main and its file helpers):
 BUILTINS |= {"any", "getattr", "list", "EOFError", "KeyboardInterrupt", "FileNotFoundError"}
-BUILTINS |= {"BaseException"}
+BUILTINS |= {"BaseException", "UnicodeDecodeError"}
 # the Python floor and weights file checks at import, a closed pipe:
 BUILTINS |= {"ImportError", "BrokenPipeError"}
 CALLS = BUILTINS | {"predict", "run", "main", "self_test", "fit", "save_weights", "init_state"}

@@ -7,6 +7,7 @@ own local cluster and scores CSV, .npy and .npz partitions.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
@@ -130,14 +131,33 @@ def test_a_local_cluster_scores_csv_npy_and_npz_like_nnspec_run(folder, capfd) -
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
 
 
-def test_the_progress_bar_counts_partitions(capsys) -> None:
+class _Terminal(io.StringIO):
+    """Text written to a stream that says it is a terminal (as stderr is, interactively)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_progress_bar_counts_partitions_with_the_trainers_tqdm_bar() -> None:
     from nnspec.cli.scale import _progress
 
-    show = _progress()
-    show(1, 4)
-    show(4, 4)
-    err = capsys.readouterr().err
-    assert "\rpartitions 1/4 [######" in err and "\rpartitions 4/4 [" + "#" * 24 + "]" in err
+    stream = _Terminal()
+    with _progress(stream) as show:
+        assert show is not None
+        show(1, 4)
+        show(4, 4)
+    text = stream.getvalue()
+    assert "partitions 4/4 |" in text and text.endswith("\n")  # tqdm's bar, line ended
+    assert "[#" not in text  # not the hand-drawn bar it replaced
+
+
+def test_no_progress_bar_off_a_terminal() -> None:
+    from nnspec.cli.scale import _progress
+
+    stream = io.StringIO()
+    with _progress(stream) as show:
+        assert show is None
+    assert stream.getvalue() == ""
 
 
 def test_nothing_imports_dask_until_a_cluster_or_collection_is_used() -> None:

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from nnspec.cli.command import SEED, CommandError, ExitCode, integer, load_document
+from nnspec.cli.command import CommandError, ExitCode, add_seed_option, integer, load_document
 from nnspec.codegen import compile, load_source
 from nnspec.interpreter import Model
 from nnspec.ir import Graph
@@ -45,9 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="size of symbolic dims, 1 to 1024 (default 4)",
     )
-    parser.add_argument(
-        "--seed", type=SEED, default=0, metavar="N", help="seed of the random inputs (default 0)"
-    )
+    add_seed_option(parser, "the random inputs")
 
 
 def random_inputs(graph: Graph, batch: int, seed: int) -> dict[str, np.ndarray]:

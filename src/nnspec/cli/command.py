@@ -195,6 +195,19 @@ SEED = integer(0, 2**32 - 1)
 """Seeds: what NumPy's generators accept on every platform."""
 
 
+def add_seed_option(parser: argparse.ArgumentParser, of: str, *, default: int | None = 0) -> None:
+    """``--seed N``: the seed of `of` (what it makes reproducible), one range for every
+    command; `default` None means the document's own seed."""
+    shown = "the document's" if default is None else str(default)
+    parser.add_argument(
+        "--seed",
+        type=SEED,
+        default=default,
+        metavar="N",
+        help=f"seed of {of}, 0 to 2^32-1 (default: {shown})",
+    )
+
+
 def add_threads_option(parser: argparse.ArgumentParser) -> None:
     """``--threads N``: the interpreter's BLAS thread count (docs/performance.md)."""
     parser.add_argument(

@@ -10,10 +10,11 @@ that keep generated modules in a repository. ``--train`` adds the training secti
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from nnspec.cli.command import CommandError, ExitCode, check_outputs, load_document
+from nnspec.cli.command import CommandError, Document, ExitCode, check_outputs, load_document
 from nnspec.codegen import compile, compile_options, recorded_options, weights_npz
 from nnspec.fileio import write_atomic
 
@@ -62,12 +63,14 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"{args.document}: --train needs a 'training' section with a loss")
     files: dict[Path, bytes] = {}
     weights_name = ""
+    kept = None
     if args.weights_file:
         target = weights_path(Path(args.output))
         weights_name = target.name
-        files[target] = weights_npz(graph, train=args.train)
+        files[target] = weights_npz(graph)
+        kept = _own_weights(document, target, files[target])
     if args.output and not args.check:
-        check_outputs(document.files, [args.output, *files])
+        check_outputs(document.files, [args.output, *(f for f in files if f != kept)])
     source = compile(
         graph, weights_file=weights_name, self_test=not args.no_self_test, train=args.train
     )
@@ -77,10 +80,23 @@ def run(args: argparse.Namespace) -> int:
     files = {Path(args.output): source.encode("utf-8"), **files}
     if args.check:
         return _check(files)
-    for path, data in files.items():
-        write_atomic(path, data)
-    print(f"nnspec compile: wrote {', '.join(map(str, files))}", file=sys.stderr)
+    written = [path for path in files if path != kept]
+    for path in written:
+        write_atomic(path, files[path])
+    note = f" and kept {kept}, the document's weights file, as it is" if kept else ""
+    print(f"nnspec compile: wrote {', '.join(map(str, written))}{note}", file=sys.stderr)
     return ExitCode.OK
+
+
+def _own_weights(document: Document, target: Path, data: bytes) -> Path | None:
+    """`target` when it is the document's own weights file and already holds `data`
+    (a large document trained by ``nnspec train``, compiled beside itself): the module
+    reads that file as it is, so nothing is overwritten."""
+    if document.weights is None or not target.is_file():
+        return None
+    if not os.path.samefile(document.weights, target):
+        return None
+    return target if target.read_bytes() == data else None
 
 
 def _use_recorded_options(args: argparse.Namespace) -> None:

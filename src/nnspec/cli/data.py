@@ -12,7 +12,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from nnspec.cli.command import SEED, CommandError, ExitCode, check_outputs, integer, number
+from nnspec.cli.command import (
+    CommandError,
+    ExitCode,
+    add_seed_option,
+    check_outputs,
+    integer,
+    number,
+)
 from nnspec.datasets import DESCRIPTIONS, NAMES, TASKS, make, save_arrays
 from nnspec.datasets.playground import MAX_FEATURES, MAX_POINTS
 
@@ -37,9 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="STD",
         help="standard deviation of the noise (default: 0)",
     )
-    parser.add_argument(
-        "--seed", type=SEED, default=0, metavar="N", help="random seed (default: 0)"
-    )
+    add_seed_option(parser, "the points and their noise")
     parser.add_argument(
         "--features",
         type=integer(1, MAX_FEATURES),

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nnspec.cli.command import SEED, ExitCode, integer, load_document
+from nnspec.cli.command import ExitCode, add_seed_option, integer, load_document
 from nnspec.examples import example
 
 HELP = "a one-command tour: validate, train, compile and cross-check the bundled XOR example"
@@ -44,9 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="override the document's epochs (1 to 100,000)",
     )
-    parser.add_argument(
-        "--seed", type=SEED, default=0, metavar="N", help="seed of the data and the training"
-    )
+    add_seed_option(parser, "the data and the training")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ import json
 import sys
 
 from nnspec.cli.command import CommandError, ExitCode, integer, load_document
-from nnspec.cli.train import CSV_OPTIONS
+from nnspec.cli.train import CSV_OPTIONS, add_column_options
 from nnspec.datasets import load_arrays
 
 HELP = "report a document's training loss and metrics on a data file (nothing is written)"
@@ -24,12 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data", "-d", required=True, metavar="FILE", help=".npz, .npy or .csv, as for train"
     )
-    parser.add_argument(
-        "--target", nargs="+", metavar="COLUMN", help="CSV columns holding the target"
-    )
-    parser.add_argument(
-        "--input-columns", nargs="+", metavar="COLUMN", help="CSV columns holding the input"
-    )
+    add_column_options(parser)
     parser.add_argument(
         "--batch-size", type=integer(1), metavar="N", help="evaluate N rows at a time"
     )

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from nnspec.cli.command import SEED, CommandError, ExitCode, check_outputs, integer
+from nnspec.cli.command import CommandError, ExitCode, add_seed_option, check_outputs, integer
 from nnspec.errors import SpecError
 
 HELP = "import an ONNX model as an nnspec document"
@@ -57,7 +57,7 @@ def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
         default=4,
         help="size of symbolic dims in --verify (default 4)",
     )
-    parser.add_argument("--seed", type=SEED, default=0, help="seed of --verify's inputs")
+    add_seed_option(parser, "--verify's inputs")
 
 
 def read(path: str, outputs: Sequence[str] | None, name: str | None = None) -> tuple:

@@ -18,9 +18,9 @@ import importlib.util
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from nnspec.cli.command import CommandError, Document, ExitCode, integer
 from nnspec.dask.files import FORMATS, PartitionError, plan_outputs, score_files
@@ -112,14 +112,11 @@ def run(args: argparse.Namespace, document: Document) -> int:
         scorer = Scorer(document.graph)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
-    with _client(args.scheduler, args.workers) as client:
+    with _client(args.scheduler, args.workers) as client, _progress(sys.stderr) as show:
         try:
-            score_files(scorer, inputs, out, client, _progress() if sys.stderr.isatty() else None)
+            score_files(scorer, inputs, out, client, show)
         except PartitionError as exc:
             raise CommandError(f"{exc}; nothing was written to {out}") from None
-        finally:
-            if sys.stderr.isatty():
-                print(file=sys.stderr)
     return ExitCode.OK
 
 
@@ -172,10 +169,26 @@ def _client(scheduler: str | None, workers: int | None) -> Iterator[Any]:
         yield client
 
 
-def _progress() -> Any:
-    def show(done: int, total: int) -> None:
-        width = 24
-        bar = "#" * (width * done // total) + "." * (width - width * done // total)
-        print(f"\rpartitions {done}/{total} [{bar}]", end="", file=sys.stderr, flush=True)
+@contextlib.contextmanager
+def _progress(stream: TextIO) -> Iterator[Callable[[int, int], None] | None]:
+    """``partitions 3/10 |###   | [00:01<00:02]`` on `stream` as partitions finish:
+    the trainer's tqdm bar (`nnspec.interpreter.progress`), with its throttled redraws,
+    drawn only on a terminal (None elsewhere) and ended with its line when done."""
+    if not stream.isatty():
+        yield None
+        return
+    from nnspec.interpreter.progress import Progress
 
-    return show
+    bar: Progress | None = None
+
+    def show(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:  # the total is known once the partitions are
+            bar = Progress(total, stream, what="partitions")
+        bar.update(done)
+
+    try:
+        yield show
+    finally:
+        if bar is not None:
+            bar.close()

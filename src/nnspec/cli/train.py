@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 
 from nnspec.cli.command import (
-    SEED,
     CommandError,
     Document,
     ExitCode,
+    add_seed_option,
     add_threads_option,
     check_outputs,
     integer,
@@ -39,6 +39,25 @@ HELP = "train a document on .npz/.npy/.csv data and write the trained document"
 CSV_OPTIONS = {"target_columns": "--target", "input_columns": "--input-columns"}
 """How this command spells `load_arrays`'s column options, for its hints."""
 PLOT_FILES = ("history.png", "boundary.png")
+
+
+def add_column_options(parser: argparse.ArgumentParser) -> None:
+    """``--target`` and ``--input-columns`` (`CSV_OPTIONS`), for every command that
+    reads a document's data the way train does."""
+    parser.add_argument(
+        "--target",
+        nargs="+",
+        metavar="COLUMN",
+        help="CSV columns holding the target (the rest are the input); one column for "
+        "[batch] class labels",
+    )
+    parser.add_argument(
+        "--input-columns",
+        nargs="+",
+        metavar="COLUMN",
+        help="CSV columns holding the input (default: the columns named after it, or the "
+        "ones --target leaves)",
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -58,20 +77,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="where to write the trained document (required unless --in-place)",
     )
     parser.add_argument("--in-place", action="store_true", help="overwrite DOC with the result")
-    parser.add_argument(
-        "--target",
-        nargs="+",
-        metavar="COLUMN",
-        help="CSV columns holding the target (the rest are the input); one column for "
-        "[batch] class labels",
-    )
-    parser.add_argument(
-        "--input-columns",
-        nargs="+",
-        metavar="COLUMN",
-        help="CSV columns holding the input (default: the columns named after it, or the "
-        "ones --target leaves)",
-    )
+    add_column_options(parser)
     parser.add_argument(
         "--epochs", type=integer(1, 10**9), metavar="N", help="override training.epochs"
     )
@@ -81,9 +87,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--batch-size", type=integer(1), metavar="N", help="override training.batch_size"
     )
-    parser.add_argument(
-        "--seed", type=SEED, metavar="N", help="seed of initialisation and shuffling (0 to 2^32-1)"
-    )
+    add_seed_option(parser, "initialisation and shuffling", default=None)
     parser.add_argument(
         "--history", metavar="FILE", help="write per-epoch loss and metrics (.json or .csv)"
     )

@@ -37,7 +37,7 @@ def compile(  # the public name the issue asks for: nnspec.compile
     """The module text for `graph` with `params` (default: the graph's initial values).
 
     With `weights_file`, weights are read at import from that .npz beside the module
-    (write it with `weights_npz(..., train=train)`) instead of being embedded. With
+    (write it with `weights_npz`) instead of being embedded. With
     `train`, the module also gets the training loss, its gradients, the document's
     optimizer and `fit` (see docs/codegen.md); the graph needs a training loss.
     """
@@ -45,7 +45,7 @@ def compile(  # the public name the issue asks for: nnspec.compile
     loss = loss_node(graph) if train else None
     plan = emit.plan(graph, values, weights_file=weights_file, loss=loss)
     if weights_file:
-        plan.weights_sha256 = hashlib.sha256(_npz(plan, values)).hexdigest()
+        plan.weights_sha256 = hashlib.sha256(_npz(graph, values)).hexdigest()
     if train:
         plan.train = train_plan(graph, plan)
     if self_test:
@@ -78,18 +78,20 @@ def recorded_options(source: str) -> tuple[str, ...] | None:
 OPTIONS_HEADER = "# Compile options:"
 
 
-def weights_npz(
-    graph: Graph, params: Mapping[str, np.ndarray] | None = None, *, train: bool = False
-) -> bytes:
+def weights_npz(graph: Graph, params: Mapping[str, np.ndarray] | None = None) -> bytes:
     """The weights file for `compile(..., weights_file=...)`: a deterministic .npz
-    (`nnspec.fileio.write_npz`), keyed by the module's own identifiers."""
-    values = _params(graph, params)
-    return _npz(emit.plan(graph, values, loss=loss_node(graph) if train else None), values)
+    (`nnspec.fileio.write_npz`) of every param, by its document name in graph order.
+
+    That is the layout ``nnspec train`` writes beside a large trained document (and a
+    ``--train`` module's ``save_weights``), so compiling a trained document gives a
+    module whose weights file has the very bytes of the document's own.
+    """
+    return _npz(graph, _params(graph, params))
 
 
-def _npz(plan: emit.EmitPlan, values: Mapping[str, np.ndarray]) -> bytes:
+def _npz(graph: Graph, values: Mapping[str, np.ndarray]) -> bytes:
     buffer = io.BytesIO()
-    write_npz(buffer, {t.ident: np.ascontiguousarray(values[t.raw]) for t in plan.params})
+    write_npz(buffer, {p.name: np.ascontiguousarray(values[p.name]) for p in graph.params})
     return buffer.getvalue()
 
 

@@ -7,7 +7,13 @@ those commands consume and produce (.npz, .npy, .csv), atomically and strictly.
 
 from __future__ import annotations
 
-from nnspec.datasets.files import EXTENSIONS, DataError, load_arrays, save_arrays
+from nnspec.datasets.files import (
+    EXTENSIONS,
+    DataError,
+    encode_arrays,
+    load_arrays,
+    save_arrays,
+)
 from nnspec.datasets.playground import (
     DESCRIPTIONS,
     NAMES,
@@ -27,6 +33,7 @@ __all__ = [
     "TASKS",
     "DataError",
     "Dataset",
+    "encode_arrays",
     "load_arrays",
     "make",
     "save_arrays",

@@ -1,17 +1,19 @@
 """The strict CSV dialect of the data files, for `files.py` and `nnspec.dask.columns`.
 
-Reading: `parse_csv` turns text with a header row into column names and a float64
-table, refusing empty or non-numeric cells; `csv_arrays` groups the columns into
-the named arrays (``x`` is 1-D, ``x_0``, ``x_1``, ... form a 2-D ``x``, or the
-columns picked by ``input_columns`` / ``target_columns``). Writing: `csv_text`
-lays arrays out the same way, with floats in their shortest exact form
-(`_format_column`). Opening files and writing them atomically is `files.py`'s job.
+Reading: `parse_csv` turns text with an optional header row into column names and
+a float64 table, refusing empty or non-numeric cells; `csv_arrays` groups the
+columns into the named arrays (``x`` is 1-D, ``x_0``, ``x_1``, ... form a 2-D ``x``,
+or the columns picked by ``input_columns`` / ``target_columns``; a header-less table
+is the single input, whole). Writing: `csv_text` lays arrays out the same way,
+with floats in their shortest exact form (`_format_column`). Opening files and
+writing them atomically is `files.py`'s job.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import IO
@@ -32,7 +34,7 @@ PYTHON_SPELLING = {"target_columns": "target_columns", "input_columns": "input_c
 
 def csv_arrays(
     path: PathLike,
-    header: list[str],
+    header: list[str] | None,
     table: np.ndarray,
     inputs: list[str],
     targets: list[str],
@@ -51,6 +53,9 @@ def csv_arrays(
     """
     spell = {**PYTHON_SPELLING, **(spelling or {})}
     target_opt, input_opt = spell["target_columns"], spell["input_columns"]
+    if header is None:
+        picked = [o for o, v in ((target_opt, target_columns), (input_opt, input_columns)) if v]
+        return _unnamed(path, table, inputs, targets, ranks, picked)
     column = {name: i for i, name in enumerate(header)}
     chosen: dict[str, list[int]] = {}  # array name -> column indices, for explicit options
     if target_columns is not None:
@@ -108,6 +113,36 @@ def csv_arrays(
         elif a is not None and rank == 2 and a.ndim == 1:
             result[name] = a.reshape(-1, 1)
     return result
+
+
+def _unnamed(
+    path: PathLike,
+    table: np.ndarray,
+    inputs: list[str],
+    targets: list[str],
+    ranks: Mapping[str, int] | None,
+    picked: list[str],
+) -> dict[str, np.ndarray]:
+    """A header-less table: every column is the single input's, as the compiled module
+    reads it; anything else has no column names to go by."""
+    if picked:
+        raise DataError(
+            path,
+            f"has no header row (line 1 is numbers), so {' and '.join(picked)} has no "
+            "column names to pick; add a header row naming the columns",
+        )
+    if len(inputs) != 1 or targets:
+        wanted = inputs + targets
+        first = wanted[0]
+        raise DataError(
+            path,
+            "has no header row (line 1 is numbers), so no column says which of "
+            f"{', '.join(map(repr, wanted))} it holds; add a header row naming the columns "
+            f"({INDEXED.format(first, 0)!r}, {INDEXED.format(first, 1)!r}, ...)",
+        )
+    if (ranks or {}).get(inputs[0]) == 1 and table.shape[1] == 1:
+        return {inputs[0]: np.ascontiguousarray(table[:, 0])}
+    return {inputs[0]: table}
 
 
 def _option_columns(
@@ -172,49 +207,63 @@ def _named_columns(
     return lambda table: np.ascontiguousarray(table[:, order])
 
 
-def parse_csv(path: PathLike, f: IO[str]) -> tuple[list[str], np.ndarray]:
-    reader = csv.reader(f, strict=True, skipinitialspace=True)
-    header = next(reader, None)
-    if header is None or not header:
-        raise DataError(path, "is empty; a CSV data file starts with a header row of column names")
-    header = [h.strip() for h in header]
-    for j, h in enumerate(header, start=1):
-        if not h:
-            raise DataError(path, f"line 1, column {j}: empty column name; name every column")
-        if _NUMBER.fullmatch(h):
-            raise DataError(
-                path,
-                f"line 1, column {j}: the first row looks like data ({h!r}), not column "
-                "names; add a header row",
-            )
-    if len(set(header)) != len(header):
-        dup = next(h for h in header if header.count(h) > 1)
-        raise DataError(path, f"line 1: column name {dup!r} appears twice; rename one of them")
+def parse_csv(path: PathLike, f: IO[str]) -> tuple[list[str] | None, np.ndarray]:
+    """Column names (None for a header-less file) and the float64 table.
 
+    The header rule, shared with the compiled module's reader (``_csv_table`` in
+    ``module.py.j2``; a test feeds both the same files): a first row whose non-empty
+    cells are all numbers is data, one with no number is the header, and a row that
+    mixes names and numbers is refused, because either reading of it is a guess.
+    """
+    reader = csv.reader(f, strict=True, skipinitialspace=True)
+    first = next(reader, None)
+    if not first:
+        raise DataError(
+            path, "is empty; a CSV data file holds a row per example, after an optional header row"
+        )
+    cells = [c.strip() for c in first]
+    numbers = [j for j, c in enumerate(cells, start=1) if _NUMBER.fullmatch(c)]
+    names = [j for j, c in enumerate(cells, start=1) if c and not _NUMBER.fullmatch(c)]
+    if numbers and names:
+        raise DataError(
+            path,
+            f"line 1 mixes column names and numbers (column {names[0]}: {cells[names[0] - 1]!r}, "
+            f"column {numbers[0]}: {cells[numbers[0] - 1]!r}); a header row holds only names, "
+            "a data row only numbers",
+        )
+    header = None if numbers else cells
+    if header is not None:
+        for j, h in enumerate(header, start=1):
+            if not h:
+                raise DataError(path, f"line 1, column {j}: empty column name; name every column")
+        if len(set(header)) != len(header):
+            dup = next(h for h in header if header.count(h) > 1)
+            raise DataError(path, f"line 1: column name {dup!r} appears twice; rename one of them")
+    width, what = (len(first), "line 1 has") if header is None else (len(header), "the header has")
     rows: list[list[float]] = []
     blank_at: int | None = None  # a blank line is fine only if nothing follows it
-    for cells in reader:
+    for cells in itertools.chain([first] if header is None else [], reader):
         if not cells:
             blank_at = blank_at or reader.line_num
             continue
         if blank_at is not None:
             raise DataError(path, f"line {blank_at} is blank; remove blank lines between rows")
-        if len(cells) != len(header):
+        if len(cells) != width:
             raise DataError(
                 path,
-                f"line {reader.line_num} has {len(cells)} cell(s) but the header has "
-                f"{len(header)} column(s); give every row one value per column",
+                f"line {reader.line_num} has {len(cells)} cell(s) but {what} {width} "
+                "column(s); give every row one value per column",
             )
         rows.append([_number(path, reader.line_num, j, header, c) for j, c in enumerate(cells)])
-    table = np.array(rows, dtype=np.float64).reshape(len(rows), len(header))
+    table = np.array(rows, dtype=np.float64).reshape(len(rows), width)
     return header, table
 
 
-def _number(path: PathLike, line: int, j: int, header: list[str], cell: str) -> float:
+def _number(path: PathLike, line: int, j: int, header: list[str] | None, cell: str) -> float:
     text = cell.strip()
     if _NUMBER.fullmatch(text):
         return float(text)
-    where = f"line {line}, column {j + 1} ({header[j]!r})"
+    where = f"line {line}, column {j + 1}" + (f" ({header[j]!r})" if header else "")
     if not text:
         raise DataError(
             path, f"{where} is empty; fill in a number (missing values are not allowed)"

@@ -8,9 +8,10 @@ Three formats, chosen by the file's extension:
 - ``.csv``: a header row, then one numeric row per example. Columns are grouped into
   arrays by name: a column named ``x`` is the 1-D array ``x``; columns ``x_0``,
   ``x_1``, ... are the 2-D array ``x``. ``target_columns`` / ``input_columns`` pick
-  columns explicitly instead. Cells are parsed strictly: an empty or non-numeric cell
-  is an error, never a silent NaN (``nan`` and ``inf`` spelled out are accepted,
-  because the writer emits them).
+  columns explicitly instead. A file whose first row is all numbers has no header
+  and holds one input, whole (the compiled module's rule). Cells are parsed
+  strictly: an empty or non-numeric cell is an error, never a silent NaN (``nan``
+  and ``inf`` spelled out are accepted, because the writer emits them).
 
 Only regular files are read, NumPy headers are checked against `MAX_DATA_ELEMENTS`
 and the bytes stored before any array is allocated, and writers are atomic
@@ -48,7 +49,7 @@ from nnspec.fileio import (
     write_npz,
 )
 
-__all__ = ["EXTENSIONS", "DataError", "load_arrays", "save_arrays"]
+__all__ = ["EXTENSIONS", "DataError", "encode_arrays", "load_arrays", "save_arrays"]
 
 EXTENSIONS: tuple[str, ...] = (".npz", ".npy", ".csv")
 """The data file formats understood by `load_arrays` and `save_arrays`."""
@@ -190,8 +191,8 @@ def _numpy_errors(path: PathLike, ext: str) -> Iterator[None]:
         raise DataError(path, exc.strerror or str(exc)) from None
 
 
-def _read_csv(path: PathLike) -> tuple[list[str], np.ndarray]:
-    """Parse a numeric CSV with a header into (column names, float64 [rows, columns])."""
+def _read_csv(path: PathLike) -> tuple[list[str] | None, np.ndarray]:
+    """Parse a numeric CSV into (column names or None, float64 [rows, columns])."""
     try:
         with open_regular(path) as raw:
             return parse_csv(path, io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
@@ -215,6 +216,31 @@ def save_arrays(path: PathLike, arrays: Mapping[str, np.ndarray]) -> None:
     ``x`` becomes columns ``x_0``, ``x_1``, ... — the layout `load_arrays` reads back.
     """
     ext = _extension(path)
+    content = _content(path, ext, arrays)
+    folder = Path(path).parent
+    if not folder.is_dir():
+        raise DataError(path, f"folder {os.fspath(folder)!r} does not exist; create it first")
+    try:
+        write_atomic(path, content)
+    except OSError as exc:
+        raise DataError(
+            path, f"cannot write the file ({exc.strerror or exc}); check the path and permissions"
+        ) from exc
+
+
+def encode_arrays(ext: str, arrays: Mapping[str, np.ndarray], *, where: str) -> bytes:
+    """The bytes `save_arrays` would write to a file of extension `ext`, for a stream
+    such as standard output; `where` names that stream in messages."""
+    content = _content(where, ext, arrays)
+    if isinstance(content, str):
+        return content.encode("utf-8")
+    buffer = io.BytesIO()
+    content(buffer)
+    return buffer.getvalue()
+
+
+def _content(path: PathLike, ext: str, arrays: Mapping[str, np.ndarray]) -> Writer | str:
+    """The file's text (CSV) or a function writing its bytes, after every check."""
     if not arrays:
         raise DataError(path, "nothing to write; pass at least one array")
     arrays = {str(name): np.asarray(a) for name, a in arrays.items()}
@@ -225,9 +251,6 @@ def save_arrays(path: PathLike, arrays: Mapping[str, np.ndarray]) -> None:
                 f"array {name!r} has dtype object, which cannot be saved without pickle; "
                 "convert it to a numeric dtype",
             )
-    folder = Path(path).parent
-    if not folder.is_dir():
-        raise DataError(path, f"folder {os.fspath(folder)!r} does not exist; create it first")
     if ext == ".npy":
         if len(arrays) != 1:
             raise DataError(
@@ -236,14 +259,7 @@ def save_arrays(path: PathLike, arrays: Mapping[str, np.ndarray]) -> None:
                 f"({', '.join(arrays)}); write a .npz or .csv file instead",
             )
         (array,) = arrays.values()
-        content: Writer | str = lambda f: np.save(f, array, allow_pickle=False)  # noqa: E731
-    elif ext == ".npz":
-        content = lambda f: write_npz(f, arrays)  # noqa: E731
-    else:
-        content = csv_text(path, arrays)
-    try:
-        write_atomic(path, content)
-    except OSError as exc:
-        raise DataError(
-            path, f"cannot write the file ({exc.strerror or exc}); check the path and permissions"
-        ) from exc
+        return lambda f: np.save(f, array, allow_pickle=False)
+    if ext == ".npz":
+        return lambda f: write_npz(f, arrays)
+    return csv_text(path, arrays)

@@ -26,14 +26,22 @@ def format_values(values: Mapping[str, float]) -> str:
 class Progress:
     """``epoch 12/300 |####      | [00:01<00:20, loss 0.1234 accuracy 0.98]`` in place.
 
-    `ncols` fixes the width (for tests); by default tqdm follows the terminal.
+    `ncols` fixes the width (for tests); by default tqdm follows the terminal. `what`
+    names the steps counted (``nnspec run --dask`` counts ``partitions``).
     """
 
-    def __init__(self, total: int, stream: TextIO | None = None, ncols: int | None = None):
+    def __init__(
+        self,
+        total: int,
+        stream: TextIO | None = None,
+        ncols: int | None = None,
+        *,
+        what: str = "epoch",
+    ):
         self._bar = tqdm(
             total=total,
-            desc="epoch",
-            unit="epoch",
+            desc=what,
+            unit=what,
             file=stream or sys.stderr,
             ncols=ncols,
             dynamic_ncols=ncols is None,
@@ -43,10 +51,11 @@ class Progress:
             bar_format="{desc} {n_fmt}/{total_fmt} |{bar}| [{elapsed}<{remaining}{postfix}]",
         )
 
-    def update(self, epoch: int, values: Mapping[str, float]) -> None:
-        """Record that `epoch` is complete with these values; redraws only when due."""
-        # refresh=False: the postfix is shown at the next throttled redraw, not now.
-        self._bar.set_postfix_str(format_values(values), refresh=False)
+    def update(self, epoch: int, values: Mapping[str, float] | None = None) -> None:
+        """Record that `epoch` (step) is complete with these values; redraws only when due."""
+        if values:
+            # refresh=False: the postfix is shown at the next throttled redraw, not now.
+            self._bar.set_postfix_str(format_values(values), refresh=False)
         self._bar.update(epoch - self._bar.n)
 
     def close(self) -> None:
