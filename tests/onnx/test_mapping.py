@@ -122,14 +122,14 @@ def test_an_op_without_an_onnx_form_is_refused_with_its_reason(monkeypatch) -> N
 
 
 @pytest.mark.parametrize("op", sorted(n for n, o in REGISTRY.items() if o.activation and o.attrs))
-def test_dense_absorbs_an_activation_only_with_its_defaults(op: str) -> None:
-    """matmul → add → activation imports as one dense layer when the activation has the
-    attribute values dense applies (the op's defaults), and stays separate otherwise."""
+def test_dense_absorbs_an_activation_with_its_attributes(op: str) -> None:
+    """matmul → add → activation imports as one dense layer: its activation is the op's
+    name when the attributes are the op's defaults, else the object form holding them."""
     defaults = REGISTRY[op].defaults()
     changed = {k: v for k, v in _non_default(op).items()} or {
         k: (v - 1 if isinstance(v, int) else v) for k, v in defaults.items()
     }
-    for attrs, absorbed in ((defaults, True), (changed, False)):
+    for attrs, written in ((defaults, op), (changed, {"op": op, **changed})):
         document = {
             "nnspec": "1",
             "inputs": {"x": {"shape": ["batch", 3]}},
@@ -143,6 +143,10 @@ def test_dense_absorbs_an_activation_only_with_its_defaults(op: str) -> None:
                 {"id": "y", "op": op, **attrs},
             ],
         }
-        imported = from_onnx(to_onnx(nnspec.load(document)))
-        ops = [n["op"] for n in imported.document["nodes"]]
-        assert (ops == ["dense"]) is absorbed, (attrs, ops)
+        graph = nnspec.load(document)
+        imported = from_onnx(to_onnx(graph))
+        (dense,) = imported.document["nodes"]
+        assert dense["op"] == "dense" and dense["activation"] == written, (attrs, dense)
+        x = _inputs(op, "float32")[:2, :3]
+        back = nnspec.Model(nnspec.load(imported.document)).run({"x": x})["y"]
+        np.testing.assert_array_equal(back, nnspec.Model(graph).run({"x": x})["y"])

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+import nnspec
 from nnspec.ir import Node, Param, TensorType
 from nnspec.spec.lower import (
     COMPOSITES,
@@ -19,6 +20,7 @@ from nnspec.spec.lower import (
     lower,
     step,
 )
+from nnspec.spec.schema import UNIONS
 
 DENSE = COMPOSITES["dense"]
 MAXOUT = COMPOSITES["maxout"]
@@ -162,3 +164,47 @@ def test_definitions_wire_with_values_not_placeholder_strings() -> None:
                 assert isinstance(v, Step) or v in known, (comp.name, v)
                 if isinstance(v, Step):
                     pending.append(v)
+
+
+# ------------------------------------------------------------ a dense layer's activation
+
+
+def _dense_node(**extra: Any) -> dict[str, Any]:
+    return {
+        "nnspec": "1",
+        "inputs": {"x": {"shape": ["batch", 2]}},
+        "nodes": [{"id": "h", "op": "dense", "units": 3, **extra}],
+    }
+
+
+@pytest.mark.parametrize(
+    ("activation", "op", "attrs"),
+    [
+        ("leaky_relu", "leaky_relu", {"alpha": 0.1}),
+        ({"op": "leaky_relu", "alpha": 0.2}, "leaky_relu", {"alpha": 0.2}),
+        ({"op": "elu", "alpha": 0.5}, "elu", {"alpha": 0.5}),
+        ({"op": "softmax", "axis": 0}, "softmax", {"axis": 0}),
+        ({"op": "tanh"}, "tanh", {}),
+    ],
+)
+def test_the_activation_is_lowered_with_its_attributes(
+    activation: Any, op: str, attrs: dict[str, Any]
+) -> None:
+    last = nnspec.load(_dense_node(activation=activation)).nodes[-1]
+    assert (last.id, last.op, last.attr) == ("h", op, attrs)
+
+
+@pytest.mark.parametrize("key", sorted(UNIONS["activation"].owners("alpha")))
+def test_an_activation_attribute_beside_activation_shows_the_object_to_write(key: str) -> None:
+    problems = nnspec.validate(_dense_node(activation=key, alpha=0.25))
+    (problem,) = [p for p in problems if p.is_error]
+    assert problem.code == "NN102" and problem.pointer == "/nodes/0/alpha"
+    assert f'"activation": {{"op": "{key}", "alpha": 0.25}}' in problem.message
+
+
+def test_an_attribute_the_activation_lacks_names_the_activations_that_take_it() -> None:
+    (problem,) = nnspec.validate(_dense_node(activation={"op": "relu", "alpha": 0.1}))
+    owners = UNIONS["activation"].owners("alpha")
+    assert problem.code == "NN102" and problem.pointer == "/nodes/0/activation/alpha"
+    assert "belongs to activation " in problem.message and "not to 'relu'" in problem.message
+    assert all(repr(o) in problem.message for o in owners)

@@ -36,6 +36,8 @@ def _with(where: str, value: dict) -> dict:
         doc["training"]["loss"] = value
     elif where == "init":
         doc["params"]["b"]["init"] = value
+    elif where == "activation":
+        doc["nodes"][1] = {"id": "y", "op": "dense", "units": 2, "activation": value}
     else:
         doc["nodes"][1] = {"id": "y", "inputs": ["h"], **value}
     return doc
@@ -59,6 +61,7 @@ def test_the_unions_are_the_registries() -> None:
     assert list(UNIONS["optimizer"].variants) == list(OPTIMIZERS)
     assert list(UNIONS["init"].variants) == list(INIT_NAMES)
     assert list(UNIONS["loss"].variants) == list(LOSSES)
+    assert list(UNIONS["activation"].variants) == [n for n, o in REGISTRY.items() if o.activation]
     assert set(UNIONS["node"].variants) == set(REGISTRY) | set(COMPOSITES)
     assert len(MISPLACED) > 100
 

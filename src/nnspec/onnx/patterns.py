@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 
 from nnspec.ops import REGISTRY
-from nnspec.spec.lower import ACTIVATIONS
 
 
 class Rewriter:
@@ -145,9 +144,10 @@ def recover_dense(rw: Rewriter) -> list[tuple[str, dict[str, str]]]:
                 chain.append(after)
                 after = _consumer(rw, after["id"], uses)
         activation = None
-        if after and _is_activation(after) and after["inputs"] == [chain[-1]["id"]]:
-            activation = after["op"]
-            chain.append(after)
+        if after and after["inputs"] == [chain[-1]["id"]]:
+            activation = _activation_setting(after)
+            if activation is not None:
+                chain.append(after)
         del producer
         layer = chain[-1]["id"]
         renames = {w: f"{layer}.W", **({bias: f"{layer}.b"} if bias else {})}
@@ -181,14 +181,19 @@ def _consumer(rw: Rewriter, name: str, uses: Counter) -> dict[str, Any] | None:
     return next(n for n in rw.nodes if name in n["inputs"])
 
 
-def _is_activation(node: dict[str, Any]) -> bool:
-    """An activation dense may absorb: dense applies it with its attribute defaults, so
-    the node's attributes must be those (leaky_relu's alpha 0.1, softmax's last axis)."""
-    if node["op"] not in ACTIVATIONS:
-        return False
-    defaults = REGISTRY[node["op"]].defaults()
+def _activation_setting(node: dict[str, Any]) -> str | dict[str, Any] | None:
+    """What a dense layer absorbing `node` writes as its "activation": the op's name when
+    the node's attributes are the op's defaults, else the object form with the ones that
+    differ (``{"op": "leaky_relu", "alpha": 0.2}``); None when `node` is no activation."""
+    op = REGISTRY.get(node["op"])
+    if op is None or not op.activation:
+        return None
     attrs = {k: v for k, v in node.items() if k not in ("id", "op", "inputs")}
-    return {**defaults, **attrs} == defaults
+    if not attrs.keys() <= op.attrs.keys():
+        return None
+    defaults = op.defaults()
+    changed = {k: v for k, v in attrs.items() if k not in defaults or defaults[k] != v}
+    return {"op": node["op"], **changed} if changed else node["op"]
 
 
 def drop_unused_params(rw: Rewriter) -> None:

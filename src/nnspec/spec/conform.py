@@ -214,6 +214,7 @@ def check_schema(doc: Any) -> list[Problem]:
             errors = [p for e in _node_validator(op).iter_errors(node) for p in _convert(e, base)]
             settings = UNIONS["node"].variants[op]
             problems.extend(errors or _out_of_dtype_range(node, settings, base, top))
+            problems.extend(_activation_out_of_range(node, base, top) if not errors else ())
             problems.extend(_inert(node, base) if not errors else ())
     optimizer = doc.get("training", {}).get("optimizer") if not problems else None
     if isinstance(optimizer, dict) and optimizer.get("name") in UNIONS["optimizer"].variants:
@@ -244,10 +245,12 @@ def _convert(error: ValidationError, base: tuple) -> Iterator[Problem]:
         allowed = list(error.schema.get("properties", {}))
         union = _union_at(path)
         for key in _extra_keys(error):
+            hint = _activation_hint(error.instance, key)  # the fix, so no listing of keys
             owners = _owners(union, error.instance, key)
             yield Problem(
                 "NN102",
-                f"unknown key {key!r} in {where}{owners}{did_you_mean(key, allowed)}"
+                f"unknown key {key!r} in {where}{owners}{hint}"
+                f"{did_you_mean(key, allowed, listing=not hint)}"
                 " (user metadata keys start with 'x-')",
                 pointer_join(*path, key),
             )
@@ -336,6 +339,33 @@ def _out_of_dtype_range(
         and not isinstance(value, bool)
         and abs(value) > top
     ]
+
+
+def _activation_out_of_range(node: dict, base: tuple, top: float) -> list[Problem]:
+    """A layer's activation object: its numbers are applied in the document's dtype too."""
+    activation = node.get("activation")
+    variants = UNIONS["activation"].variants
+    if not isinstance(activation, dict) or activation.get("op") not in variants:
+        return []
+    settings = variants[activation["op"]]
+    return _out_of_dtype_range(activation, settings, (*base, "activation"), top)
+
+
+def _activation_hint(node: Any, key: str) -> str:
+    """``; an activation's settings go inside it, ...`` for a layer (dense) given one of
+    its activation's attributes (alpha, axis) beside "activation" instead of inside it."""
+    op = node.get("op") if isinstance(node, dict) else None
+    if not isinstance(op, str) or "activation" not in UNIONS["node"].variants.get(op, {}):
+        return ""
+    owners = UNIONS["activation"].owners(key)
+    if not owners:
+        return ""
+    current = node.get("activation")
+    owner = current if current in owners else owners[0]
+    return (
+        f"; an activation's settings go inside it, as in "
+        f'"activation": {{"op": "{owner}", "{key}": {_show(node[key])}}}'
+    )
 
 
 def _shown_with_type(value: Any) -> str:

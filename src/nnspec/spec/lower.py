@@ -255,10 +255,16 @@ def _affine(layer: CheckedLayer) -> Step:
     return step("add", y, layer.params["b"].name) if "b" in layer.params else y
 
 
-def _activation(attrs: Mapping[str, Any]) -> str | None:
-    """The activation op a layer applies, or None for ``null`` / ``"linear"``."""
+def activation_of(attrs: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """The activation op a layer applies and the attributes written for it, or None for
+    ``null`` / ``"linear"``. ``"tanh"`` is ``{"op": "tanh"}``: the op's defaults."""
     activation = attrs["activation"]
-    return None if activation in (None, "linear") else activation
+    if activation in (None, "linear"):
+        return None
+    if isinstance(activation, str):
+        return activation, {}
+    written = {k: v for k, v in activation.items() if k != "op" and not k.startswith("x-")}
+    return activation["op"], written
 
 
 def _dense_params(fan_in: int, attrs: Mapping[str, Any]) -> dict[str, tuple[tuple[int, ...], str]]:
@@ -267,22 +273,25 @@ def _dense_params(fan_in: int, attrs: Mapping[str, Any]) -> dict[str, tuple[tupl
 
 def _dense_check(layer: CheckedLayer) -> TensorType:
     affine = _affine_type(layer, layer.attrs["units"])
-    activation = _activation(layer.attrs)
+    activation = activation_of(layer.attrs)
     if activation is None:
         return affine
-    op = REGISTRY[activation]
+    name, written = activation
+    op = REGISTRY[name]
     try:
-        return op.shape((affine,), **op.defaults())
-    except ShapeError as exc:
+        return op.shape((affine,), **{**op.defaults(), **written})
+    except ShapeError as exc:  # e.g. a softmax axis the layer's output does not have
         raise LayerError(
-            exc.code, f"dense node {layer.id!r}: {exc.message}", layer.at("activation")
+            exc.code,
+            f"dense node {layer.id!r}: its activation {exc.message}",
+            layer.at("activation"),
         ) from exc
 
 
 def _dense_build(layer: CheckedLayer) -> Step:
-    activation = _activation(layer.attrs)
+    activation = activation_of(layer.attrs)
     y = _affine(layer)
-    return y if activation is None else step(activation, y)
+    return y if activation is None else step(activation[0], y, **activation[1])
 
 
 def _maxout_params(fan_in: int, attrs: Mapping[str, Any]) -> dict[str, tuple[tuple[int, ...], str]]:
@@ -310,9 +319,11 @@ COMPOSITES: dict[str, Composite] = {
             attrs={
                 "units": _UNITS,
                 "activation": {
-                    "description": "activation f applied to XW + b; null or 'linear' for none",
+                    "description": "activation f applied to XW + b: an op name, or an object "
+                    'with the op\'s attributes such as {"op": "leaky_relu", "alpha": 0.2}; '
+                    "null or 'linear' for none",
                     "default": None,
-                    "enum": [None, "linear", *ACTIVATIONS],
+                    "$ref": "#/$defs/activation",
                 },
                 "use_bias": _USE_BIAS,
                 "kernel_init": _KERNEL_INIT,

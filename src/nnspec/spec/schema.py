@@ -20,7 +20,7 @@ from nnspec.examples import bundled_dir
 from nnspec.ir import DTYPES, FLOAT_DTYPES
 from nnspec.ops import LOSSES, REGISTRY
 from nnspec.optimizers import OPTIMIZERS
-from nnspec.spec.lower import COMPOSITES, INIT_NAMES
+from nnspec.spec.lower import ACTIVATIONS, COMPOSITES, INIT_NAMES
 
 FORMAT_VERSIONS = ("1",)
 SCHEMA_FILE = "nnspec-1.schema.json"
@@ -120,6 +120,7 @@ UNIONS: dict[str, Union] = {
     ),
     "init": Union("init", "name", INIT_SETTINGS),
     "loss": Union("loss", "op", {name: REGISTRY[name].attrs for name in LOSSES}),
+    "activation": Union("activation", "op", {name: REGISTRY[name].attrs for name in ACTIVATIONS}),
     "node": Union(
         "op",
         "op",
@@ -200,6 +201,12 @@ def _defs() -> dict[str, Any]:
             ]
         },
         **UNIONS["loss"].defs(),
+        "activation": {
+            "description": "a layer's activation: an op name (with its attribute defaults) or "
+            "an object with the op and its attributes",
+            "anyOf": [{"enum": [None, "linear", *ACTIVATIONS]}, UNIONS["activation"].schema()],
+        },
+        **UNIONS["activation"].defs(),
         "optimizer": {"anyOf": [{"enum": list(OPTIMIZERS)}, UNIONS["optimizer"].schema()]},
         **UNIONS["optimizer"].defs(),
         "training": _obj(

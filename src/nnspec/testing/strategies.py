@@ -294,7 +294,7 @@ def _composite(doc: _Doc, op: str) -> None:
     name = f"n{len(doc.nodes)}"
     attrs: dict[str, Any] = {k: doc.draw(st.sampled_from(vs)) for k, vs in comp.samples.items()}
     if "activation" in comp.attrs:
-        attrs["activation"] = doc.draw(st.sampled_from(doc.activations))
+        attrs["activation"] = _activation(doc)
     full = {**comp.defaults(), **attrs}
     fan_in = comp.fan_in(name, v.type, "")
     params = {
@@ -304,8 +304,20 @@ def _composite(doc: _Doc, op: str) -> None:
     out = comp.check(CheckedLayer(name, comp, v.name, v.type, params, full, ""))
     doc.nodes.append({"id": name, "op": op, "inputs": [v.name], **attrs})
     bound = 2.0 * fan_in * v.bound + 1.0  # glorot weights are below 2 in magnitude here
-    positive = attrs.get("activation") in ("sigmoid", "softmax", "exp")
+    activation = attrs.get("activation")
+    named = activation["op"] if isinstance(activation, dict) else activation
+    positive = named in ("sigmoid", "softmax", "exp")
     doc.pool.append(_Operand(name, out, bound, positive))
+
+
+def _activation(doc: _Doc) -> str | dict[str, Any] | None:
+    """A layer's activation: a name, or (for an op with attribute samples, sometimes) the
+    object form with attribute values drawn from `OpDef.samples`."""
+    name = doc.draw(st.sampled_from(doc.activations))
+    samples = REGISTRY[name].samples if name is not None else {}
+    if not samples or not doc.draw(st.booleans()):
+        return name
+    return {"op": name, **{k: doc.draw(st.sampled_from(vs)) for k, vs in samples.items()}}
 
 
 MAKERS = {
