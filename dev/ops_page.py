@@ -94,7 +94,27 @@ def render() -> str:
             f"| `{comp.name}` | {_attr_text(comp.attrs, comp.required)} | {_cell(comp.doc)} |"
         )
     lines += ["", f"{len(REGISTRY)} primitive ops, {len(COMPOSITES)} composite layers.", ""]
+    lines += ADDING
     return "\n".join(lines)
+
+
+ADDING = [
+    "## Adding an op",
+    "",
+    "An op touches its block in `src/nnspec/ops/<family>.py`, its two macros (`<op>` and",
+    "`<op>_vjp`) in `src/nnspec/codegen/templates/ops/<family>.j2`, one row of",
+    "`tests/ops/test_op_table.py`, and the files `python -m dev.regen` rewrites (the schema,",
+    "this page, the export table of [onnx.md](onnx.md)). The block is one `OpDef` with",
+    "every fact about the op: its rules; how the engines may run it (`ufunc`, `view`, ...);",
+    "what its VJP reads; the helpers its macros call; kinks, domain and value bound for the",
+    "tests; `positive`, `constants` and `maker` for random graphs; and `onnx`, its ONNX twin",
+    "(an `OnnxMapping`: op type, the exporter's rule, float attributes with ONNX's",
+    "defaults) or a sentence saying why it has none. Every table the engines, the code",
+    "generator, ONNX export and import, the tests and `nnspec.testing` use is derived from",
+    "these; `tests/ops/test_op_facts.py` names a missing or wrong fact. `hard_sigmoid` was",
+    "added that way.",
+    "",
+]
 
 
 def outputs() -> dict[Path, str]:

@@ -19,17 +19,17 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "nnspec"
 SOURCES = sorted(SRC.rglob("*.py"))
 
 
-def _module(path: Path) -> str:
-    """The dotted module name of a source file under `SRC` (a package is its __init__)."""
-    parts = ("nnspec", *path.relative_to(SRC).with_suffix("").parts)
+def _module(path: Path, root: Path) -> str:
+    """The dotted module name of a source file under `root` (a package is its __init__)."""
+    parts = ("nnspec", *path.relative_to(root).with_suffix("").parts)
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _absolute(path: Path, node: ast.ImportFrom) -> str:
+def _absolute(path: Path, root: Path, node: ast.ImportFrom) -> str:
     """The module an ``import from`` names, with relative imports resolved."""
     if not node.level:
         return node.module or ""
-    package = _module(path).split(".")
+    package = _module(path, root).split(".")
     if path.name != "__init__.py":
         package = package[:-1]
     base = package[: len(package) - node.level + 1]
@@ -40,11 +40,11 @@ def _private(name: str) -> bool:
     return name.startswith("_") and not name.startswith("__")
 
 
-def private_imports(files: list[Path]) -> list[str]:
+def private_imports(files: list[Path], root: Path = SRC) -> list[str]:
     """'file:line: name from module' for every private name taken from another module."""
     bad = []
     for path in files:
-        here = _module(path)
+        here = _module(path, root)
         tree = ast.parse(path.read_text(encoding="utf-8"))
         modules: dict[str, str] = {}  # local name -> nnspec module it is bound to
         for node in ast.walk(tree):
@@ -53,13 +53,13 @@ def private_imports(files: list[Path]) -> list[str]:
                     if alias.name.startswith("nnspec.") and alias.asname:
                         modules[alias.asname] = alias.name
             elif isinstance(node, ast.ImportFrom):
-                source = _absolute(path, node)
+                source = _absolute(path, root, node)
                 if not source.startswith("nnspec") or source == here:
                     continue
                 for alias in node.names:
                     if _private(alias.name):
                         bad.append(
-                            f"{path.relative_to(SRC)}:{node.lineno}: {alias.name} from {source}"
+                            f"{path.relative_to(root)}:{node.lineno}: {alias.name} from {source}"
                         )
                     modules[alias.asname or alias.name] = f"{source}.{alias.name}"
         for node in ast.walk(tree):
@@ -70,7 +70,7 @@ def private_imports(files: list[Path]) -> list[str]:
                 and node.value.id in modules
             ):
                 where = modules[node.value.id]
-                bad.append(f"{path.relative_to(SRC)}:{node.lineno}: {node.attr} from {where}")
+                bad.append(f"{path.relative_to(root)}:{node.lineno}: {node.attr} from {where}")
     return bad
 
 
@@ -88,7 +88,7 @@ def _is_type_alias(node: ast.stmt) -> str | None:
     return target.id if name[:1].isupper() and not name.isupper() else None
 
 
-def shared_type_names(files: list[Path]) -> dict[str, list[str]]:
+def shared_type_names(files: list[Path], root: Path = SRC) -> dict[str, list[str]]:
     """Type name (underscores stripped) -> 'file:line' of each top-level class or type
     alias defining it, for every name defined more than once."""
     where: dict[str, list[str]] = defaultdict(list)
@@ -96,7 +96,7 @@ def shared_type_names(files: list[Path]) -> dict[str, list[str]]:
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
             name = node.name if isinstance(node, ast.ClassDef) else _is_type_alias(node)
             if name is not None:
-                where[name.lstrip("_")].append(f"{path.relative_to(SRC)}:{node.lineno}")
+                where[name.lstrip("_")].append(f"{path.relative_to(root)}:{node.lineno}")
     return {name: places for name, places in sorted(where.items()) if len(places) > 1}
 
 
@@ -106,6 +106,13 @@ def test_no_private_name_crosses_a_module() -> None:
 
 def test_every_type_name_is_defined_once() -> None:
     assert shared_type_names(SOURCES) == {}
+
+
+def _private_imports_in(tmp_path: Path, where: str, source: str) -> list[str]:
+    path = tmp_path / where
+    path.parent.mkdir()
+    path.write_text(source, encoding="utf-8")
+    return private_imports([path], tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -119,12 +126,8 @@ def test_every_type_name_is_defined_once() -> None:
         ("onnx/__init__.py", "from .exporter import _OnnxBuilder\n"),
     ],
 )
-def test_a_private_import_is_found(tmp_path: Path, monkeypatch, where: str, source: str) -> None:
-    monkeypatch.setattr(f"{__name__}.SRC", tmp_path)
-    path = tmp_path / where
-    path.parent.mkdir()
-    path.write_text(source, encoding="utf-8")
-    assert len(private_imports([path])) == 1
+def test_a_private_import_is_found(tmp_path: Path, where: str, source: str) -> None:
+    assert len(_private_imports_in(tmp_path, where, source)) == 1
 
 
 @pytest.mark.parametrize(
@@ -137,16 +140,11 @@ def test_a_private_import_is_found(tmp_path: Path, monkeypatch, where: str, sour
         ("codegen/emit.py", "from nnspec import codegen\nx = codegen.__name__\n"),
     ],
 )
-def test_public_and_own_names_pass(tmp_path: Path, monkeypatch, where: str, source: str) -> None:
-    monkeypatch.setattr(f"{__name__}.SRC", tmp_path)
-    path = tmp_path / where
-    path.parent.mkdir()
-    path.write_text(source, encoding="utf-8")
-    assert private_imports([path]) == []
+def test_public_and_own_names_pass(tmp_path: Path, where: str, source: str) -> None:
+    assert _private_imports_in(tmp_path, where, source) == []
 
 
-def test_a_shared_type_name_is_found(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(f"{__name__}.SRC", tmp_path)
+def test_a_shared_type_name_is_found(tmp_path: Path) -> None:
     (tmp_path / "codegen").mkdir()
     (tmp_path / "interpreter").mkdir()
     (tmp_path / "codegen" / "emit.py").write_text("class Plan:\n    pass\n\n\nMAX = 3\n")
@@ -155,7 +153,7 @@ def test_a_shared_type_name_is_found(tmp_path: Path, monkeypatch) -> None:
     )
     (tmp_path / "spec.py").write_text("class Step:\n    pass\n")
     files = sorted(tmp_path.rglob("*.py"))
-    assert shared_type_names(files) == {
+    assert shared_type_names(files, tmp_path) == {
         "Plan": ["codegen/emit.py:1", "interpreter/plan.py:1"],
         "Step": ["interpreter/plan.py:4", "spec.py:1"],
     }

@@ -6,6 +6,8 @@ cheap (the CLI and generated-code checks import it often).
 
 from __future__ import annotations
 
+from nnspec.lazy import lazy_attribute
+
 TYPE_CHECKING = False  # typing itself is not imported: the CLI's start-up stays short
 if TYPE_CHECKING:
     from typing import Any
@@ -31,13 +33,7 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    try:
-        module_name, attr = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'nnspec' has no attribute {name!r}") from None
-    import importlib
-
-    return getattr(importlib.import_module(module_name), attr)
+    return lazy_attribute(__name__, _LAZY, name)
 
 
 __all__ = ["__version__", *_LAZY]

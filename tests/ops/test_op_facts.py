@@ -142,8 +142,8 @@ def test_declared_value_bounds_hold(name: str) -> None:
             low = 0.5 if domain == "positive" else -min(m, 4.0) if domain == "small" else -m
             high = min(m, 4.0) if domain == "small" else m
             xs.append(rng.uniform(low, max(high, low), size=50))
-        if name == "pow":  # the strategies use a constant exponent of size <= 2
-            xs[1] = np.full(50, rng.choice([0.5, 1.5, 2.0, -1.0]))
+        for k, constants in op.constants.items():  # random graphs feed these constants
+            xs[k] = np.full(50, rng.choice(constants))
         bounds = [float(np.max(np.abs(x))) for x in xs]
         y = op.forward(*xs, **op.defaults())
         bound = bounds[0] if op.bound is None else op.bound(*bounds)
@@ -171,3 +171,14 @@ def test_every_op_says_how_onnx_writes_it(name: str) -> None:
         onnx_default = onnx.helper.get_attribute_value(schema.attributes[attr].default_value)
         assert np.float32(default) == np.float32(onnx_default), f"{name}.{attr}: ONNX default"
     assert set(op.onnx.fixed) <= set(schema.attributes), name
+
+
+@pytest.mark.parametrize("name", OPS)
+def test_random_graphs_know_how_to_add_it(name: str) -> None:
+    """`maker`, `positive` and `constants` are what `nnspec.testing` draws the op by."""
+    from nnspec.testing.strategies import MAKERS
+
+    op = REGISTRY[name]
+    assert not op.maker or op.maker in MAKERS, f"{name}: OpDef.maker {op.maker!r}"
+    assert op.positive in ("", "always", "if_inputs"), name
+    assert set(op.constants) <= set(range(len(op.inputs))) and 0 not in op.constants, name

@@ -10,7 +10,7 @@ macros call (`OpDef.helpers`), and `HELPERS` which each helper calls.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import cache
 from itertools import pairwise
 from typing import Any
@@ -164,23 +164,29 @@ def wrap(line: str, width: int = WIDTH - 4) -> str:
 _LOOSENESS = {" + ": 2, " - ": 2, " * ": 1, " / ": 1, " // ": 1, " % ": 1, " @ ": 1}
 
 
+def _code_chars(line: str) -> Iterator[tuple[int, str, int]]:
+    """(index, character, bracket depth before it) of each character of `line` outside
+    string literals (their quotes too), so a split never cuts into a string."""
+    depth, quote = 0, ""
+    for i, char in enumerate(line):
+        if quote:
+            quote = "" if char == quote and line[i - 1] != "\\" else quote
+        elif char in "'\"":
+            quote = char
+        else:
+            yield i, char, depth
+            depth += 1 if char in "([{" else -1 if char in ")]}" else 0
+
+
 def _split_operators(line: str, width: int) -> str:
     """A too-long line inside brackets: split before its loosest top-level binary
     operators (one operand per line), else as `wrap` splits lines."""
     if len(line) <= width:
         return line
     indent = " " * (len(line) - len(line.lstrip()))
-    depth, quote, cuts = 0, "", []
-    for i, char in enumerate(line):
-        if quote:
-            quote = "" if char == quote and line[i - 1] != "\\" else quote
-        elif char in "'\"":
-            quote = char
-        elif char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-        elif depth == 0 and char == " ":
+    cuts = []
+    for i, char, depth in _code_chars(line):
+        if depth == 0 and char == " ":
             for op, looseness in _LOOSENESS.items():
                 if line.startswith(op, i):
                     cuts.append((looseness, i))
@@ -197,13 +203,8 @@ def _top_groups(line: str) -> list[tuple[int, int, list[int]]]:
     `line`, left to right."""
     groups = []
     stack: list[tuple[int, list[int]]] = []
-    quote = ""
-    for i, char in enumerate(line):
-        if quote:
-            quote = "" if char == quote and line[i - 1] != "\\" else quote
-        elif char in "'\"":
-            quote = char
-        elif char in "([{":
+    for i, char, _ in _code_chars(line):
+        if char in "([{":
             stack.append((i, []))
         elif char in ")]}" and stack:
             opener, commas = stack.pop()

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from nnspec.lazy import lazy_attribute
+
 _LAZY = {
     "Scorer": ("nnspec.dask.scorer", "Scorer"),
     "predict": ("nnspec.dask.lazy", "predict"),
@@ -24,13 +26,7 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    try:
-        module_name, attr = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'nnspec.dask' has no attribute {name!r}") from None
-    import importlib
-
-    return getattr(importlib.import_module(module_name), attr)
+    return lazy_attribute(__name__, _LAZY, name)
 
 
 __all__ = list(_LAZY)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from nnspec.lazy import lazy_attribute
+
 _LAZY = {
     "from_onnx": ("nnspec.onnx.importer", "from_onnx"),
     "Imported": ("nnspec.onnx.importer", "Imported"),
@@ -20,13 +22,7 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    try:
-        module_name, attr = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'nnspec.onnx' has no attribute {name!r}") from None
-    import importlib
-
-    return getattr(importlib.import_module(module_name), attr)
+    return lazy_attribute(__name__, _LAZY, name)
 
 
 __all__ = list(_LAZY)

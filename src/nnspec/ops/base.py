@@ -42,6 +42,11 @@ Domain = Literal["real", "positive", "small"]
 """Where an input must lie for random graphs to stay finite: anywhere, >= 0.5, or
 |x| <= 4 (so that e^x is far from float32 overflow)."""
 
+Positive = Literal["", "always", "if_inputs"]
+"""Whether an op's output is known to be > 0: ``always`` (on its input domain, e.g. exp,
+sigmoid, a^b for a > 0), ``if_inputs`` (when every input is, e.g. sqrt, add), or not
+known (""). Random graphs feed such values to log, sqrt, div and pow unshifted."""
+
 Gradient = Literal["exact", "zero", "none"]
 """``exact``: a true VJP; ``zero``: derivative is zero almost everywhere (steps such as
 sign); ``none``: not differentiable with respect to its inputs at all."""
@@ -139,6 +144,10 @@ class OpDef:
     domain: tuple[Domain, ...] = ()  # per input; empty means "real" everywhere
     bound: Callable[..., float] | None = None  # bounds on |inputs| -> bound on |output|
     samples: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)  # attr values to draw
+    constants: Mapping[int, tuple[float, ...]] = field(default_factory=dict)  # input k: a
+    # constant drawn from these in random graphs (pow's exponent: a^b with a random b explodes)
+    maker: str = ""  # how random graphs add it (`testing.strategies.MAKERS`); "" by family
+    positive: Positive = ""
     # -- at the edges
     onnx: OnnxMapping | str | None = None  # its ONNX twin, or why it has none (a sentence)
 

@@ -74,6 +74,7 @@ OPS = (
         np.add,
         lambda dy, a, b, *, out: (dy, dy),
         vjp_reads="shapes",
+        positive="if_inputs",
         onnx=OnnxMapping("Add"),
     ),
     binary(
@@ -114,7 +115,9 @@ OPS = (
         vjp_helpers=("pow_vjp",),
         kinks=lambda a, b: smallest(a),
         domain=("positive", "real"),
-        bound=lambda a, b: max(a**b, 0.5**-b),  # b: |exponent|, a constant (see strategies)
+        bound=lambda a, b: max(a**b, 0.5**-b),  # b: |exponent|, one of `constants`
+        constants={1: (0.5, 1.5, 2.0, -1.0)},
+        positive="always",
         onnx=OnnxMapping("Pow"),
     ),
     binary(

@@ -249,6 +249,7 @@ OPS = (
         vjp_reads_out=True,
         domain=("small",),
         bound=math.exp,
+        positive="always",
         onnx=OnnxMapping("Exp"),
     ),
     unary(
@@ -270,6 +271,7 @@ OPS = (
         kinks=smallest,
         domain=("positive",),
         bound=math.sqrt,
+        positive="if_inputs",
         onnx=OnnxMapping("Sqrt"),
     ),
     unary(
@@ -304,6 +306,7 @@ OPS = (
         vjp_reads_out=True,
         helpers=("sigmoid",),
         bound=lambda m: 1.0,
+        positive="always",
         onnx=OnnxMapping("Sigmoid"),
     ),
     unary(

@@ -70,6 +70,7 @@ def _matmul_grads(out: TensorType, a: TensorType, b: TensorType) -> tuple:
 OPS = (
     OpDef(
         name="matmul",
+        maker="matmul",
         family="linalg",
         doc="y = a @ b (matrix product over the last two axes, leading axes broadcast)",
         inputs=("a", "b"),

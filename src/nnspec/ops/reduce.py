@@ -153,6 +153,7 @@ def reduction(
         attrs={"axis": AXES_SCHEMA, "keepdims": KEEPDIMS_SCHEMA},
         example={"axis": -1},
         vjp_facts=_reduce_facts,
+        maker="reduce",
         **facts,
     )
 
@@ -180,6 +181,7 @@ def normaliser(
         vjp_reads_out=True,
         helpers=(helper,),
         activation=True,
+        maker="normalise",
         **facts,
     )
 
@@ -221,6 +223,7 @@ OPS = (
         softmax,
         _softmax_vjp,
         "softmax",
+        positive="always",
         onnx=OnnxMapping("Softmax", "axis"),
     ),
     normaliser(

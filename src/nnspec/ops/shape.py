@@ -142,6 +142,7 @@ def _concat_vjp(dy, *xs, out, axis=-1) -> tuple:
 OPS = (
     OpDef(
         name="reshape",
+        maker="reshape",
         family="shape",
         doc="y = x with a new shape (0 copies the input dim, -1 is inferred)",
         inputs=("x",),
@@ -163,6 +164,7 @@ OPS = (
     ),
     OpDef(
         name="transpose",
+        maker="transpose",
         family="shape",
         doc="y = x with axes permuted by `perm` (default: reversed)",
         inputs=("x",),
@@ -186,6 +188,7 @@ OPS = (
     ),
     OpDef(
         name="concat",
+        maker="concat",
         family="shape",
         doc="y = inputs joined along `axis`",
         inputs=("*xs",),

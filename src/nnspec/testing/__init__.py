@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from nnspec.lazy import lazy_attribute
 from nnspec.testing.gradcheck import (
     assert_same_gradients,
     check_gradients,
@@ -25,12 +26,14 @@ if TYPE_CHECKING:
     from nnspec.testing.strategies import documents, inputs_for
 
 
-def __getattr__(name: str) -> Any:
-    if name in ("documents", "inputs_for"):
-        from nnspec.testing import strategies
+_LAZY = {  # hypothesis is imported only when the strategies are used
+    "documents": ("nnspec.testing.strategies", "documents"),
+    "inputs_for": ("nnspec.testing.strategies", "inputs_for"),
+}
 
-        return getattr(strategies, name)
-    raise AttributeError(f"module 'nnspec.testing' has no attribute {name!r}")
+
+def __getattr__(name: str) -> Any:
+    return lazy_attribute(__name__, _LAZY, name)
 
 
 __all__ = [

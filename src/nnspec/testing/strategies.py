@@ -51,7 +51,7 @@ class _Operand:
     name: str
     type: TensorType
     bound: float  # upper bound on |value|
-    positive: bool = False  # known to be >= 0.5
+    positive: bool = False  # known to be > 0 (`OpDef.positive`; the shift gives >= 0.5)
 
 
 class _Doc:
@@ -166,18 +166,30 @@ def _bound(op: str, *bounds: float) -> float:
     return bounds[0] if rule is None else rule(*bounds)
 
 
+def _positive(op: str, *operands: _Operand) -> bool:
+    """Whether `op`'s output is known to be > 0 (`OpDef.positive`)."""
+    rule = REGISTRY[op].positive
+    return rule == "always" or (rule == "if_inputs" and all(v.positive for v in operands))
+
+
+def _ties_with_itself(op: str) -> bool:
+    """op(a, a) sits on a kink everywhere (max(a, a) ties): its `kinks` of (x, x) is 0."""
+    kinks = REGISTRY[op].kinks
+    probe = np.array([1.0, 2.0])
+    return kinks is not None and len(REGISTRY[op].inputs) == 2 and kinks(probe, probe) == 0
+
+
 def _unary(doc: _Doc, op: str) -> None:
     v = _in_domain(doc, doc.squash(doc.pick()), REGISTRY[op].domain_of(0))
-    positive = op in ("exp", "sigmoid") or (op == "sqrt" and v.positive)
-    doc.node(op, [v], _bound(op, v.bound), positive, **_attrs(doc, op))
+    doc.node(op, [v], _bound(op, v.bound), _positive(op, v), **_attrs(doc, op))
 
 
 def _broadcast_partner(doc: _Doc, a: _Operand, op: str) -> _Operand:
     """Another pool value that broadcasts with `a`, or a new param shaped to broadcast."""
 
     def fits(v: _Operand) -> bool:
-        if op in ("maximum", "minimum") and v.name == a.name:
-            return False  # max(a, a) ties everywhere
+        if v.name == a.name and _ties_with_itself(op):
+            return False
         try:
             REGISTRY[op].shape((a.type, v.type))
         except ShapeError:
@@ -195,12 +207,12 @@ def _broadcast_partner(doc: _Doc, a: _Operand, op: str) -> _Operand:
 
 def _binary(doc: _Doc, op: str) -> None:
     a = _in_domain(doc, doc.squash(doc.pick()), REGISTRY[op].domain_of(0))
-    if op == "pow":  # a constant exponent: a^b with a random b param explodes
-        b = doc.param((), value=doc.draw(st.sampled_from([0.5, 1.5, 2.0, -1.0])))
+    constants = REGISTRY[op].constants.get(1)  # pow's exponent: a^b with a random b explodes
+    if constants:
+        b = doc.param((), value=doc.draw(st.sampled_from(constants)))
     else:
         b = _in_domain(doc, _broadcast_partner(doc, a, op), REGISTRY[op].domain_of(1))
-    positive = op == "pow" or (op == "add" and a.positive and b.positive)
-    doc.node(op, [a, b], _bound(op, a.bound, b.bound), positive)
+    doc.node(op, [a, b], _bound(op, a.bound, b.bound), _positive(op, a, b))
 
 
 def _matmul(doc: _Doc, op: str) -> None:
@@ -306,7 +318,7 @@ def _composite(doc: _Doc, op: str) -> None:
     bound = 2.0 * fan_in * v.bound + 1.0  # glorot weights are below 2 in magnitude here
     activation = attrs.get("activation")
     named = activation["op"] if isinstance(activation, dict) else activation
-    positive = named in ("sigmoid", "softmax", "exp")
+    positive = named in REGISTRY and REGISTRY[named].positive == "always"
     doc.pool.append(_Operand(name, out, bound, positive))
 
 
@@ -321,24 +333,24 @@ def _activation(doc: _Doc) -> str | dict[str, Any] | None:
 
 
 MAKERS = {
+    "unary": _unary,
+    "binary": _binary,
     "matmul": _matmul,
-    "sum": _reduce,
-    "mean": _reduce,
-    "max": _reduce,
-    "softmax": _normalise,
-    "log_softmax": _normalise,
+    "reduce": _reduce,
+    "normalise": _normalise,
     "reshape": _reshape,
     "transpose": _transpose,
     "concat": _concat,
 }
-"""Op -> the function that adds it to a document; composites go by `_composite`, other
-ops by family (unary, binary)."""
+"""`OpDef.maker` -> the function that adds such an op to a document; an op without one
+goes by family (elementwise: unary, else binary); composites are `_composite`."""
 
 
 def _maker(op: str) -> Any:
     if op in COMPOSITE_TABLE:
         return _composite
-    return MAKERS.get(op) or (_unary if REGISTRY[op].family == "elementwise" else _binary)
+    default = "unary" if REGISTRY[op].family == "elementwise" else "binary"
+    return MAKERS[REGISTRY[op].maker or default]
 
 
 def _loss(doc: _Doc, out: _Operand, kind: str) -> None:
