@@ -18,7 +18,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("printer",),
     ("overview",),  # layers and the summary table of a Graph (Model.summary, nnspec summary)
     ("ops", "optimizers"),  # the op registry and the optimizer definitions (both data)
-    ("autodiff", "buffers", "typecheck"),  # on the IR: plans both engines render; types
+    ("autodiff", "buffers", "typecheck", "regularizers"),  # on the IR: plans both engines
+    # render; types; the L1/L2 penalties (data)
     ("spec",),
     ("interpreter",),
     ("codegen",),

@@ -129,6 +129,16 @@ class Node:
 
 
 @dataclass(frozen=True)
+class Regularizer:
+    """An L1/L2 penalty ``l1·sum|w| + l2·sum w²`` on trainable param `param`, added to the
+    training loss (`nnspec.regularizers`); a rate of 0 adds no term."""
+
+    param: str
+    l1: float = 0.0
+    l2: float = 0.0
+
+
+@dataclass(frozen=True)
 class Training:
     """The document's `training` section, resolved against the graph."""
 
@@ -141,6 +151,10 @@ class Training:
     seed: int = 0
     metrics: tuple[str, ...] = ()
     loss_node: str | None = None  # id of the lowered loss node inside `Graph.nodes`
+    schedule: Mapping[str, Any] | None = None  # learning-rate schedule (`optimizers.SCHEDULES`)
+    validation_split: float | None = None
+    early_stopping: Mapping[str, Any] | None = None  # `EarlyStopping` settings
+    regularizers: tuple[Regularizer, ...] = ()  # in param order
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,4 +1,4 @@
-"""The optimizers as data: names, settings (defaults and ranges) and update rules.
+"""The optimizers and learning-rate schedules as data: names, settings, rules.
 
 One definition, three readers: the schema (`nnspec.spec.schema` gives each optimizer
 exactly its own settings, so a setting it would ignore is an error), the interpreter
@@ -11,17 +11,47 @@ A rule is a list of assignments. Per step, scalars are computed from the setting
 and the step counter ``t``; per param, in-place updates of the param ``w`` and its
 state arrays (zero-initialised like the param) from its gradient ``g``:
 
-    Expr   := name | float | (op, Expr, Expr) | ("sqrt", Expr)     op in + - * / **
+    Expr   := name | float | (op, Expr, Expr) | (function, Expr...)
+              op in + - * / ** //      function in FUNCTIONS (NumPy's, or min/max)
     Assign := (target, "=" | "+=" | "-=" | "*=", Expr)
+
+A schedule (`SCHEDULES`) is one expression giving an epoch's learning rate from the
+optimizer's rate, the epoch index and the run's epoch count, with linear warm-up
+(`warmup_epochs`) common to every kind; see `ScheduleDef`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 Expr = str | float | tuple[Any, ...]
+
+FUNCTIONS: dict[str, str] = {
+    "sqrt": "np.sqrt",
+    "cos": "np.cos",
+    "abs": "np.abs",
+    "sign": "np.sign",
+    "sum": "np.sum",
+    "min": "min",
+    "max": "max",
+}
+"""The functions an expression may call, by the code that calls them in a generated
+module; the interpreter calls the same functions (`interpreter.optimizers.evaluator`)."""
+
+
+def reads(exprs: Iterable[Expr]) -> set[str]:
+    """Every name the expressions read."""
+    found: set[str] = set()
+    stack = list(exprs)
+    while stack:
+        expr = stack.pop()
+        if isinstance(expr, str):
+            found.add(expr)
+        elif isinstance(expr, tuple):
+            stack.extend(expr[1:])
+    return found
 
 
 @dataclass(frozen=True)
@@ -53,15 +83,7 @@ class Rule:
 
     def reads(self) -> set[str]:
         """Every name the rule's expressions read."""
-        found: set[str] = set()
-        stack: list[Expr] = [a.expr for a in (*self.per_step, *self.per_param)]
-        while stack:
-            expr = stack.pop()
-            if isinstance(expr, str):
-                found.add(expr)
-            elif isinstance(expr, tuple):
-                stack.extend(expr[1:])
-        return found
+        return reads(a.expr for a in (*self.per_step, *self.per_param))
 
 
 @dataclass(frozen=True)
@@ -193,8 +215,8 @@ def python_text(expr: Expr, names: Mapping[str, str]) -> str:
     if isinstance(expr, float):
         return repr(expr)
     op, *args = expr
-    if op == "sqrt":
-        return f"np.sqrt({python_text(args[0], names)})"
+    if op in FUNCTIONS:
+        return f"{FUNCTIONS[op]}({', '.join(python_text(a, names) for a in args)})"
     left, right = (_operand(a, names) for a in args)
     if op == "**" and not any(isinstance(a, tuple) for a in args):
         return f"{left}**{right}"  # how ruff format writes a power of simple operands
@@ -203,4 +225,204 @@ def python_text(expr: Expr, names: Mapping[str, str]) -> str:
 
 def _operand(expr: Expr, names: Mapping[str, str]) -> str:
     text = python_text(expr, names)
-    return f"({text})" if isinstance(expr, tuple) and expr[0] != "sqrt" else text
+    return f"({text})" if isinstance(expr, tuple) and expr[0] not in FUNCTIONS else text
+
+
+# ---------------------------------------------------------------- learning-rate schedules
+
+
+@dataclass(frozen=True)
+class ScheduleDef:
+    """A learning-rate schedule: the rate of epoch ``epoch`` (0 for the first).
+
+    `steps` read ``learning_rate`` (the optimizer's, or the caller's override), ``epoch``,
+    ``epochs`` (the run's epoch count), ``k`` (epochs since warm-up ended, from 0) and the
+    settings, and end by assigning ``decayed``. `derived` gives a setting left out of
+    the document its per-run value.
+    Warm-up scales the rate by ``min(1, (epoch + 1) / (warmup_epochs + 1))``: linear
+    from ``1/(W+1)`` of the rate to all of it at epoch W, where the decay starts.
+    """
+
+    name: str
+    doc: str
+    settings: tuple[Setting, ...]
+    steps: tuple[Assign, ...]  # computing ``decayed``: the rate at decay index k, before warm-up
+    required: tuple[str, ...] = ()
+    derived: Mapping[str, Expr] = field(default_factory=dict)
+
+    def resolve(self, spec: Mapping[str, Any]) -> dict[str, float]:
+        """The given settings, and the defaults of the others, as Python floats."""
+        return {
+            s.name: float(spec.get(s.name, s.default))
+            for s in self.settings
+            if s.name in spec or s.name not in self.derived
+        }
+
+    def per_run(self, settings: Mapping[str, float]) -> tuple[Assign, ...]:
+        """Scalars computed once per run: each derived setting the document left out."""
+        return tuple(Assign(k, "=", e) for k, e in self.derived.items() if k not in settings)
+
+    @property
+    def per_epoch(self) -> tuple[Assign, ...]:
+        """The epoch's scalars, in order; the last is the epoch's learning rate."""
+        decay = reads(a.expr for a in self.steps)
+        return (
+            *((Assign("k", "=", DECAY_INDEX),) if "k" in decay else ()),
+            *self.steps,
+            Assign("rate", "=", ("*", _WARMUP, "decayed")),
+        )
+
+
+_WARMUP: Expr = ("min", 1.0, ("/", ("+", "epoch", 1.0), ("+", "warmup_epochs", 1.0)))
+DECAY_INDEX: Expr = ("max", ("-", "epoch", "warmup_epochs"), 0.0)
+"""``k``: epochs since warm-up ended (0 during warm-up)."""
+
+_EPOCHS = {"type": "integer", "minimum": 1}
+WARMUP = Setting(
+    "warmup_epochs",
+    0.0,
+    {"type": "integer", "minimum": 0},
+    "epochs of linear warm-up before the schedule starts",
+)
+_GAMMA = {"type": "number", "exclusiveMinimum": 0, "maximum": 1}
+_PI = 3.141592653589793
+
+SCHEDULES: dict[str, ScheduleDef] = {
+    s.name: s
+    for s in (
+        ScheduleDef(
+            "constant",
+            "the optimizer's rate every epoch (with warm-up, if any)",
+            (WARMUP,),
+            (Assign("decayed", "=", "learning_rate"),),
+        ),
+        ScheduleDef(
+            "step",
+            "multiply the rate by gamma every step_size epochs",
+            (
+                WARMUP,
+                Setting("step_size", 10.0, _EPOCHS, "epochs between two decays"),
+                Setting("gamma", 0.1, _GAMMA, "factor applied at each decay"),
+            ),
+            (
+                Assign(
+                    "decayed",
+                    "=",
+                    ("*", "learning_rate", ("**", "gamma", ("//", "k", "step_size"))),
+                ),
+            ),
+            required=("step_size",),
+        ),
+        ScheduleDef(
+            "exponential",
+            "multiply the rate by gamma every epoch",
+            (WARMUP, Setting("gamma", 0.95, _GAMMA, "factor applied each epoch")),
+            (Assign("decayed", "=", ("*", "learning_rate", ("**", "gamma", "k"))),),
+            required=("gamma",),
+        ),
+        ScheduleDef(
+            "cosine",
+            "half a cosine from the rate down to min_learning_rate over decay_epochs, "
+            "then min_learning_rate",
+            (
+                WARMUP,
+                Setting(
+                    "decay_epochs",
+                    1.0,
+                    _EPOCHS,
+                    "epochs of the descent (default: the run's epochs after warm-up)",
+                ),
+                Setting("min_learning_rate", 0.0, {"type": "number", "minimum": 0}, "final rate"),
+            ),
+            (
+                Assign("progress", "=", ("/", ("min", "k", "decay_epochs"), "decay_epochs")),
+                Assign("cosine", "=", ("/", ("+", 1.0, ("cos", ("*", _PI, "progress"))), 2.0)),
+                Assign(
+                    "decayed",
+                    "=",
+                    (
+                        "+",
+                        "min_learning_rate",
+                        ("*", ("-", "learning_rate", "min_learning_rate"), "cosine"),
+                    ),
+                ),
+            ),
+            derived={"decay_epochs": ("max", ("-", "epochs", "warmup_epochs"), 1.0)},
+        ),
+    )
+}
+
+
+class SettingError(ValueError):
+    """A bad training setting, with a message that names it as the caller spells it.
+
+    `template` holds ``{setting}`` where the setting's name goes: ``str(error)`` uses
+    the Python parameter's name, `spelled` another spelling (the command line's
+    ``--validation-split`` for ``validation_split``).
+    """
+
+    def __init__(self, setting: str, template: str):
+        self.setting, self.template = setting, template
+        super().__init__(template.format(setting=setting))
+
+    def spelled(self, names: Mapping[str, str]) -> str:
+        return self.template.format(setting=names.get(self.setting, self.setting))
+
+
+def schedule_spec(
+    spec: str | Mapping[str, Any] | None, setting: str = "schedule"
+) -> tuple[ScheduleDef, dict[str, float]] | None:
+    """The definition and resolved settings of a schedule (None: no schedule).
+
+    Raises `SettingError` naming `setting` (the caller's name for the schedule).
+    """
+    if spec is None:
+        return None
+    mapping: Mapping[str, Any] = {"name": spec} if isinstance(spec, str) else spec
+    name = mapping.get("name")
+    if name not in SCHEDULES:
+        raise SettingError(
+            setting, f"{{setting}}: unknown schedule {name!r}; use one of {', '.join(SCHEDULES)}"
+        )
+    definition = SCHEDULES[name]
+    known = [s.name for s in definition.settings]
+    unknown = sorted(k for k in mapping if k != "name" and k not in known)
+    if unknown:
+        raise SettingError(
+            setting,
+            f"{{setting}}: schedule {name!r} has no setting {unknown[0]!r} "
+            f"(it has {', '.join(known)})",
+        )
+    missing = [k for k in definition.required if k not in mapping]
+    if missing:
+        raise SettingError(setting, f"{{setting}}: schedule {name!r} needs {missing[0]!r}")
+    for s in definition.settings:
+        if s.name in mapping:
+            _check_setting(setting, s, mapping[s.name])
+    return definition, definition.resolve(mapping)
+
+
+def _check_setting(owner: str, setting: Setting, value: Any) -> None:
+    """A setting's value against its schema's type and range (for callers from Python)."""
+    rule = setting.schema
+    whole = rule.get("type") == "integer"
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and value == value
+    if ok and whole:
+        ok = float(value).is_integer()
+    bounds = (
+        ("minimum", lambda v, b: v >= b),
+        ("exclusiveMinimum", lambda v, b: v > b),
+        ("maximum", lambda v, b: v <= b),
+        ("exclusiveMaximum", lambda v, b: v < b),
+    )
+    if ok:
+        ok = all(test(value, rule[key]) for key, test in bounds if key in rule)
+    if not ok:
+        kind = "a whole number" if whole else "a number"
+        limits = " and ".join(f"{_SIGNS[k]} {rule[k]}" for k, _ in bounds if k in rule)
+        raise SettingError(
+            owner, f"{{setting}}: {setting.name} must be {kind} {limits}, got {value!r}"
+        )
+
+
+_SIGNS = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}

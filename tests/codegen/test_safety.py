@@ -144,9 +144,12 @@ BUILTINS |= {"bool", "IndexError", "AttributeError"}
 # the command line (main and its file helpers):
 BUILTINS |= {"any", "getattr", "list", "EOFError", "KeyboardInterrupt", "FileNotFoundError"}
 BUILTINS |= {"BaseException", "UnicodeDecodeError"}
+# fit's validation split (round, as nnspec.train rounds) and its FitHistory (a list):
+BUILTINS |= {"round", "list", "bool"}
 # the Python floor and weights file checks at import, a closed pipe:
 BUILTINS |= {"ImportError", "BrokenPipeError"}
 CALLS = BUILTINS | {"predict", "run", "main", "self_test", "fit", "save_weights", "init_state"}
+CALLS |= {"FitHistory"}  # what fit() returns
 # ... and the module's _helpers
 
 
@@ -180,12 +183,12 @@ def ids() -> st.SearchStrategy[str]:
 
 
 def defined_names(tree: ast.Module) -> set[str]:
-    """Names the module binds itself: assignments, functions, arguments, loop targets."""
+    """Names the module binds itself: assignments, functions, classes, arguments, loop targets."""
     names = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             names.add(node.id)
-        elif isinstance(node, ast.FunctionDef):
+        elif isinstance(node, ast.FunctionDef | ast.ClassDef):
             names.add(node.name)
         elif isinstance(node, ast.arg):
             names.add(node.arg)

@@ -58,19 +58,43 @@ def training_data(graph: nnspec.Graph) -> dict[str, np.ndarray]:
     return arrays
 
 
+SCHEDULED = {
+    "constant": {"name": "constant", "warmup_epochs": 1},
+    "step": {"name": "step", "step_size": 3, "gamma": 0.5},
+    "exponential": {"name": "exponential", "gamma": 0.9, "warmup_epochs": 2},
+    "cosine": {"name": "cosine", "warmup_epochs": 2, "min_learning_rate": 0.01},
+}
+"""xor with each schedule kind, a kernel and a bias penalty, a validation split and
+early stopping: the document's training keys, honoured by the module as by nnspec."""
+
+
+def _variants() -> list[tuple[str, nnspec.Graph]]:
+    graphs = [(path.stem, nnspec.load(path)) for path in EXAMPLES]
+    doc = json.loads((ROOT / "examples" / "xor.json").read_text(encoding="utf-8"))
+    doc["nodes"][0]["regularizer"] = {"l1": 1e-4, "l2": 1e-3}
+    doc["training"].update(
+        validation_split=0.25,
+        early_stopping={"patience": 50, "min_delta": 1e-6},
+        regularization={"prob.b": {"l2": 0.01}},
+    )
+    for kind, schedule in SCHEDULED.items():
+        doc["training"]["schedule"] = schedule
+        graphs.append((f"xor_{kind}", nnspec.load(doc)))
+    return graphs
+
+
 @pytest.fixture(scope="module")
 def trainable(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple]:
     folder = tmp_path_factory.mktemp("train")
     result = {}
-    for path in EXAMPLES:
-        graph = nnspec.load(path)
+    for stem, graph in _variants():
         if graph.training is None:
             continue
-        module = folder / f"m_{path.stem}.py"
+        module = folder / f"m_{stem}.py"
         module.write_text(compile(graph, train=True), encoding="utf-8")
         data = training_data(graph)
-        np.savez(folder / f"{path.stem}.data.npz", **data)
-        result[path.stem] = (graph, module, data)
+        np.savez(folder / f"{stem}.data.npz", **data)
+        result[stem] = (graph, module, data)
     return result
 
 

@@ -62,11 +62,11 @@ def test_validation_split_is_seeded_and_holds_out_the_stated_rows() -> None:
     ("options", "message"),
     [
         ({"validation_split": 0.2, "validation_data": (HELD.x, HELD.y)}, "not both"),
-        ({"validation_split": 1.0}, "share between 0 and 1"),
+        ({"validation_split": 1.0}, "validation_split must be a share above 0 and below 1"),
         ({"validation_split": 0.001}, "leaves no rows to hold out"),
         ({"validation_data": (HELD.x[:, :1], HELD.y)}, r"validation data: input 'x'"),
         ({"early_stopping": {"monitor": "val_loss"}}, "val_\\* values need validation data"),
-        ({"early_stopping": {"patience": 2, "wait": 1}}, "unknown early_stopping setting"),
+        ({"early_stopping": {"patience": 2, "wait": 1}}, "early_stopping: unknown setting"),
         ({"early_stopping": {"patience": -1}}, "patience must be >= 0"),
     ],
 )

@@ -30,8 +30,8 @@ BASE: dict[str, Any] = {
 
 def _with(where: str, value: dict) -> dict:
     doc = copy.deepcopy(BASE)
-    if where == "optimizer":
-        doc["training"]["optimizer"] = value
+    if where in ("optimizer", "schedule"):
+        doc["training"][where] = value
     elif where == "loss":
         doc["training"]["loss"] = value
     elif where == "init":
@@ -73,7 +73,10 @@ def test_a_setting_of_another_variant_is_nn102_naming_its_owners(
     union = UNIONS[where]
     own_schema = union.variants[owner][setting]
     value = own_schema.get("default", own_schema.get("enum", [1])[0])
-    doc = _with(where, {union.key: variant, setting: 1 if value is None else value})
+    musts = {  # a variant's required settings, so only the misplaced one is wrong
+        k: union.variants[variant][k].get("default", 1) for k in union.required.get(variant, ())
+    }
+    doc = _with(where, {union.key: variant, **musts, setting: 1 if value is None else value})
     problems = [p for p in nnspec.validate(doc) if p.code == "NN102"]
     assert len(problems) == 1, nnspec.validate(doc)
     (problem,) = problems

@@ -172,8 +172,15 @@ def integer(minimum: int, maximum: int | None = None) -> Any:
     return parse
 
 
-def number(minimum: float, maximum: float | None = None, *, open_below: bool = False) -> Any:
-    """An argparse type: a finite number in the range (``open_below``: above `minimum`)."""
+def number(
+    minimum: float,
+    maximum: float | None = None,
+    *,
+    open_below: bool = False,
+    open_above: bool = False,
+) -> Any:
+    """An argparse type: a finite number in the range (``open_below``: above `minimum`,
+    ``open_above``: below `maximum`)."""
 
     def parse(text: str) -> float:
         try:
@@ -181,9 +188,11 @@ def number(minimum: float, maximum: float | None = None, *, open_below: bool = F
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
         low_ok = value > minimum if open_below else value >= minimum
-        if not math.isfinite(value) or not low_ok or (maximum is not None and value > maximum):
+        high_ok = maximum is None or (value < maximum if open_above else value <= maximum)
+        if not math.isfinite(value) or not low_ok or not high_ok:
             low = f"above {minimum:g}" if open_below else f"at least {minimum:g}"
-            upper = f" and at most {maximum:g}" if maximum is not None else ""
+            high = "below" if open_above else "at most"
+            upper = f" and {high} {maximum:g}" if maximum is not None else ""
             raise argparse.ArgumentTypeError(f"must be a finite number {low}{upper}, got {text}")
         return value
 

@@ -32,10 +32,18 @@ from nnspec.cli.command import (
 )
 from nnspec.datasets import load_arrays
 from nnspec.fileio import same_file, write_atomic
+from nnspec.optimizers import SCHEDULES, SettingError, schedule_spec
 from nnspec.spec.learnable import NothingToLearnWarning, learning_problems
 from nnspec.spec.links import rebase_schema_link
 
 HELP = "train a document on .npz/.npy/.csv data and write the trained document"
+SETTING_OPTIONS = {
+    "validation_split": "--validation-split",
+    "early_stopping": "early stopping (--patience, --min-delta, --monitor)",
+    "early_stopping.monitor": "--monitor",
+    "schedule": "--schedule",
+}
+"""How this command spells the `train` settings its options set, for error messages."""
 CSV_OPTIONS = {"target_columns": "--target", "input_columns": "--input-columns"}
 """How this command spells `load_arrays`'s column options, for its hints."""
 PLOT_FILES = ("history.png", "boundary.png")
@@ -99,20 +107,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     held_out.add_argument(
         "--validation-split",
-        type=number(0, 1, open_below=True),
+        type=number(0, 1, open_below=True, open_above=True),
         metavar="SHARE",
-        help="hold out this share of --data's rows (seeded) for validation instead",
+        help="hold out this share of --data's rows (seeded) for validation instead "
+        "(overrides training.validation_split)",
     )
     parser.add_argument(
         "--patience",
         type=integer(0),
         metavar="N",
-        help="early stopping: stop after N epochs without improvement, keep the best epoch",
+        help="early stopping: stop after N epochs without improvement, keep the best epoch "
+        "(over training.early_stopping)",
     )
     parser.add_argument(
         "--min-delta",
         type=number(0),
-        default=0.0,
         metavar="D",
         help="early stopping: the least change that counts as improvement (default: 0)",
     )
@@ -120,6 +129,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--monitor",
         metavar="NAME",
         help="early stopping watches this value (default: val_loss with validation, else loss)",
+    )
+    parser.add_argument(
+        "--no-early-stopping",
+        action="store_true",
+        help="ignore the document's training.early_stopping",
+    )
+    parser.add_argument(
+        "--schedule",
+        type=schedule_option,
+        metavar="KIND[:KEY=VALUE,...]",
+        help="learning-rate schedule, e.g. cosine:warmup_epochs=5 or step:step_size=10,gamma=0.5 "
+        f"({', '.join(SCHEDULES)}; overrides training.schedule)",
     )
     parser.add_argument(
         "--quiet", "-q", action="store_true", help="no progress bar (the result line stays)"
@@ -178,13 +199,7 @@ def run(args: argparse.Namespace) -> int:
     }
     data = None if streamed is not None else load_arrays(args.data, **columns)
     held_out = load_arrays(args.validation, **columns) if args.validation else None
-    stopping = None
-    if args.patience is not None:
-        held = held_out is not None or args.validation_split is not None
-        monitor = args.monitor or ("val_loss" if held else "loss")
-        stopping = {"monitor": monitor, "patience": args.patience, "min_delta": args.min_delta}
-    elif args.monitor:
-        raise CommandError("--monitor belongs to early stopping; give --patience N too")
+    stopping = _early_stopping(args, document.graph.training.early_stopping is not None)
     try:
         # Overflow shows up as a non-finite loss, reported below with advice;
         # NumPy's own RuntimeWarnings would only be noise before that message.
@@ -208,11 +223,14 @@ def run(args: argparse.Namespace) -> int:
                 validation_data=held_out,
                 validation_split=args.validation_split,
                 early_stopping=stopping,
+                schedule=args.schedule,
             )
     except TrainingError as exc:
         _write_history(args.history, exc.history)
         message = str(exc).rstrip(".")
         raise CommandError(f"{message}; {out} was not written", ExitCode.FAILED) from None
+    except SettingError as exc:
+        raise CommandError(exc.spelled(SETTING_OPTIONS)) from None
     except ValueError as exc:
         where = args.validation if str(exc).startswith("validation data") else args.data
         raise CommandError(f"{where}: {exc}") from None
@@ -241,6 +259,43 @@ def run(args: argparse.Namespace) -> int:
     if not args.silent:
         print(f"nnspec train: {history.epochs} epoch(s), {last}; wrote {out}", file=sys.stderr)
     return ExitCode.OK
+
+
+def schedule_option(text: str) -> dict[str, Any]:
+    """``--schedule KIND[:KEY=VALUE,...]`` as a schedule section, checked like one."""
+    kind, _, rest = text.partition(":")
+    spec: dict[str, Any] = {"name": kind}
+    for item in filter(None, rest.split(",")):
+        key, sep, value = item.partition("=")
+        try:
+            spec[key.strip()] = json.loads(value) if sep else None
+        except ValueError:
+            spec[key.strip()] = None
+        if not isinstance(spec[key.strip()], int | float) or isinstance(spec[key.strip()], bool):
+            raise argparse.ArgumentTypeError(f"expected KEY=NUMBER after {kind}:, got {item!r}")
+    try:
+        schedule_spec(spec, "--schedule")
+    except SettingError as exc:
+        raise argparse.ArgumentTypeError(exc.template.removeprefix("{setting}: ")) from None
+    return spec
+
+
+def _early_stopping(args: argparse.Namespace, in_document: bool) -> dict[str, Any] | bool | None:
+    """The early-stopping options given, merged by `train` over the document's section."""
+    if args.no_early_stopping:
+        if any(v is not None for v in (args.patience, args.monitor, args.min_delta)):
+            raise CommandError("--no-early-stopping switches early stopping off; drop the others")
+        return False
+    options = {
+        "patience": args.patience,
+        "min_delta": args.min_delta,
+        "monitor": args.monitor,
+    }
+    given = {k: v for k, v in options.items() if v is not None}
+    if given and args.patience is None and not in_document:
+        flag = "--monitor" if args.monitor else "--min-delta"
+        raise CommandError(f"{flag} belongs to early stopping; give --patience N too")
+    return given or None
 
 
 def _inputs(document: Document, args: argparse.Namespace, out: str) -> list[Any]:

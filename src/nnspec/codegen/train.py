@@ -20,13 +20,21 @@ training feeds' roles), so the generated gradients are bitwise the interpreter's
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from nnspec.autodiff import NOISE_STREAM, gradient_plan, noise_sources, training_roles
 from nnspec.codegen.emit import EmitPlan, EmitPort, EmitStep, attr_literals, port_for, steps_for
 from nnspec.codegen.names import Namer, comment, literal
-from nnspec.codegen.update import UpdateCode, update_code
+from nnspec.codegen.update import (
+    ScheduleCode,
+    UpdateCode,
+    penalty_lines,
+    schedule_code,
+    update_code,
+)
+from nnspec.interpreter.stopping import SETTINGS as STOPPING_SETTINGS
+from nnspec.interpreter.stopping import EarlyStopping
 from nnspec.ir import Dim, Graph, Node, TensorType
 from nnspec.ops import REGISTRY
 
@@ -77,6 +85,7 @@ class Trainable:
     ident: str  # the module constant holding it
     grad: str  # identifier of its gradient, or '' when no gradient reaches it
     read: bool  # whether the loss depends on it (else it gets no gradient, as in nnspec)
+    penalty: tuple[str, ...] = ()  # statements adding its L1/L2 penalty to loss and gradient
 
 
 @dataclass
@@ -93,9 +102,13 @@ class TrainPlan:
     forward: list[EmitStep]
     backward: list[EmitBackStep]
     optimizer: UpdateCode
+    schedule: ScheduleCode | None
     epochs: int
     batch_size: str
     seed_value: int
+    validation_split: str  # literal: the document's share, or None
+    early_stopping: tuple[tuple[str, str], ...] | None  # (key, literal) with defaults filled in
+    stopping_defaults: tuple[tuple[str, str], ...]  # the interpreter's defaults, as literals
     noise: bool = False  # some op draws training noise (dropout): the hot path takes a step
 
 
@@ -135,11 +148,20 @@ def train_plan(graph: Graph, plan: EmitPlan) -> TrainPlan:
     noise = _draw_noise(graph, nodes, forward, backward, idents, names)
     features, target = training_roles(graph, _feed_names(graph, nodes))
     read = {x for n in nodes for x in n.inputs}
-    params = [
-        Trainable(literal(p.name), idents[p.name], grads.get(p.name, ""), p.name in read)
-        for p in graph.params
-        if p.trainable
-    ]
+    regularized = {r.param: r for r in training.regularizers}
+    total = names("penalty") if regularized else ""
+    params = []
+    for p in graph.params:
+        if not p.trainable:
+            continue
+        ident, grad, reg = idents[p.name], grads.get(p.name, ""), regularized.get(p.name)
+        lines: list[str] = []
+        if reg is not None:  # the checker made sure the loss reads it
+            if not grad:  # no gradient reaches it: the penalty's goes on zeros, as in nnspec
+                grad = names(f"d_{ident}")
+                lines.append(f"{grad} = np.zeros_like({ident})")
+            lines += penalty_lines(reg, ident, grad, idents[loss], total)
+        params.append(Trainable(literal(p.name), ident, grad, p.name in read, tuple(lines)))
     return TrainPlan(
         loss_key=literal(loss),
         loss=idents[loss],
@@ -151,11 +173,29 @@ def train_plan(graph: Graph, plan: EmitPlan) -> TrainPlan:
         forward=forward,
         backward=backward,
         optimizer=update_code(training.optimizer),
+        schedule=schedule_code(training.schedule),
         epochs=int(training.epochs),
         batch_size=repr(training.batch_size),
         seed_value=int(training.seed),
+        validation_split=repr(training.validation_split),
+        early_stopping=_early_stopping(training.early_stopping),
+        stopping_defaults=_early_stopping({}) or (),
         noise=noise,
     )
+
+
+EARLY_STOPPING_DEFAULTS = {
+    f.name: f.default for f in fields(EarlyStopping) if f.name in STOPPING_SETTINGS
+}
+"""The interpreter's early-stopping defaults, which the module's `fit` uses too."""
+
+
+def _early_stopping(settings: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...] | None:
+    """The document's early-stopping settings as literals, defaults filled in."""
+    if settings is None:
+        return None
+    merged = {**EARLY_STOPPING_DEFAULTS, **settings}
+    return tuple((key, literal(v) if isinstance(v, str) else repr(v)) for key, v in merged.items())
 
 
 def _feed_names(graph: Graph, nodes: Sequence[Node]) -> list[str]:

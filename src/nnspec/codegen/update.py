@@ -1,6 +1,8 @@
-"""The optimizer of a ``--train`` module: `nnspec.optimizers`' rule as lines of code.
+"""The optimizer, schedule and penalties of a ``--train`` module, as lines of code.
 
-Prepared here, formatted by ``templates/train.py.j2`` (`_update` and `init_state`).
+`nnspec.optimizers`' rule and schedule and `nnspec.regularizers`' expressions,
+prepared here, formatted by ``templates/train.py.j2`` (`_update`, `init_state`,
+`_scheduled_rate` and the penalties at the end of `_forward_backward`).
 Every identifier is the generator's own: settings are local variables read from
 ``TRAINING["optimizer"]``, ``g`` is ``grad``, ``w`` is ``PARAMS[name]``; the rule's
 expression trees are printed fully parenthesised, so the module evaluates them in the
@@ -14,7 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from nnspec.codegen.names import literal
-from nnspec.optimizers import optimizer_spec, python_text
+from nnspec.ir import Regularizer
+from nnspec.optimizers import optimizer_spec, python_text, schedule_spec
+from nnspec.regularizers import gradient_terms, penalty_terms
 
 
 @dataclass(frozen=True)
@@ -46,3 +50,44 @@ def update_code(spec: Mapping[str, Any] | str | None) -> UpdateCode:
             for a in rule.per_param
         ),
     )
+
+
+@dataclass(frozen=True)
+class ScheduleCode:
+    name: str  # literal of the schedule's kind
+    doc: str
+    settings: tuple[tuple[str, str], ...]  # (identifier, float literal) the document resolves
+    per_run: tuple[str, ...]  # statements deriving the settings the document left out
+    per_epoch: tuple[str, ...]  # statements computing k and the epoch's rate
+
+
+def schedule_code(spec: Mapping[str, Any] | None) -> ScheduleCode | None:
+    """`_scheduled_rate`'s lines, in the order `interpreter.optimizers.Schedule` evaluates."""
+    found = schedule_spec(spec, "training.schedule")
+    if found is None:
+        return None
+    definition, settings = found
+    statement = "{} {} {}".format
+    return ScheduleCode(
+        name=literal(definition.name),
+        doc=definition.doc,
+        settings=tuple((key, repr(value)) for key, value in settings.items()),
+        per_run=tuple(
+            statement(a.target, a.op, python_text(a.expr, {})) for a in definition.per_run(settings)
+        ),
+        per_epoch=tuple(
+            statement(a.target, a.op, python_text(a.expr, {})) for a in definition.per_epoch
+        ),
+    )
+
+
+def penalty_lines(reg: Regularizer, ident: str, grad: str, loss: str, total: str) -> list[str]:
+    """Statements adding param `ident`'s penalty to `loss` (summed in `total`) and its
+    gradient terms to `grad`, in `interpreter.regularize.Penalty`'s order."""
+    names = {"w": ident}
+    terms = [python_text(t, names) for t in penalty_terms(reg)]
+    lines = [f"{total} = {terms[0]}"] if terms else []
+    lines += [f"{total} = {total} + ({t})" for t in terms[1:]]
+    lines += [f"{loss} = {loss} + {total}"] if terms else []
+    lines += [f"{grad} = {grad} + ({python_text(t, names)})" for t in gradient_terms(reg)]
+    return lines

@@ -43,6 +43,7 @@ class Evaluator:
 
     One forward plan computes the trained output and the loss node; batches are
     weighted by their size, as in training, so the loss is the mean over examples.
+    The loss includes the L1/L2 penalties, as the training loss does (Keras's habit).
     Used for validation after each epoch and by `nnspec.interpreter.evaluate`.
     """
 
@@ -67,7 +68,8 @@ class Evaluator:
         for start in range(0, rows, batch):
             feed = {k: v[start : start + batch] for k, v in data.items()}
             env = self.plan.run(self.model.environment(self.plan, feed, False))
-            loss_sum += float(env[loss_slot]) * min(batch, rows - start)
+            loss = self.model.penalty.loss(env[loss_slot], self.model.params)
+            loss_sum += float(loss) * min(batch, rows - start)
             for m in self.metrics:
                 assert self.target is not None  # metrics need a target (train checks)
                 s, n = METRICS[m](env[out_slot], feed[self.target], self.from_logits)

@@ -17,6 +17,7 @@ from nnspec.interpreter.backward import propagate
 from nnspec.interpreter.init import initial_values
 from nnspec.interpreter.inputs import prepare
 from nnspec.interpreter.plan import Layout, RunPlan
+from nnspec.interpreter.regularize import Penalty
 from nnspec.interpreter.threads import blas_threads, check
 from nnspec.ir import Graph
 from nnspec.overview.table import summary_text
@@ -93,6 +94,8 @@ class Model:
             self.params[name] = value
         self._plans: dict[tuple, RunPlan] = {}
         self.trainable = tuple(p.name for p in graph.params if p.trainable)
+        self.penalty = Penalty(graph)
+        """The training section's L1/L2 penalties, part of the training loss."""
         self.float_feeds = tuple(n for n, f in self.layout.feeds.items() if f.type.is_float)
         self.forward_plan = self.plan(graph.outputs)
         self.weights = sum(p.type.size() or 0 for p in graph.params)
@@ -276,7 +279,10 @@ class Model:
     def loss_and_gradients(
         self, plan: RunPlan, env: list[Any]
     ) -> tuple[np.ndarray, dict[str, np.ndarray], list[Any]]:
-        """Forward and backward on a filled environment; the hot path of training."""
+        """Forward and backward on a filled environment; the hot path of training.
+
+        The loss and gradients include the L1/L2 penalties (`self.penalty`).
+        """
         loss_slot = plan.loss_slot
         if loss_slot is None:
             raise ValueError("loss_and_gradients needs a plan with a loss (see gradient_plan)")
@@ -289,4 +295,7 @@ class Model:
         for name, slot in plan.wrt:
             grad = cotangents[slot]
             grads[name] = np.zeros_like(env[slot]) if grad is None else grad
+        if self.penalty:
+            loss = self.penalty.loss(loss, self.params)
+            self.penalty.gradients(grads, self.params)
         return loss, grads, env

@@ -1,4 +1,4 @@
-"""Optimizers: update params in place from gradients, one step per mini-batch.
+"""Optimizers and learning-rate schedules: params updated in place, one step per batch.
 
 Sits after `Model.loss_and_gradients` in the training loop (`train`). The rules are
 data (`nnspec.optimizers`); this module evaluates them, compiled once into closures.
@@ -10,13 +10,22 @@ both engines compute the same bits.
 
 from __future__ import annotations
 
+import builtins
 import operator
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 import numpy as np
 
-from nnspec.optimizers import Expr, OptimizerDef, Rule, optimizer_spec
+from nnspec.optimizers import (
+    FUNCTIONS,
+    Expr,
+    OptimizerDef,
+    Rule,
+    ScheduleDef,
+    optimizer_spec,
+    schedule_spec,
+)
 
 Env = dict[str, Any]
 _BINARY: dict[str, Callable[[Any, Any], Any]] = {
@@ -25,7 +34,13 @@ _BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "*": operator.mul,
     "/": operator.truediv,
     "**": operator.pow,
+    "//": operator.floordiv,
 }
+_CALLS: dict[str, Callable[..., Any]] = {
+    name: getattr(np, code[3:]) if code.startswith("np.") else getattr(builtins, code)
+    for name, code in FUNCTIONS.items()
+}
+"""The very functions a generated module's printed expressions call."""
 _IN_PLACE: dict[str, Callable[[Any, Any], Any]] = {
     "+=": operator.iadd,
     "-=": operator.isub,
@@ -33,16 +48,17 @@ _IN_PLACE: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
-def _compile(expr: Expr) -> Callable[[Env], Any]:
+def evaluator(expr: Expr) -> Callable[[Env], Any]:
+    """`expr` as a function of an environment of names, compiled once into closures."""
     if isinstance(expr, str):
         return operator.itemgetter(expr)
     if isinstance(expr, float):
         return lambda env: expr
     op, *args = expr
-    parts = [_compile(a) for a in args]
-    if op == "sqrt":
-        (inner,) = parts
-        return lambda env: np.sqrt(inner(env))
+    parts = [evaluator(a) for a in args]
+    if op in _CALLS:
+        call = _CALLS[op]
+        return lambda env: call(*(part(env) for part in parts))
     apply, (left, right) = _BINARY[op], parts
     return lambda env: apply(left(env), right(env))
 
@@ -56,9 +72,9 @@ class Optimizer:
         self.rule: Rule = definition.update_rule(self.settings)
         self.t = 0
         self.state: dict[str, dict[str, np.ndarray]] = {s: {} for s in self.rule.state}
-        self._per_step = [(a.target, _compile(a.expr)) for a in self.rule.per_step]
+        self._per_step = [(a.target, evaluator(a.expr)) for a in self.rule.per_step]
         self._per_param = [
-            (a.target, _IN_PLACE[a.op], _compile(a.expr)) for a in self.rule.per_param
+            (a.target, _IN_PLACE[a.op], evaluator(a.expr)) for a in self.rule.per_param
         ]
 
     @property
@@ -93,3 +109,37 @@ def make_optimizer(
     if learning_rate is not None:
         settings["learning_rate"] = float(learning_rate)
     return Optimizer(definition, settings)
+
+
+class Schedule:
+    """A learning-rate schedule for a run of `epochs` epochs (`nnspec.optimizers.SCHEDULES`).
+
+    `rate(base, epoch)` is the rate of epoch `epoch` (0 for the first) from the
+    optimizer's rate `base`: a Python float, computed from the definition's expressions
+    in the order a compiled module's ``_scheduled_rate`` prints them, so both agree bit
+    for bit.
+    """
+
+    def __init__(self, definition: ScheduleDef, settings: Mapping[str, float], epochs: int):
+        self.name = definition.name
+        self.settings = dict(settings)
+        scalars: Env = {**self.settings, "epochs": epochs}
+        for assign in definition.per_run(self.settings):
+            scalars[assign.target] = evaluator(assign.expr)(scalars)
+        self._scalars = scalars
+        self._per_epoch = [(a.target, evaluator(a.expr)) for a in definition.per_epoch]
+
+    def rate(self, base: float, epoch: int) -> float:
+        env: Env = {**self._scalars, "learning_rate": base, "epoch": epoch}
+        for target, value in self._per_epoch:
+            env[target] = value(env)
+        return float(env["rate"])
+
+
+def make_schedule(
+    spec: str | Mapping[str, Any] | None, epochs: int, setting: str = "schedule"
+) -> Schedule | None:
+    """The schedule of a ``schedule`` section (None: none) for a run of `epochs` epochs;
+    `SettingError` naming `setting` for a bad one."""
+    found = schedule_spec(spec, setting)
+    return None if found is None else Schedule(*found, epochs)

@@ -23,13 +23,14 @@ from nnspec.autodiff import training_roles
 from nnspec.interpreter.inputs import prepare
 from nnspec.interpreter.metrics import METRICS, Evaluator
 from nnspec.interpreter.model import Model
-from nnspec.interpreter.optimizers import make_optimizer
+from nnspec.interpreter.optimizers import Schedule, make_optimizer, make_schedule
 from nnspec.interpreter.plan import RunPlan
 from nnspec.interpreter.progress import Progress
 from nnspec.interpreter.stopping import EarlyStopping
 from nnspec.interpreter.stream import DEFAULT_BUFFER_ROWS, Partition, PartitionStream
 from nnspec.interpreter.threads import blas_threads, check
 from nnspec.ir import Graph, Input, Training
+from nnspec.optimizers import SettingError
 from nnspec.spec.learnable import NothingToLearnWarning, learning_problems
 
 
@@ -43,6 +44,7 @@ class History:
     model: Model | None = field(default=None, repr=False)
     val_loss: list[float] = field(default_factory=list)  # empty without validation data
     best_epoch: int | None = None  # early stopping's best epoch (its params are restored)
+    learning_rate: list[float] = field(default_factory=list)  # per epoch, with a schedule
 
     @property
     def epochs(self) -> int:
@@ -60,6 +62,7 @@ class History:
                 "loss": loss,
                 **({"val_loss": self.val_loss[k]} if self.val_loss else {}),
                 **{m: v[k] for m, v in self.metrics.items()},
+                **({"learning_rate": self.learning_rate[k]} if self.learning_rate else {}),
             }
             for k, loss in enumerate(self.loss)
         ]
@@ -73,7 +76,13 @@ class History:
 
     def to_csv(self) -> str:
         out = io.StringIO()
-        names = ["epoch", "loss", *(["val_loss"] if self.val_loss else []), *self.metrics]
+        names = [
+            "epoch",
+            "loss",
+            *(["val_loss"] if self.val_loss else []),
+            *self.metrics,
+            *(["learning_rate"] if self.learning_rate else []),
+        ]
         writer = csv.DictWriter(out, names, lineterminator="\n")
         writer.writeheader()
         writer.writerows(
@@ -81,9 +90,6 @@ class History:
             for row in self.rows()
         )
         return out.getvalue()
-
-
-SPLIT_STREAM = 0x5E1  # second seed word of validation_split's shuffle
 
 
 SPLIT_STREAM = 0x5E1  # second seed word of validation_split's shuffle
@@ -113,7 +119,8 @@ def train(
     quiet: bool | None = None,
     validation_data: Any = None,
     validation_split: float | None = None,
-    early_stopping: Mapping[str, Any] | EarlyStopping | None = None,
+    early_stopping: Mapping[str, Any] | EarlyStopping | bool | None = None,
+    schedule: str | Mapping[str, Any] | bool | None = None,
     threads: int | None = None,
 ) -> History:
     """Train on `X` (one array for a one-input graph, or a dict by input name) and `y`.
@@ -129,10 +136,16 @@ def train(
     in-memory data only). After each epoch the held-out loss and metrics are recorded
     as ``val_loss`` and ``val_<metric>``. `early_stopping` (`EarlyStopping` or its
     settings) stops when the monitored value stops improving and restores the best
-    epoch's params.
+    epoch's params. `schedule` (a kind of `nnspec.optimizers.SCHEDULES` or its
+    settings) sets each epoch's learning rate, recorded as ``history.learning_rate``.
+    The document's ``validation_split``, ``early_stopping`` and ``schedule`` apply unless
+    overridden: given `validation_data` replaces the document's split, an
+    `early_stopping` mapping is merged over the document's settings, a `schedule`
+    replaces the document's, and False switches either off.
 
-    Raises `TrainingError` on a non-finite loss and
-    ValueError for data that does not fit the graph. Warns (`NothingToLearnWarning`,
+    Raises `TrainingError` on a non-finite loss,
+    ValueError for data that does not fit the graph and `SettingError` (a ValueError
+    naming the setting) for a bad setting. Warns (`NothingToLearnWarning`,
     NN905) before the first epoch when no gradient can reach a trainable param.
 
     Instead of `X` and `y`, `data` may list partitions (mappings of arrays by name,
@@ -152,18 +165,25 @@ def train(
         warnings.warn(f"{problem.code} {problem.message}", NothingToLearnWarning, stacklevel=2)
     plan = model.gradient_plan(outputs=(training.output,))
     target = target_name(model, plan.feeds)
+    if validation_split is None and validation_data is None:
+        validation_split = training.validation_split
+        split_name = "training.validation_split"
+    else:
+        split_name = "validation_split"
     if data is None:
         arrays, held_out = _validation(
             model,
             (plan.feeds, target),
             training_arrays(model, plan.feeds, target, X, y),
             validation_data,
-            validation_split,
+            (validation_split, split_name),
             training.seed if seed is None else seed,
         )
         rows: int | None = len(next(iter(arrays.values())))
     elif validation_split is not None:
-        raise ValueError("validation_split needs in-memory X; give validation_data instead")
+        raise SettingError(
+            split_name, "{setting} needs in-memory data; give validation data instead"
+        )
     elif X is not None or y is not None:
         raise ValueError("give the examples as X (and y) or as data=partitions, not both")
     else:
@@ -174,7 +194,7 @@ def train(
         )
         rows = None
         held_out = _validation(
-            model, (plan.feeds, target), {}, validation_data, None, training.seed
+            model, (plan.feeds, target), {}, validation_data, (None, split_name), training.seed
         )[1]
     from_logits = bool(training.loss.get("from_logits", False))
     wanted = tuple(metrics if metrics is not None else training.metrics)
@@ -200,15 +220,9 @@ def train(
     validate = Evaluator(model, wanted, target) if held_out is not None else None
     shown = [*wanted, *(f"val_{m}" for m in wanted)] if validate else wanted
     history = History(metrics={m: [] for m in shown}, model=model)
-    stopper = None if early_stopping is None else EarlyStopping.from_settings(early_stopping)
-    if stopper is not None:
-        known = ["loss", *(["val_loss"] if validate else []), *shown]
-        if stopper.monitor not in known:
-            raise ValueError(
-                f"early stopping monitors {stopper.monitor!r}, which this training does not "
-                f"record; choose one of {', '.join(known)}"
-                + ("" if validate else " (val_* values need validation data)")
-            )
+    stopper = _stopper(training, early_stopping, validate is not None, shown)
+    scheduled = _schedule(training, schedule, total)
+    base_rate = opt.learning_rate
     params = model.params
     snapshot = {k: v.copy() for k, v in params.items()}
     out_slot = plan.out_slots[0]
@@ -218,6 +232,8 @@ def train(
                 _array_batches(arrays, batch, rng) if data is None else stream.batches(rng, batch)
             )
             loss_sum, seen, sums = 0.0, 0, {m: [0.0, 0] for m in wanted}
+            if scheduled is not None:
+                opt.settings["learning_rate"] = scheduled.rate(base_rate, epoch - 1)
             for feed in batches:
                 loss, env = step(feed)
                 if not np.isfinite(loss):
@@ -237,6 +253,8 @@ def train(
                     sums[m][0] += s
                     sums[m][1] += n
             history.loss.append(loss_sum / seen)
+            if scheduled is not None:
+                history.learning_rate.append(opt.learning_rate)
             for m in wanted:
                 history.metrics[m].append(sums[m][0] / max(sums[m][1], 1))
             if validate is not None:
@@ -248,7 +266,7 @@ def train(
             snapshot = {k: v.copy() for k, v in params.items()}
             if progress:
                 progress.update(epoch, history.last())
-            watched = history.last()[stopper.monitor] if stopper is not None else 0.0
+            watched = history.last()[stopper.monitor or "loss"] if stopper is not None else 0.0
             if stopper is not None and stopper.update(epoch, watched, params):
                 history.stopped = "early stopping"
                 break
@@ -263,6 +281,44 @@ def train(
         if stopper.restore_best and stopper.best_params is not None:
             _restore(params, stopper.best_params)
     return history
+
+
+def _stopper(
+    training: Training,
+    given: Mapping[str, Any] | EarlyStopping | bool | None,
+    validated: bool,
+    recorded: Sequence[str],
+) -> EarlyStopping | None:
+    """Early stopping from the document's section and the caller's `given` settings."""
+    settings = training.early_stopping
+    if given is False or (given is None and settings is None):
+        return None
+    if isinstance(given, EarlyStopping):
+        stopper = EarlyStopping.from_settings(given)
+    elif given is None or given is True:
+        stopper = EarlyStopping.from_settings(settings or {}, "training.early_stopping")
+    else:
+        stopper = EarlyStopping.from_settings({**(settings or {}), **given})
+    stopper.watching("val_loss" if validated else "loss")
+    known = ["loss", *(["val_loss"] if validated else []), *recorded]
+    if stopper.monitor not in known:
+        raise SettingError(
+            f"{stopper.setting}.monitor",
+            f"{{setting}} {stopper.monitor!r} is not recorded by this training; choose one of "
+            f"{', '.join(known)}" + ("" if validated else " (val_* values need validation data)"),
+        )
+    return stopper
+
+
+def _schedule(
+    training: Training, given: str | Mapping[str, Any] | bool | None, epochs: int
+) -> Schedule | None:
+    """The learning-rate schedule: the caller's `given` one, else the document's."""
+    if given is False:
+        return None
+    if given is None or given is True:
+        return make_schedule(training.schedule, epochs, "training.schedule")
+    return make_schedule(given, epochs)
 
 
 def _array_batches(
@@ -367,12 +423,14 @@ def _validation(
     roles: tuple[Sequence[Input], str | None],
     data: dict[str, np.ndarray],
     validation_data: Any,
-    split: float | None,
+    named_split: tuple[float | None, str],
     seed: int,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None]:
-    """(training arrays, checked held-out arrays or None); `roles` = (feeds, target)."""
+    """(training arrays, checked held-out arrays or None); `roles` = (feeds, target);
+    `named_split` = (the split, how errors name it)."""
+    split, name = named_split
     if split is not None and validation_data is not None:
-        raise ValueError("give validation_data or validation_split, not both")
+        raise SettingError(name, "give validation data or {setting}, not both")
     if validation_data is not None:
         pair = isinstance(validation_data, tuple | list) and len(validation_data) == 2
         given = validation_data if pair else (validation_data, None)
@@ -383,13 +441,14 @@ def _validation(
     if split is None:
         return data, None
     rows = len(next(iter(data.values())))
-    if not (isinstance(split, int | float) and 0 < split < 1):
-        raise ValueError(f"validation_split must be a share between 0 and 1, got {split!r}")
+    if isinstance(split, bool) or not (isinstance(split, int | float) and 0 < split < 1):
+        raise SettingError(name, f"{{setting}} must be a share above 0 and below 1, got {split!r}")
     held = round(rows * split)
     if not 0 < held < rows:
-        raise ValueError(
-            f"validation_split {split} of {rows} rows leaves no rows to "
-            f"{'hold out' if held == 0 else 'train on'}; use more data or another split"
+        raise SettingError(
+            name,
+            f"{{setting}} {split} of {rows} rows leaves no rows to "
+            f"{'hold out' if held == 0 else 'train on'}; use more data or another split",
         )
     # Its own stream, so a split never changes the batch shuffling of the training rows.
     order = np.random.default_rng([seed, SPLIT_STREAM]).permutation(rows)

@@ -35,6 +35,7 @@ from typing import Any
 from nnspec.errors import ShapeError, pointer_join
 from nnspec.ir import Node, Param, TensorType, freeze
 from nnspec.ops import REGISTRY
+from nnspec.regularizers import SCHEMA as _REGULARIZER
 
 ACTIVATIONS = tuple(name for name, op in REGISTRY.items() if op.activation)
 """Ops a dense layer may apply (`OpDef.activation`), with their attribute defaults."""
@@ -212,6 +213,7 @@ _UNITS = {"type": "integer", "minimum": 1, "description": "number of output feat
 _USE_BIAS = {"type": "boolean", "default": True, "description": "add the bias b"}
 _KERNEL_INIT = {"enum": list(INIT_NAMES), "default": "glorot_uniform", "description": "init of W"}
 _BIAS_INIT = {"enum": list(INIT_NAMES), "default": "zeros", "description": "init of b"}
+_KERNEL_REGULARIZER = {**_REGULARIZER, "description": "L1/L2 penalty on W (spec/training.py)"}
 _UNIT_SAMPLES = (1, 2, 3, 4)
 
 
@@ -328,6 +330,7 @@ COMPOSITES: dict[str, Composite] = {
                 "use_bias": _USE_BIAS,
                 "kernel_init": _KERNEL_INIT,
                 "bias_init": _BIAS_INIT,
+                "regularizer": _KERNEL_REGULARIZER,
             },
             required=("units",),
             params=_dense_params,
@@ -349,6 +352,7 @@ COMPOSITES: dict[str, Composite] = {
                 "use_bias": _USE_BIAS,
                 "kernel_init": _KERNEL_INIT,
                 "bias_init": _BIAS_INIT,
+                "regularizer": _KERNEL_REGULARIZER,
             },
             required=("units", "pieces"),
             params=_maxout_params,

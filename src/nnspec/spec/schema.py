@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 from nnspec.examples import bundled_dir
 from nnspec.ir import DTYPES, FLOAT_DTYPES
 from nnspec.ops import LOSSES, REGISTRY
-from nnspec.optimizers import OPTIMIZERS
+from nnspec.optimizers import OPTIMIZERS, SCHEDULES
+from nnspec.regularizers import SCHEMA as REGULARIZER
 from nnspec.spec.lower import ACTIVATIONS, COMPOSITES, INIT_NAMES
 
 FORMAT_VERSIONS = ("1",)
@@ -30,6 +31,8 @@ SCHEMA_URL = f"https://raw.githubusercontent.com/nnspec/nnspec/main/schemas/{SCH
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$"
 SYMBOL_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 METRICS = ("accuracy", "mse", "mae")
+MONITORS = ("loss", "val_loss", *METRICS, *(f"val_{m}" for m in METRICS))
+"""What early stopping may watch: the losses and the metrics, on training or held-out data."""
 EXTENSION: dict[str, Any] = {"^x-": {}}
 
 
@@ -77,6 +80,7 @@ class Union:
     key: str  # the discriminating key
     variants: Mapping[str, Mapping[str, Mapping[str, Any]]]  # name -> its settings' schemas
     common: tuple[str, ...] = ()  # keys every variant takes besides `key`
+    required: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # variant -> musts
 
     def owners(self, setting: str) -> list[str]:
         """The variants that take `setting`, sorted."""
@@ -101,7 +105,7 @@ class Union:
         return {
             f"{self.kind}.{name}": _obj(
                 {self.key: {"const": name}, **{k: dict(v) for k, v in settings.items()}},
-                (self.key,),
+                (self.key, *self.required.get(name, ())),
             )
             for name, settings in self.variants.items()
         }
@@ -117,6 +121,22 @@ UNIONS: dict[str, Union] = {
             }
             for name, o in OPTIMIZERS.items()
         },
+    ),
+    "schedule": Union(
+        "schedule",
+        "name",
+        {
+            name: {
+                s.name: {
+                    **s.schema,
+                    **({} if s.name in d.derived else {"default": s.default}),
+                    "description": s.doc,
+                }
+                for s in d.settings
+            }
+            for name, d in SCHEDULES.items()
+        },
+        required={name: d.required for name, d in SCHEDULES.items() if d.required},
     ),
     "init": Union("init", "name", INIT_SETTINGS),
     "loss": Union("loss", "op", {name: REGISTRY[name].attrs for name in LOSSES}),
@@ -209,6 +229,42 @@ def _defs() -> dict[str, Any]:
         **UNIONS["activation"].defs(),
         "optimizer": {"anyOf": [{"enum": list(OPTIMIZERS)}, UNIONS["optimizer"].schema()]},
         **UNIONS["optimizer"].defs(),
+        "schedule": {
+            "description": "learning-rate schedule, per epoch (docs/format.md#training)",
+            "anyOf": [
+                {"enum": [n for n, d in SCHEDULES.items() if not d.required]},
+                UNIONS["schedule"].schema(),
+            ],
+        },
+        **UNIONS["schedule"].defs(),
+        "regularizer": REGULARIZER,
+        "early_stopping": _obj(
+            {
+                "monitor": {
+                    "enum": list(MONITORS),
+                    "description": "the value watched (default: val_loss with validation, "
+                    "else loss)",
+                },
+                "patience": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "default": 5,
+                    "description": "epochs without improvement before stopping",
+                },
+                "min_delta": {
+                    "type": "number",
+                    "minimum": 0,
+                    "default": 0.0,
+                    "description": "the least change that counts as improvement",
+                },
+                "restore_best": {
+                    "type": "boolean",
+                    "default": True,
+                    "description": "end with the params of the best epoch",
+                },
+            },
+            description="stop when the monitored value stops improving (Keras's EarlyStopping)",
+        ),
         "training": _obj(
             {
                 "output": {**_ref("name"), "description": "the output the loss is applied to"},
@@ -232,6 +288,20 @@ def _defs() -> dict[str, Any]:
                     "type": "array",
                     "items": {"enum": list(METRICS)},
                     "uniqueItems": True,
+                },
+                "schedule": _ref("schedule"),
+                "validation_split": {
+                    "type": "number",
+                    "exclusiveMinimum": 0,
+                    "exclusiveMaximum": 1,
+                    "description": "share of the rows held out (seeded) for validation",
+                },
+                "early_stopping": _ref("early_stopping"),
+                "regularization": {
+                    "type": "object",
+                    "description": "L1/L2 penalties on params, by param name",
+                    "propertyNames": _ref("name"),
+                    "additionalProperties": _ref("regularizer"),
                 },
             },
             ("loss",),

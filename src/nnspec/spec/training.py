@@ -2,8 +2,11 @@
 
 Called from `check.py` once the graph's nodes and outputs are typed: resolves the
 trained output, the target input, the loss node (a node of the graph or one added
-here, applied to the logits when the output is their sigmoid/softmax) and the
-optimizer into the IR's `Training`.
+here, applied to the logits when the output is their sigmoid/softmax), the
+optimizer, the schedule, validation, early stopping and the regularized params
+(a layer's ``regularizer`` and the section's ``regularization`` map) into the IR's
+`Training`. A regularizer that could have no effect (on a frozen param, or one the
+loss does not read) is an error, like every other inert key.
 """
 
 from __future__ import annotations
@@ -11,9 +14,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from nnspec.errors import ShapeError
-from nnspec.ir import Input, Node, Training, freeze
+from nnspec.autodiff import needed_values
+from nnspec.errors import ShapeError, did_you_mean, pointer_join
+from nnspec.ir import Input, Node, Regularizer, Training, freeze
 from nnspec.ops import REGISTRY
+from nnspec.regularizers import from_settings
 from nnspec.spec.builder import GraphBuilder, attr_defaults, tensor_type
 
 DEFAULT_TARGET = "target"
@@ -105,6 +110,11 @@ def resolve_training(b: GraphBuilder, outputs: list[str]) -> Training | None:
         b.types[loss_node] = out
     optimizer = spec.get("optimizer", "sgd")
     optimizer = {"name": optimizer} if isinstance(optimizer, str) else dict(optimizer)
+    schedule = spec.get("schedule")
+    schedule = {"name": schedule} if isinstance(schedule, str) else schedule
+    regularizers = _regularizers(b, loss_node)
+    if regularizers is None:
+        return None
     return Training(
         output=output,
         targets=targets,
@@ -115,7 +125,62 @@ def resolve_training(b: GraphBuilder, outputs: list[str]) -> Training | None:
         seed=int(spec.get("seed", b.doc.get("seed", 0))),
         metrics=tuple(spec.get("metrics", ())),
         loss_node=loss_node,
+        schedule=None if schedule is None else dict(schedule),
+        validation_split=spec.get("validation_split"),
+        early_stopping=None if "early_stopping" not in spec else dict(spec["early_stopping"]),
+        regularizers=regularizers,
     )
+
+
+def _regularizers(b: GraphBuilder, loss_node: str) -> tuple[Regularizer, ...] | None:
+    """The penalties of the layers' ``regularizer`` (on their kernel ``<id>.W``) and of the
+    ``regularization`` map, in param order; None after reporting a problem."""
+    given: dict[str, tuple[Any, str]] = {}  # param -> (settings, pointer)
+    layers = {n.origin: n.pointer for n in b.nodes if n.origin is not None}
+    for param in b.params.values():
+        pointer = layers.get(param.owner) if param.owner is not None else None
+        if pointer is None or param.name != f"{param.owner}.W":
+            continue
+        raw = b.doc["nodes"][int(pointer.rsplit("/", 1)[1])]
+        if "regularizer" in raw:
+            given[param.name] = (raw["regularizer"], f"{pointer}/regularizer")
+    ok = True
+    reads = needed_values(b.nodes, [loss_node])
+    for name, settings in b.doc["training"].get("regularization", {}).items():
+        pointer = pointer_join("training", "regularization", name)
+        if name not in b.params:
+            b.error(
+                "NN202",
+                f"regularization names {name!r}, which is not a param"
+                f"{did_you_mean(name, b.params)}",
+                pointer,
+            )
+            ok = False
+        elif name in given:
+            b.error(
+                "NN102",
+                f"param {name!r} already has a regularizer (at {given[name][1]}); "
+                "give it in one place",
+                pointer,
+            )
+            ok = False
+        else:
+            given[name] = (settings, pointer)
+    for name, (_, pointer) in given.items():
+        param = b.params[name]
+        why = (
+            "is not trainable"
+            if not param.trainable
+            else "is not read by the training loss"
+            if name not in reads
+            else ""
+        )
+        if why:
+            b.error("NN102", f"a regularizer on {name!r} has no effect: the param {why}", pointer)
+            ok = False
+    if not ok:
+        return None
+    return tuple(from_settings(name, given[name][0]) for name in b.params if name in given)
 
 
 def _fits_loss_node(b: GraphBuilder, spec: Mapping[str, Any]) -> bool:

@@ -75,17 +75,24 @@ def param_differences(
     training = model.graph.training
     if training is None or training.loss_node is None:
         raise ValueError(f"graph {model.graph.name!r} has no training loss to differentiate")
-    loss_node = training.loss_node
     original = model.params[name].copy()
 
     def loss(value: np.ndarray) -> float:
         model.params[name] = value
-        return float(model.run(inputs, outputs=(loss_node,), training=True)[loss_node])
+        return training_loss(model, inputs)
 
     try:
         return finite_differences(loss, original if start is None else start, eps, picks)
     finally:
         model.params[name] = original
+
+
+def training_loss(model: Model, inputs: Mapping[str, Any]) -> float:
+    """The training loss on `inputs`: the loss node plus the L1/L2 penalties."""
+    training = model.graph.training
+    assert training is not None and training.loss_node is not None
+    value = model.run(inputs, outputs=(training.loss_node,), training=True)[training.loss_node]
+    return float(model.penalty.loss(value, model.params))
 
 
 def check_gradients(
@@ -104,9 +111,6 @@ def check_gradients(
     """
     model = graph if isinstance(graph, Model) else Model(graph, params)
     loss, grads = model.gradients(inputs, wrt_inputs=wrt_inputs)
-    training = model.graph.training
-    assert training is not None and training.loss_node is not None  # gradients() checked both
-    loss_node = training.loss_node
     floor = 1e-3 * max(1.0, abs(loss))
     worst = 0.0
     for name, grad in grads.items():
@@ -115,8 +119,7 @@ def check_gradients(
         else:
 
             def f(value: np.ndarray, name: str = name) -> float:
-                feed = {**inputs, name: value}
-                return float(model.run(feed, outputs=(loss_node,), training=True)[loss_node])
+                return training_loss(model, {**inputs, name: value})
 
             numeric = finite_differences(f, np.asarray(inputs[name], dtype=grad.dtype), eps)
         worst = max(worst, relative_error(grad, numeric, floor))
