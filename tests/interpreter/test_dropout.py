@@ -207,3 +207,16 @@ def test_dropout_of_a_constant_is_not_folded_away_while_training() -> None:
         got = module.loss_and_gradients({"x": x}, step=step)
         assert got[0] == want[0], step
         assert np.array_equal(got[1]["w"], want[1]["w"]), step
+
+
+def test_a_null_seed_is_the_runs_seed() -> None:
+    """``"seed": null`` (the documented default) means what leaving it out means."""
+    doc = _doc()
+    doc["nodes"][1]["seed"] = None
+    x, y = _data()
+    graph = nnspec.load(doc)
+    want = Model(nnspec.load(_doc())).gradients({"x": x, "y": y}, step=2)
+    got = Model(graph).gradients({"x": x, "y": y}, step=2)
+    assert got[0] == want[0]
+    module = load_source(compile(graph, self_test=False, train=True))
+    assert module.loss_and_gradients({"x": x, "y": y}, step=2)[0] == want[0]

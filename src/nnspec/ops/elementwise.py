@@ -166,7 +166,7 @@ def dropout_noise(x: np.ndarray, rng: np.random.Generator, *, rate: float = 0.5,
     return np.where(keep, x.dtype.type(1.0 / (1.0 - rate)), x.dtype.type(0.0))
 
 
-DROPOUT_ATTRS = {
+DROPOUT_ATTRS: dict[str, dict[str, Any]] = {
     "rate": {
         "type": "number",
         "default": 0.5,
@@ -176,9 +176,9 @@ DROPOUT_ATTRS = {
         "1/(1 - rate)); inference is the identity",
     },
     "seed": {
-        "type": "integer",
-        "minimum": 0,
-        "description": "seed of this node's masks; default: the training seed",
+        "anyOf": [{"type": "null"}, {"type": "integer", "minimum": 0}],
+        "default": None,
+        "description": "seed of this node's masks; null: the run's (training) seed",
     },
 }
 
