@@ -77,6 +77,12 @@ PAGES: tuple[Page, ...] = (
         "Reports go to stdout (or `--output-file`) in the chosen format (`github` writes "
         "workflow annotations, `sarif` is for code-scanning upload); a one-line summary "
         "goes to stderr. A file that cannot be read is reported in every format as NN010. "
+        "A folder is walked on its own file system only (like `find -xdev`: a mount below "
+        "it, such as /proc or /dev, is not entered; name it to check it), skipping hidden "
+        "folders and node_modules, and passing over names that are not regular files "
+        "(FIFOs, devices, sockets); a link to nowhere is reported as NN010. A FIFO, "
+        "device, folder or broken link named `nnspec.toml` or `pyproject.toml` is a "
+        "configuration error (exit 2), never skipped or waited on. "
         "Warnings can be selected and ignored by code or prefix, on the command line, in "
         "`nnspec.toml` / `[tool.nnspec]` or in the document itself; errors are always "
         "reported. Setting up pre-commit, GitHub and editors: [ci.md](../ci.md).",

@@ -82,6 +82,8 @@ def render_index() -> str:
         "",
         FILES_PROMISE,
         "",
+        INTERRUPT_WINDOW,
+        "",
         _MARK,
     ]
     return "\n".join(lines) + "\n"
@@ -100,6 +102,22 @@ FILES_PROMISE = (
     "(exit 2 with a usage message). Ctrl-C at any moment, or SIGTERM, ends a command "
     'with "interrupted" and exit 130; `train` then writes the last completed epoch. '
     "A compiled module's own command line follows the same rules."
+)
+
+INTERRUPT_WINDOW = (
+    "The one moment Ctrl-C cannot be handled is Python's own start-up, before the first "
+    "line of nnspec runs: the interpreter initialising, `site` and the `nnspec` launcher "
+    "script's own imports (`re`, `sys`) — some tens of milliseconds, more on a loaded "
+    "machine. No program can catch an interrupt there, since none of its code runs yet: "
+    "Python ends with its own `KeyboardInterrupt` traceback (or, before it has installed "
+    "its handler, is simply killed by the signal). From then on the promise holds: "
+    "nnspec's modules import nothing but `sys` before `main`, whose first statement "
+    "handles the interrupt, and every other import (NumPy included) runs inside it. An "
+    "interrupt that arrives inside a destructor or a callback, which Python would print "
+    'as "Exception ignored" and swallow, is delivered again right after it. A compiled '
+    "module run as `python model.py` imports `sys` first and everything else (NumPy "
+    "included) where an interrupt ends it the same way; its window is likewise only "
+    "Python's start-up (see [codegen.md](../codegen.md))."
 )
 
 EXIT_MEANINGS = {

@@ -56,10 +56,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         for path in old:
             print(f"{path.relative_to(ROOT)} is stale: run python -m dev.regen", file=sys.stderr)
         return 1 if old else 0
-    for path, text in expected(names).items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+    # One generator at a time, in `GENERATORS` order, each written before the next
+    # renders: the command pages run `nnspec schema`, which reads the schema file the
+    # first generator writes, so one run reaches the fixed point.
+    for name in names:
+        for path, text in expected([name]).items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "w", encoding="utf-8", newline="\n") as handle:
+                handle.write(text)
     return 0
 
 

@@ -12,8 +12,9 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "nnspec"
 
 # Lowest first. Names in one tuple are one layer and must not import each other.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("fileio", "errors", "examples", "lazy"),  # below everything: files, problems, shipped
-    # data, the packages' lazy re-exports
+    ("portable", "arguments"),  # below everything: picklable exceptions, API argument checks
+    ("fileio", "errors", "examples", "lazy"),  # files, problems, shipped data, the
+    # packages' lazy re-exports
     ("ir",),
     ("printer",),
     ("overview",),  # layers and the summary table of a Graph (Model.summary, nnspec summary)

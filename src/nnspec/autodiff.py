@@ -19,7 +19,9 @@ cannot disagree on any of these decisions:
 - the random stream of ops that behave differently while training (`OpDef.training`,
   dropout): `noise_sources` numbers them and `noise_generator` seeds each one's
   generator, afresh for every training step, from (seed, ordinal, step). The
-  generated ``--train`` module writes the same ``np.random.default_rng`` call.
+  generated ``--train`` module writes the same ``np.random.default_rng`` call;
+- which values may share memory with the caller's inputs or the params
+  (`borrowed_values`): both engines return those outputs as copies.
 """
 
 from __future__ import annotations
@@ -55,6 +57,25 @@ def needed_values(nodes: Sequence[Node], roots: Iterable[str]) -> set[str]:
         if node is not None:
             stack.extend(node.inputs)
     return seen
+
+
+def borrowed_values(graph: Graph, constants: Iterable[str] = ()) -> frozenset[str]:
+    """Values whose arrays may share memory with a graph input, a param, one of
+    `constants` (the code generator's folded nodes) or another output: those first
+    three themselves and, transitively, the results of view ops (`OpDef.view`, such
+    as reshape or transpose) on any of them.
+
+    An engine returns such an output as a copy, so every array it hands out is the
+    caller's own: writing into it changes neither the caller's input, nor the model,
+    nor another output.
+    """
+    borrowed = {i.name for i in graph.inputs} | {p.name for p in graph.params}
+    borrowed |= set(constants)
+    outputs = set(graph.outputs)
+    for node in graph.nodes:
+        if REGISTRY[node.op].view and any(n in borrowed or n in outputs for n in node.inputs):
+            borrowed.add(node.id)
+    return frozenset(borrowed)
 
 
 def needed_nodes(graph: Graph, roots: Iterable[str]) -> list[Node]:

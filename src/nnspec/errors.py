@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from nnspec.portable import Portable
+
 Severity = Literal["error", "warning"]
 
 
@@ -319,7 +321,7 @@ class Problem:
         return self.format()
 
 
-class SpecError(ValueError):
+class SpecError(Portable, ValueError):
     """A document was rejected; `problems` holds every problem found in its stage."""
 
     def __init__(self, problems: Iterable[Problem]):
@@ -330,7 +332,7 @@ class SpecError(ValueError):
         super().__init__(f"{len(errors)} problem(s) in the document:\n{shown}{more}")
 
 
-class ShapeError(Exception):
+class ShapeError(Portable, Exception):
     """Raised by an op's shape rule; the checker turns it into a located `Problem`."""
 
     def __init__(self, code: str, message: str):

@@ -33,6 +33,8 @@ from typing import IO
 
 import numpy as np
 
+from nnspec.portable import Portable
+
 PathLike = str | os.PathLike[str]
 Writer = Callable[[IO[bytes]], object]
 
@@ -98,7 +100,7 @@ def read_regular(path: PathLike, max_bytes: int) -> bytes:
         return handle.read(min(size, max_bytes) + 1)
 
 
-class ArrayFileError(ValueError):
+class ArrayFileError(Portable, ValueError):
     """A NumPy file (or one member of an archive) that nnspec will not load.
 
     `where` names the file (and member), `reason` says what is wrong.

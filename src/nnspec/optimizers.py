@@ -26,6 +26,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from nnspec import arguments
+from nnspec.portable import Portable
+
 Expr = str | float | tuple[Any, ...]
 
 FUNCTIONS: dict[str, str] = {
@@ -101,7 +104,12 @@ class OptimizerDef:
 
     def resolve(self, spec: Mapping[str, Any]) -> dict[str, float]:
         """Every setting as a Python float: the document's values over the defaults."""
-        return {s.name: float(spec.get(s.name, s.default)) for s in self.settings}
+        return {
+            s.name: float(
+                arguments.rule(f"{self.name} {s.name}", spec.get(s.name, s.default), s.schema)
+            )
+            for s in self.settings
+        }
 
     def update_rule(self, settings: Mapping[str, float]) -> Rule:
         if self.switch is not None and settings[self.switch[0]] != 0:
@@ -353,7 +361,7 @@ SCHEDULES: dict[str, ScheduleDef] = {
 }
 
 
-class SettingError(ValueError):
+class SettingError(Portable, ValueError):
     """A bad training setting, with a message that names it as the caller spells it.
 
     `template` holds ``{setting}`` where the setting's name goes: ``str(error)`` uses

@@ -23,9 +23,10 @@ import numpy as np
 from nnspec.errors import ShapeError
 from nnspec.ir import DTYPES, Graph, Node, TensorType
 from nnspec.ops import REGISTRY
+from nnspec.portable import Portable
 
 
-class GraphTypeError(ValueError):
+class GraphTypeError(Portable, ValueError):
     """A `Graph` whose types do not follow from its ops; `problems` lists each one."""
 
     def __init__(self, graph: Graph, problems: list[str]):

@@ -113,3 +113,84 @@ def test_ctrl_c_in_a_compiled_module_is_exit_130_without_traceback(work):
     assert process.returncode == 130, err
     assert err.strip().splitlines()[-1] == "interrupted" and "Traceback" not in err
     assert not (work / "w.npz").exists()
+
+
+# Python swallows a KeyboardInterrupt raised inside a destructor or a weakref callback
+# (importlib runs one during every import), printing "Exception ignored in ..." with a
+# traceback; the command line and compiled modules deliver it again instead.
+_SWALLOWED = """
+import sys, time
+from nnspec.cli.main import main
+import nnspec.cli.command as command
+
+class Bomb:
+    def __del__(self):
+        raise KeyboardInterrupt  # as if Ctrl-C arrived while a destructor ran
+
+def run(args):
+    Bomb()
+    time.sleep(30)
+    return 0
+
+command.Parser.parse_args = lambda self, a=None, n=None: type(
+    "Args", (), {"_run": staticmethod(run), "command": "validate"}
+)()
+sys.exit(main(["validate", "x.json"]))
+"""
+
+
+def test_an_interrupt_swallowed_in_a_destructor_still_ends_the_command(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _SWALLOWED], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 130, done.stderr
+    assert done.stderr == "nnspec: interrupted\n"
+
+
+_NUMPY_INTERRUPTED = """
+import runpy, sys
+
+class Interrupting:  # Ctrl-C arriving while `import numpy` runs
+    def find_spec(self, name, path=None, target=None):
+        if name == "numpy":
+            raise KeyboardInterrupt
+
+sys.meta_path.insert(0, Interrupting())
+runpy.run_path(sys.argv[1], run_name=sys.argv[2])
+"""
+
+
+@pytest.mark.parametrize("as_program", [True, False])
+def test_ctrl_c_while_a_compiled_module_imports_numpy(tmp_path: Path, as_program: bool) -> None:
+    from nnspec.codegen import compile
+
+    module = tmp_path / "model.py"
+    module.write_text(compile(_xor()))
+    run_name = "__main__" if as_program else "model"
+    done = subprocess.run(
+        [sys.executable, "-c", _NUMPY_INTERRUPTED, str(module), run_name],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if as_program:  # the program ends as it would later: one line, exit 130
+        assert (done.returncode, done.stderr) == (130, "interrupted\n")
+    else:  # imported, the module leaves the interrupt to its importer
+        assert done.returncode != 0 and "KeyboardInterrupt" in done.stderr
+
+
+def test_a_compiled_module_delivers_a_swallowed_interrupt_again() -> None:
+    from types import SimpleNamespace
+
+    from nnspec.codegen import compile, load_source
+
+    module = load_source(compile(_xor()))
+    with pytest.raises(KeyboardInterrupt):
+        module._redeliver(SimpleNamespace(exc_type=KeyboardInterrupt))
+        time.sleep(30)  # the interrupt arrives from another thread, after the hook
+
+
+def _xor():
+    import nnspec
+
+    return nnspec.load(EXAMPLES / "xor.json")

@@ -5,6 +5,7 @@ walking up, a document's own "x-nnspec" ignore, --strict, --exit-zero, --output-
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -227,3 +228,40 @@ def test_statistics(cwd: Path, validate) -> None:
     ]
     code, out, _ = validate("--statistics", "--ignore", "NN9", "w.json")
     assert (code, out) == (0, "")
+
+
+def _fifo(path: Path) -> None:
+    os.mkfifo(path)
+
+
+def _device(path: Path) -> None:
+    path.symlink_to(os.devnull)
+
+
+def _folder(path: Path) -> None:
+    path.mkdir()
+
+
+def _broken_link(path: Path) -> None:
+    path.symlink_to(path.with_name("missing.toml"))
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs")
+@pytest.mark.parametrize("name", ["nnspec.toml", "pyproject.toml"])
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (_fifo, "is a FIFO"),
+        (_device, "is a character device"),
+        (_folder, "is a folder"),
+        (_broken_link, "No such file or directory"),
+    ],
+)
+def test_a_config_name_that_is_no_regular_file_is_a_usage_error_not_a_hang(
+    name: str, make, reason: str, cwd: Path, validate
+) -> None:
+    make(cwd / name)
+    code, out, err = validate("w.json")  # a FIFO without a writer would block here
+    assert (code, out) == (2, "")
+    assert err.startswith(f"nnspec validate: {cwd / name}: cannot read: ")
+    assert reason in err and "Traceback" not in err

@@ -127,12 +127,13 @@ EXTREME = [3.4e38, 5e-324, -0.0, 0.0, 1e-45, 0.1, 1e30, 3.4028234663852886e38]
 
 # the standard library the module's command line needs (safe reads, atomic writes, CSV)
 _STDLIB = {"argparse", "base64", "contextlib", "hashlib", "io", "math", "os", "stat", "sys"}
+_STDLIB |= {"_thread"}  # an interrupt Python swallowed is delivered again from a thread
 _STDLIB |= {"csv", "re"}
 # predict's workspace (per thread) and BLAS thread choice (sampled once a second), and
 # threadpoolctl, imported only when present and only to set BLAS thread counts:
 _THREADS = {"threading", "time"}
-ALLOWED_IMPORTS = _STDLIB | _THREADS | {"tempfile", "zipfile", "numpy", "threadpoolctl"}
-MODULES = _STDLIB | _THREADS | {"tempfile", "zipfile", "np", "threadpoolctl"}
+ALLOWED_IMPORTS = _STDLIB | _THREADS | {"zipfile", "numpy", "threadpoolctl"}
+MODULES = _STDLIB | _THREADS | {"zipfile", "np", "threadpoolctl"}
 BUILTINS = {"print", "len", "isinstance", "zip", "enumerate", "int", "float", "max", "open"}
 BUILTINS |= {"str", "ValueError", "OSError", "__name__", "__file__", "__doc__"}
 # --train adds these (the optimizer, fit's batches, _unbroadcast):
@@ -148,6 +149,10 @@ BUILTINS |= {"BaseException", "UnicodeDecodeError"}
 BUILTINS |= {"round", "list", "bool"}
 # the Python floor and weights file checks at import, a closed pipe:
 BUILTINS |= {"ImportError", "BrokenPipeError"}
+# fit's argument checks, Ctrl-C while the imports run:
+BUILTINS |= {"TypeError", "SystemExit", "issubclass", "bool"}
+# strict CSV input, new output files:
+BUILTINS |= {"all", "UnicodeDecodeError", "FileExistsError"}
 CALLS = BUILTINS | {"predict", "run", "main", "self_test", "fit", "save_weights", "init_state"}
 CALLS |= {"FitHistory"}  # what fit() returns
 # ... and the module's _helpers

@@ -108,9 +108,15 @@ def test_block_rows_none_is_one_call_per_partition(model: Model) -> None:
     assert scorer({"x": x[:0]})["prob"].shape == (0, 1)
 
 
-@pytest.mark.parametrize("bad", [0, -1, 2.5, True, "8"])
-def test_block_rows_must_be_a_positive_integer(model: Model, bad) -> None:
-    with pytest.raises(ValueError, match="block_rows"):
+@pytest.mark.parametrize(
+    "bad, error",
+    [
+        *[(0, ValueError), (-1, ValueError), (2.5, TypeError), (8.0, TypeError)],
+        *[(True, TypeError), ("8", TypeError)],
+    ],
+)
+def test_block_rows_must_be_a_positive_integer(model: Model, bad, error) -> None:
+    with pytest.raises(error, match="block_rows must be"):
         Scorer(model, block_rows=bad)
 
 

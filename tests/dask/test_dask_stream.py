@@ -162,8 +162,8 @@ def test_errors_name_the_partition() -> None:
         fit({"x": x, "target": y})
     with pytest.raises(ValueError, match="not both"):
         train(Model(nnspec.load(DOC)), x, y, data=parts, quiet=True)
-    for bad in (0, -5, 2.5, True):
-        with pytest.raises(ValueError, match="shuffle buffer"):
+    for bad, error in ((0, ValueError), (-5, ValueError), (2.5, TypeError), (True, TypeError)):
+        with pytest.raises(error, match="shuffle_buffer must be"):
             fit(split(x, y, 2), shuffle_buffer=bad)
     doc = {**DOC, "training": {k: v for k, v in DOC["training"].items() if k != "batch_size"}}
     with pytest.raises(ValueError, match="needs a batch size"):

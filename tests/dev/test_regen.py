@@ -60,3 +60,23 @@ def test_the_runtime_package_holds_no_generator() -> None:
     for gone in ("ops/docs.py", "cli/errors_doc.py", "tools/docgen.py", "tools/docpages.py"):
         assert not (src / gone).exists()
     assert "def main" not in (src / "spec" / "schema.py").read_text(encoding="utf-8")
+
+
+def test_one_run_reaches_the_fixed_point(monkeypatch, tmp_path: Path) -> None:
+    # A later generator reads what an earlier one writes (the command pages run
+    # `nnspec schema`, which reads the schema file): each renders after the ones before
+    # it have written, so a second run changes nothing.
+    import types
+
+    source, page = tmp_path / "schema.json", tmp_path / "page.md"
+    source.write_text("old\n")
+    first = types.ModuleType("dev._first")
+    first.outputs = lambda: {source: "new\n"}  # type: ignore[attr-defined]
+    second = types.ModuleType("dev._second")
+    second.outputs = lambda: {page: f"quotes {source.read_text()}"}  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "dev._first", first)
+    monkeypatch.setitem(sys.modules, "dev._second", second)
+    monkeypatch.setattr(regen, "GENERATORS", {"first": "dev._first", "second": "dev._second"})
+    assert regen.main([]) == 0
+    assert page.read_text() == "quotes new\n"
+    assert regen.main(["--check"]) == 0

@@ -100,6 +100,30 @@ def test_not_a_model_and_size_limits() -> None:
     assert info.value.problems[0].code == "NN601"
 
 
+@pytest.mark.parametrize(
+    ("initializer", "limits", "code"),
+    [
+        (np.zeros((64, 4), np.float32), Limits(max_param_elements=100), "NN601"),
+        (np.zeros((4, 4), np.complex64), Limits(), "NN706"),
+        (np.zeros((4, 4), np.float16), Limits(), "NN706"),
+    ],
+)
+@pytest.mark.parametrize("uses", [1, 3])
+def test_a_refused_initializer_is_one_problem_however_often_it_is_used(
+    initializer: np.ndarray, limits: Limits, code: str, uses: int
+) -> None:
+    big = numpy_helper.from_array(initializer, "W")
+    nodes = [helper.make_node("MatMul", ["x", "W"], ["h0"], name="m0")]
+    nodes += [helper.make_node("Add", [f"h{k}", "W"], [f"h{k + 1}"]) for k in range(uses - 1)]
+    nodes += [helper.make_node("Relu", [f"h{uses - 1}"], ["y"])]
+    model = _model(nodes, initializers=[big])
+    with pytest.raises(SpecError) as info:
+        from_onnx(model.SerializeToString(), limits=limits)
+    problems = info.value.problems
+    assert [(p.code, p.pointer) for p in problems] == [(code, "/graph/initializer/0")]
+    assert "'W'" in problems[0].message
+
+
 def _external(tmp_path: Path, location: str) -> Path:
     weight = numpy_helper.from_array(np.ones((4, 2), np.float32), "W")
     weight.ClearField("raw_data")

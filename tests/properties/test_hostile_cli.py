@@ -94,6 +94,27 @@ HOSTILE_VALUES = [
 OUTPUT_OPTIONS = {"-o", "--output", "--out", "--history", "--plot"}
 
 
+# What sits at nnspec.toml, which validate reads walking up from every file it checks:
+# nothing, good or bad settings, or a name that is no regular file (never waited on).
+CONFIGS = ["none", "good", "bad", "fifo", "device", "folder", "broken-link"]
+
+
+def _config(folder: Path, kind: str) -> None:
+    path = folder / "nnspec.toml"
+    if kind == "good":
+        path.write_text('select = ["ALL"]\nignore = ["NN902"]\n')
+    elif kind == "bad":
+        path.write_text("select = [\n")
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "device":
+        path.symlink_to(os.devnull)
+    elif kind == "folder":
+        path.mkdir()
+    elif kind == "broken-link":
+        path.symlink_to("missing.toml")
+
+
 def _scratch(folder: Path, document: dict, damaged: dict) -> None:
     (folder / "doc.json").write_text(json.dumps(document))
     (folder / "bad.json").write_text(json.dumps(damaged))
@@ -104,6 +125,7 @@ def _scratch(folder: Path, document: dict, damaged: dict) -> None:
     save_arrays(folder / "d.csv", {"x": data.x, "y": data.y})
     (folder / "h.json").write_text('{"epochs": 1, "stopped": null, "history": []}\n')
     os.mkfifo(folder / "pipe")
+    os.mkfifo(folder / "pipe.json")  # a folder walk passes over it, never waits on it
     (folder / "link.json").symlink_to("doc.json")
     os.link(folder / "doc.json", folder / "hard.json")
     (folder / "folder").mkdir()
@@ -234,6 +256,7 @@ def test_hostile_command_lines_and_documents_end_cleanly(document, args, data) -
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         _scratch(folder, document, bad)
+        _config(folder, data.draw(st.sampled_from(CONFIGS)))
         before = _state(folder)
         out, err = io.StringIO(), io.StringIO()
         os.chdir(folder)

@@ -14,6 +14,7 @@ is a usage error (exit 2) before anything runs.
 
 from __future__ import annotations
 
+import _thread
 import argparse
 import contextlib
 import math
@@ -30,6 +31,7 @@ from typing import Any, NoReturn
 from nnspec.errors import Problem
 from nnspec.fileio import check_path_text, clashes
 from nnspec.ir import Graph
+from nnspec.portable import Portable
 
 
 class ExitCode(IntEnum):
@@ -41,7 +43,7 @@ class ExitCode(IntEnum):
     INTERRUPTED = 130  # Ctrl-C or SIGTERM
 
 
-class CommandError(Exception):
+class CommandError(Portable, Exception):
     """Why a command stops; `main` prints the message and exits with `code`.
 
     `located` messages are lines of located problems (``file:line:col: NN...``),
@@ -72,9 +74,21 @@ class Parser(argparse.ArgumentParser):
 
 @contextlib.contextmanager
 def sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM ends a command the way Ctrl-C does (e.g. train writes its last epoch)."""
+    """SIGTERM ends a command the way Ctrl-C does (e.g. train writes its last epoch),
+    and an interrupt Python swallowed is delivered again.
+
+    Python raises KeyboardInterrupt wherever the main thread happens to be when the
+    signal arrives. Inside a destructor or a weakref callback (importlib's module-lock
+    callback is one that runs during every import) the exception cannot propagate:
+    Python prints "Exception ignored in ..." with a traceback and goes on, so the
+    command would neither stop nor stay quiet. `_redeliver` catches exactly that case
+    and marks the same signal as arrived again, which Python then handles at the next ordinary
+    bytecode, outside the callback.
+    """
+    received = [signal.SIGINT]
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
+        received[0] = signal.Signals(signum)
         raise KeyboardInterrupt
 
     try:
@@ -82,9 +96,21 @@ def sigterm_interrupts() -> Iterator[None]:
     except ValueError:  # not the main thread: signals cannot be handled here
         yield
         return
+    previous_hook = sys.unraisablehook
+
+    def _redeliver(unraisable: Any) -> None:
+        if issubclass(unraisable.exc_type, KeyboardInterrupt):
+            # From another thread, so the handler runs once this hook has returned (a
+            # signal raised here would be raised, and swallowed, inside the hook).
+            _thread.start_new_thread(_thread.interrupt_main, (received[0],))
+        else:
+            previous_hook(unraisable)
+
+    sys.unraisablehook = _redeliver
     try:
         yield
     finally:
+        sys.unraisablehook = previous_hook
         signal.signal(signal.SIGTERM, previous)
 
 

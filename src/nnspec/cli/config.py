@@ -158,7 +158,9 @@ class ConfigFinder:
     def _read_folder(folder: Path) -> Selection | None:
         for name in CONFIG_FILES:
             path = folder / name
-            if path.is_file():
+            # Anything by that name counts: a FIFO, a device, a folder or a broken link
+            # is a configuration error (read_config refuses it), never silently skipped.
+            if os.path.lexists(path):
                 settings = read_config(path)
                 if settings is not None:
                     return settings

@@ -10,7 +10,8 @@ be read, written or must not be overwritten, 130 interrupted by Ctrl-C or SIGTER
 
 This module imports nothing at its top but `sys`: everything else is imported
 inside `main`, where Ctrl-C is handled, so an interrupt during start-up ends with
-"interrupted" and exit 130 as it does later.
+"interrupted" and exit 130 as it does later. Only Python's own start-up, before this
+module runs, is beyond any program's reach (docs/commands/README.md says so).
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Arguments are files, quoted globs, directories or ``-`` (standard input). Each
 file is read once, however many arguments or links name it (files are told apart
-by device and inode). Folder walks never follow a link to a folder; a ``**`` glob
+by device and inode). Folder walks never follow a link to a folder nor leave the
+folder's file system (see `_walk`); a ``**`` glob
 does, so of the names a link loop gives one file it keeps the shortest. A folder
 contributes only the ``*.json`` files that declare ``"nnspec"``, so a
 repository's other JSON (package.json, tsconfig.json) is left alone;
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -89,14 +91,41 @@ def _glob(pattern: str) -> list[str]:
 
 
 def _walk(root: str) -> Iterator[str]:
-    """``*.json`` files under `root`, sorted, never following links to folders."""
+    """``*.json`` files under `root`, sorted, never following links to folders.
+
+    The walk stays on `root`'s file system, as ``find -xdev`` does: a mount below it
+    (/proc, /sys, /dev, a network share, another disk) is not entered, so
+    ``nnspec validate /`` checks the root file system instead of reading every
+    process's files. A name that is not a regular file (a FIFO, a device, a socket)
+    is passed over; a link to nowhere is kept, so it is reported as NN010.
+    """
+    device = os.stat(root).st_dev
     for folder, folders, files in os.walk(root, followlinks=False):
         folders[:] = sorted(
-            f for f in folders if not f.startswith(".") and f not in _SKIPPED_FOLDERS
+            f
+            for f in folders
+            if not f.startswith(".")
+            and f not in _SKIPPED_FOLDERS
+            and _on_device(os.path.join(folder, f), device)
         )
         for name in sorted(files):
-            if name.lower().endswith(".json"):
-                yield os.path.normpath(os.path.join(folder, name))
+            path = os.path.join(folder, name)
+            if name.lower().endswith(".json") and _regular_or_broken(path):
+                yield os.path.normpath(path)
+
+
+def _on_device(path: str, device: int) -> bool:
+    try:
+        return os.lstat(path).st_dev == device
+    except OSError:
+        return False  # vanished or unreadable: nothing to walk
+
+
+def _regular_or_broken(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return os.path.islink(path)
 
 
 def read(source: Source, max_bytes: int) -> bytes:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from nnspec import __version__
-from nnspec.autodiff import needed_nodes
+from nnspec.autodiff import borrowed_values, needed_nodes
 from nnspec.buffers import buffer_plan
 from nnspec.codegen.names import (
     Namer,
@@ -291,8 +291,9 @@ def plan(
     keep = set(graph.outputs)
     workspace, buffers = workspace_for(nodes, keep, sizes)
     steps = steps_for(nodes, idents, keep=keep, workspace=workspace)
-    # An input or a folded constant is returned as a copy: every returned array is fresh.
-    shared = {i.name for i in graph.inputs} | set(folded)
+    # An input, a constant or a view of one (or of another output) is returned as a
+    # copy: every returned array is fresh.
+    shared = borrowed_values(graph, folded)
     outputs = [
         port_for(o, f"{idents[o]}.copy()" if o in shared else idents[o], types[o])
         for o in graph.outputs

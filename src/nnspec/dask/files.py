@@ -30,12 +30,13 @@ from nnspec.dask.scorer import Scorer
 from nnspec.datasets.errors import DataError
 from nnspec.datasets.files import load_arrays, save_arrays
 from nnspec.fileio import open_regular, write_atomic
+from nnspec.portable import Portable
 
 FORMATS = (".parquet", ".csv", ".npy", ".npz")
 STAGING_PREFIX = ".nnspec-run-"
 
 
-class PartitionError(ValueError):
+class PartitionError(Portable, ValueError):
     """One partition (input file) could not be scored; `path` names it."""
 
     def __init__(self, path: str, message: str):

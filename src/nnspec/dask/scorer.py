@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from nnspec.arguments import optional, whole
 from nnspec.ir import Dim, Graph
 
 DEFAULT_BLOCK_ROWS = 4096
@@ -77,11 +78,7 @@ class Scorer:
         *,
         block_rows: int | None = DEFAULT_BLOCK_ROWS,
     ):
-        if block_rows is not None and (
-            isinstance(block_rows, bool) or not isinstance(block_rows, int) or block_rows < 1
-        ):
-            raise ValueError(f"block_rows must be a positive integer or None, got {block_rows!r}")
-        self.block_rows = block_rows
+        self.block_rows = optional(whole, "block_rows", block_rows, 1)
         self._recipe = _recipe(model, params)
         self._build()
         self._check_rows()

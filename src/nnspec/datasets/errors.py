@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 
 from nnspec.fileio import PathLike
+from nnspec.portable import Portable
 
 
-class DataError(ValueError):
+class DataError(Portable, ValueError):
     """A data file is missing, malformed or does not hold what was asked for."""
 
     def __init__(self, path: PathLike, message: str):

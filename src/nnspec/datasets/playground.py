@@ -16,13 +16,14 @@ the same seed gives the same underlying points at every noise level.
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
+from nnspec import arguments
+from nnspec.arguments import number, whole
 from nnspec.datasets.files import PathLike, save_arrays
 from nnspec.errors import did_you_mean
 
@@ -210,9 +211,9 @@ def make(
         task, generate, _ = _SETS[name]
     except (KeyError, TypeError):
         raise ValueError(f"unknown data set {name!r}{did_you_mean(str(name), NAMES)}") from None
-    n = _count(n)
-    noise = _noise(noise)
-    seed = _seed(seed)
+    n = whole("n", n, 1, MAX_POINTS)
+    noise = number("noise (the standard deviation)", noise, 0.0)
+    seed = arguments.seed("seed", seed)
     out_dtype = _dtype(dtype)
     features, classes = _layout(name, features, classes)
 
@@ -240,57 +241,16 @@ def _layout(name: str, features: object, classes: object) -> tuple[int, int]:
     """Check `features` and `classes` against what data set `name` can vary."""
     checked = {}
     for what, value in (("features", features), ("classes", classes)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise TypeError(f"{what} must be an integer, got {value!r}")
-        checked[what] = int(value)
+        checked[what] = whole(what, value)
         if checked[what] != 2 and what not in _FLEXIBLE.get(name, ()):
             can = [k for k, v in _FLEXIBLE.items() if what in v]
             raise ValueError(
                 f"{name!r} has 2 {what}; only {' and '.join(map(repr, can))} "
                 f"take{'s' if len(can) == 1 else ''} another number"
             )
-    if not 1 <= checked["features"] <= MAX_FEATURES:
-        raise ValueError(f"features must be 1 to {MAX_FEATURES}, got {checked['features']}")
-    if not 2 <= checked["classes"] <= 2 * checked["features"]:
-        raise ValueError(
-            f"classes must be 2 to 2·features ({2 * checked['features']}), got {checked['classes']}"
-        )
+    whole("features", checked["features"], 1, MAX_FEATURES)
+    whole("classes", checked["classes"], 2, 2 * checked["features"])
     return checked["features"], checked["classes"]
-
-
-def _count(n: object) -> int:
-    if isinstance(n, bool):
-        raise TypeError(f"n must be an integer number of points, got {n!r}")
-    try:
-        n = operator.index(n)  # type: ignore[arg-type]
-    except TypeError:
-        raise TypeError(f"n must be an integer number of points, got {n!r}") from None
-    if not 1 <= n <= MAX_POINTS:
-        raise ValueError(f"n must be between 1 and {MAX_POINTS:,}, got {n}")
-    return n
-
-
-def _noise(noise: object) -> float:
-    if isinstance(noise, bool) or not isinstance(noise, (int, float, np.integer, np.floating)):
-        raise TypeError(f"noise must be a number, got {noise!r}")
-    noise = float(noise)
-    if not math.isfinite(noise) or noise < 0:
-        raise ValueError(
-            f"noise must be a finite number >= 0 (the standard deviation), got {noise!r}"
-        )
-    return noise
-
-
-def _seed(seed: object) -> int:
-    if isinstance(seed, bool):
-        raise TypeError(f"seed must be an integer, got {seed!r}")
-    try:
-        seed = operator.index(seed)  # type: ignore[arg-type]
-    except TypeError:
-        raise TypeError(f"seed must be an integer, got {seed!r}") from None
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
-    return seed
 
 
 def _dtype(dtype: object) -> np.dtype:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from nnspec.arguments import optional, whole
 from nnspec.interpreter.metrics import METRICS, Evaluator
 from nnspec.interpreter.model import Model
 from nnspec.interpreter.train import target_name, training_arrays, training_section
@@ -29,6 +30,7 @@ def evaluate(
     Raises ValueError for a graph without a training loss, an unknown metric, or data
     that does not fit the graph (the message names the input).
     """
+    batch_size = optional(whole, "batch_size", batch_size, 1)
     training = training_section(model)
     feeds = model.gradient_plan(outputs=(training.output,)).feeds
     target = target_name(model, feeds)

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from nnspec.ir import Node
 
 SOURCE = "<nnspec plan>"
+MAX_INLINE_ARGS = 64
+"""Inputs a step names inline; a step with more reads them from a tuple of slots, so
+the compiled plan's size (and the time to compile it) does not grow with them."""
 
 
 def straight_line(steps: tuple[RunStep, ...]) -> Callable[[list[Any]], list[Any]]:
@@ -30,7 +33,11 @@ def straight_line(steps: tuple[RunStep, ...]) -> Callable[[list[Any]], list[Any]
     owner: list[int] = [-1]  # line number - 1 -> index of the step it belongs to
     for k, (fn, ins, out, free, _) in enumerate(steps):
         namespace[f"f{k}"] = fn
-        args = ", ".join(f"e[{int(i)}]" for i in ins)
+        if len(ins) <= MAX_INLINE_ARGS:
+            args = ", ".join(f"e[{int(i)}]" for i in ins)
+        else:  # a concat of 10^6 inputs: compiling them inline took seconds and GBs
+            namespace[f"a{k}"] = tuple(int(i) for i in ins)
+            args = f"*map(e.__getitem__, a{k})"
         lines.append(f"    e[{int(out)}] = f{k}({args})")
         lines.extend(f"    e[{int(slot)}] = None" for slot in free)
         owner += [k] * (1 + len(free))

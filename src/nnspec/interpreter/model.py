@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from nnspec import arguments
+from nnspec.autodiff import borrowed_values
 from nnspec.interpreter.backward import propagate
 from nnspec.interpreter.init import initial_values
 from nnspec.interpreter.inputs import prepare
@@ -84,6 +86,7 @@ class Model:
     ):
         self.graph = ensure_typed(graph)  # a hand-built graph gets a clear error here
         self.threads = check(threads)
+        seed = arguments.optional(arguments.seed, "seed", seed)
         self.layout = Layout(graph)
         self._env: list[Any] = [None] * self.layout.size
         values = initial_values(graph, seed)
@@ -100,6 +103,8 @@ class Model:
         self.forward_plan = self.plan(graph.outputs)
         self.weights = sum(p.type.size() or 0 for p in graph.params)
         """Param elements: multiply-adds per example, roughly, for `threads.choose`."""
+        self.borrowed = borrowed_values(graph)
+        """Values that may share memory with an input or a param: `run` copies them."""
 
     @classmethod
     def load(cls, source: str | os.PathLike | Mapping[str, Any], **kwargs: Any) -> Model:
@@ -211,7 +216,11 @@ class Model:
         setting = self.threads if threads is None else check(threads)
         with blas_threads(setting, self.work(env, plan)):
             env = plan.run(env)
-        return {name: env[slot] for name, slot in zip(plan.outputs, plan.out_slots, strict=True)}
+        borrowed = self.borrowed
+        return {
+            name: env[slot].copy() if name in borrowed else env[slot]
+            for name, slot in zip(plan.outputs, plan.out_slots, strict=True)
+        }
 
     def __call__(self, **inputs: Any) -> dict[str, np.ndarray]:
         return self.run(inputs)

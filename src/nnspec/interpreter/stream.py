@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from nnspec.arguments import whole
+
 Partition = Mapping[str, Any] | Callable[[], Mapping[str, Any]]
 DEFAULT_BUFFER_ROWS = 65_536
 
@@ -50,10 +52,7 @@ class PartitionStream:
                 "data must be a list of partitions (mappings of arrays by name, or "
                 f"callables returning one), got {type(partitions).__name__}"
             )
-        if isinstance(buffer_rows, bool) or not isinstance(buffer_rows, int) or buffer_rows < 1:
-            raise ValueError(
-                f"the shuffle buffer must be a positive row count, got {buffer_rows!r}"
-            )
+        buffer_rows = whole("shuffle_buffer", buffer_rows, 1)
         self.partitions = list(partitions)
         if not self.partitions:
             raise ValueError("data holds no partitions")

@@ -30,6 +30,8 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
+from nnspec.arguments import optional, whole
+
 SMALL_WORK = 1 << 22
 """Multiply-adds per call below which "auto" leaves the BLAS alone. Setting and
 restoring the count costs 10-30 µs (three library calls; measured on a loaded
@@ -44,13 +46,13 @@ _LEAVE = contextlib.nullcontext()
 _sample: tuple[float, int] = (-float("inf"), 0)
 
 
+MAX_THREADS = 1024  # as ``--threads``
+
+
 def check(threads: Any) -> int | None:
-    """`threads` itself when it is None ("auto") or a whole number >= 1, else ValueError."""
-    if threads is None:
-        return None
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"threads must be None (auto) or a whole number >= 1, got {threads!r}")
-    return threads
+    """`threads` itself when it is None ("auto") or a whole number from 1 to
+    `MAX_THREADS`; else TypeError or ValueError (`nnspec.arguments`)."""
+    return optional(whole, "threads", threads, 1, MAX_THREADS)
 
 
 def usable_cores() -> int:

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from nnspec import arguments
+from nnspec.arguments import number, optional, whole
 from nnspec.autodiff import training_roles
 from nnspec.interpreter.inputs import prepare
 from nnspec.interpreter.metrics import METRICS, Evaluator
@@ -31,6 +33,7 @@ from nnspec.interpreter.stream import DEFAULT_BUFFER_ROWS, Partition, PartitionS
 from nnspec.interpreter.threads import blas_threads, check
 from nnspec.ir import Graph, Input, Training
 from nnspec.optimizers import SettingError
+from nnspec.portable import Portable
 from nnspec.spec.learnable import NothingToLearnWarning, learning_problems
 
 
@@ -95,7 +98,7 @@ class History:
 SPLIT_STREAM = 0x5E1  # second seed word of validation_split's shuffle
 
 
-class TrainingError(RuntimeError):
+class TrainingError(Portable, RuntimeError):
     """Training stopped (non-finite loss); the model keeps the last completed epoch."""
 
     def __init__(self, message: str, history: History):
@@ -157,6 +160,12 @@ def train(
     `threads` (the BLAS thread count; default: the model's, see `Model`) holds
     for this run only.
     """
+    epochs = optional(whole, "epochs", epochs, 1)
+    batch_size = optional(whole, "batch_size", batch_size, 1)
+    seed = optional(arguments.seed, "seed", seed)
+    shuffle_buffer = whole("shuffle_buffer", shuffle_buffer, 1)
+    learning_rate = optional(number, "learning_rate", learning_rate, above=0.0)
+    threads = check(threads)
     model = (
         model_or_graph if isinstance(model_or_graph, Model) else Model(model_or_graph, seed=seed)
     )

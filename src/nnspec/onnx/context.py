@@ -24,11 +24,12 @@ import numpy as np
 from nnspec.errors import ShapeError
 from nnspec.ir import Dim, TensorType
 from nnspec.ops import REGISTRY
+from nnspec.portable import Portable
 
 _INVALID = re.compile(r"[^A-Za-z0-9_]+")
 
 
-class ImportFailure(Exception):
+class ImportFailure(Portable, Exception):
     """Raised by a converter: the node cannot be imported (`code`, `why`)."""
 
     def __init__(self, code: str, why: str):

@@ -123,15 +123,18 @@ def _import(
     env: dict[str, Value | _Missing] = dict(feeds)
     cx.used.update(feed.name for feed in env.values())  # type: ignore[union-attr]
     needed = _used_names(graph, kept, wanted)
+    # A refused value is reported once, where it is refused: what uses it stays quiet.
+    poisoned: set[str] = set()
     for tensor_name, (index, tensor) in initializers.items():
         if tensor_name in needed:
             array = _initializer(tensor, index, cx, problems)
-            if array is not None:
+            if array is None:
+                poisoned.add(tensor_name)
+            else:
                 env[tensor_name] = array
                 if array.dtype.kind == "f":
                     cx.weight_names[id(array)] = (array, tensor_name)
     graph_outputs = set(wanted)
-    poisoned: set[str] = set()
     opsets = {e.domain or "ai.onnx": int(e.version) for e in model.opset_import}
     for index in kept:
         node = graph.node[index]

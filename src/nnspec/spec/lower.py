@@ -35,13 +35,14 @@ from typing import Any
 from nnspec.errors import ShapeError, pointer_join
 from nnspec.ir import Node, Param, TensorType, freeze
 from nnspec.ops import REGISTRY
+from nnspec.portable import Portable
 from nnspec.regularizers import SCHEMA as _REGULARIZER
 
 ACTIVATIONS = tuple(name for name, op in REGISTRY.items() if op.activation)
 """Ops a dense layer may apply (`OpDef.activation`), with their attribute defaults."""
 
 
-class LayerError(Exception):
+class LayerError(Portable, Exception):
     """A composite's own check failed; `pointer` locates the cause in the document."""
 
     def __init__(self, code: str, message: str, pointer: str):

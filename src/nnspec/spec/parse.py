@@ -30,6 +30,7 @@ from typing import Any, NoReturn, cast
 
 from nnspec.errors import Problem, SpecError, pointer_join
 from nnspec.fileio import open_regular
+from nnspec.portable import Portable
 from nnspec.spec.limits import DEFAULT_LIMITS, Limits
 
 __all__ = ["ParsedDocument", "parse_json", "read_document", "value_problems"]
@@ -405,7 +406,7 @@ class _Frame:
         self.key_start = 0
 
 
-class _ScanError(Exception):
+class _ScanError(Portable, Exception):
     """A fatal problem found by the scanner (the scan cannot go on)."""
 
     def __init__(self, code: str, offset: int, message: str, pointer: str) -> None:
@@ -615,22 +616,33 @@ class _Scanner:
 
 
 class _PositionIndex:
-    """Offsets of every value of a document, built once by `_Scanner`."""
+    """Offsets of the values pointers name, found on demand in text that parses.
 
-    def __init__(self, root: _IndexNode | int | None, lines: _Lines, text: str) -> None:
-        self.root = root
+    The full `_Scanner` is a Python loop over every character: seconds on a document
+    of a few megabytes, which reporting one warning must not cost. This index only
+    walks the containers on the pointers asked about, one member at a time; each
+    member's value is skipped by the C decoder (``raw_decode``), so locating a
+    problem costs about one ``json.loads`` of the containers on its path, and the
+    child offsets of each container visited are kept for the next question.
+    """
+
+    def __init__(self, root: int | None, lines: _Lines, text: str) -> None:
+        self.root = root  # offset of the root value; None if the text does not parse
         self.lines = lines
         self.text = text
         self._ends: dict[int, int] = {}
+        self._children: dict[int, dict[str, tuple[int, int]] | list[int] | None] = {}
 
     @classmethod
     def build(cls, text: str) -> _PositionIndex:
-        scanner = _Scanner(text, max_depth=len(text) + 1)
+        start = _match_ws(text, 0).end()
         try:
-            root: _IndexNode | int | None = scanner.run()
-        except _ScanError:
-            root = None
-        return cls(root, _Lines(text), text)
+            _, end = _DECODER.raw_decode(text, start)
+        except (ValueError, RecursionError):
+            return cls(None, _Lines(text), text)
+        index = cls(start, _Lines(text), text)
+        index._ends[start] = end
+        return index
 
     def end(self, start: int) -> int:
         """Offset just past the value (or the member: key, colon, value) at `start`.
@@ -642,28 +654,64 @@ class _PositionIndex:
             _, end = _DECODER.raw_decode(self.text, start)
             after = _match_ws(self.text, end).end()
             if self.text.startswith(":", after):  # `start` is a member's key
-                _, end = _DECODER.raw_decode(self.text, _match_ws(self.text, after + 1).end())
+                end = self._value_end(_match_ws(self.text, after + 1).end())
             self._ends[start] = end
         return end
 
+    def _value_end(self, start: int) -> int:
+        end = self._ends.get(start)
+        if end is None:
+            _, end = _DECODER.raw_decode(self.text, start)
+            self._ends[start] = end
+        return end
+
+    def _members(self, start: int) -> dict[str, tuple[int, int]] | list[int] | None:
+        """The children of the container at `start`: ``key -> (key offset, value
+        offset)`` for an object (the first of duplicate keys), the value offsets for
+        an array; None for a scalar."""
+        if start in self._children:
+            return self._children[start]
+        text = self.text
+        opener = text[start]
+        found: dict[str, tuple[int, int]] | list[int] | None = None
+        if opener == "{" or opener == "[":
+            closer = "}" if opener == "{" else "]"
+            members: dict[str, tuple[int, int]] = {}
+            elements: list[int] = []
+            pos = _match_ws(text, start + 1).end()
+            while not text.startswith(closer, pos):
+                if opener == "{":
+                    key_end = _STRING.match(text, pos).end()  # type: ignore[union-attr]
+                    raw = text[pos + 1 : key_end - 1]
+                    key = json.loads(text[pos:key_end]) if "\\" in raw else raw
+                    value = _match_ws(text, _match_ws(text, key_end).end() + 1).end()
+                    members.setdefault(key, (pos, value))
+                else:
+                    value = pos
+                    elements.append(value)
+                pos = _match_ws(text, self._value_end(value)).end()
+                if text.startswith(",", pos):
+                    pos = _match_ws(text, pos + 1).end()
+            found = members if opener == "{" else elements
+        self._children[start] = found
+        return found
+
     def offset(self, pointer: str) -> int:
         """Offset for `pointer`, or for its deepest resolving prefix."""
-        node = self.root
-        assert node is not None
-        offset = _start_of(node)
+        assert self.root is not None
+        offset = node = self.root
         tokens = pointer.split("/")[1:] if pointer.startswith("/") else []
         for token in tokens:
-            if not isinstance(node, _IndexNode):
-                break
-            children = node.children
+            children = self._members(node)
             if isinstance(children, dict):
                 token = token.replace("~1", "/").replace("~0", "~")
                 if token not in children:
                     break
                 offset, node = children[token]
-            else:
+            elif isinstance(children, list):
                 if not _INDEX.match(token) or int(token) >= len(children):
                     break
-                node = children[int(token)]
-                offset = _start_of(node)
+                offset = node = children[int(token)]
+            else:
+                break
         return offset
