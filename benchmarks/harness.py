@@ -2,9 +2,9 @@
 
 Contenders of one workload are timed round-robin (A B C, A B C, ...) so a slow
 period of the shared machine hits all of them alike; each contender is warmed
-untimed right before its timed calls, after a short idle pause that lets the BLAS
-thread pool of the previous contender stop spinning (on 2 cores it otherwise
-steals time from the next one). Results are reported as ratios to the baseline
+untimed right before its timed calls, after a short idle pause and after the BLAS
+thread pool of the previous contender has stopped spinning (`settle`; on 2 cores
+it otherwise steals time from the next one). Results are reported as ratios to the baseline
 measured in the same run.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 import statistics
 import subprocess
 import sys
@@ -74,6 +75,7 @@ def measure(
     for _ in range(rounds):
         for contender in contenders:
             time.sleep(idle)
+            settle()
             with blas_limit(contender.threads):
                 samples[contender.name].append(time_calls(contender.call, min_time))
     baseline = statistics.median(samples[contenders[0].name])
@@ -87,6 +89,32 @@ def measure(
         )
         for c in contenders
     ]
+
+
+def settle(limit: float = 1.0) -> None:
+    """Wait (at most `limit` seconds) until no other thread of this process is running.
+
+    After a call on several threads OpenBLAS's idle workers keep spinning for about
+    0.1 s (measured: 0.12 s here). A contender timed in that window shares the cores
+    with them, which on a busy machine made whatever followed a multi-threaded
+    contender up to 1.5x slower. Linux only (/proc); elsewhere it returns at once.
+    """
+    end = time.monotonic() + limit
+    while time.monotonic() < end and _running_threads() > 1:
+        time.sleep(0.005)
+
+
+def _running_threads() -> int:
+    """This process's threads in state R (running or runnable); 0 where unknown."""
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return 0
+    running = 0
+    for task in tasks:
+        with contextlib.suppress(OSError), open(f"/proc/self/task/{task}/stat") as f:
+            running += f.read().rpartition(")")[2].split()[0] == "R"
+    return running
 
 
 def blas_limit(threads: int | None) -> contextlib.AbstractContextManager[Any]:

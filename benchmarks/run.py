@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import timeit
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import asdict
@@ -96,15 +97,17 @@ def interpreter_stepper(
     return call, lambda: dict(model.params)
 
 
-def compiled_stepper(graph: Any, params: dict[str, np.ndarray], lr: float) -> Stepper:
+def compiled_stepper(
+    graph: Any, params: dict[str, np.ndarray], lr: float, threads: int | None = None
+) -> Stepper:
     """The module of ``nnspec compile --train``: its `train_step` (forward, loss,
-    backward, the document's SGD update of its own weights)."""
+    backward, the document's SGD update of its own weights) on `threads` BLAS threads."""
     module = load_source(nnspec.compile(graph, params, self_test=False, train=True))
     state = module.init_state()
     x_name, label_name = module.TRAIN_INPUTS
 
     def call(x: np.ndarray, labels: np.ndarray) -> float:
-        return module.train_step({x_name: x, label_name: labels}, state)
+        return module.train_step({x_name: x, label_name: labels}, state, threads=threads)
 
     return call, lambda: {k: v.copy() for k, v in module.PARAMS.items()}
 
@@ -187,14 +190,14 @@ def busy_core_rows(
     rounds: int,
     min_time: float,
 ) -> list:
-    """The same code with "1 BLAS thread" and "default threads", one other core busy.
+    """The same code on 1 BLAS thread, on one per core and by default, one other core busy.
 
     A background process spins on one core for the whole measurement (started and
     stopped here, with its own time limit). "default threads" is what the code does
-    unasked: NumPy's BLAS default (one thread per core) for NumPy and the compiled
-    module, nnspec's "auto" for the interpreter, which is also timed with the BLAS
-    default count fixed. Predictions are checked against NumPy's first; the
-    training steps are the code verified in the quiet rows.
+    unasked: NumPy's BLAS default (one thread per core) for NumPy, nnspec's "auto"
+    (``threads=None``) for the interpreter and the compiled module, which are also
+    timed with ``threads=1`` and ``threads=cores``. Predictions are checked against
+    NumPy's first; the training steps are the code verified in the quiet rows.
     """
     cores = threads.usable_cores()
     graph, params = mlp.graph_and_params(train=False, sizes=sizes)
@@ -209,16 +212,8 @@ def busy_core_rows(
             x, _ = mlp.data(batch, sizes)
             contenders = [
                 *_thread_pair("numpy", lambda x=x: baselines.mlp_predict(x, params)),
-                harness.Contender(
-                    f"{INTERPRETER}, 1 BLAS thread", lambda x=x: models[1].predict(x)
-                ),
-                harness.Contender(
-                    f"{INTERPRETER}, {cores} BLAS threads", lambda x=x: models[cores].predict(x)
-                ),
-                harness.Contender(
-                    f"{INTERPRETER}, default threads", lambda x=x: models[None].predict(x)
-                ),
-                *_thread_pair("nnspec compiled", lambda x=x: module.predict(x)),
+                *_thread_choices(INTERPRETER, cores, lambda n, x=x: models[n].predict(x)),
+                *_thread_choices(COMPILED, cores, lambda n, x=x: module.predict(x, threads=n)),
             ]
             harness.verify(contenders, rtol=1e-4, atol=1e-6)
             results += harness.measure(
@@ -227,29 +222,20 @@ def busy_core_rows(
         for batch in train_batches:
             x, labels = mlp.data(batch, sizes)
             x, labels = checked_batch(train_graph, train_params, x, labels)
-            steps = {
-                "numpy": numpy_stepper(train_graph, train_params, lr)[0],
-                "interp 1": interpreter_stepper(train_graph, train_params, lr, 1)[0],
-                "interp n": interpreter_stepper(train_graph, train_params, lr, cores)[0],
-                "interp auto": interpreter_stepper(train_graph, train_params, lr)[0],
-                "compiled": compiled_stepper(train_graph, train_params, lr)[0],
+            steps: dict[Any, Callable[[np.ndarray, np.ndarray], float]] = {
+                "numpy": numpy_stepper(train_graph, train_params, lr)[0]
             }
+            for n in (None, 1, cores):
+                steps[INTERPRETER, n] = interpreter_stepper(train_graph, train_params, lr, n)[0]
+                steps[COMPILED, n] = compiled_stepper(train_graph, train_params, lr, n)[0]
             contenders = [
                 *_thread_pair("numpy", lambda f=steps["numpy"], x=x, y=labels: f(x, y)),
-                harness.Contender(
-                    f"{INTERPRETER}, 1 BLAS thread",
-                    lambda f=steps["interp 1"], x=x, y=labels: f(x, y),
-                ),
-                harness.Contender(
-                    f"{INTERPRETER}, {cores} BLAS threads",
-                    lambda f=steps["interp n"], x=x, y=labels: f(x, y),
-                ),
-                harness.Contender(
-                    f"{INTERPRETER}, default threads",
-                    lambda f=steps["interp auto"], x=x, y=labels: f(x, y),
-                ),
-                *_thread_pair(
-                    "nnspec compiled", lambda f=steps["compiled"], x=x, y=labels: f(x, y)
+                *(
+                    contender
+                    for code in (INTERPRETER, COMPILED)
+                    for contender in _thread_choices(
+                        code, cores, lambda n, c=code, s=steps, x=x, y=labels: s[c, n](x, y)
+                    )
                 ),
             ]
             results += harness.measure(
@@ -262,6 +248,18 @@ def busy_core_rows(
 
 
 INTERPRETER = "nnspec interpreter"
+COMPILED = "nnspec compiled"
+
+
+def _thread_choices(
+    code: str, cores: int, call: Callable[[int | None], Any]
+) -> list[harness.Contender]:
+    """nnspec's `call(threads)` with 1 BLAS thread, one per core and its default (auto)."""
+    return [
+        harness.Contender(f"{code}, 1 BLAS thread", lambda: call(1)),
+        harness.Contender(f"{code}, {cores} BLAS threads", lambda: call(cores)),
+        harness.Contender(f"{code}, default threads", lambda: call(None)),
+    ]
 
 
 def _thread_pair(name: str, call: Callable[[], Any]) -> list[harness.Contender]:
@@ -280,14 +278,14 @@ def thread_choice(results: list) -> list[dict[str, Any]]:
         if r.workload.startswith("busy core: "):
             by_workload.setdefault(r.workload, {})[r.contender] = r.median_s
     for workload, times in by_workload.items():
-        for code in ("numpy", INTERPRETER, "nnspec compiled"):
+        for code in ("numpy", INTERPRETER, COMPILED):
             fixed = {
                 k: v
                 for k, v in times.items()
                 if k.startswith(f"{code}, ") and k != f"{code}, default threads"
             }
             fixed[f"{code}, default threads"] = times[f"{code}, default threads"]
-            if code == INTERPRETER:  # its default is "auto"; the BLAS default is a fixed count
+            if code != "numpy":  # nnspec's default is "auto"; the BLAS default is a fixed count
                 fixed.pop(f"{code}, default threads")
             best = min(fixed, key=fixed.__getitem__)
             rows.append(
@@ -315,32 +313,30 @@ def mlp_flops(sizes: tuple[int, ...], batch: int) -> float:
 
 
 def per_node_overhead(nodes: int, min_time: float) -> float:
-    """Seconds the interpreter adds per node beyond the work of the node's own function.
+    """Seconds the interpreter adds per node beyond the call of the node's own function.
 
-    A chain of `nodes` tanh nodes on a [1, 8] float32 input: ``model.predict``
-    against calling the very functions its plan runs, in a plain loop. The
-    difference (entry checks included) divided by `nodes` is the interpretive
-    overhead of one node.
+    Chains of `nodes` and of 2 x `nodes` tanh nodes on a [1, 8] float32 input: the
+    difference of their ``model.predict`` times over `nodes` is the cost of one more
+    node (the entry checks and the result dict are the same in both, so they cancel),
+    and from it the time of one call of that node's step function on its own
+    (`timeit`, whose loop adds a few ns) is taken away. What remains is the
+    interpreter's bookkeeping per node: reading and writing its environment slots.
     """
-    doc = {
-        "nnspec": "1",
-        "inputs": {"x": {"shape": ["batch", 8]}},
-        "nodes": [{"op": "tanh"} for _ in range(nodes)],
-    }
-    model = Model(nnspec.load(doc))
     x = np.linspace(-1, 1, 8, dtype=np.float32).reshape(1, 8)
-    fns = [step[0] for step in model.forward_plan.steps]
-
-    def direct() -> np.ndarray:
-        value = x.copy()  # the plan's first step may write in place; never into x
-        for fn in fns:
-            value = fn(value)
-        return value
-
-    assert np.array_equal(direct(), model.predict(x))
-    interpreted = harness.time_calls(lambda: model.predict(x), min_time)
-    plain = harness.time_calls(direct, min_time)
-    return (interpreted - plain) / nodes
+    times = []
+    for count in (nodes, 2 * nodes):
+        doc = {
+            "nnspec": "1",
+            "inputs": {"x": {"shape": ["batch", 8]}},
+            "nodes": [{"op": "tanh"} for _ in range(count)],
+        }
+        model = Model(nnspec.load(doc))
+        times.append(harness.time_calls(lambda m=model: m.predict(x), min_time))
+    step = model.forward_plan.steps[1][0]  # a middle node: tanh written in place
+    value = np.tanh(x)
+    number = max(1, int(min_time / 1e-6))
+    own = timeit.Timer("f(v)", globals={"f": step, "v": value}).timeit(number) / number
+    return (times[1] - times[0]) / nodes - own
 
 
 def compile_time(nodes: int) -> float:
@@ -385,6 +381,30 @@ def peak_memory_of_training(sizes: tuple[int, ...], batch: int, steps: int) -> i
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+
+
+def warm_call_bytes(sizes: tuple[int, ...], batch: int) -> dict[str, int]:
+    """Peak bytes NumPy allocates (tracemalloc) in one predict call after a first one:
+    what each contender allocates per call once its buffers, if any, exist."""
+    graph, params = mlp.graph_and_params(train=False, sizes=sizes)
+    model = Model(graph, params, threads=1)
+    module = load_source(nnspec.compile(graph, params, self_test=False))
+    x, _ = mlp.data(batch, sizes)
+    calls = {
+        "numpy": lambda: baselines.mlp_predict(x, params),
+        "interpreter": lambda: model.predict(x),
+        "compiled": lambda: module.predict(x, threads=1),
+    }
+    peaks = {}
+    for name, call in calls.items():
+        call()
+        tracemalloc.start()
+        try:
+            call()
+            peaks[f"warm_predict_bytes_{name}_batch_{batch}"] = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    return peaks
 
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -505,6 +525,7 @@ def main(argv: list[str] | None = None) -> int:
         "compile_seconds_1000_nodes": compile_time(30 if args.quick else 1000),
         "import_overhead_seconds": import_overhead(sizes, 1 if args.quick else 5),
         "peak_training_bytes": peak_memory_of_training(sizes, 32 if args.quick else 128, 2),
+        **warm_call_bytes(sizes, batches[-1]),
     }
     print()
     print("| figure | value |\n|---|---:|")

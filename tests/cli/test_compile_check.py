@@ -40,7 +40,7 @@ def test_weights_file_is_written_beside_the_module(tmp_path: Path) -> None:
 
 def test_compile_to_stdout_and_usage_errors(capsys: pytest.CaptureFixture) -> None:
     assert main(["compile", str(EXAMPLES / "xor.json")]) == 0
-    assert "def predict(x):" in capsys.readouterr().out
+    assert "def predict(x, *, threads=None):" in capsys.readouterr().out
     assert main(["compile", str(EXAMPLES / "xor.json"), "--check"]) == 2
 
 

@@ -194,3 +194,33 @@ def _xor():
     import nnspec
 
     return nnspec.load(EXAMPLES / "xor.json")
+
+
+def test_ctrl_c_wrapped_by_python_during_an_import_is_still_an_interrupt(monkeypatch, capsys):
+    """A Ctrl-C landing while an imported module creates a class reaches nnspec as a
+    RuntimeError from __set_name__ (seen once when SIGINT hit `import platform`)."""
+    from nnspec.cli import main as cli_main
+
+    class Interrupting:
+        def __set_name__(self, owner: type, name: str) -> None:
+            raise KeyboardInterrupt
+
+    def start_up(argv: list[str] | None) -> int:
+        type("Late", (), {"field": Interrupting()})
+        return 0
+
+    monkeypatch.setattr(cli_main, "_main", start_up)
+    assert cli_main.main(["validate"]) == 130
+    assert capsys.readouterr().err == "nnspec: interrupted\n"
+    assert cli_main.caused_by_interrupt(RuntimeError("x")) is False
+
+
+def test_an_error_not_caused_by_ctrl_c_is_not_hidden(monkeypatch):
+    from nnspec.cli import main as cli_main
+
+    def broken(argv: list[str] | None) -> int:
+        raise ZeroDivisionError
+
+    monkeypatch.setattr(cli_main, "_main", broken)
+    with pytest.raises(ZeroDivisionError):
+        cli_main.main(["validate"])

@@ -129,14 +129,19 @@ EXTREME = [3.4e38, 5e-324, -0.0, 0.0, 1e-45, 0.1, 1e30, 3.4028234663852886e38]
 _STDLIB = {"argparse", "base64", "contextlib", "hashlib", "io", "math", "os", "stat", "sys"}
 _STDLIB |= {"_thread"}  # an interrupt Python swallowed is delivered again from a thread
 _STDLIB |= {"csv", "re"}
-ALLOWED_IMPORTS = _STDLIB | {"zipfile", "numpy"}
-MODULES = _STDLIB | {"zipfile", "np"}
+# predict's workspace (per thread) and BLAS thread choice (sampled once a second), and
+# threadpoolctl, imported only when present and only to set BLAS thread counts:
+_THREADS = {"threading", "time"}
+ALLOWED_IMPORTS = _STDLIB | _THREADS | {"zipfile", "numpy", "threadpoolctl"}
+MODULES = _STDLIB | _THREADS | {"zipfile", "np", "threadpoolctl"}
 BUILTINS = {"print", "len", "isinstance", "zip", "enumerate", "int", "float", "max", "open"}
 BUILTINS |= {"str", "ValueError", "OSError", "__name__", "__file__", "__doc__"}
 # --train adds these (the optimizer, fit's batches, _unbroadcast):
 BUILTINS |= {"dict", "set", "next", "iter", "min", "range", "slice", "tuple", "FloatingPointError"}
 # predict's fast input check (`type(x) is np.ndarray`):
 BUILTINS |= {"type"}
+# the thread choice (`threads=`: a whole number, not a bool):
+BUILTINS |= {"bool", "IndexError", "AttributeError"}
 # the command line (main and its file helpers):
 BUILTINS |= {"any", "getattr", "list", "EOFError", "KeyboardInterrupt", "FileNotFoundError"}
 BUILTINS |= {"BaseException", "UnicodeDecodeError"}

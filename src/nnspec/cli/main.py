@@ -78,6 +78,24 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("nnspec: interrupted", file=sys.stderr)
         return INTERRUPTED
+    except Exception as exc:
+        if not caused_by_interrupt(exc):
+            raise
+        print("nnspec: interrupted", file=sys.stderr)
+        return INTERRUPTED
+
+
+def caused_by_interrupt(exc: BaseException) -> bool:
+    """Whether a Ctrl-C is behind this exception: Python wraps one that lands while a
+    class is being created (an import's `__set_name__`) in a RuntimeError."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _main(argv: list[str] | None) -> int:

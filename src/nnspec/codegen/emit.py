@@ -109,6 +109,8 @@ class EmitPlan:
     options: tuple[str, ...] = ()  # the `nnspec compile` flags, recorded in the header
     workspace: list[Buffer] = field(default_factory=list)  # predict's reused buffers
     workspace_key: str = ""  # arguments of ``_workspace``: the inputs' symbolic sizes
+    rows: str = "1"  # predict's rows of work: axis 0 of its first input (as `Model.work`)
+    work_per_row: int = 0  # param elements, `Model.weights`: the thread choice's work
 
 
 def encode(array: np.ndarray) -> tuple[str, ...]:
@@ -318,6 +320,8 @@ def plan(
         dtypes=sorted({t.dtype for _, t in used_inputs}),
         workspace=buffers,
         workspace_key=", ".join(sizes.values()) if buffers else "",
+        rows=next((f"{ident}.shape[0]" for ident, t in used_inputs if t.rank), "1"),
+        work_per_row=sum(p.type.size() or 0 for p in graph.params),
     )
 
 

@@ -52,6 +52,8 @@ RESERVED = frozenset(
         "load_weights",
         "zipfile",
         "threading",
+        "time",
+        "threads",
         "io",
         "WEIGHTS_FILE",
         "WEIGHTS_SHA256",

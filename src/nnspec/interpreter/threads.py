@@ -2,8 +2,9 @@
 
 Sits beside the engines: `Model.run` and `train` wrap their NumPy work in
 `blas_threads`, which sets the count through threadpoolctl for the duration of the
-call and restores it afterwards. Compiled modules import only NumPy and never
-change it; their callers do (see docs/performance.md).
+call and restores it afterwards. Compiled modules carry a printed twin of this rule
+(`_threads` in codegen/templates/module.py.j2; a test compares the two), used through
+threadpoolctl when it is installed (see docs/codegen.md).
 
 The default (``threads=None``, "auto") exists because BLAS libraries start one
 thread per core: on a quiet machine that is fastest for large products, but with
@@ -129,7 +130,8 @@ def _limited(count: int) -> Iterator[None]:
             _saved = [lib.get_num_threads() for lib in libs]
         _active += 1
         for lib in libs:
-            lib.set_num_threads(count)
+            if lib.get_num_threads() != count:  # a set costs 1-15 µs; a get well under 1
+                lib.set_num_threads(count)
     try:
         yield
     finally:
@@ -137,7 +139,8 @@ def _limited(count: int) -> Iterator[None]:
             _active -= 1
             if _active == 0:
                 for lib, old in zip(libs, _saved, strict=True):
-                    lib.set_num_threads(old)
+                    if lib.get_num_threads() != old:
+                        lib.set_num_threads(old)
 
 
 _libraries: list[Any] | None = None
