@@ -269,6 +269,13 @@ CODES: dict[str, CodeInfo] = {
         "a hand-weighted network needs no training section.",
         "warning",
     ),
+    "NN906": CodeInfo(
+        "a training setting cannot take effect with the document's own training settings",
+        "Monitor a value the training records (loss, a metric in training.metrics, their "
+        "val_ forms with validation data), or make the schedule's warm-up shorter than the "
+        "run's epochs.",
+        "warning",
+    ),
 }
 
 

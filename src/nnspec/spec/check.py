@@ -22,7 +22,7 @@ from nnspec.errors import Problem, ShapeError, did_you_mean, pointer_join
 from nnspec.ir import Graph, Input, Node, TensorType, Training, freeze
 from nnspec.ops import REGISTRY
 from nnspec.spec.builder import GraphBuilder, WiredNode, attr_defaults, tensor_type
-from nnspec.spec.learnable import learning_problems
+from nnspec.spec.learnable import learning_problems, setting_problems
 from nnspec.spec.limits import Limits, shape_problems
 from nnspec.spec.lower import COMPOSITES, CheckedLayer, Composite, LayerError, lower
 from nnspec.spec.order import topological_order
@@ -83,6 +83,7 @@ def build_graph(
         meta={k: v for k, v in doc.items() if k.startswith("x-")},
     )
     b.problems.extend(learning_problems(graph))
+    b.problems.extend(setting_problems(graph))
     return graph, b.problems
 
 

@@ -6,6 +6,10 @@ params passes through an op whose gradient is zero almost everywhere (``sign``) 
 that has none. Both are legal documents — the lecture's sign network is one — so
 this is warning NN905, reported by ``nnspec validate`` and by `train` before the
 first epoch. The facts come from each op's `OpDef.gradient`.
+
+Warning NN906 is the same kind of honesty for the training section's own settings: an
+early-stopping monitor the document's training never records (train refuses it unless
+the caller supplies the metric or validation data) and a warm-up that outlasts the run.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from nnspec.ir import Graph
 from nnspec.ops import get
 
 CODE = "NN905"
+SETTINGS_CODE = "NN906"
 
 
 class NothingToLearnWarning(UserWarning):
@@ -49,6 +54,45 @@ def learning_problems(graph: Graph) -> list[Problem]:
             "/training",
         )
     ]
+
+
+def setting_problems(graph: Graph) -> list[Problem]:
+    """NN906 warnings for training settings that cannot act with the document alone."""
+    training = graph.training
+    if training is None:
+        return []
+    problems = []
+    monitor = (training.early_stopping or {}).get("monitor")
+    recorded = ["loss", *training.metrics]
+    if training.validation_split is not None:
+        recorded += [f"val_{name}" for name in recorded]
+    if monitor is not None and monitor not in recorded:
+        base = monitor.removeprefix("val_")
+        needs = []
+        if monitor.startswith("val_") and training.validation_split is None:
+            needs.append("validation data (--validation, --validation-split)")
+        if base not in recorded:
+            needs.append("the metric (training.metrics, or metrics= in Python)")
+        problems.append(
+            Problem(
+                SETTINGS_CODE,
+                f"early stopping monitors {monitor!r}, which this training does not record "
+                f"({', '.join(recorded)}): training stops with an error unless it is given "
+                + " and ".join(needs),
+                "/training/early_stopping/monitor",
+            )
+        )
+    warmup = (training.schedule or {}).get("warmup_epochs", 0)
+    if warmup >= training.epochs:
+        problems.append(
+            Problem(
+                SETTINGS_CODE,
+                f"the schedule's warm-up ({warmup} epochs) lasts the whole run "
+                f"({training.epochs} epochs): the learning rate never reaches its set value",
+                "/training/schedule/warmup_epochs",
+            )
+        )
+    return problems
 
 
 def _gradient_reach(graph: Graph, loss: str) -> tuple[set[str], list[tuple[str, str]]]:
