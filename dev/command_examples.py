@@ -130,7 +130,8 @@ PAGES: tuple[Page, ...] = (
         "[interpreter.md](../interpreter.md#inputs)). `-o -` writes to standard output: "
         "CSV, several outputs side by side in one table as a compiled module prints them "
         "(`a_0,a_1,s`), or with `--output-format npy|npz` the binary file, refused on a "
-        "terminal; a reader that stops early (`| head`) ends the run quietly. A CSV "
+        "terminal and on a standard output that takes only text (a `StringIO`, some "
+        "notebooks'); a reader that stops early (`| head`) ends the run quietly. A CSV "
         "input's header row may be left out when the document has one input: a first row "
         "of numbers is data, a first row of names is the header, and a row mixing both is "
         "refused — the compiled module reads CSV by the same rule. The example runs the "
@@ -150,7 +151,7 @@ PAGES: tuple[Page, ...] = (
                 2,
                 "usage error, unreadable document, missing or unfitting inputs, an output "
                 "that is not .npz/.npy/.csv or -, is the document itself, or is in a missing "
-                "folder; a binary --output-format on a terminal",
+                "folder; a binary --output-format on a terminal or a text-only standard output",
             ),
         ),
         files={"points.csv": _POINTS, "bare.csv": _POINTS.split("\n", 1)[1]},

@@ -747,7 +747,7 @@ def test_unwritable_folder(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr("nnspec.fileio.tempfile.mkstemp", refuse)
+    monkeypatch.setattr("nnspec.fileio._create_temp", refuse)
     with pytest.raises(
         DataError, match=r"cannot write the file \(Permission denied\); check the path"
     ):

@@ -26,7 +26,6 @@ import fnmatch
 import glob
 import os
 import stat
-import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO
@@ -332,13 +331,14 @@ def write_atomic(path: PathLike, content: bytes | str | Writer) -> None:
     folder = os.path.dirname(target)
     if not os.path.isdir(folder):
         raise refusal(path, f"the folder {folder} does not exist; create it first", errno.ENOENT)
-    fd, temp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=folder)
+    fd, temp = _create_temp(folder, os.path.basename(target))
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temp, stat.S_IMODE(mode) if mode is not None else 0o666 & ~_umask())
+        if mode is not None:  # a replaced file keeps its mode; a new one has the umask's
+            os.chmod(temp, stat.S_IMODE(mode))
         os.replace(temp, target)
     except BaseException as exc:
         with contextlib.suppress(OSError):
@@ -367,20 +367,17 @@ def _write_through(shown: str, target: str, mode: int, write: Writer) -> None:
         raise OSError(exc.errno, exc.strerror, shown) from None
 
 
-def _umask() -> int:
-    """The process umask, read without changing it where the OS shows it (Linux): setting
-    it to 0 and back, even briefly, lets other threads (a Dask worker's) create files
-    world-writable in between."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    current = os.umask(0)
-    os.umask(current)
-    return current
+def _create_temp(folder: str, name: str) -> tuple[int, str]:
+    """(fd, path) of a new hidden file ``.NAME.<random>.tmp`` in `folder`, created with
+    mode 0o666 so that the kernel applies the umask. Reading the umask would mean
+    setting it (outside Linux's /proc), and while it is changed other threads of the
+    process (a Dask worker's) would create files with the wrong mode."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    flags |= getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        temp = os.path.join(folder, f".{name}.{os.urandom(6).hex()}.tmp")
+        with contextlib.suppress(FileExistsError):
+            return os.open(temp, flags, 0o666), temp
 
 
 # ---------------------------------------------------------------------------- globs

@@ -111,6 +111,48 @@ def test_refusals_write_nothing(work, capsysbinary, args, message):
     assert sorted(p.name for p in work.iterdir()) == ["points.csv", "sign.json", "two.json"]
 
 
+class _TextOnly(io.TextIOBase):
+    """A text stream with no binary layer, as a notebook's or a GUI's stdout can be."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        return len(text)
+
+
+@pytest.mark.parametrize("stream", [io.StringIO, _TextOnly])
+@pytest.mark.parametrize("doc", ["sign.json", "two.json"])
+def test_csv_to_a_text_only_stdout_is_the_text_of_the_file(work, monkeypatch, stream, doc):
+    assert main(["run", doc, "-i", "points.csv", "-o", "out.csv"]) == 0
+    out = stream()
+    monkeypatch.setattr(sys, "stdout", out)
+    assert main(["run", doc, "-i", "points.csv", "-o", "-"]) == 0
+    monkeypatch.undo()
+    text = out.getvalue() if isinstance(out, io.StringIO) else "".join(out.parts)
+    assert text == (work / "out.csv").read_text()
+
+
+@pytest.mark.parametrize("stream", [io.StringIO, _TextOnly])
+@pytest.mark.parametrize("fmt", ["npy", "npz"])
+def test_binary_to_a_text_only_stdout_is_a_usage_error(work, monkeypatch, capsys, stream, fmt):
+    out = stream()
+    monkeypatch.setattr(sys, "stdout", out)
+    code = main(["run", "sign.json", "-i", "points.csv", "-o", "-", "--output-format", fmt])
+    monkeypatch.undo()
+    assert code == 2
+    assert (out.getvalue() if isinstance(out, io.StringIO) else "".join(out.parts)) == ""
+    assert capsys.readouterr().err == (
+        f"nnspec run: standard output takes only text here (it has no binary layer), and "
+        f".{fmt} is binary; write a file (-o out.{fmt}) or use --output-format csv\n"
+    )
+    assert sorted(p.name for p in work.iterdir()) == ["points.csv", "sign.json", "two.json"]
+
+
 def test_bad_output_format_is_a_usage_error(work, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["run", "sign.json", "-i", "points.csv", "-o", "-", "--output-format", "parquet"])

@@ -180,6 +180,29 @@ def test_stdin_with_and_without_a_name(
     )
 
 
+@pytest.mark.parametrize("text", [WARN, BROKEN, "\u00e9" + WARN, "{" * 5, ""])
+def test_a_text_only_stdin_reads_like_a_binary_one(
+    cwd: Path, validate, monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    """A StringIO stdin (no ``.buffer``, as in a notebook) gives the same report as the
+    same text's bytes, not an AttributeError."""
+    _stdin(monkeypatch, text)
+    binary = validate("-")
+    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+    assert validate("-") == binary
+
+
+def test_a_text_only_stdin_keeps_the_size_limit(
+    cwd: Path, validate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    big = WARN + " " * 4000 + "\u00e9" * 100
+    monkeypatch.setattr(sys, "stdin", io.StringIO(big))
+    code, out, _ = validate("--max-file-bytes", "1000", "-")
+    _stdin(monkeypatch, big)
+    assert (code, out) == validate("--max-file-bytes", "1000", "-")[:2]
+    assert code == 1 and "NN" in out
+
+
 def test_stdin_resolves_weights_and_settings_beside_its_name(
     cwd: Path, validate, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -44,8 +44,7 @@ def test_validate_of_such_a_folder_reports_only_the_broken_link(
 
 
 @pytest.mark.skipif(
-    not (SHM.is_dir() and os.access(SHM, os.W_OK))
-    or os.stat(SHM).st_dev == os.stat("/dev").st_dev,
+    not (SHM.is_dir() and os.access(SHM, os.W_OK)) or os.stat(SHM).st_dev == os.stat("/dev").st_dev,
     reason="needs /dev/shm as its own writable mount",
 )
 def test_a_mount_below_the_folder_is_not_entered() -> None:

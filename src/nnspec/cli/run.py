@@ -2,7 +2,8 @@
 
 ``-o -`` writes the outputs to standard output: CSV unless ``--output-format``
 says otherwise, so several outputs form one table whose columns carry the output
-names, as a compiled module prints them. Binary formats are refused on a terminal.
+names, as a compiled module prints them. Binary formats are refused on a terminal
+and on a text-only ``sys.stdout`` (a notebook's, a ``StringIO``: no ``.buffer``).
 """
 
 from __future__ import annotations
@@ -92,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
         data = encode_arrays(ext, results, where="standard output")
         if ext == ".csv":  # as text, so a replaced sys.stdout (a notebook's) shows it
             sys.stdout.write(data.decode("utf-8"))
-        else:
+        else:  # _output_format made sure there is a binary layer
+            sys.stdout.flush()
             sys.stdout.buffer.write(data)
         sys.stdout.flush()
     else:
@@ -114,6 +116,11 @@ def _output_format(args: argparse.Namespace) -> str:
             raise CommandError(f"{args.output}: use a .npz, .npy or .csv output file, or -")
         return ext
     ext = f".{args.output_format or 'csv'}"
+    if ext != ".csv" and getattr(sys.stdout, "buffer", None) is None:
+        raise CommandError(
+            f"standard output takes only text here (it has no binary layer), and {ext} is "
+            f"binary; write a file (-o out{ext}) or use --output-format csv"
+        )
     if ext != ".csv" and sys.stdout.isatty():
         raise CommandError(
             f"standard output is a terminal, and {ext} is binary; redirect it "

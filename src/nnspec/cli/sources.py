@@ -132,7 +132,10 @@ def read(source: Source, max_bytes: int) -> bytes:
     """The source's bytes, at most `max_bytes` + 1 of them (so the parser can report
     a file over the limit without the whole file in memory)."""
     if source.is_stdin:
-        return sys.stdin.buffer.read(max_bytes + 1)
+        binary = getattr(sys.stdin, "buffer", None)
+        if binary is None:  # a text-only stream (a StringIO, a notebook's): its UTF-8
+            return sys.stdin.read(max_bytes + 1).encode("utf-8")[: max_bytes + 1]
+        return binary.read(max_bytes + 1)
     try:
         return read_regular(source.path, max_bytes)
     except OSError as exc:
