@@ -134,7 +134,8 @@ PAGES: tuple[Page, ...] = (
         "notebooks'); a reader that stops early (`| head`) ends the run quietly. A CSV "
         "input's header row may be left out when the document has one input: a first row "
         "of numbers is data, a first row of names is the header, and a row mixing both is "
-        "refused — the compiled module reads CSV by the same rule. The example runs the "
+        "refused — the compiled module reads CSV by the same rule and takes the same "
+        "columns ([format.md](../format.md#csv-data-files)). The example runs the "
         "lecture's hand-weighted network of sign neurons, whose weights are in the document.",
         (
             "cat points.csv",

@@ -3,6 +3,7 @@ never a traceback, never half a file."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -224,3 +225,45 @@ def test_an_error_not_caused_by_ctrl_c_is_not_hidden(monkeypatch):
     monkeypatch.setattr(cli_main, "_main", broken)
     with pytest.raises(ZeroDivisionError):
         cli_main.main(["validate"])
+
+
+def _replaced_by_c_code(argv: list[str] | None) -> int:
+    """What NumPy's import did when SIGINT landed in `PyCapsule_Import("datetime")`:
+    the KeyboardInterrupt is replaced, so no exception in the chain says Ctrl-C."""
+    with contextlib.suppress(KeyboardInterrupt):
+        signal.raise_signal(signal.SIGINT)
+    raise ImportError('PyCapsule_Import could not import module "datetime"') from None
+
+
+@pytest.mark.skipif(not hasattr(signal, "raise_signal"), reason="signal.raise_signal")
+def test_ctrl_c_replaced_by_another_error_during_an_import_is_an_interrupt(monkeypatch, capsys):
+    from nnspec.cli import main as cli_main
+
+    monkeypatch.setattr(cli_main, "_main", _replaced_by_c_code)
+    assert cli_main.main(["validate"]) == 130
+    assert capsys.readouterr().err == "nnspec: interrupted\n"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+    monkeypatch.setattr(cli_main, "_main", lambda argv: _no_interrupt_import_error())
+    with pytest.raises(ImportError, match="no Ctrl-C"):  # the next run is not "interrupted"
+        cli_main.main(["validate"])
+
+
+def _no_interrupt_import_error() -> int:
+    raise ImportError("no Ctrl-C here")
+
+
+def test_an_ignored_ctrl_c_stays_ignored(monkeypatch):
+    """A command started with SIGINT ignored (a shell's background job) keeps it so."""
+    from nnspec.cli import main as cli_main
+
+    seen = []
+    monkeypatch.setattr(
+        cli_main, "_main", lambda argv: seen.append(signal.getsignal(signal.SIGINT)) or 0
+    )
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        assert cli_main.main(["validate"]) == 0
+        assert seen == [signal.SIG_IGN]
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -21,6 +21,7 @@ import sys
 TYPE_CHECKING = False  # not typing's: importing typing here would widen the window
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Callable
 
 # Command name -> module; the order is the order of `nnspec --help`.
 COMMANDS: dict[str, str] = {
@@ -70,7 +71,10 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; the exit code, never a traceback for a known failure."""
+    received = len(_INTERRUPTS)
+    restore = None
     try:
+        restore = _note_interrupts()
         from nnspec.cli.command import sigterm_interrupts
 
         with sigterm_interrupts():
@@ -79,10 +83,41 @@ def main(argv: list[str] | None = None) -> int:
         print("nnspec: interrupted", file=sys.stderr)
         return INTERRUPTED
     except Exception as exc:
-        if not caused_by_interrupt(exc):
+        if not (caused_by_interrupt(exc) or len(_INTERRUPTS) > received):
             raise
         print("nnspec: interrupted", file=sys.stderr)
         return INTERRUPTED
+    finally:
+        if restore is not None:
+            restore()
+
+
+_INTERRUPTS: list[int] = []  # every Ctrl-C `_note_interrupts` saw, in this process
+
+
+def _note_interrupts() -> Callable[[], None] | None:
+    """Handle Ctrl-C as Python's default handler does (raise KeyboardInterrupt), and
+    remember it: one that lands in C code during an import can surface as another
+    exception with no KeyboardInterrupt in its chain (NumPy's ImportError when the
+    interrupted import is `datetime`'s). Returns how to put the old handler back, or
+    None where SIGINT is not Python's default (ignored, or someone else's handler)."""
+    import signal
+
+    def note(signum: int, frame: object) -> None:
+        _INTERRUPTS.append(signum)
+        raise KeyboardInterrupt
+
+    try:
+        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+            return None
+        signal.signal(signal.SIGINT, note)
+    except ValueError:  # not the main thread: signals cannot be handled here
+        return None
+
+    def restore() -> None:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    return restore
 
 
 def caused_by_interrupt(exc: BaseException) -> bool:

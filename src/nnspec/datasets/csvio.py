@@ -23,11 +23,20 @@ import numpy as np
 from nnspec.datasets.errors import DataError, PathLike
 from nnspec.errors import did_you_mean
 
-# A plain decimal number, or nan/inf spelled out. Stricter than float(), which also
-# takes "1_000", surrounding whitespace inside quotes and other surprises.
+# A plain decimal number in ASCII digits, or nan/inf spelled out. Stricter than float(),
+# which also takes "1_000", other scripts' digits ("١٢", "１２") and surrounding Unicode
+# spaces; re.ASCII also keeps IGNORECASE from matching "ınf" (dotless i), which float()
+# refuses.
 _NUMBER = re.compile(
-    r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|nan|inf|infinity)", re.IGNORECASE
+    r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|nan|inf|infinity)",
+    re.IGNORECASE | re.ASCII,
 )
+# The same decimal shape in any script's digits: a cell that matches it but not _NUMBER
+# is a number written in other digits, refused as such rather than read as a name.
+_OTHER_DIGITS = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+# Control characters (Unicode category Cc) other than tab, CR and LF, which CSV may hold.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_BLANK = " \t\r\n"  # the spaces stripped from around a cell (no other Unicode spaces)
 INDEXED = "{}_{}"  # 2-D array column names: <name>_<column index>
 PYTHON_SPELLING = {"target_columns": "target_columns", "input_columns": "input_columns"}
 
@@ -184,13 +193,13 @@ def _named_columns(
     path: PathLike, name: str, column: dict[str, int]
 ) -> Callable[[np.ndarray], np.ndarray] | None:
     """Find `name` (1-D) or `name_0`, `name_1`, ... (2-D) the way `save_arrays` writes them."""
-    pattern = re.compile(re.escape(name) + r"_(0|[1-9]\d*)")
+    pattern = re.compile(re.escape(name) + r"_(0|[1-9][0-9]*)")
     indexed = {int(m.group(1)): i for h, i in column.items() if (m := pattern.fullmatch(h))}
     if name in column and indexed:
         raise DataError(
             path,
             f"both a column {name!r} and columns {INDEXED.format(name, '<i>')!r} exist, "
-            "so the array is ambiguous; rename one of them or pick columns explicitly",
+            "so the array is ambiguous; rename one of them",
         )
     if name in column:
         return lambda table: np.ascontiguousarray(table[:, column[name]])
@@ -221,7 +230,10 @@ def parse_csv(path: PathLike, f: IO[str]) -> tuple[list[str] | None, np.ndarray]
         raise DataError(
             path, "is empty; a CSV data file holds a row per example, after an optional header row"
         )
-    cells = [c.strip() for c in first]
+    for j, cell in enumerate(first, start=1):
+        if _CONTROL.search(cell) or _in_other_digits(cell.strip(_BLANK)):
+            raise DataError(path, f"line 1, column {j}: {_refusal(cell)}")
+    cells = [c.strip(_BLANK) for c in first]
     numbers = [j for j, c in enumerate(cells, start=1) if _NUMBER.fullmatch(c)]
     names = [j for j, c in enumerate(cells, start=1) if c and not _NUMBER.fullmatch(c)]
     if numbers and names:
@@ -260,7 +272,7 @@ def parse_csv(path: PathLike, f: IO[str]) -> tuple[list[str] | None, np.ndarray]
 
 
 def _number(path: PathLike, line: int, j: int, header: list[str] | None, cell: str) -> float:
-    text = cell.strip()
+    text = cell.strip(_BLANK)
     if _NUMBER.fullmatch(text):
         return float(text)
     where = f"line {line}, column {j + 1}" + (f" ({header[j]!r})" if header else "")
@@ -268,7 +280,23 @@ def _number(path: PathLike, line: int, j: int, header: list[str] | None, cell: s
         raise DataError(
             path, f"{where} is empty; fill in a number (missing values are not allowed)"
         )
-    raise DataError(path, f"{where}: {cell!r} is not a number; use plain decimal numbers")
+    raise DataError(path, f"{where}: {_refusal(cell)}")
+
+
+def _in_other_digits(text: str) -> bool:
+    return _OTHER_DIGITS.fullmatch(text) is not None and _NUMBER.fullmatch(text) is None
+
+
+def _refusal(cell: str) -> str:
+    """Why `cell`, no plain number, is refused: a control character (a NUL from a binary
+    file), a number in other digits than 0-9, or anything else."""
+    control = _CONTROL.search(cell)
+    if control is not None:
+        code = ord(control.group())
+        return f"{cell!r} holds the control character U+{code:04X}; remove it"
+    if _in_other_digits(cell.strip(_BLANK)):
+        return f"{cell!r} is written in digits other than 0-9; use the digits 0-9"
+    return f"{cell!r} is not a number; use plain decimal numbers"
 
 
 def csv_text(path: PathLike, arrays: dict[str, np.ndarray]) -> str:

@@ -10,8 +10,10 @@ Three formats, chosen by the file's extension:
   ``x_1``, ... are the 2-D array ``x``. ``target_columns`` / ``input_columns`` pick
   columns explicitly instead. A file whose first row is all numbers has no header
   and holds one input, whole (the compiled module's rule). Cells are parsed
-  strictly: an empty or non-numeric cell is an error, never a silent NaN (``nan``
-  and ``inf`` spelled out are accepted, because the writer emits them).
+  strictly: an empty or non-numeric cell, a control character or a number in
+  digits other than 0-9 is an error, never a silent NaN or a guess (``nan`` and
+  ``inf`` spelled out are accepted, because the writer emits them); the rule is in
+  docs/format.md#csv-data-files.
 
 Only regular files are read, NumPy headers are checked against `MAX_DATA_ELEMENTS`
 and the bytes stored before any array is allocated, and writers are atomic
