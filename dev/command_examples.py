@@ -82,7 +82,11 @@ PAGES: tuple[Page, ...] = (
         "folders and node_modules, and passing over names that are not regular files "
         "(FIFOs, devices, sockets); a link to nowhere is reported as NN010. A FIFO, "
         "device, folder or broken link named `nnspec.toml` or `pyproject.toml` is a "
-        "configuration error (exit 2), never skipped or waited on. "
+        "configuration error (exit 2), never skipped or waited on. A bad configuration "
+        "file (including those) is reported once; the documents it governs are left "
+        "unchecked and counted in the summary, every other document is still checked, and "
+        "the exit code is 2, whatever `--exit-zero` says. A configuration file is read only "
+        "for documents, so a broken one above other JSON files does not matter. "
         "Warnings can be selected and ignored by code or prefix, on the command line, in "
         "`nnspec.toml` / `[tool.nnspec]` or in the document itself; errors are always "
         "reported. Setting up pre-commit, GitHub and editors: [ci.md](../ci.md).",

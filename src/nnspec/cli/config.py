@@ -129,10 +129,11 @@ def read_config(path: Path) -> Selection | None:
 
 class ConfigFinder:
     """Finds the configuration that applies to a file by walking up from its folder,
-    reading each folder's files once."""
+    reading each folder's files once. A bad configuration file is remembered too: every
+    file below it gets the same `ConfigError`, without reading the file again."""
 
     def __init__(self) -> None:
-        self._by_folder: dict[Path, Selection] = {}
+        self._by_folder: dict[Path, Selection | ConfigError] = {}
 
     def for_file(self, path: str | os.PathLike[str]) -> Selection:
         folder = Path(os.path.abspath(path)).parent
@@ -140,18 +141,24 @@ class ConfigFinder:
 
     def for_folder(self, folder: Path) -> Selection:
         seen = []
-        found = DEFAULT
+        found: Selection | ConfigError = DEFAULT
         for candidate in (folder, *folder.parents):
             if candidate in self._by_folder:
                 found = self._by_folder[candidate]
                 break
             seen.append(candidate)
-            settings = self._read_folder(candidate)
+            try:
+                settings = self._read_folder(candidate)
+            except ConfigError as exc:
+                found = exc
+                break
             if settings is not None:
                 found = settings
                 break
         for visited in seen:
             self._by_folder[visited] = found
+        if isinstance(found, ConfigError):
+            raise found
         return found
 
     @staticmethod

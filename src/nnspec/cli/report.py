@@ -54,7 +54,9 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def summary(results: Sequence[FileResult], unmatched: int = 0, skipped: int = 0) -> str:
+def summary(
+    results: Sequence[FileResult], unmatched: int = 0, skipped: int = 0, unconfigured: int = 0
+) -> str:
     """The one-line summary for stderr, e.g.
     ``3 files checked: 2 valid, 1 invalid (4 errors, 1 warning)``."""
     checked = [r for r in results if not r.unreadable]
@@ -72,6 +74,8 @@ def summary(results: Sequence[FileResult], unmatched: int = 0, skipped: int = 0)
         line += f"; {_plural(unmatched, 'glob')} matched nothing"
     if skipped:
         line += f"; {skipped} skipped (not nnspec documents)"
+    if unconfigured:
+        line += f"; {unconfigured} not checked (their configuration file is invalid)"
     return line
 
 

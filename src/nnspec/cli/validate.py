@@ -6,7 +6,9 @@ Expands the arguments to sources (`nnspec.cli.sources`), runs the spec pipeline
 and decides the exit code: 0 all valid (warnings allowed unless strict), 1 some
 invalid, 2 usage or configuration error, an unreadable file or a glob that matches
 nothing. An unreadable file is also reported in-band (NN010), so json, github and
-sarif reports name it. A one-line summary goes to stderr.
+sarif reports name it. A bad configuration file found for some documents is
+reported once on stderr and those documents are left unchecked, but the walk goes
+on (exit 2 at the end). A one-line summary goes to stderr.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -172,14 +175,21 @@ def _cli_selectors(
     return selectors(",".join(values), option, ignoring=ignoring)
 
 
-def _check(source: Source, label: str, limits: Limits, settings: Selection) -> FileResult | None:
-    """The file's result, or None for a sniffed file that is no nnspec document."""
+def _check(
+    source: Source, label: str, limits: Limits, settings_for: Callable[[str], Selection]
+) -> FileResult | None:
+    """The file's result, or None for a sniffed file that is no nnspec document.
+
+    The settings are looked up (`settings_for(label)`, which may raise `ConfigError`)
+    only for a document: a bad configuration file above a folder's other JSON files
+    does not matter to them."""
     try:
         data = read(source, limits.max_file_bytes)
     except Unreadable as exc:
         return FileResult(label, (Problem("NN010", f"cannot read the file: {exc}", file=label),))
     if source.sniff and not declares_nnspec(data):
         return None
+    settings = settings_for(label)  # "-": the working folder's settings
     folder = Path(label).parent
     try:
         if len(data) > limits.max_file_bytes and not source.is_stdin:
@@ -240,13 +250,14 @@ def run(args: argparse.Namespace) -> int:
     check_outputs([s.path for s in sources if not s.is_stdin], [args.output_file])
     results: list[FileResult] = []
     skipped = 0
+    bad_configs: dict[str, int] = {}  # each configuration error once: how many files it left
     for source in sources:
         label = (args.stdin_filename or STDIN) if source.is_stdin else source.path
         try:
-            selection = settings.for_file(label)  # "-": the working folder's settings
+            outcome = _check(source, label, limits, settings.for_file)
         except ConfigError as exc:
-            raise CommandError(str(exc)) from None
-        outcome = _check(source, label, limits, selection)
+            bad_configs[str(exc)] = bad_configs.get(str(exc), 0) + 1
+            continue
         if outcome is None:
             skipped += 1
         else:
@@ -260,10 +271,14 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.flush()
     else:
         write_atomic(args.output_file, report)
-    for failure in failures:
+    for failure in [*bad_configs, *failures]:
         print(f"nnspec validate: {failure}", file=sys.stderr)
-    print(summary(results, unmatched=len(failures), skipped=skipped), file=sys.stderr)
-    if failures or (not args.exit_zero and any(r.unreadable for r in results)):
+    unchecked = sum(bad_configs.values())
+    print(
+        summary(results, unmatched=len(failures), skipped=skipped, unconfigured=unchecked),
+        file=sys.stderr,
+    )
+    if failures or bad_configs or (not args.exit_zero and any(r.unreadable for r in results)):
         return ExitCode.USAGE
     if args.exit_zero:
         return ExitCode.OK

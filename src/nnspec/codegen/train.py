@@ -320,7 +320,7 @@ def _draw_noise(
         op = REGISTRY[node.op]
         assert op.training is not None  # noise sources are the ops with a training rule
         seed = "_seed" if source.seed is None else repr(source.seed)
-        stream = f"[{seed}, {source.ordinal}, _step, {NOISE_STREAM:#x}]"
+        stream = f"[{seed}, {source.ordinal}, _step, 0x{NOISE_STREAM:X}]"
         name = names(f"{idents[node.id]}_noise")
         forward[k] = replace(
             step,
