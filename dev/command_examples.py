@@ -363,7 +363,9 @@ PAGES: tuple[Page, ...] = (
     Page(
         "check",
         "One document's agreement test: compiles it, runs the compiled module and the "
-        "interpreter on random inputs (symbolic dims set to `--batch`) and requires their "
+        "interpreter on random inputs (symbolic dims set to `--batch`; positive where the "
+        "graph takes an input's log, square root or fractional power or divides by it, "
+        "see [onnx.md](../onnx.md#verification)) and requires their "
         "outputs to be bitwise equal; then compares the interpreter's gradient of the "
         "training loss for each trainable param with central finite differences (step "
         "1e-6), on a float64 twin of the document (every float widened, same values) so "

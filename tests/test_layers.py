@@ -19,8 +19,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("printer",),
     ("overview",),  # layers and the summary table of a Graph (Model.summary, nnspec summary)
     ("ops", "optimizers"),  # the op registry and the optimizer definitions (both data)
-    ("autodiff", "buffers", "typecheck", "regularizers"),  # on the IR: plans both engines
-    # render; types; the L1/L2 penalties (data)
+    ("autodiff", "buffers", "typecheck", "regularizers", "sampling"),  # on the IR: plans
+    # both engines render; types; the L1/L2 penalties (data); inputs in their domains
     ("spec",),
     ("interpreter",),
     ("codegen",),

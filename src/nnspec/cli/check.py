@@ -22,6 +22,7 @@ from nnspec.codegen import compile, load_source
 from nnspec.interpreter import Model
 from nnspec.ir import Graph
 from nnspec.ops import LOSSES
+from nnspec.sampling import draw, positive_values
 from nnspec.spec.limits import SAMPLE_ELEMENTS, sample_elements
 from nnspec.testing.gradcheck import param_differences, relative_error
 
@@ -49,8 +50,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def random_inputs(graph: Graph, batch: int, seed: int) -> dict[str, np.ndarray]:
-    """Inputs and training targets; probabilities for BCE/CE targets, valid class labels."""
+    """Inputs and training targets; probabilities for BCE/CE targets, valid class labels,
+    positive values where the graph needs them (`nnspec.sampling`)."""
     rng = np.random.default_rng(seed)
+    positive = positive_values(graph)
     types = graph.types()
     targets = {n.inputs[1]: n for n in graph.nodes if n.op in LOSSES}
     feeds = [*graph.inputs, *(graph.training.targets if graph.training else ())]
@@ -65,7 +68,7 @@ def random_inputs(graph: Graph, batch: int, seed: int) -> dict[str, np.ndarray]:
         elif loss is not None and loss.op != "mse":
             arrays[feed.name] = rng.uniform(0.1, 0.9, shape).astype(feed.type.dtype)
         else:
-            arrays[feed.name] = rng.normal(0.0, 1.0, shape).astype(feed.type.dtype)
+            arrays[feed.name] = draw(rng, shape, feed.type.dtype, feed.name in positive)
     return arrays
 
 

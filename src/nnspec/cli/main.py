@@ -71,7 +71,7 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; the exit code, never a traceback for a known failure."""
-    received = len(_INTERRUPTS)
+    _INTERRUPTS.clear()
     restore = None
     try:
         restore = _note_interrupts()
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         print("nnspec: interrupted", file=sys.stderr)
         return INTERRUPTED
     except Exception as exc:
-        if not (caused_by_interrupt(exc) or len(_INTERRUPTS) > received):
+        if not (caused_by_interrupt(exc) or _INTERRUPTS):
             raise
         print("nnspec: interrupted", file=sys.stderr)
         return INTERRUPTED
@@ -92,15 +92,17 @@ def main(argv: list[str] | None = None) -> int:
             restore()
 
 
-_INTERRUPTS: list[int] = []  # every Ctrl-C `_note_interrupts` saw, in this process
+_INTERRUPTS: list[int] = []  # every Ctrl-C `_note_interrupts` saw during this main()
 
 
 def _note_interrupts() -> Callable[[], None] | None:
     """Handle Ctrl-C as Python's default handler does (raise KeyboardInterrupt), and
     remember it: one that lands in C code during an import can surface as another
     exception with no KeyboardInterrupt in its chain (NumPy's ImportError when the
-    interrupted import is `datetime`'s). Returns how to put the old handler back, or
-    None where SIGINT is not Python's default (ignored, or someone else's handler)."""
+    interrupted import is `datetime`'s), or vanish (C code that clears any error of an
+    optional import), so start-up checks the record once the command is parsed.
+    Returns how to put the old handler back, or None where SIGINT is not Python's
+    default (ignored, or someone else's handler)."""
     import signal
 
     def note(signum: int, frame: object) -> None:
@@ -148,6 +150,8 @@ def _main(argv: list[str] | None) -> int:
     selected = next((a for a in args_list if a in COMMANDS), None)
     parser = build_parser(selected)
     args = parser.parse_args(args_list)
+    if _INTERRUPTS:  # noted, yet start-up went on: C code cleared the KeyboardInterrupt
+        raise KeyboardInterrupt
     if getattr(args, "_run", None) is None:
         parser.print_help(sys.stderr)
         return ExitCode.USAGE

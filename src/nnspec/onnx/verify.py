@@ -1,11 +1,14 @@
 """Verification of an import or export: onnxruntime vs the interpreter vs the compiled module.
 
-All three run the same random inputs (symbolic dims get `batch`, values standard
-normal, seeded). The compiled module must equal the interpreter bit for bit; the
-interpreter and onnxruntime are different implementations, so they are compared
-with a stated bound on the *scaled error* ``max|a − b| / max(1, max|b|)``: float32
-`BOUNDS` allow for different summation orders, fused kernels and BatchNormalization
-folded into the weights (rounded once); float64 is tight.
+All three run the same random inputs (symbolic dims get `batch`, values seeded:
+standard normal, or positive where the graph takes an input's log, square root,
+fractional power or reciprocal, see `nnspec.sampling`). The compiled module must
+equal the interpreter bit for bit; the interpreter and onnxruntime are different
+implementations, so they are compared with a stated bound on the *scaled error*
+``max|a − b| / max(1, max|b|)`` over the elements where they differ (NaN on both
+sides, or the same infinity, agrees): float32 `BOUNDS` allow for different summation
+orders, fused kernels and BatchNormalization folded into the weights (rounded
+once); float64 is tight.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import numpy as np
 
 from nnspec.ir import Graph
 from nnspec.onnx.context import sanitize
+from nnspec.sampling import draw, positive_values
 
 BOUNDS = {"float32": 1e-4, "float64": 1e-9}
 
@@ -35,9 +39,11 @@ class Row(NamedTuple):
     ok: bool
 
 
-def _inputs(model: Any, batch: int, seed: int) -> dict[str, np.ndarray]:
+def _inputs(model: Any, graph: Graph, batch: int, seed: int) -> dict[str, np.ndarray]:
+    """The ONNX model's inputs, drawn in the domain `graph` (its import) shows."""
     import onnx.helper
 
+    positive = positive_values(graph)
     rng = np.random.default_rng(seed)
     initializers = {t.name for t in model.graph.initializer}
     arrays = {}
@@ -50,19 +56,26 @@ def _inputs(model: Any, batch: int, seed: int) -> dict[str, np.ndarray]:
             for d in tensor.shape.dim
         )
         dtype = onnx.helper.tensor_dtype_to_np_dtype(tensor.elem_type)
-        arrays[value.name] = rng.normal(0.0, 1.0, shape).astype(dtype)
+        arrays[value.name] = draw(rng, shape, dtype, sanitize(value.name, "x") in positive)
     return arrays
 
 
 def scaled_error(got: np.ndarray, want: np.ndarray) -> float:
+    """``max|got − want| / max(1, max|want|)`` over the elements that differ: NaN
+    against NaN and an infinity against the same one agree (0); NaN or an infinity
+    against anything else is an infinite error."""
     if got.shape != want.shape:
         return float("inf")
-    if got.size == 0:
+    a, b = got.astype(np.float64), want.astype(np.float64)
+    differ = ~((a == b) | (np.isnan(a) & np.isnan(b)))
+    if not differ.any():
         return 0.0
-    with np.errstate(all="ignore"):
-        diff = np.abs(got.astype(np.float64) - want.astype(np.float64))
-        scale = max(1.0, float(np.max(np.abs(want))))
-    return float(np.max(diff)) / scale if np.all(np.isfinite(diff)) else float("inf")
+    a, b = a[differ], b[differ]
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        return float("inf")
+    finite = want[np.isfinite(want)]
+    scale = max(1.0, float(np.max(np.abs(finite), initial=0.0)))
+    return float(np.max(np.abs(a - b))) / scale
 
 
 def verify(
@@ -86,7 +99,7 @@ def verify(
     from nnspec.interpreter import Model
 
     model = onnx.load_from_string(model_bytes)
-    feeds = _inputs(model, batch, seed)
+    feeds = _inputs(model, graph, batch, seed)
     names = list(onnx_outputs) if onnx_outputs is not None else [o.name for o in model.graph.output]
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 1
