@@ -35,7 +35,7 @@ def positive_values(graph: Graph) -> frozenset[str]:
 
 
 def draw(
-    rng: np.random.Generator, shape: tuple[int, ...], dtype: str, positive: bool
+    rng: np.random.Generator, shape: tuple[int, ...], dtype: str | np.dtype, positive: bool
 ) -> np.ndarray:
     """A float array: uniform in `POSITIVE` when `positive`, else standard normal."""
     values = rng.uniform(*POSITIVE, shape) if positive else rng.normal(0.0, 1.0, shape)
