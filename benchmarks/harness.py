@@ -131,12 +131,14 @@ BUSY_LOOP = (
 
 
 @contextlib.contextmanager
-def busy_core(seconds: float) -> Iterator[int]:
+def busy_core(seconds: float, record: dict[str, Any]) -> Iterator[int]:
     """One other process spinning on one core while the body runs (its pid).
 
     It stops itself after `seconds` even if this process dies, and is ended (by
-    its own pid) when the body finishes.
+    its own pid) when the body finishes. ``record["spinner_cores"]`` is then the
+    cores it used on average: about 1.0 when it really kept a core busy.
     """
+    before, start = _children_cpu_seconds(), time.monotonic()
     spinner = subprocess.Popen([sys.executable, "-c", BUSY_LOOP.format(seconds=seconds)])
     try:
         time.sleep(0.2)  # let it start spinning
@@ -144,6 +146,13 @@ def busy_core(seconds: float) -> Iterator[int]:
     finally:
         spinner.terminate()
         spinner.wait()
+        wall = time.monotonic() - start
+        record["spinner_cores"] = round((_children_cpu_seconds() - before) / wall, 3)
+
+
+def _children_cpu_seconds() -> float:
+    t = os.times()
+    return t.children_user + t.children_system
 
 
 def verify(contenders: list[Contender], *, rtol: float, atol: float) -> None:
