@@ -24,11 +24,17 @@ pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 # the entry point's module (which imports only `sys`) is loaded. The delays below
 # count from there, so they cover all of nnspec's start-up: every other import
 # happens inside main(), where Ctrl-C is handled. (Before that point the interpreter
-# itself is starting, which no program can guard.)
-_LAUNCH = (
-    "import sys; from nnspec.cli.main import main; print('ready', flush=True); "
-    "sys.exit(main(sys.argv[1:]))"
-)
+# itself is starting, which no program can guard.) A Ctrl-C that lands in the few
+# bytecodes between the print and the call is the launcher's, not nnspec's: it exits
+# with HARNESS, and the test tries again.
+HARNESS = 131
+_LAUNCH = f"""import sys
+from nnspec.cli.main import main
+try:
+    print('ready', flush=True); code = main(sys.argv[1:])
+except KeyboardInterrupt:
+    code = {HARNESS}
+sys.exit(code)"""
 
 
 def _start(args: list[str], folder: Path) -> subprocess.Popen:
@@ -59,10 +65,13 @@ TRAIN = ["train", "long.json", "-d", "xor.npz", "-o", "out.json", "-q"]
 
 @pytest.mark.parametrize("delay", [0.0, 0.002, 0.01, 0.03, 0.1, 0.3, 0.6])
 def test_ctrl_c_at_any_moment_of_a_run_is_exit_130_without_traceback(work, delay):
-    process = _start(TRAIN, work)
-    time.sleep(delay)
-    process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=60)
+    for _ in range(10):  # until the interrupt lands inside main(), not in the launcher
+        process = _start(TRAIN, work)
+        time.sleep(delay)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+        if process.returncode != HARNESS:
+            break
     assert process.returncode == 130, err
     assert "Traceback" not in err and "interrupted" in err
     leftovers = [p.name for p in work.iterdir() if p.name.endswith(".tmp")]
@@ -291,3 +300,31 @@ def test_ctrl_c_that_c_code_clears_during_start_up_still_ends_the_command(
     assert list(tmp_path.iterdir()) == []  # the command never ran
     monkeypatch.setattr(cli_main, "build_parser", real)
     assert cli_main.main(["schema", "-o", "schema.json"]) == 0  # the next run is not interrupted
+
+
+class _InterruptedFinalizer:
+    def __del__(self) -> None:
+        raise KeyboardInterrupt  # Python cannot propagate it: it goes to unraisablehook
+
+
+def test_ctrl_c_swallowed_before_the_handlers_are_set_still_ends_the_command(
+    monkeypatch, capsys, tmp_path
+):
+    """A Ctrl-C that lands in a destructor or importlib's module-lock callback while
+    main() sets up (seen once: `nnspec train` then ran to the end) is noted by main's
+    own unraisable hook and ends the command before it runs, silently."""
+    from nnspec.cli import main as cli_main
+
+    real = cli_main._note_interrupts
+
+    def setting_up():
+        _InterruptedFinalizer()  # collected at once: its __del__ raises
+        return real()
+
+    monkeypatch.setattr(cli_main, "_note_interrupts", setting_up)
+    monkeypatch.chdir(tmp_path)
+    hook = sys.unraisablehook
+    assert cli_main.main(["schema", "-o", "schema.json"]) == 130
+    assert capsys.readouterr().err == "nnspec: interrupted\n"
+    assert list(tmp_path.iterdir()) == []
+    assert sys.unraisablehook is hook  # put back

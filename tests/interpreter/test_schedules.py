@@ -78,6 +78,27 @@ def test_cosine_reaches_its_floor_and_stays() -> None:
     assert math.isclose(schedule.rate(1.0, 2), 0.505)
 
 
+@pytest.mark.parametrize("epochs", [1, 2, 5, 12, 50])
+@pytest.mark.parametrize("warmup", [0, 2])
+@pytest.mark.parametrize("low", [0.0, 0.01])
+def test_cosine_by_default_ends_one_step_above_its_floor(epochs, warmup, low) -> None:
+    """docs/format.md: with the default decay_epochs D the last epoch runs at
+    min + (lr − min)·(1 − cos(π/D))/2, so no epoch trains at the floor; decay_epochs
+    D − 1 ends on it."""
+    spec = {"name": "cosine", "warmup_epochs": warmup, "min_learning_rate": low}
+    if warmup >= epochs:
+        pytest.skip("the warm-up covers the whole run")
+    decay = max(epochs - warmup, 1)
+    schedule = make_schedule(spec, epochs)
+    assert schedule is not None
+    last = schedule.rate(1.0, epochs - 1)
+    assert math.isclose(last, low + (1.0 - low) * (1 - math.cos(math.pi / decay)) / 2)
+    assert last > low
+    if decay >= 2:
+        shorter = make_schedule({**spec, "decay_epochs": decay - 1}, epochs)
+        assert shorter is not None and shorter.rate(1.0, epochs - 1) == low
+
+
 def test_every_kind_is_in_the_schema_with_its_settings() -> None:
     defs = schema()["$defs"]
     for name, definition in SCHEDULES.items():

@@ -22,6 +22,7 @@ TYPE_CHECKING = False  # not typing's: importing typing here would widen the win
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable
+    from typing import Any
 
 # Command name -> module; the order is the order of `nnspec --help`.
 COMMANDS: dict[str, str] = {
@@ -71,9 +72,10 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; the exit code, never a traceback for a known failure."""
-    _INTERRUPTS.clear()
-    restore = None
+    hook, restore = sys.unraisablehook, None
     try:
+        _INTERRUPTS.clear()
+        sys.unraisablehook = _noting_unraisable(hook)
         restore = _note_interrupts()
         from nnspec.cli.command import sigterm_interrupts
 
@@ -88,11 +90,26 @@ def main(argv: list[str] | None = None) -> int:
         print("nnspec: interrupted", file=sys.stderr)
         return INTERRUPTED
     finally:
+        sys.unraisablehook = hook
         if restore is not None:
             restore()
 
 
 _INTERRUPTS: list[int] = []  # every Ctrl-C `_note_interrupts` saw during this main()
+
+
+def _noting_unraisable(previous: Callable[[Any], object]) -> Callable[[Any], None]:
+    """An unraisable hook noting a Ctrl-C that Python swallowed (raised inside a
+    destructor or importlib's module-lock callback, before `sigterm_interrupts`
+    redelivers such interrupts), so start-up still ends on it; others go to `previous`."""
+
+    def hook(unraisable: Any) -> None:
+        if issubclass(unraisable.exc_type, KeyboardInterrupt):
+            _INTERRUPTS.append(2)  # SIGINT; `signal` may not be imported yet
+        else:
+            previous(unraisable)
+
+    return hook
 
 
 def _note_interrupts() -> Callable[[], None] | None:

@@ -269,9 +269,18 @@ def _convert(error: ValidationError, base: tuple) -> Iterator[Problem]:
             f"{_integer_hint(expected, error.instance)}",
             pointer,
         )
+    elif kind in ("enum", "const") and (form := _object_form(_union_at(path), error.instance)):
+        yield Problem(
+            "NN107",
+            f"{where} cannot be the bare name {_show(error.instance)}, which needs settings; "
+            f"write {form}",
+            pointer,
+        )
     elif kind in ("enum", "const"):
         options = error.validator_value if kind == "enum" else [error.validator_value]
         shown = [o for o in options if isinstance(o, str)]
+        union = _union_at(path)  # names only its object form takes are suggested too
+        shown += [v for v in (union.variants if union else ()) if v not in shown]
         hint = did_you_mean(error.instance, shown) if isinstance(error.instance, str) else ""
         if not hint:
             hint = " (allowed: " + ", ".join(_show(o) for o in options) + ")"
@@ -386,6 +395,22 @@ def _union_at(path: tuple) -> Union | None:
     if path and isinstance(path[-1], str) and path[-1] in UNIONS and path[-1] != "node":
         return UNIONS[path[-1]]
     return None
+
+
+def _object_form(union: Union | None, name: Any) -> str:
+    """The object a union's variant `name` is written as when its bare name cannot be
+    (it has required settings), with each required setting at its default:
+    ``{"name": "step", "step_size": 10}``; "" when the name needs no settings or is no
+    variant."""
+    if union is None or not isinstance(name, str) or not union.required.get(name):
+        return ""
+    settings = union.variants[name]
+    form: dict[str, Any] = {union.key: name}
+    for key in union.required[name]:
+        schema = settings[key]
+        value = schema.get("default", 1)
+        form[key] = int(value) if schema.get("type") == "integer" else value
+    return json.dumps(form)
 
 
 def _owners(union: Union | None, instance: Any, key: str) -> str:
