@@ -82,12 +82,21 @@ def render_index() -> str:
         "",
         FILES_PROMISE,
         "",
+        NUMBERS_PROMISE,
+        "",
         INTERRUPT_WINDOW,
         "",
         _MARK,
     ]
     return "\n".join(lines) + "\n"
 
+
+NUMBERS_PROMISE = (
+    "Numbers given to options are plain numbers in the digits 0-9, as in CSV data files "
+    "and documents: `--epochs 30`, `--lr 5e-3`; other scripts' digits (`٣`, `１`), "
+    "underscores (`1_000`) and hexadecimal, which Python's `int()` and `float()` would "
+    "take, are a usage error (exit 2), as they are for a compiled module's options."
+)
 
 FILES_PROMISE = (
     "What every command does with files: it reads only regular files (a FIFO, a device "

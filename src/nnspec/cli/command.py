@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import math
 import os
+import re
 import signal
 import sys
 from collections.abc import Iterable, Iterator, Mapping
@@ -181,14 +182,22 @@ def check_outputs(
 # ------------------------------------------------------------------------ option types
 
 
+# Option values are plain numbers in the digits 0-9, like CSV cells and JSON: int() and
+# float() would also take other scripts' digits ("٣", "１"), "1_000" and "infinity".
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(
+    r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|nan|inf|infinity)",
+    re.IGNORECASE | re.ASCII,
+)
+
+
 def integer(minimum: int, maximum: int | None = None) -> Any:
     """An argparse type: a whole number in [minimum, maximum], else a usage error."""
 
     def parse(text: str) -> int:
-        try:
-            value = int(text.strip(), 10)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not _WHOLE.fullmatch(text.strip(" \t")):
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
+        value = int(text, 10)
         if value < minimum or (maximum is not None and value > maximum):
             upper = f" and at most {maximum:,}" if maximum is not None else ""
             raise argparse.ArgumentTypeError(f"must be at least {minimum}{upper}, got {text}")
@@ -209,10 +218,9 @@ def number(
     ``open_above``: below `maximum`)."""
 
     def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not _DECIMAL.fullmatch(text.strip(" \t")):
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}")
+        value = float(text)
         low_ok = value > minimum if open_below else value >= minimum
         high_ok = maximum is None or (value < maximum if open_above else value <= maximum)
         if not math.isfinite(value) or not low_ok or not high_ok:

@@ -42,10 +42,10 @@ HELP = "check documents against the schema and the graph rules (exit 0 valid, 1 
 
 
 def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    digits = text.strip(" \t")
+    if not (digits.isascii() and digits.isdigit()):  # int() would take "٣" and "1_0"
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
     return value
