@@ -120,7 +120,9 @@ def _note_interrupts() -> Callable[[], None] | None:
     optional import), so start-up checks the record once the command is parsed.
     Returns how to put the old handler back, or None where SIGINT is not Python's
     default (ignored, or someone else's handler)."""
-    import signal
+    # The C module behind `signal`, loaded by Python's start-up (which sets the SIGINT
+    # handler): using it imports nothing, and an import is where a Ctrl-C can get lost.
+    signal: Any = sys.modules.get("_signal") or __import__("signal")
 
     def note(signum: int, frame: object) -> None:
         _INTERRUPTS.append(signum)
