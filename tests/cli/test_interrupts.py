@@ -37,6 +37,16 @@ except KeyboardInterrupt:
 sys.exit(code)"""
 
 
+@pytest.fixture(autouse=True)
+def _ctrl_c_as_in_a_terminal():
+    """SIGINT handled as in a terminal, also when the suite runs as a background job:
+    such a job starts with SIGINT ignored, its children inherit that (then a Ctrl-C test
+    proves nothing), while a handler set here is reset to the default in each child."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def _start(args: list[str], folder: Path) -> subprocess.Popen:
     process = subprocess.Popen(
         [sys.executable, "-c", _LAUNCH, *args],
