@@ -105,16 +105,16 @@ def choose(threads: int | None, work: int) -> int | None:
 def blas_threads(threads: int | None, work: int) -> AbstractContextManager[Any]:
     """A context running its body with the BLAS thread count `choose` picks."""
     count = choose(threads, work)
-    return _LEAVE if count is None else _Limited(count)
+    return _LEAVE if count is None else Limited(count)
 
 
 _lock = threading.Lock()
-_active = 0  # calls inside a `_Limited` now, over all Python threads
+_active = 0  # calls inside a `Limited` now, over all Python threads
 _saved: list[int] = []  # the counts before the first of them, restored after the last
 _current: list[int] = []  # the counts in effect while they run, as they set them
 
 
-class _Limited:
+class Limited:
     """Every BLAS library on `count` threads for the body of a ``with``; the counts
     from before the first overlapping call come back after the last one (the count is
     process-wide; the latest caller's holds).
