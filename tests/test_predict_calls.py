@@ -77,7 +77,7 @@ def test_a_warm_batch_1_predict_enters_a_handful_of_python_functions(engine: str
     predict, files = _engine(engine, _stack(2, "tanh"))
     x = np.zeros((1, 8), np.float32)
     frames = _own_frames(lambda: predict(x), files)
-    # compiled: predict, _threads, _predict, _workspace, _softmax and the "auto"
-    # context; interpreter: predict, run, environment, the input check, the thread
-    # choice, the plan function (and its wrapper), its workspace, softmax
-    assert len(frames) <= {"compiled": 8, "interpreter": 14}[engine], frames
+    # compiled: predict, _thread_count, _predict, _workspace, _softmax; interpreter:
+    # predict, run, environment, the input check, the thread choice, the plan
+    # function (and its wrapper), its workspace, softmax
+    assert len(frames) <= {"compiled": 6, "interpreter": 14}[engine], frames
