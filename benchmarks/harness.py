@@ -1,7 +1,10 @@
 """Timing harness shared by the benchmarks: interleaved rounds, medians, ratios.
 
-Contenders of one workload are timed round-robin (A B C, A B C, ...) so a slow
-period of the shared machine hits all of them alike; each contender is warmed
+Contenders of one workload are timed in interleaved rounds (each round times every
+contender once) so a slow period of the shared machine hits all of them alike; the
+first round keeps the given order and later rounds shuffle it (seeded, the same
+every run), so no contender always follows the same one — a 2-thread contender's
+after-effects, say, do not always land on the same neighbour. Each contender is warmed
 untimed right before its timed calls, after a short idle pause and after the BLAS
 thread pool of the previous contender has stopped spinning (`settle`; on 2 cores
 it otherwise steals time from the next one). Results are reported as ratios to the baseline
@@ -13,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -70,10 +74,16 @@ def measure(
     min_time: float,
     idle: float = 0.05,
 ) -> list[Result]:
-    """Median seconds per call of every contender; the first one is the baseline."""
+    """Median seconds per call of every contender; the first one is the baseline.
+    Each contender's samples are in round order, so sample i of two contenders
+    comes from the same round."""
     samples: dict[str, list[float]] = {c.name: [] for c in contenders}
-    for _ in range(rounds):
-        for contender in contenders:
+    shuffle = random.Random(0).shuffle
+    order = list(contenders)
+    for round_number in range(rounds):
+        if round_number:
+            shuffle(order)
+        for contender in order:
             time.sleep(idle)
             settle()
             with blas_limit(contender.threads):
