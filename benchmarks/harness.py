@@ -1,7 +1,10 @@
 """Timing harness shared by the benchmarks: interleaved rounds, medians, ratios.
 
-Contenders of one workload are timed round-robin (A B C, A B C, ...) so a slow
-period of the shared machine hits all of them alike; each contender is warmed
+Contenders of one workload are timed in interleaved rounds (each round times every
+contender once) so a slow period of the shared machine hits all of them alike; the
+first round keeps the given order and later rounds shuffle it (seeded, the same
+every run), so no contender always follows the same one — a 2-thread contender's
+after-effects, say, do not always land on the same neighbour. Each contender is warmed
 untimed right before its timed calls, after a short idle pause and after the BLAS
 thread pool of the previous contender has stopped spinning (`settle`; on 2 cores
 it otherwise steals time from the next one). Results are reported as ratios to the baseline
@@ -13,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -70,10 +74,16 @@ def measure(
     min_time: float,
     idle: float = 0.05,
 ) -> list[Result]:
-    """Median seconds per call of every contender; the first one is the baseline."""
+    """Median seconds per call of every contender; the first one is the baseline.
+    Each contender's samples are in round order, so sample i of two contenders
+    comes from the same round."""
     samples: dict[str, list[float]] = {c.name: [] for c in contenders}
-    for _ in range(rounds):
-        for contender in contenders:
+    shuffle = random.Random(0).shuffle
+    order = list(contenders)
+    for round_number in range(rounds):
+        if round_number:
+            shuffle(order)
+        for contender in order:
             time.sleep(idle)
             settle()
             with blas_limit(contender.threads):
@@ -131,12 +141,14 @@ BUSY_LOOP = (
 
 
 @contextlib.contextmanager
-def busy_core(seconds: float) -> Iterator[int]:
+def busy_core(seconds: float, record: dict[str, Any]) -> Iterator[int]:
     """One other process spinning on one core while the body runs (its pid).
 
     It stops itself after `seconds` even if this process dies, and is ended (by
-    its own pid) when the body finishes.
+    its own pid) when the body finishes. ``record["spinner_cores"]`` is then the
+    cores it used on average: about 1.0 when it really kept a core busy.
     """
+    before, start = _children_cpu_seconds(), time.monotonic()
     spinner = subprocess.Popen([sys.executable, "-c", BUSY_LOOP.format(seconds=seconds)])
     try:
         time.sleep(0.2)  # let it start spinning
@@ -144,6 +156,13 @@ def busy_core(seconds: float) -> Iterator[int]:
     finally:
         spinner.terminate()
         spinner.wait()
+        wall = time.monotonic() - start
+        record["spinner_cores"] = round((_children_cpu_seconds() - before) / wall, 3)
+
+
+def _children_cpu_seconds() -> float:
+    t = os.times()
+    return t.children_user + t.children_system
 
 
 def verify(contenders: list[Contender], *, rtol: float, atol: float) -> None:
