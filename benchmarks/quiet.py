@@ -30,9 +30,11 @@ OTHERS_LIMIT = 0.25
 """Other processes using at least this many cores on average during a section
 make its timings unfit for judging a target."""
 
-SPINNER_MIN = 0.8
-"""The busy-core rows are judged only if their spinner really kept a core busy
-(at least this many cores on average over the section)."""
+SPINNER_MIN = 0.5
+"""The busy-core rows are judged only if their spinner really kept a core busy: at
+least this many cores on average over the section. (Not a full core: while a
+contender runs on two threads, three runnable threads share two cores. Other
+processes taking its share are caught by `OTHERS_LIMIT`.)"""
 
 
 def load_average() -> list[float] | None:
