@@ -54,5 +54,21 @@ def test_a_child_waited_for_inside_the_section_is_the_benchmarks_own(quiet: Any)
     assert record["other_cores"] is not None and record["seconds"] >= 1.0
 
 
+@pytest.mark.skipif(not Path("/proc/stat").exists(), reason="needs Linux's /proc/stat")
+def test_an_adopted_child_counts_as_the_benchmarks_own_while_it_runs(quiet: Any) -> None:
+    spinner = subprocess.Popen([sys.executable, "-c", SPIN])
+    quiet.adopt(spinner.pid)
+    try:
+        before = quiet.own_cpu_seconds()
+        time.sleep(0.8)  # this process sleeps; only the adopted spinner uses CPU
+        during = quiet.own_cpu_seconds() - before
+    finally:
+        spinner.wait()
+        quiet.release(spinner.pid)
+    assert during > 0.2
+    after = quiet.own_cpu_seconds()  # reaped: os.times counts it now, and only once
+    assert after - before < 1.0 + 0.5
+
+
 def test_waiting_for_quiet_with_no_time_returns_at_once(quiet: Any) -> None:
     assert quiet.wait_for_quiet(0) == 0
