@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import quiet
 
 
 @dataclass
@@ -46,6 +47,8 @@ class Result:
     median_s: float
     ratio: float = float("nan")
     samples: list[float] = field(default_factory=list)
+    other_cores: float | None = None
+    """Cores other processes used on average while the workload's rounds ran."""
 
 
 def time_calls(call: Callable[[], Any], min_time: float) -> float:
@@ -80,14 +83,15 @@ def measure(
     samples: dict[str, list[float]] = {c.name: [] for c in contenders}
     shuffle = random.Random(0).shuffle
     order = list(contenders)
-    for round_number in range(rounds):
-        if round_number:
-            shuffle(order)
-        for contender in order:
-            time.sleep(idle)
-            settle()
-            with blas_limit(contender.threads):
-                samples[contender.name].append(time_calls(contender.call, min_time))
+    with quiet.section({}) as record:
+        for round_number in range(rounds):
+            if round_number:
+                shuffle(order)
+            for contender in order:
+                time.sleep(idle)
+                settle()
+                with blas_limit(contender.threads):
+                    samples[contender.name].append(time_calls(contender.call, min_time))
     baseline = statistics.median(samples[contenders[0].name])
     return [
         Result(
@@ -96,6 +100,7 @@ def measure(
             statistics.median(samples[c.name]),
             statistics.median(samples[c.name]) / baseline,
             samples[c.name],
+            record["other_cores"],
         )
         for c in contenders
     ]
@@ -150,12 +155,14 @@ def busy_core(seconds: float, record: dict[str, Any]) -> Iterator[int]:
     """
     before, start = _children_cpu_seconds(), time.monotonic()
     spinner = subprocess.Popen([sys.executable, "-c", BUSY_LOOP.format(seconds=seconds)])
+    quiet.adopt(spinner.pid)  # its CPU is the benchmark's, not "other processes'"
     try:
         time.sleep(0.2)  # let it start spinning
         yield spinner.pid
     finally:
         spinner.terminate()
         spinner.wait()
+        quiet.release(spinner.pid)
         wall = time.monotonic() - start
         record["spinner_cores"] = round((_children_cpu_seconds() - before) / wall, 3)
 
