@@ -49,41 +49,48 @@ class Layout:
     name: str
     transposed: bool = False
     block: int | None = None
+    vector: bool = False
+    """Batch 1 only: the one row as a 1-D vector (``x[0] @ W``, a matrix-vector product)."""
 
 
 def layouts(batch: int) -> list[Layout]:
-    """The layouts measured at `batch`: as stored, pre-transposed, and row blocks
-    of each `ROW_BLOCKS` size below the batch (weights as stored)."""
+    """The layouts measured at `batch`: as stored, pre-transposed, at batch 1 the row
+    as a vector, and row blocks of each `ROW_BLOCKS` size below the batch (weights as
+    stored)."""
     found = [Layout("W as stored"), Layout("W pre-transposed", transposed=True)]
+    if batch == 1:
+        found.append(Layout("the row as a vector", vector=True))
     found += [Layout(f"row blocks of {r}", block=r) for r in ROW_BLOCKS if r < batch]
     return found
 
 
+Block = tuple[slice | int, list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]
+"""(which rows of x, hidden buffers, output rows, row-max and row-sum buffers)."""
+
+
 class _Network:
-    """The weights in a layout, and preallocated buffers for a batch of `batch` rows."""
+    """The weights in a layout, and preallocated buffers for a batch of `batch` rows,
+    cut once into the views each block of rows writes."""
 
     def __init__(self, params: Params, layout: Layout, batch: int) -> None:
-        self.layout = layout
         weights = [params[f"{n}.W"] for n in LAYERS]
         # x @ Wt.T multiplies by a transposed view of a C-ordered [units, in] copy
         self.weights = [np.ascontiguousarray(w.T).T if layout.transposed else w for w in weights]
         self.biases = [params[f"{n}.b"] for n in LAYERS]
-        rows = min(batch, layout.block or batch)
+        step = min(batch, layout.block or batch)
         dtype = weights[0].dtype
-        self.hidden = [np.empty((rows, w.shape[1]), dtype) for w in weights[:-1]]
+        hidden = [np.empty((step, w.shape[1]), dtype) for w in weights[:-1]]
         self.out = np.empty((batch, weights[-1].shape[1]), dtype)
-        self.row_max = np.empty((rows, 1), dtype)
-        self.row_sum = np.empty((rows, 1), dtype)
-
-    def blocks(self, x: np.ndarray) -> list[tuple[np.ndarray, list[np.ndarray], np.ndarray]]:
-        """(input rows, hidden buffers, output rows) for each block of the batch."""
-        step = self.layout.block or x.shape[0]
-        parts = []
-        for start in range(0, x.shape[0], step):
-            rows = x[start : start + step]
-            n = rows.shape[0]
-            parts.append((rows, [h[:n] for h in self.hidden], self.out[start : start + n]))
-        return parts
+        row_max, row_sum = np.empty((step, 1), dtype), np.empty((step, 1), dtype)
+        self.blocks: list[Block] = []
+        if layout.vector:
+            self.blocks.append((0, [h[0] for h in hidden], self.out[0], row_max[0], row_sum[0]))
+            return
+        for start in range(0, batch, step):
+            n = min(step, batch - start)
+            rows = slice(start, start + n)
+            views = [h[:n] for h in hidden]
+            self.blocks.append((rows, views, self.out[rows], row_max[:n], row_sum[:n]))
 
 
 class Products:
@@ -95,10 +102,11 @@ class Products:
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         w1, w2, w3 = self.net.weights
-        for rows, (h1, h2), out in self.net.blocks(x):
-            np.matmul(rows, w1, out=h1)
-            np.matmul(h1, w2, out=h2)
-            np.matmul(h2, w3, out=out)
+        matmul = np.matmul
+        for rows, (h1, h2), out, _, _ in self.net.blocks:
+            matmul(x[rows], w1, out=h1)
+            matmul(h1, w2, out=h2)
+            matmul(h2, w3, out=out)
         return self.net.out
 
 
@@ -109,25 +117,23 @@ class FewestCalls:
         self.net = _Network(params, layout, batch)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        net = self.net
-        (w1, w2, w3), (b1, b2, b3) = net.weights, net.biases
-        for rows, (h1, h2), z in net.blocks(x):
-            n = rows.shape[0]
-            m, s = net.row_max[:n], net.row_sum[:n]
-            np.matmul(rows, w1, out=h1)
-            np.add(h1, b1, out=h1)
-            np.maximum(h1, 0, out=h1)
-            np.matmul(h1, w2, out=h2)
-            np.add(h2, b2, out=h2)
-            np.maximum(h2, 0, out=h2)
-            np.matmul(h2, w3, out=z)
-            np.add(z, b3, out=z)
-            z.max(axis=1, keepdims=True, out=m)
+        (w1, w2, w3), (b1, b2, b3) = self.net.weights, self.net.biases
+        matmul, add, maximum = np.matmul, np.add, np.maximum
+        for rows, (h1, h2), z, m, s in self.net.blocks:
+            matmul(x[rows], w1, out=h1)
+            add(h1, b1, out=h1)
+            maximum(h1, 0, out=h1)
+            matmul(h1, w2, out=h2)
+            add(h2, b2, out=h2)
+            maximum(h2, 0, out=h2)
+            matmul(h2, w3, out=z)
+            add(z, b3, out=z)
+            z.max(axis=-1, keepdims=True, out=m)
             np.subtract(z, m, out=z)
             np.exp(z, out=z)
-            z.sum(axis=1, keepdims=True, out=s)
+            z.sum(axis=-1, keepdims=True, out=s)
             np.divide(z, s, out=z)
-        return net.out
+        return self.net.out
 
 
 class TrainProducts:

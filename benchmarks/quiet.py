@@ -8,7 +8,8 @@ run records how busy the rest of the machine was:
   also remembers the minute before the run),
 - the cores other processes used on average while it ran: all CPU time the kernel
   counted (/proc/stat: user, nice, system, irq, softirq, steal) minus this
-  process's own and its reaped children's (the busy-core spinner is one of them).
+  process's own, its reaped children's and that of the children it `adopt`s while
+  they run (the busy-core spinner).
 
 Linux only; elsewhere the fields are None and the report says so.
 """
@@ -30,9 +31,11 @@ OTHERS_LIMIT = 0.25
 """Other processes using at least this many cores on average during a section
 make its timings unfit for judging a target."""
 
-SPINNER_MIN = 0.8
-"""The busy-core rows are judged only if their spinner really kept a core busy
-(at least this many cores on average over the section)."""
+SPINNER_MIN = 0.5
+"""The busy-core rows are judged only if their spinner really kept a core busy: at
+least this many cores on average over the section. (Not a full core: while a
+contender runs on two threads, three runnable threads share two cores. Other
+processes taking its share are caught by `OTHERS_LIMIT`.)"""
 
 
 def load_average() -> list[float] | None:
@@ -57,10 +60,41 @@ def machine_cpu_seconds() -> float | None:
     return busy / os.sysconf("SC_CLK_TCK")
 
 
+_adopted: set[int] = set()
+"""Running child processes whose CPU counts as the benchmark's own (its spinner)."""
+
+
+def adopt(pid: int) -> None:
+    """Count the running child `pid` as part of the benchmark until `release`."""
+    _adopted.add(pid)
+
+
+def release(pid: int) -> None:
+    """Call right after waiting for the child: from then on `os.times` counts it."""
+    _adopted.discard(pid)
+
+
 def own_cpu_seconds() -> float:
-    """CPU seconds of this process and of its children that have been waited for."""
+    """CPU seconds of this process, of its children that have been waited for, and of
+    the adopted children still running (read from /proc/PID/stat)."""
     t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
+    return (
+        t.user
+        + t.system
+        + t.children_user
+        + t.children_system
+        + sum(_running_cpu_seconds(pid) for pid in _adopted)
+    )
+
+
+def _running_cpu_seconds(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            fields = f.read().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    # after "(comm)": state is field 3, utime and stime fields 14 and 15 of the line
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextlib.contextmanager

@@ -480,10 +480,10 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         metavar="SECONDS",
         help="wait at most this long for the load average to fall below "
-        f"{quiet.LOAD_LIMIT} before starting (default: 120, --quick: 0)",
+        f"{quiet.LOAD_LIMIT} before starting (default: 180, --quick: 0)",
     )
     args = parser.parse_args(argv)
-    waited = quiet.wait_for_quiet(args.wait if args.wait is not None else 0 if args.quick else 120)
+    waited = quiet.wait_for_quiet(args.wait if args.wait is not None else 0 if args.quick else 180)
     load_before = quiet.load_average()
     if args.quick:
         sizes, batches, rounds, min_time = (16, 8, 8, 4), [1, 32], 1, 0.001

@@ -247,3 +247,35 @@ def test_spread_is_the_interquartile_range_over_the_median(report: Any) -> None:
 def test_a_page_without_a_section_is_refused(report: Any) -> None:
     with pytest.raises(SystemExit, match="generated: machine"):
         report.render("# no sections\n", payload([]))
+
+
+def test_other_load_during_one_workload_leaves_the_others_judged(report: Any) -> None:
+    w64 = "predict, batch 64"
+    rows = predict_rows(0.70, 0.72, 0.5, 0.6)
+    rows += [
+        {**row(w64, name, ratio), "other_cores": 0.6}
+        for name, ratio in (("numpy", 1.0), ("nnspec compiled", 0.7), ("onnxruntime", 0.8))
+    ]
+    rows = [{**r, "other_cores": r.get("other_cores", 0.02)} for r in rows]
+    data = payload(rows)
+    assert target_line(report, data, "| nnspec compiled, predict, batch 1").endswith("| met |")
+    assert target_line(report, data, "| nnspec compiled, predict, batch 64").endswith(
+        "| not measured (other processes used 0.60 cores during its rows) |"
+    )
+
+
+def test_a_disturbed_busy_workload_is_left_out_of_the_busy_target(report: Any) -> None:
+    slow = busy_rows(
+        "train step, batch 1024", "nnspec compiled", [1e-2] * 5, [2e-2] * 5, [1.2e-2] * 5
+    )
+    fine = busy_rows("predict, batch 64", "nnspec compiled", [1e-3] * 5, [2e-3] * 5, [1e-3] * 5)
+    rows = [{**r, "other_cores": 0.7} for r in slow] + [{**r, "other_cores": 0.0} for r in fine]
+    line = target_line(report, payload(rows), "| every nnspec busy-core row")
+    assert "| 1 of 1 |" in line
+    assert line.endswith(
+        "| met; not judged: train step, batch 1024 not measured (other processes used 0.70 "
+        "cores during its rows) |"
+    )
+    table = report.threads(payload(rows))
+    assert "| 1.00x | 1.00–1.00x | yes |" in table
+    assert "| 1.20x | 1.20–1.20x | not measured (other processes used 0.70 cores" in table
