@@ -160,7 +160,8 @@ def train_plan(graph: Graph, plan: EmitPlan) -> TrainPlan:
             if not grad:  # no gradient reaches it: the penalty's goes on zeros, as in nnspec
                 grad = names(f"d_{ident}")
                 lines.append(f"{grad} = np.zeros_like({ident})")
-            lines += penalty_lines(reg, ident, grad, idents[loss], total)
+            buffers = names(f"{ident}_buffers")
+            lines += penalty_lines(reg, (ident, grad, buffers), idents[loss], total)
         params.append(Trainable(literal(p.name), ident, grad, p.name in read, tuple(lines)))
     return TrainPlan(
         loss_key=literal(loss),
@@ -320,7 +321,7 @@ def _draw_noise(
         op = REGISTRY[node.op]
         assert op.training is not None  # noise sources are the ops with a training rule
         seed = "_seed" if source.seed is None else repr(source.seed)
-        stream = f"[{seed}, {source.ordinal}, _step, {NOISE_STREAM:#x}]"
+        stream = f"[{seed}, {source.ordinal}, _step, 0x{NOISE_STREAM:X}]"
         name = names(f"{idents[node.id]}_noise")
         forward[k] = replace(
             step,

@@ -3,8 +3,9 @@
 `Model.loss_and_gradients` (the training step and `Model.gradients`) and `Evaluator`
 (validation, `evaluate`) call `Penalty`; it evaluates `nnspec.regularizers`'
 expressions, which a compiled ``--train`` module prints, in the same order (params
-in graph order, each term added to a new array, never in place), so both engines
-agree bit for bit.
+in graph order, each gradient term added by `nnspec.inplace` writes into a buffer of
+the param's own, made on the first step: never into the gradient it was given, which
+a VJP may share with another value), so both engines agree bit for bit.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from nnspec.interpreter.optimizers import evaluator
+from nnspec.inplace import lower
+from nnspec.interpreter.optimizers import evaluator, run_writes, writes_of
 from nnspec.ir import Graph
-from nnspec.regularizers import gradient_terms, penalty_terms
+from nnspec.regularizers import GRADIENT, gradient_assigns, penalty_terms
 
 
 class Penalty:
@@ -28,10 +30,13 @@ class Penalty:
             (
                 r.param,
                 [evaluator(t) for t in penalty_terms(r)],
-                [evaluator(t) for t in gradient_terms(r)],
+                lower(gradient_assigns(r), {"g", "w", GRADIENT}),
             )
             for r in regularizers
         )
+        self._writes = {name: writes_of(lowered.writes) for name, _, lowered in self.terms}
+        self.buffers: dict[str, list[np.ndarray]] = {}
+        """Per param: its penalised gradient, then its scratch buffers."""
 
     def __bool__(self) -> bool:
         return bool(self.terms)
@@ -50,9 +55,17 @@ class Penalty:
     def gradients(
         self, grads: dict[str, np.ndarray], params: Mapping[str, np.ndarray]
     ) -> dict[str, np.ndarray]:
-        """`grads` with each regularized param's gradient terms added (new arrays)."""
-        for name, _, terms in self.terms:
-            env = {"w": params[name]}
-            for term in terms:
-                grads[name] = grads[name] + term(env)
+        """`grads` with each regularized param's gradient terms added (into the param's
+        penalised-gradient buffer, which `grads` then holds)."""
+        for name, _, lowered in self.terms:
+            w, grad = params[name], grads[name]
+            dtype = np.result_type(grad, w)
+            buffers = self.buffers.get(name)
+            if buffers is None or buffers[0].dtype != dtype or buffers[0].shape != w.shape:
+                buffers = [np.empty(w.shape, dtype) for _ in range(1 + lowered.scratch)]
+                self.buffers[name] = buffers
+            env = {"w": w, "g": grad, GRADIENT: buffers[0]}
+            env.update((f"scratch{k}", b) for k, b in enumerate(buffers[1:]))
+            run_writes(self._writes[name], env)
+            grads[name] = buffers[0]
         return grads
