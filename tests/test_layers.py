@@ -19,8 +19,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("printer",),
     ("overview",),  # layers and the summary table of a Graph (Model.summary, nnspec summary)
     ("ops", "optimizers"),  # the op registry and the optimizer definitions (both data)
-    ("autodiff", "buffers", "typecheck", "regularizers"),  # on the IR: plans both engines
-    # render; types; the L1/L2 penalties (data)
+    ("autodiff", "typecheck", "regularizers", "inplace"),  # on the IR: the autodiff plan
+    # both engines render; types; the L1/L2 penalties (data); updates as in-place writes
+    ("buffers",),  # where both engines write: forward values, the reverse pass's gradients
     ("spec",),
     ("interpreter",),
     ("codegen",),

@@ -12,9 +12,11 @@ very same NumPy calls.
 
 Bitwise: ``a * b`` on arrays *is* ``np.multiply(a, b)``, and ``out=`` only picks
 where the result goes when the buffer has the result's dtype (scratch buffers take
-``np.result_type`` of the param and its gradient). The operands keep their order and
-the tree its evaluation order, and ``w -= x`` is ``np.subtract(w, x, out=w)``, so
-each result is the one the literal reading computes. Scalar subexpressions (no array
+``np.result_type`` of the param and its gradient, and the param's memory layout, so a
+sum over one (`lower_value`, the L1/L2 penalty's value) adds in the same order).
+The operands keep their order and the tree its evaluation order, and ``w -= x``
+is ``np.subtract(w, x, out=w)``, so each result is the one the literal reading
+computes. Scalar subexpressions (no array
 name in them) stay Python floats, evaluated as before.
 """
 
@@ -124,3 +126,26 @@ def _into(expr: Expr, out: str, free: int, arrays: Collection[str], writes: list
             operands.append(held)
     writes.append(Write(UFUNCS[op], tuple(operands), out))
     return used
+
+
+def lower_value(expr: Expr, arrays: Collection[str]) -> tuple[tuple[Write, ...], Expr, int]:
+    """A scalar-valued `expr` whose reductions (``sum``) read array operations: the
+    writes computing each such operand into a scratch buffer, `expr` reading those
+    buffers instead, and the scratch buffers used. The reduction then sums the very
+    values (and, as the buffers are laid out like the param, in the same order)."""
+    writes: list[Write] = []
+    used = 0
+
+    def hoist(e: Expr) -> Expr:
+        nonlocal used
+        if not isinstance(e, tuple):
+            return e
+        op, *args = e
+        if op == "sum" and not isinstance(args[0], str) and _is_array(args[0], arrays):
+            held = scratch(used)
+            used = max(used + 1, _into(args[0], held, used + 1, arrays, writes))
+            return (op, held, *args[1:])
+        return (op, *(hoist(a) for a in args))
+
+    value = hoist(expr)
+    return tuple(writes), value, used

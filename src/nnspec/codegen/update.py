@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nnspec.codegen.names import literal
-from nnspec.inplace import SCRATCH, Write, lower
+from nnspec.inplace import SCRATCH, Write, lower, lower_value, scratch
 from nnspec.ir import Regularizer
 from nnspec.optimizers import optimizer_spec, python_text, schedule_spec
 from nnspec.regularizers import GRADIENT, gradient_assigns, penalty_terms
@@ -106,20 +106,29 @@ def penalty_lines(
     its gradient terms to its gradient, in `interpreter.regularize.Penalty`'s order.
 
     `idents` = (the param's constant, its gradient's identifier, an identifier for its
-    buffers): the terms are written into the param's penalised-gradient buffer (the
-    first of its `_train_buffers`), which the gradient's identifier then names.
+    `_train_buffers`): the penalty's array operations are written into those buffers'
+    scratch part and its gradient into the first one, which the gradient's identifier
+    then names.
     """
     ident, grad, buffers = idents
-    names = {"w": ident}
-    terms = [python_text(t, names) for t in penalty_terms(reg)]
-    lines = [f"{total} = {terms[0]}"] if terms else []
-    lines += [f"{total} = {total} + ({t})" for t in terms[1:]]
-    lines += [f"{loss} = {loss} + {total}"] if terms else []
+    key = f'("penalty", {literal(reg.param)})'
+    values = [lower_value(t, {"w"}) for t in penalty_terms(reg)]
     lowered = lower(gradient_assigns(reg), {"g", "w", GRADIENT})
+    count = 1 + max([lowered.scratch, *(used for _, _, used in values)])
+    lines: list[str] = []
+    names = {"w": ident, GRADIENT: f"{buffers}[0]"}
+    names |= {scratch(k): f"{buffers}[{1 + k}]" for k in range(count - 1)}
+    if values:
+        lines.append(f"{buffers} = _train_buffers({key}, {ident}.shape, {ident}.dtype, {count})")
+    for k, (writes, expr, _) in enumerate(values):
+        lines += [write_text(w, names, buffers, 1) for w in writes]
+        term = python_text(expr, names)
+        lines.append(f"{total} = {term}" if k == 0 else f"{total} = {total} + ({term})")
+    lines += [f"{loss} = {loss} + {total}"] if values else []
     if lowered.writes:
-        key = f'("penalty", {literal(reg.param)})'
-        lines.append(f"{buffers} = _train_buffers({key}, {ident}, {grad}, {1 + lowered.scratch})")
-        names = {"w": ident, "g": grad, GRADIENT: f"{buffers}[0]"}
+        dtype = f"np.result_type({grad}, {ident})"
+        lines.append(f"{buffers} = _train_buffers({key}, {ident}.shape, {dtype}, {count})")
+        names["g"] = grad
         lines += [write_text(w, names, buffers, 1) for w in lowered.writes]
         lines.append(f"{grad} = {buffers}[0]")
     return lines

@@ -107,7 +107,7 @@ class Optimizer:
         found = self.buffers.get(name)
         dtype = np.result_type(grad, w)
         if found is None or (found and (found[0].shape != w.shape or found[0].dtype != dtype)):
-            found = self.buffers[name] = [np.empty(w.shape, dtype) for _ in self._scratch]
+            found = self.buffers[name] = [np.empty_like(w, dtype=dtype) for _ in self._scratch]
         return found
 
 

@@ -10,15 +10,36 @@ a VJP may share with another value), so both engines agree bit for bit.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
-from nnspec.inplace import lower
-from nnspec.interpreter.optimizers import evaluator, run_writes, writes_of
-from nnspec.ir import Graph
+from nnspec.inplace import lower, lower_value, scratch
+from nnspec.interpreter.optimizers import Writes, evaluator, run_writes, writes_of
+from nnspec.ir import Graph, Regularizer
 from nnspec.regularizers import GRADIENT, gradient_assigns, penalty_terms
+
+MAX_BUFFERS = 1024
+"""Buffer lists one `Penalty` keeps (per thread, param and dtype) before starting afresh."""
+
+
+class _Terms:
+    """One param's penalty: each value term as (writes, the term reading their
+    buffers), the gradient terms' writes, and the scratch buffers they need."""
+
+    def __init__(self, reg: Regularizer):
+        self.param = reg.param
+        self.value: list[tuple[Writes, Callable[[dict], Any]]] = []
+        used = 0
+        for term in penalty_terms(reg):
+            writes, expr, count = lower_value(term, {"w"})
+            self.value.append((writes_of(writes), evaluator(expr)))
+            used = max(used, count)
+        lowered = lower(gradient_assigns(reg), {"g", "w", GRADIENT})
+        self.gradient = writes_of(lowered.writes)
+        self.scratch = [scratch(k) for k in range(max(used, lowered.scratch))]
 
 
 class Penalty:
@@ -26,29 +47,34 @@ class Penalty:
 
     def __init__(self, graph: Graph):
         regularizers = graph.training.regularizers if graph.training is not None else ()
-        self.terms = tuple(
-            (
-                r.param,
-                [evaluator(t) for t in penalty_terms(r)],
-                lower(gradient_assigns(r), {"g", "w", GRADIENT}),
-            )
-            for r in regularizers
-        )
-        self._writes = {name: writes_of(lowered.writes) for name, _, lowered in self.terms}
-        self.buffers: dict[str, list[np.ndarray]] = {}
-        """Per param: its penalised gradient, then its scratch buffers."""
+        self.terms = tuple(_Terms(r) for r in regularizers)
+        self._held: dict[tuple, list[np.ndarray]] = {}
 
     def __bool__(self) -> bool:
         return bool(self.terms)
 
+    def _env(self, terms: _Terms, w: np.ndarray, dtype: Any) -> dict[str, Any]:
+        """``w`` and this thread's buffers for `terms`: the penalised gradient, then the
+        scratch buffers, laid out like `w` (made once per thread, param and dtype)."""
+        key = (threading.get_ident(), terms.param, dtype)
+        buffers = self._held.get(key)
+        if buffers is None or buffers[0].shape != w.shape:
+            if len(self._held) >= MAX_BUFFERS:
+                self._held.clear()
+            count = 1 + len(terms.scratch)
+            buffers = self._held[key] = [np.empty_like(w, dtype=dtype) for _ in range(count)]
+        return {"w": w, GRADIENT: buffers[0], **dict(zip(terms.scratch, buffers[1:], strict=True))}
+
     def loss(self, loss: Any, params: Mapping[str, np.ndarray]) -> Any:
         """`loss` plus each param's penalty (its terms summed first), in param order."""
-        for name, terms, _ in self.terms:
-            if terms:
-                env = {"w": params[name]}
-                value = terms[0](env)
-                for term in terms[1:]:
-                    value = value + term(env)
+        for terms in self.terms:
+            if terms.value:
+                w = params[terms.param]
+                env = self._env(terms, w, w.dtype)
+                value = None
+                for writes, term in terms.value:
+                    run_writes(writes, env)
+                    value = term(env) if value is None else value + term(env)
                 loss = loss + value
         return loss
 
@@ -57,15 +83,12 @@ class Penalty:
     ) -> dict[str, np.ndarray]:
         """`grads` with each regularized param's gradient terms added (into the param's
         penalised-gradient buffer, which `grads` then holds)."""
-        for name, _, lowered in self.terms:
-            w, grad = params[name], grads[name]
-            dtype = np.result_type(grad, w)
-            buffers = self.buffers.get(name)
-            if buffers is None or buffers[0].dtype != dtype or buffers[0].shape != w.shape:
-                buffers = [np.empty(w.shape, dtype) for _ in range(1 + lowered.scratch)]
-                self.buffers[name] = buffers
-            env = {"w": w, "g": grad, GRADIENT: buffers[0]}
-            env.update((f"scratch{k}", b) for k, b in enumerate(buffers[1:]))
-            run_writes(self._writes[name], env)
-            grads[name] = buffers[0]
+        for terms in self.terms:
+            if not terms.gradient:  # rates of 0: nothing to add
+                continue
+            w, grad = params[terms.param], grads[terms.param]
+            env = self._env(terms, w, np.result_type(grad, w))
+            env["g"] = grad
+            run_writes(terms.gradient, env)
+            grads[terms.param] = env[GRADIENT]
         return grads
