@@ -41,20 +41,7 @@ def mlp_train_step(x: np.ndarray, labels: np.ndarray, p: dict[str, np.ndarray], 
 
 
 def mlp_predict_products(x: np.ndarray, p: dict[str, np.ndarray]) -> np.ndarray:
-    """Only the three matrix products of `mlp_predict`, back to back: the floor no
-    rendering of the network can go below without a faster or fused GEMM. (The
-    hidden values are not ReLU'd, which changes no product's cost.)"""
+    """Only the three matrix products of `mlp_predict`, back to back (the hidden
+    values not ReLU'd): what the products floors (`floors.Products`) are checked
+    against."""
     return ((x @ p["h1.W"]) @ p["h2.W"]) @ p["out.W"]
-
-
-def mlp_train_products(x: np.ndarray, labels: np.ndarray, p: dict[str, np.ndarray]) -> None:
-    """Only the eight matrix products of `mlp_train_step` (three forward, five
-    backward, the first layer's ``x.T @ dy`` included), on arrays of the right shapes."""
-    h1 = x @ p["h1.W"]
-    h2 = h1 @ p["h2.W"]
-    dz = h2 @ p["out.W"]
-    _ = h2.T @ dz
-    dh2 = dz @ p["out.W"].T
-    _ = h1.T @ dh2
-    dh1 = dh2 @ p["h2.W"].T
-    _ = x.T @ dh1

@@ -1,7 +1,10 @@
 """Timing harness shared by the benchmarks: interleaved rounds, medians, ratios.
 
-Contenders of one workload are timed round-robin (A B C, A B C, ...) so a slow
-period of the shared machine hits all of them alike; each contender is warmed
+Contenders of one workload are timed in interleaved rounds (each round times every
+contender once) so a slow period of the shared machine hits all of them alike; the
+first round keeps the given order and later rounds shuffle it (seeded, the same
+every run), so no contender always follows the same one — a 2-thread contender's
+after-effects, say, do not always land on the same neighbour. Each contender is warmed
 untimed right before its timed calls, after a short idle pause and after the BLAS
 thread pool of the previous contender has stopped spinning (`settle`; on 2 cores
 it otherwise steals time from the next one). Results are reported as ratios to the baseline
@@ -13,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -22,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import quiet
 
 
 @dataclass
@@ -42,6 +47,8 @@ class Result:
     median_s: float
     ratio: float = float("nan")
     samples: list[float] = field(default_factory=list)
+    other_cores: float | None = None
+    """Cores other processes used on average while the workload's rounds ran."""
 
 
 def time_calls(call: Callable[[], Any], min_time: float) -> float:
@@ -70,14 +77,21 @@ def measure(
     min_time: float,
     idle: float = 0.05,
 ) -> list[Result]:
-    """Median seconds per call of every contender; the first one is the baseline."""
+    """Median seconds per call of every contender; the first one is the baseline.
+    Each contender's samples are in round order, so sample i of two contenders
+    comes from the same round."""
     samples: dict[str, list[float]] = {c.name: [] for c in contenders}
-    for _ in range(rounds):
-        for contender in contenders:
-            time.sleep(idle)
-            settle()
-            with blas_limit(contender.threads):
-                samples[contender.name].append(time_calls(contender.call, min_time))
+    shuffle = random.Random(0).shuffle
+    order = list(contenders)
+    with quiet.section({}) as record:
+        for round_number in range(rounds):
+            if round_number:
+                shuffle(order)
+            for contender in order:
+                time.sleep(idle)
+                settle()
+                with blas_limit(contender.threads):
+                    samples[contender.name].append(time_calls(contender.call, min_time))
     baseline = statistics.median(samples[contenders[0].name])
     return [
         Result(
@@ -86,6 +100,7 @@ def measure(
             statistics.median(samples[c.name]),
             statistics.median(samples[c.name]) / baseline,
             samples[c.name],
+            record["other_cores"],
         )
         for c in contenders
     ]
@@ -131,19 +146,30 @@ BUSY_LOOP = (
 
 
 @contextlib.contextmanager
-def busy_core(seconds: float) -> Iterator[int]:
+def busy_core(seconds: float, record: dict[str, Any]) -> Iterator[int]:
     """One other process spinning on one core while the body runs (its pid).
 
     It stops itself after `seconds` even if this process dies, and is ended (by
-    its own pid) when the body finishes.
+    its own pid) when the body finishes. ``record["spinner_cores"]`` is then the
+    cores it used on average: about 1.0 when it really kept a core busy.
     """
+    before, start = _children_cpu_seconds(), time.monotonic()
     spinner = subprocess.Popen([sys.executable, "-c", BUSY_LOOP.format(seconds=seconds)])
+    quiet.adopt(spinner.pid)  # its CPU is the benchmark's, not "other processes'"
     try:
         time.sleep(0.2)  # let it start spinning
         yield spinner.pid
     finally:
         spinner.terminate()
         spinner.wait()
+        quiet.release(spinner.pid)
+        wall = time.monotonic() - start
+        record["spinner_cores"] = round((_children_cpu_seconds() - before) / wall, 3)
+
+
+def _children_cpu_seconds() -> float:
+    t = os.times()
+    return t.children_user + t.children_system
 
 
 def verify(contenders: list[Contender], *, rtol: float, atol: float) -> None:

@@ -8,6 +8,7 @@ is a ratio to hand-written NumPy measured in the same run (see `harness`).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -29,9 +30,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import itertools
 
 import baselines
+import floors
 import harness
 import mlp
 import others
+import quiet
+import report
 
 import nnspec
 from nnspec.codegen import load_source
@@ -64,14 +68,30 @@ def inference(sizes: tuple[int, ...], batches: list[int], rounds: int, min_time:
                 predict = build(params)
                 if predict is not None:
                     contenders.append(harness.Contender(name, lambda x=x, f=predict: f(x)))
+        contenders += _floors(floors.CALLS, floors.FewestCalls, params, x)
         harness.verify(contenders, rtol=1e-4, atol=1e-6)
-        floor = harness.Contender(
-            "matrix products only", lambda x=x: baselines.mlp_predict_products(x, params)
+        products = _floors(floors.PRODUCTS, floors.Products, params, x)
+        reference = harness.Contender(
+            "numpy products", lambda x=x: baselines.mlp_predict_products(x, params)
         )
+        harness.verify([reference, *products], rtol=1e-4, atol=1e-5)
         results += harness.measure(
-            f"predict, batch {batch}", [*contenders, floor], rounds=rounds, min_time=min_time
+            f"predict, batch {batch}", [*contenders, *products], rounds=rounds, min_time=min_time
         )
     return results
+
+
+def _floors(
+    kind: str, make: Callable[..., Callable[[np.ndarray], np.ndarray]], params: Any, x: np.ndarray
+) -> list[harness.Contender]:
+    """One contender per layout measured at `x`'s batch size: `make`'s floor on `x`."""
+    batch = x.shape[0]
+    return [
+        harness.Contender(
+            f"{kind}, {layout.name}", functools.partial(make(params, layout, batch), x)
+        )
+        for layout in floors.layouts(batch)
+    ]
 
 
 Stepper = tuple[Callable[[np.ndarray, np.ndarray], float], Callable[[], dict[str, np.ndarray]]]
@@ -81,6 +101,11 @@ Stepper = tuple[Callable[[np.ndarray, np.ndarray], float], Callable[[], dict[str
 def numpy_stepper(graph: Any, params: dict[str, np.ndarray], lr: float) -> Stepper:
     p = {k: v.copy() for k, v in params.items()}
     return (lambda x, labels: baselines.mlp_train_step(x, labels, p, lr)), lambda: p
+
+
+def hand_tuned_stepper(graph: Any, params: dict[str, np.ndarray], lr: float) -> Stepper:
+    step = floors.HandTunedStep(params, lr)
+    return step, step.weights
 
 
 def interpreter_stepper(
@@ -133,6 +158,7 @@ def training(sizes: tuple[int, ...], batches: list[int], rounds: int, min_time: 
         ("numpy", numpy_stepper),
         ("nnspec interpreter", interpreter_stepper),
         ("nnspec compiled", compiled_stepper),
+        (floors.HAND_TUNED, hand_tuned_stepper),
     ]
     if sizes == mlp.SIZES:
         makers += [
@@ -162,10 +188,10 @@ def training(sizes: tuple[int, ...], batches: list[int], rounds: int, min_time: 
         # update's rounding (|w|·eps/lr): a looser absolute tolerance for it.
         harness.verify(updated, rtol=1e-5, atol=1e-6)
         harness.verify(implied, rtol=1e-3, atol=2e-4)
+        products = floors.TrainProducts(params, batch)
         contenders.append(
             harness.Contender(
-                "matrix products only",
-                lambda x=x, y=labels: baselines.mlp_train_products(x, y, params),
+                f"{floors.PRODUCTS}, W as stored", lambda f=products, x=x, y=labels: f(x, y)
             )
         )
         results += harness.measure(
@@ -189,6 +215,7 @@ def busy_core_rows(
     train_batches: list[int],
     rounds: int,
     min_time: float,
+    record: dict[str, Any],
 ) -> list:
     """The same code on 1 BLAS thread, on one per core and by default, one other core busy.
 
@@ -198,6 +225,8 @@ def busy_core_rows(
     (``threads=None``) for the interpreter and the compiled module, which are also
     timed with ``threads=1`` and ``threads=cores``. Predictions are checked against
     NumPy's first; the training steps are the code verified in the quiet rows.
+    `record` gets the spinner's cores and, before each workload, the count of other
+    processes' runnable threads that nnspec's auto rule reads (``busy_elsewhere``).
     """
     cores = threads.usable_cores()
     graph, params = mlp.graph_and_params(train=False, sizes=sizes)
@@ -207,8 +236,10 @@ def busy_core_rows(
     lr = float(train_graph.training.optimizer["learning_rate"])
     results = []
     seconds = 1800 if rounds > 1 else 60  # the spinner ends itself after this, whatever happens
-    with harness.busy_core(seconds):
+    seen = record.setdefault("busy_elsewhere_before_each_workload", [])
+    with harness.busy_core(seconds, record):
         for batch in predict_batches:
+            seen.append(threads.busy_elsewhere())
             x, _ = mlp.data(batch, sizes)
             contenders = [
                 *_thread_pair("numpy", lambda x=x: baselines.mlp_predict(x, params)),
@@ -220,6 +251,7 @@ def busy_core_rows(
                 f"busy core: predict, batch {batch}", contenders, rounds=rounds, min_time=min_time
             )
         for batch in train_batches:
+            seen.append(threads.busy_elsewhere())
             x, labels = mlp.data(batch, sizes)
             x, labels = checked_batch(train_graph, train_params, x, labels)
             steps: dict[Any, Callable[[np.ndarray, np.ndarray], float]] = {
@@ -268,37 +300,6 @@ def _thread_pair(name: str, call: Callable[[], Any]) -> list[harness.Contender]:
         harness.Contender(f"{name}, default threads", call),
         harness.Contender(f"{name}, 1 BLAS thread", call, threads=1),
     ]
-
-
-def thread_choice(results: list) -> list[dict[str, Any]]:
-    """Per busy row and code: its default against the faster of its fixed choices."""
-    rows = []
-    by_workload: dict[str, dict[str, float]] = {}
-    for r in results:
-        if r.workload.startswith("busy core: "):
-            by_workload.setdefault(r.workload, {})[r.contender] = r.median_s
-    for workload, times in by_workload.items():
-        for code in ("numpy", INTERPRETER, COMPILED):
-            fixed = {
-                k: v
-                for k, v in times.items()
-                if k.startswith(f"{code}, ") and k != f"{code}, default threads"
-            }
-            fixed[f"{code}, default threads"] = times[f"{code}, default threads"]
-            if code != "numpy":  # nnspec's default is "auto"; the BLAS default is a fixed count
-                fixed.pop(f"{code}, default threads")
-            best = min(fixed, key=fixed.__getitem__)
-            rows.append(
-                {
-                    "workload": workload.removeprefix("busy core: "),
-                    "code": code,
-                    "default_s": times[f"{code}, default threads"],
-                    "best_fixed": best.removeprefix(f"{code}, "),
-                    "best_fixed_s": fixed[best],
-                    "ratio": times[f"{code}, default threads"] / fixed[best],
-                }
-            )
-    return rows
 
 
 def gemm_ceiling(n: int, min_time: float) -> float:
@@ -432,7 +433,7 @@ def machine() -> dict[str, Any]:
         "blas": [{k: p.get(k) for k in BLAS_KEYS} for p in threadpool_info()],
         "thread_variables": {k: os.environ.get(k) for k in THREAD_VARIABLES},
         "nnspec_auto_threads_now": threads.auto_threads(),
-        "load_average": load_average(),
+        "load_average": quiet.load_average(),
         "commit": commit(),
     }
 
@@ -467,42 +468,51 @@ def cpu_model() -> str:
     return platform.processor()
 
 
-def load_average() -> list[float] | None:
-    """1, 5 and 15 minute load averages (None where the OS has none)."""
-    try:
-        return [round(v, 2) for v in os.getloadavg()]
-    except (AttributeError, OSError):
-        return None
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one round (smoke test)")
     parser.add_argument(
         "--out", type=Path, help="JSON result file (default: benchmarks/results/latest.json)"
     )
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="wait at most this long for the load average to fall below "
+        f"{quiet.LOAD_LIMIT} before starting (default: 180, --quick: 0)",
+    )
     args = parser.parse_args(argv)
-    load_before = load_average()
+    waited = quiet.wait_for_quiet(args.wait if args.wait is not None else 0 if args.quick else 180)
+    load_before = quiet.load_average()
     if args.quick:
         sizes, batches, rounds, min_time = (16, 8, 8, 4), [1, 32], 1, 0.001
     else:
         sizes, batches, rounds, min_time = mlp.SIZES, [1, 64, 4096], 7, 0.2
-    results = inference(sizes, batches, rounds, min_time)
+    sections: dict[str, dict[str, Any]] = {"quiet": {}, "busy core": {}}
     train_batches = [32] if args.quick else [128, 1024]
-    results += training(sizes, train_batches, rounds, min_time)
-    busy = busy_core_rows(
-        sizes, batches[-2:] if args.quick else batches, train_batches, rounds, min_time
-    )
-    results += busy
+    with quiet.section(sections["quiet"]):
+        results = inference(sizes, batches, rounds, min_time)
+        results += training(sizes, train_batches, rounds, min_time)
+    with quiet.section(sections["busy core"]) as record:
+        results += busy_core_rows(
+            sizes,
+            batches[-2:] if args.quick else batches,
+            train_batches,
+            rounds,
+            min_time,
+            record,
+        )
     print(harness.markdown(results))
-    choice = thread_choice(busy)
+    choice = report.thread_choice([asdict(r) for r in results])
     print()
-    print("| busy core: workload | code | default | best fixed | default / best |")
+    print("| busy core: workload | code | default | best fixed | default / best (rounds) |")
     print("|---|---|---:|---|---:|")
     for row in choice:
+        low, high = row["ratio_range"]
         print(
             f"| {row['workload']} | {row['code']} | {row['default_s'] * 1e3:.3f} ms "
-            f"| {row['best_fixed']} | {row['ratio']:.2f}x |"
+            f"| {row['best_fixed']} | {row['ratio']:.2f}x ({low:.2f}–{high:.2f}) |"
         )
     ceiling = gemm_ceiling(64 if args.quick else 2048, min_time)
     big = next(
@@ -532,6 +542,8 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     info = machine()
     info["load_average_at_start"] = load_before
+    info["waited_for_quiet_s"] = waited
+    info["sections"] = sections
     payload = {
         "machine": info,
         "results": [asdict(r) for r in results],

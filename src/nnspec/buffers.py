@@ -17,6 +17,9 @@ allocates, and a matrix product into a reused buffer is the same BLAS call.
 - `BufferPlan.workspace`: a product (`OpDef.reuse_buffer`) writes into a buffer that
   lives across calls (one per thread and input sizes) when its result, and every
   result written over it in place, is owned and never needed outside the pass.
+- `Workspace`: those buffers' shapes in terms of the inputs' symbolic sizes, so that
+  one call fetches all of them with one lookup keyed by the sizes (`symbol_axes`:
+  where each size is read, its first occurrence among the inputs).
 
 The reverse pass of a training step has its own plan (`gradient_buffers`): each
 trainable param whose gradient comes from one VJP result gets a buffer of its own
@@ -25,8 +28,8 @@ written by the call that makes the gradient: the product itself when the op can
 write that input's gradient into a buffer (`OpDef.vjp_buffered`, matmul's
 ``np.matmul(a.T, dy, out=)``) and the result has the param's shape, else the sum that
 un-broadcasts it when that is one sum over the leading axes (a bias:
-``dy.sum(axis=(0,), out=)``); other gradients stay fresh arrays. A param reached twice (fan-out)
-keeps the plain sum of fresh arrays. A buffer belongs to one param, so nothing that
+``dy.sum(axis=(0,), out=)``); other gradients stay fresh arrays, and a param reached
+twice (fan-out) keeps the plain sum of fresh arrays. A buffer belongs to one param, so nothing that
 writes it (the product, the sum) can change another value's gradient; an add's VJP
 handing one array to two consumers stays a shared reference no one writes into.
 """
@@ -37,7 +40,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from nnspec.autodiff import GradientPlan
-from nnspec.ir import Node, TensorType
+from nnspec.ir import Dim, Node, TensorType
 from nnspec.ops import REGISTRY
 
 INPLACE = frozenset(name for name, op in REGISTRY.items() if op.inplace is not None)
@@ -102,6 +105,47 @@ def buffer_plan(nodes: Sequence[Node], keep: Iterable[str]) -> BufferPlan:
         if REGISTRY[n.op].reuse_buffer and all(v in owned and v not in kept for v in sharing[n.id])
     )
     return BufferPlan(into=into, workspace=workspace)
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The buffers one forward pass keeps across calls: buffer k holds the result of
+    node `nodes[k]`, of shape `shapes[k]` (fixed dims, and symbols that are entries of
+    `symbols`: the key a call looks its buffers up by) and dtype `dtypes[k]`."""
+
+    nodes: tuple[str, ...]
+    shapes: tuple[tuple[Dim, ...], ...]
+    dtypes: tuple[str, ...]
+    symbols: tuple[str, ...]
+
+
+def workspace(nodes: Sequence[Node], keep: Iterable[str], symbols: Iterable[str]) -> Workspace:
+    """The `BufferPlan.workspace` nodes of `nodes` whose shapes `symbols` (the inputs'
+    symbolic dims) fix; a node with any other symbol keeps allocating its result."""
+    known = tuple(symbols)
+    by_id = {n.id: n for n in nodes}
+    chosen = [
+        by_id[name]
+        for name in buffer_plan(nodes, keep).workspace
+        if all(isinstance(d, int) or d in known for d in by_id[name].type.shape)
+    ]
+    return Workspace(
+        nodes=tuple(n.id for n in chosen),
+        shapes=tuple(n.type.shape for n in chosen),
+        dtypes=tuple(n.type.dtype for n in chosen),
+        symbols=known,
+    )
+
+
+def symbol_axes(inputs: Sequence[tuple[str, TensorType]]) -> dict[str, tuple[str, int]]:
+    """Each symbolic dim of `inputs` ((name, type) in order) -> (input, axis) of its
+    first occurrence (in input order, then axis order): where a call reads its size."""
+    first: dict[str, tuple[str, int]] = {}
+    for name, t in inputs:
+        for axis, dim in enumerate(t.shape):
+            if isinstance(dim, str):
+                first.setdefault(dim, (name, axis))
+    return first
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,19 @@ def test_quick_suite_runs_and_writes_results(tmp_path: Path, run_quick) -> None:
         for code in ("numpy", "nnspec interpreter", "nnspec compiled"):
             assert (workload, f"{code}, 1 BLAS thread") in rows
             assert (workload, f"{code}, default threads") in rows
-    assert ("predict, batch 32", "matrix products only") in rows
+    for layout in ("W as stored", "W pre-transposed"):  # every floor ran and was verified
+        assert ("predict, batch 32", f"floor: products, {layout}") in rows
+        assert ("predict, batch 32", f"floor: NumPy calls, {layout}") in rows
+    assert ("train step, batch 32", "floor: hand-tuned NumPy step") in rows
+    assert ("train step, batch 32", "floor: products, W as stored") in rows
+    sections = machine["sections"]
+    assert set(sections) == {"quiet", "busy core"}
+    for record in sections.values():
+        assert (
+            record["seconds"] > 0 and "other_cores" in record and "load_average_at_start" in record
+        )
+    assert sections["busy core"]["spinner_cores"] > 0
+    assert all(len(r["ratio_range"]) == 2 for r in payload["thread_choice"])
     assert {r["code"] for r in payload["thread_choice"]} == {
         "numpy",
         "nnspec interpreter",

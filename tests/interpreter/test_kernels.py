@@ -6,6 +6,8 @@ owns; these tests are what keeps each twin bitwise equal to its registry rule.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -13,6 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from nnspec import buffers
+from nnspec.buffers import Workspace
 from nnspec.interpreter import kernels
 from nnspec.ops import REGISTRY
 
@@ -33,7 +36,7 @@ def test_inplace_twin_equals_the_op(name, data, dtype) -> None:
     with np.errstate(all="ignore"):
         want = op.forward(*xs)
         copies = [x.copy() for x in xs]
-        got = kernels.inplace_step(name, len(xs), 0)(*copies)
+        got = kernels.INPLACE[name](*copies, out=copies[0])
     assert got.dtype == want.dtype
     assert got.tobytes() == want.tobytes()  # bitwise: -0.0 and NaN payloads too
     assert got is copies[0]  # written into the dead input's memory
@@ -60,16 +63,32 @@ def test_the_engine_facts_cover_the_ops_they_were_written_for() -> None:
 
 @pytest.mark.parametrize("name", BUFFERED)
 @given(dtype=FLOATS, n=st.integers(1, 5))
-def test_buffered_step_equals_the_forward_and_reuses_its_buffer(name, dtype, n) -> None:
+def test_a_product_into_its_workspace_buffer_equals_the_forward(name, dtype, n) -> None:
     forward = REGISTRY[name].forward
     assert forward is np.matmul
     rng = np.random.default_rng(n)
     a, b = rng.standard_normal((n, 6)).astype(dtype), rng.standard_normal((6, 3)).astype(dtype)
-    matmul = kernels.buffered(forward)
-    first = matmul(a, b)
-    assert first.tobytes() == np.matmul(a, b).tobytes()
-    assert matmul(a, b) is first
-    assert matmul(a, b).tobytes() == np.matmul(a, b).tobytes()
+    plan = Workspace(("p",), (("batch", 3),), (np.dtype(dtype).name,), ("batch",))
+    workspaces = kernels.Workspaces(plan)
+    buffers = workspaces((n,))
+    assert workspaces((n,)) is buffers  # one lookup per call, the same buffers
+    assert buffers[0].shape == (n, 3) and buffers[0].dtype == dtype
+    got = forward(a, b, out=buffers[0])
+    assert got is buffers[0]
+    assert got.tobytes() == np.matmul(a, b).tobytes()
+
+
+def test_workspaces_are_per_thread_and_bounded() -> None:
+    workspaces = kernels.Workspaces(Workspace(("p",), (("n", 2),), ("float32",), ("n",)))
+    mine = workspaces((1,))
+    theirs: list[list[np.ndarray]] = []
+    worker = threading.Thread(target=lambda: theirs.append(workspaces((1,))))
+    worker.start()
+    worker.join()
+    assert theirs[0] is not mine and theirs[0][0] is not mine[0]
+    for n in range(2, 2 + kernels.MAX_WORKSPACES):
+        workspaces((n,))
+    assert workspaces((1,)) is not mine  # started afresh after MAX_WORKSPACES sizes
 
 
 @pytest.mark.parametrize("name", HALVED)

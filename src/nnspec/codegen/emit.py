@@ -26,7 +26,7 @@ import numpy as np
 
 from nnspec import __version__
 from nnspec.autodiff import borrowed_values, needed_nodes
-from nnspec.buffers import buffer_plan
+from nnspec.buffers import buffer_plan, symbol_axes, workspace
 from nnspec.codegen.names import (
     Namer,
     comment,
@@ -199,23 +199,17 @@ class Buffer:
 def workspace_for(
     nodes: Sequence[Node], keep: set[str], sizes: Mapping[str, str]
 ) -> tuple[dict[str, str], list[Buffer]]:
-    """The workspace of `nodes`: node id -> ``_ws[k]``, and buffer k's dtype and shape.
-
-    `sizes` maps each symbolic dim to its position in the key ``_workspace`` is called
-    with; a node whose shape has another symbol keeps allocating (no buffer for it).
-    """
-    symbols = list(sizes)
-    chosen: dict[str, str] = {}
-    buffers: list[Buffer] = []
-    by_id = {n.id: n for n in nodes}
-    for node_id in buffer_plan(nodes, keep).workspace:
-        shape = by_id[node_id].type.shape
-        if not all(isinstance(d, int) or d in sizes for d in shape):
-            continue
-        dims = [repr(d) if isinstance(d, int) else f"sizes[{symbols.index(str(d))}]" for d in shape]
-        chosen[node_id] = f"_ws[{len(buffers)}]"
-        literal_shape = "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
-        buffers.append(Buffer(by_id[node_id].type.dtype, literal_shape))
+    """The workspace of `nodes` (`nnspec.buffers.workspace`): node id -> ``_ws[k]``, and
+    buffer k's dtype and shape, whose symbolic dims are entries of ``_workspace``'s
+    `sizes` (`sizes` maps each symbol to where predict reads it)."""
+    plan = workspace(nodes, keep, sizes)
+    chosen = {node_id: f"_ws[{k}]" for k, node_id in enumerate(plan.nodes)}
+    buffers = []
+    for shape, dtype in zip(plan.shapes, plan.dtypes, strict=True):
+        dims = [
+            repr(d) if isinstance(d, int) else f"sizes[{plan.symbols.index(str(d))}]" for d in shape
+        ]
+        buffers.append(Buffer(dtype, "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"))
     return chosen, buffers
 
 
@@ -351,14 +345,9 @@ def fast_check(inputs: Sequence[tuple[str, TensorType]]) -> list[str]:
 
 
 def symbol_sizes(inputs: Sequence[tuple[str, TensorType]]) -> dict[str, str]:
-    """Each symbolic dim of the inputs -> where predict reads its size: its first
-    occurrence, ``ident.shape[axis]`` (in input order, then axis order)."""
-    first: dict[str, str] = {}
-    for ident, t in inputs:
-        for axis, dim in enumerate(t.shape):
-            if isinstance(dim, str):
-                first.setdefault(dim, f"{ident}.shape[{axis}]")
-    return first
+    """Each symbolic dim of the inputs -> where predict reads its size,
+    ``ident.shape[axis]`` (`nnspec.buffers.symbol_axes`: its first occurrence)."""
+    return {dim: f"{ident}.shape[{axis}]" for dim, (ident, axis) in symbol_axes(inputs).items()}
 
 
 def port_for(name: str, ident: str, t: TensorType) -> EmitPort:

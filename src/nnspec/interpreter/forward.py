@@ -1,12 +1,15 @@
 """The forward pass: a plan's steps as one straight-line Python function.
 
 Sits after `plan`: each step is (bound op forward, input slots, output slot, slots
-to free, node). `straight_line` turns the steps into one function doing exactly
-those reads, calls, writes and frees in order — the interpreter's per-node overhead
-becomes one call — and that function is the only way a plan runs, whatever its
-size. Its source is made only of slot numbers and generated names (nothing from the
-document). A failure inside any step is re-raised naming the step's node: its id,
-op and JSON pointer (`located`), found from the traceback's line in the function.
+to free, node, where it writes). `straight_line` turns the steps into one function
+doing exactly those reads, calls, writes and frees in order — the interpreter's
+per-node overhead becomes one call, and a step writing into a buffer is the ufunc
+or product itself with ``out=`` (no wrapper), its workspace fetched once at the
+top, as a compiled module's ``_predict`` does — and that function is the only way
+a plan runs, whatever its size. Its source is made only of slot numbers and
+generated names (nothing from the document). A failure inside any step is
+re-raised naming the step's node: its id, op and JSON pointer (`located`), found
+from the traceback's line in the function.
 """
 
 from __future__ import annotations
@@ -26,18 +29,30 @@ MAX_INLINE_ARGS = 64
 the compiled plan's size (and the time to compile it) does not grow with them."""
 
 
-def straight_line(steps: tuple[RunStep, ...]) -> Callable[[list[Any]], list[Any]]:
-    """A function ``run(env) -> env`` running `steps` on `env` in order."""
-    namespace: dict[str, Any] = {}
+def straight_line(
+    steps: tuple[RunStep, ...],
+    key: tuple[tuple[int, int], ...] = (),
+    workspaces: Callable[[tuple[int, ...]], list[Any]] | None = None,
+) -> Callable[[list[Any]], list[Any]]:
+    """A function ``run(env) -> env`` running `steps` on `env` in order; steps writing
+    into the workspace use ``workspaces(key)``, `key` being the sizes at (slot, axis)."""
+    namespace: dict[str, Any] = {"ws": workspaces}
     lines = ["def run(e):"]
     owner: list[int] = [-1]  # line number - 1 -> index of the step it belongs to
-    for k, (fn, ins, out, free, _) in enumerate(steps):
+    if workspaces is not None:
+        sizes = "".join(f"e[{int(slot)}].shape[{int(axis)}], " for slot, axis in key)
+        lines.append(f"    w = ws(({sizes}))")
+        owner.append(-1)
+    for k, (fn, ins, out, free, _, into) in enumerate(steps):
         namespace[f"f{k}"] = fn
         if len(ins) <= MAX_INLINE_ARGS:
             args = ", ".join(f"e[{int(i)}]" for i in ins)
         else:  # a concat of 10^6 inputs: compiling them inline took seconds and GBs
             namespace[f"a{k}"] = tuple(int(i) for i in ins)
             args = f"*map(e.__getitem__, a{k})"
+        if into is not None:
+            kind, index = into
+            args += f", out=e[{int(ins[index])}]" if kind == "input" else f", out=w[{int(index)}]"
         lines.append(f"    e[{int(out)}] = f{k}({args})")
         lines.extend(f"    e[{int(slot)}] = None" for slot in free)
         owner += [k] * (1 + len(free))

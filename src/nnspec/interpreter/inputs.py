@@ -19,7 +19,7 @@ and must have it in every other input.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -54,6 +54,44 @@ def prepare(
         check_shape(feed.name, array.shape, feed.type, symbols)
         arrays[feed.name] = array
     return arrays
+
+
+def exact_check(feeds: Sequence[Input]) -> Callable[[Mapping[str, Any]], bool]:
+    """A test that `prepare` would hand every given array back unchanged, so a call may
+    skip it: exactly the `feeds` by name, each an exact ``np.ndarray`` whose dtype is
+    the declared one's very object, of the declared rank, with every fixed dim, and
+    every symbolic dim equal to its first occurrence (the compiled module's fast path,
+    `codegen.emit.fast_check`). Anything else takes `prepare`, and its errors."""
+    table = [
+        (
+            f.name,
+            np.dtype(f.type.dtype),
+            f.type.rank,
+            tuple((axis, d) for axis, d in enumerate(f.type.shape) if isinstance(d, int)),
+            tuple((axis, d) for axis, d in enumerate(f.type.shape) if isinstance(d, str)),
+        )
+        for f in feeds
+    ]
+    count = len(table)
+
+    def exact(given: Mapping[str, Any]) -> bool:
+        if len(given) != count:
+            return False
+        sizes: dict[str, int] = {}
+        for name, dtype, rank, fixed, symbols in table:
+            array = given.get(name)
+            if type(array) is not np.ndarray or array.dtype is not dtype or array.ndim != rank:
+                return False
+            shape = array.shape
+            for axis, size in fixed:
+                if shape[axis] != size:
+                    return False
+            for axis, symbol in symbols:
+                if sizes.setdefault(symbol, shape[axis]) != shape[axis]:
+                    return False
+        return True
+
+    return exact
 
 
 def cast(name: str, value: Any, dtype: str) -> np.ndarray:

@@ -4,15 +4,15 @@ The ops in `nnspec.ops` allocate a fresh array for every result, which is what a
 reader expects. The buffer plan (`nnspec.buffers`, shared with the code generator)
 knows more: which intermediate values die at a step and which never escape to the
 caller or the backward pass; the autodiff plan knows which inputs want no gradient.
-With that `plan` swaps a step's function for one of these twins, each chosen by a
+With that `plan` gives a step one of these twins, each chosen by a
 fact on the op's `OpDef` (the tables below are derived from the registry):
 
 - `INPLACE` (`OpDef.inplace`): the same ufunc call with ``out=`` set to a dead
   input's own memory (``np.add(a, b, out=a)`` computes exactly ``np.add(a, b)``;
   only the destination differs, so no rounding changes);
-- `buffered` (`OpDef.reuse_buffer`): ``forward(a, b, out=buf)`` into a buffer
-  reused across calls (per thread, per shape) — the same BLAS call, minus the
-  allocation;
+- `Workspaces` (`OpDef.reuse_buffer`): ``forward(a, b, out=buf)`` into a buffer
+  reused across calls (per thread and input sizes, fetched once per call, as a
+  compiled module's ``_workspace``) — the same BLAS call, minus the allocation;
 - `OpDef.vjp_halves`: one half of a VJP, when the other input wants no gradient
   (the data input of a first layer).
 
@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from nnspec.buffers import Workspace
 from nnspec.ops import REGISTRY
 
 INPLACE: dict[str, Callable[..., Any]] = {
@@ -37,39 +38,37 @@ INPLACE: dict[str, Callable[..., Any]] = {
 (tests/interpreter/test_kernels.py proves each equals the registry's forward)."""
 
 
-def inplace_step(name: str, ins: int, into: int) -> Callable[..., Any]:
-    """A step function computing op `name` on `ins` inputs into input number `into`."""
-    fn = INPLACE[name]
-    if ins == 1:
-        return lambda x: fn(x, out=x)
-    if into == 0:
-        return lambda a, b: fn(a, b, out=a)
-    return lambda a, b: fn(a, b, out=b)
+MAX_WORKSPACES = 8
+"""Workspaces one plan keeps per thread (one per key of input sizes) before starting
+afresh, as a compiled module's ``_MAX_WORKSPACES``."""
 
 
-MAX_BUFFERS = 8
-"""Buffers one buffered step keeps (per thread and shape) before starting afresh."""
+class Workspaces:
+    """The buffers of one plan's `nnspec.buffers.Workspace`, per thread and sizes.
 
-
-def buffered(forward: Callable[..., np.ndarray]) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """``forward`` (such as ``np.matmul``) into a result buffer kept per thread and input shapes.
-
-    Only used for values that never leave the plan (see `plan`), so a buffer is
-    free again by the time its step runs next. Inputs have the plan's dtypes
-    (feeds are cast on entry), so shapes alone pick the buffer. The first call for
-    a key allocates the result as NumPy does and keeps it as the buffer.
+    ``workspaces(key)`` -> the list of buffers for inputs whose symbolic sizes are
+    `key` (in `Workspace.symbols` order): made on first use, reused by every later
+    call of this thread with the same sizes (no allocation, memory kept warm). Only
+    values that never leave the plan live here, so a buffer is free again by the time
+    its step runs next.
     """
-    buffers: dict[tuple, np.ndarray] = {}
-    get_ident = threading.get_ident
 
-    def step(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        key = (get_ident(), a.shape, b.shape, a.dtype, b.dtype)
-        out = buffers.get(key)
-        if out is None:
-            if len(buffers) >= MAX_BUFFERS:  # many batch sizes: do not hoard memory
-                buffers.clear()
-            out = buffers[key] = forward(a, b)
-            return out
-        return forward(a, b, out=out)
+    def __init__(self, plan: Workspace):
+        self._local = threading.local()
+        self._shapes = [
+            tuple(d if isinstance(d, int) else -1 - plan.symbols.index(str(d)) for d in shape)
+            for shape in plan.shapes
+        ]  # a symbol's dim as -1 - its position in the key
+        self._dtypes = [np.dtype(d) for d in plan.dtypes]
 
-    return step
+    def __call__(self, key: tuple[int, ...]) -> list[np.ndarray]:
+        held: dict[Any, list[np.ndarray]] = self._local.__dict__  # this thread's, by key
+        buffers = held.get(key)
+        if buffers is None:
+            if len(held) >= MAX_WORKSPACES:  # many sizes: do not hoard memory
+                held.clear()
+            buffers = held[key] = [
+                np.empty(tuple(d if d >= 0 else key[-1 - d] for d in shape), dtype)
+                for shape, dtype in zip(self._shapes, self._dtypes, strict=True)
+            ]
+        return buffers

@@ -20,7 +20,7 @@ from nnspec.interpreter.init import initial_values
 from nnspec.interpreter.inputs import prepare
 from nnspec.interpreter.plan import Layout, RunPlan
 from nnspec.interpreter.regularize import Penalty
-from nnspec.interpreter.threads import blas_threads, check
+from nnspec.interpreter.threads import Limited, check, choose
 from nnspec.ir import Graph
 from nnspec.overview.table import summary_text
 from nnspec.typecheck import ensure_typed
@@ -185,7 +185,7 @@ class Model:
         if plan.training:
             env[self.layout.stream] = stream
         slots = self.layout.slots
-        if check:
+        if check and not plan.exact(inputs):
             inputs = prepare(plan.feeds, inputs, self.layout.feeds)
         for name, array in inputs.items():
             env[slots[name]] = array
@@ -213,9 +213,12 @@ class Model:
         else:
             plan = self.forward_plan if outputs is None else self.plan(tuple(outputs))
         env = self.environment(plan, inputs, stream=self.stream(step, seed) if training else (0, 0))
-        setting = self.threads if threads is None else check(threads)
-        with blas_threads(setting, self.work(env, plan)):
+        count = choose(self.threads if threads is None else check(threads), self.work(env, plan))
+        if count is None:  # the BLAS as it is: no context to enter (`threads.blas_threads`)
             env = plan.run(env)
+        else:
+            with Limited(count):
+                env = plan.run(env)
         borrowed = self.borrowed
         return {
             name: env[slot].copy() if name in borrowed else env[slot]

@@ -10,8 +10,9 @@ fixes everything that does not depend on the input values:
 - which slots the backward pass reads (kept), and which forward values can be
   dropped right after their last use (freed), so inference holds only live values;
 - where results are written: `nnspec.buffers` (shared with the code generator) picks
-  the steps that write over a dead input (`kernels.inplace_step`) or into a buffer
-  reused across calls (`kernels.buffered`);
+  the steps that write over a dead input (``out=`` that input, `kernels.INPLACE`) or
+  into a buffer reused across calls (``out=`` a buffer of `kernels.Workspaces`, all
+  fetched once per call by the inputs' sizes, as a compiled module does);
 - the reverse pass: `nnspec.autodiff.gradient_plan` decides which nodes get a VJP,
   in what order, and which values it touches; this module only binds that plan to
   slots and functions (the code generator prints the same plan);
@@ -36,17 +37,22 @@ from nnspec.autodiff import (
     noise_generator,
     noise_sources,
 )
-from nnspec.buffers import buffer_plan, gradient_buffers
+from nnspec.buffers import buffer_plan, gradient_buffers, symbol_axes, workspace
 from nnspec.interpreter import kernels
 from nnspec.interpreter.backward import ParamBuffers, buffered_vjp
 from nnspec.interpreter.forward import straight_line
+from nnspec.interpreter.inputs import exact_check
 from nnspec.ir import Graph, Input, Node, TensorType
 from nnspec.ops import REGISTRY
 from nnspec.ops.base import TrainingRule
 
-RunStep = tuple[Callable, tuple[int, ...], int, tuple[int, ...], Node]
+Into = tuple[str, int] | None
+"""Where a step writes its result: None, a fresh array; ("input", k), over its k-th
+input; ("workspace", j), into buffer j of the plan's workspace."""
+
+RunStep = tuple[Callable, tuple[int, ...], int, tuple[int, ...], Node, Into]
 """A forward step: (op forward with attrs bound, input slots, output slot, slots to free
-after, the node it runs — named when the step fails)."""
+after, the node it runs — named when the step fails, where it writes)."""
 
 RunBackStep = tuple[
     Callable, tuple[int, ...], int, tuple[bool, ...], Node, tuple[Callable | None, ...]
@@ -68,13 +74,22 @@ class RunPlan:
     loss_slot: int | None = None
     wrt: tuple[tuple[str, int], ...] = ()  # (name, slot) of every value a gradient is returned for
     training: bool = False  # training-only behaviour (dropout) on: needs the stream slot filled
+    key: tuple[tuple[int, int], ...] = ()
+    """(slot, axis) of each size the workspace is looked up by (`Workspace.symbols`)."""
+    exact: Callable[[Mapping[str, Any]], bool] = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
+    """Whether given inputs are exactly `feeds` as `inputs.prepare` would return them
+    (`inputs.exact_check`), so a call may skip preparing them."""
+    workspaces: kernels.Workspaces | None = field(default=None, compare=False, repr=False)
     run: Callable[[list], list] = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
     """``run(env) -> env``: `steps` as one straight-line function (`forward.straight_line`),
     the one execution path; a failing step is named with its node and JSON pointer."""
 
     def __post_init__(self) -> None:
+        if self.exact is None:
+            object.__setattr__(self, "exact", exact_check(self.feeds))
         if self.run is None:
-            object.__setattr__(self, "run", straight_line(self.steps))
+            run = straight_line(self.steps, self.key, self.workspaces)
+            object.__setattr__(self, "run", run)
 
 
 class Layout:
@@ -125,9 +140,14 @@ class Layout:
         alive = touched | {self.slots[name] for name in roots}
         read = reverse.read if reverse else frozenset()
         feeds = tuple(f for name, f in self.feeds.items() if name in live)
+        keep = {*read, *roots}
+        axes = symbol_axes([(f.name, f.type) for f in feeds])
+        space = workspace(nodes, keep, axes)
         return RunPlan(
-            steps=_forward(nodes, self.slots, alive, {*read, *roots}, noisy, self.stream),
+            steps=_forward(nodes, self.slots, alive, keep, noisy, self.stream, space.nodes),
             feeds=feeds,
+            key=tuple((self.slots[axes[s][0]], axes[s][1]) for s in space.symbols),
+            workspaces=kernels.Workspaces(space) if space.nodes else None,
             outputs=outputs,
             out_slots=tuple(self.slots[name] for name in outputs),
             backward=backward,
@@ -160,9 +180,11 @@ def _forward(
     keep: set[str],
     noisy: dict[str, tuple[NoiseSource, int]],
     stream: int,
+    workspace: tuple[str, ...],
 ) -> tuple[RunStep, ...]:
     """Forward steps; a node's value is freed after its last reader unless `alive` holds
-    it, and results go where `nnspec.buffers` says (`keep`: values it must not reuse).
+    it, and results go where `nnspec.buffers` says (`keep`: values it must not reuse;
+    `workspace`: the nodes of the plan's workspace, buffer k for the k-th).
 
     A node in `noisy` (training mode) becomes two steps: its noise into its noise
     slot (kept: the VJP reads it), then the op's training rule applied with it.
@@ -176,26 +198,28 @@ def _forward(
     for slot, k in last_use.items():
         if slot in node_slots and slot not in alive:
             free_after.setdefault(k, []).append(slot)
-    buffers = buffer_plan(nodes, keep)
-    workspace = set(buffers.workspace)
+    into = buffer_plan(nodes, keep).into
+    buffer = {name: k for k, name in enumerate(workspace)}
     steps: list[RunStep] = []
     for k, node in enumerate(nodes):
         op = REGISTRY[node.op]
         ins = tuple(slots[name] for name in node.inputs)
         fn: Callable[..., Any]
+        where: Into = None
         if node.id in noisy:
             rule = op.training
             assert rule is not None  # noise sources are the ops with a training rule
             source, slot = noisy[node.id]
-            steps.append((_noise_step(rule, source), (ins[0], stream), slot, (), node))
+            steps.append((_noise_step(rule, source), (ins[0], stream), slot, (), node, None))
             fn, ins = partial(rule.apply, **node.attr), (ins[0], slot)
-        elif node.id in buffers.into:
-            fn = kernels.inplace_step(node.op, len(ins), node.inputs.index(buffers.into[node.id]))
-        elif node.id in workspace:
-            fn = kernels.buffered(op.forward)
+        elif node.id in into:
+            fn, where = kernels.INPLACE[node.op], ("input", node.inputs.index(into[node.id]))
+        elif node.id in buffer:
+            fn, where = op.forward, ("workspace", buffer[node.id])
         else:
             fn = partial(op.forward, **node.attr) if node.attrs else op.forward
-        steps.append((fn, ins, slots[node.id], tuple(sorted(free_after.get(k, ()))), node))
+        free = tuple(sorted(free_after.get(k, ())))
+        steps.append((fn, ins, slots[node.id], free, node, where))
     return tuple(steps)
 
 

@@ -26,7 +26,6 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -34,8 +33,8 @@ from nnspec.arguments import optional, whole
 
 SMALL_WORK = 1 << 22
 """Multiply-adds per call below which "auto" leaves the BLAS alone. Setting and
-restoring the count costs 10-30 µs (three library calls; measured on a loaded
-2-core machine), so only calls of about 0.1 ms and more are worth it; OpenBLAS
+restoring the count costs 2-30 µs (a read, then a set each way; measured on a
+loaded 2-core machine), so only calls of about 0.1 ms and more are worth it; OpenBLAS
 itself runs products under 2^18 multiply-adds on one thread."""
 
 SAMPLE_SECONDS = 1.0
@@ -106,40 +105,53 @@ def choose(threads: int | None, work: int) -> int | None:
 def blas_threads(threads: int | None, work: int) -> AbstractContextManager[Any]:
     """A context running its body with the BLAS thread count `choose` picks."""
     count = choose(threads, work)
-    return _LEAVE if count is None else _limited(count)
+    return _LEAVE if count is None else Limited(count)
 
 
 _lock = threading.Lock()
-_active = 0  # calls inside `_limited` now, over all Python threads
+_active = 0  # calls inside a `Limited` now, over all Python threads
 _saved: list[int] = []  # the counts before the first of them, restored after the last
+_current: list[int] = []  # the counts in effect while they run, as they set them
 
 
-@contextlib.contextmanager
-def _limited(count: int) -> Iterator[None]:
-    """Set every BLAS library's thread count to `count`, restore it after the last
-    overlapping call (the count is process-wide; the latest caller's holds).
+class Limited:
+    """Every BLAS library on `count` threads for the body of a ``with``; the counts
+    from before the first overlapping call come back after the last one (the count is
+    process-wide; the latest caller's holds).
 
-    The libraries' own setters, not ``ThreadpoolController.limit``: that rebuilds
-    its description of every library on each call (about 70 µs here), which is
-    more than a batch-64 product takes.
+    Each call reads the counts once (a get is well under 1 µs) and sets only what
+    differs: a count that already holds costs no set on entry and no restore on exit,
+    and a changed one costs one set each way (1-15 µs each), never a second read. The
+    libraries' own setters, not ``ThreadpoolController.limit``: that rebuilds its
+    description of every library on each call (about 70 µs here), more than a batch-64
+    product takes.
     """
-    global _active, _saved
-    libs = _blas_libraries()
-    with _lock:
-        if _active == 0:
-            _saved = [lib.get_num_threads() for lib in libs]
-        _active += 1
-        for lib in libs:
-            if lib.get_num_threads() != count:  # a set costs 1-15 µs; a get well under 1
-                lib.set_num_threads(count)
-    try:
-        yield
-    finally:
+
+    __slots__ = ("count",)
+
+    def __init__(self, count: int):
+        self.count = count
+
+    def __enter__(self) -> None:
+        global _active, _saved, _current
+        libs = _blas_libraries()
+        with _lock:
+            if _active == 0:
+                _saved = [lib.get_num_threads() for lib in libs]
+                _current = list(_saved)
+            _active += 1
+            for k, lib in enumerate(libs):
+                if _current[k] != self.count:
+                    lib.set_num_threads(self.count)
+                    _current[k] = self.count
+
+    def __exit__(self, *exc: object) -> None:
+        global _active
         with _lock:
             _active -= 1
             if _active == 0:
-                for lib, old in zip(libs, _saved, strict=True):
-                    if lib.get_num_threads() != old:
+                for lib, now, old in zip(_blas_libraries(), _current, _saved, strict=True):
+                    if now != old:
                         lib.set_num_threads(old)
 
 

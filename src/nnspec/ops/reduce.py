@@ -113,16 +113,19 @@ def _normaliser_shape(op: str) -> Callable[..., TensorType]:
 
 
 def softmax(x: np.ndarray, *, axis: int = -1) -> np.ndarray:
-    """e^x / Σ e^x, shifted by the max so exp never overflows; one buffer for all steps."""
-    e = x - x.max(axis=axis, keepdims=True)
+    """e^x / Σ e^x, shifted by the max so exp never overflows; one buffer for all steps.
+
+    The reductions are the ufuncs' own (what ``x.max()`` and ``x.sum()`` call, minus a
+    Python frame each: a batch-1 call is mostly per-call overhead)."""
+    e = x - np.maximum.reduce(x, axis=axis, keepdims=True)
     np.exp(e, out=e)
-    return np.divide(e, e.sum(axis=axis, keepdims=True), out=e)
+    return np.divide(e, np.add.reduce(e, axis=axis, keepdims=True), out=e)
 
 
 def log_softmax(x: np.ndarray, *, axis: int = -1) -> np.ndarray:
     """x − log Σ e^x through the shifted log-sum-exp; the result reuses the shift's buffer."""
-    shifted = x - x.max(axis=axis, keepdims=True)
-    lse = np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    shifted = x - np.maximum.reduce(x, axis=axis, keepdims=True)
+    lse = np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
     return np.subtract(shifted, lse, out=shifted)
 
 

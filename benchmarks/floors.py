@@ -1,0 +1,251 @@
+"""Measured floors: what no NumPy rendering of the benchmark MLP can beat.
+
+Each floor is a contender, timed in the same rounds as nnspec and verified before
+timing like every other contender (see `run.py`). Three kinds (and the training
+step's products, `TrainProducts`):
+
+- **products** (`Products`): only the network's matrix products, written into
+  preallocated buffers (``np.matmul(out=)``), in one of several *layouts*: the
+  weights as the document stores them (``[in, units]``), pre-transposed
+  (``x @ Wt.T`` on a C-ordered ``[units, in]`` copy, the layout some BLAS kernels
+  pack fastest) or the batch in row blocks that keep the hidden values in cache.
+  Any rendering computes these products, so the fastest layout measured bounds
+  every rendering that uses one of the measured layouts.
+- **NumPy calls** (`FewestCalls`): the whole network (bias, ReLU, stable softmax)
+  written by hand with the fewest NumPy calls a NumPy-only rendering needs, every
+  buffer preallocated and reused, everything in place, the output included (a
+  module must also hand the caller an array of its own: the floor skips even that).
+  Same layouts as the products.
+- **hand-tuned step** (`HandTunedStep`): one SGD training step written the same
+  way: preallocated activation, gradient and mask buffers, ``np.matmul(out=)``,
+  the learning rate folded into the output gradient so every update is one
+  in-place subtraction.
+
+None of them needs to agree bit for bit with nnspec: they round like NumPy does and
+are checked against NumPy's results with the suite's tolerances.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+Params = dict[str, np.ndarray]
+LAYERS = ("h1", "h2", "out")
+PRODUCTS = "floor: products"
+CALLS = "floor: NumPy calls"
+HAND_TUNED = "floor: hand-tuned NumPy step"
+"""The contender names (products and calls are followed by ", <layout>")."""
+
+ROW_BLOCKS = (256, 1024)
+"""Row-block sizes measured for batches larger than the block."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a floor stores its weights and walks the batch."""
+
+    name: str
+    transposed: bool = False
+    block: int | None = None
+    vector: bool = False
+    """Batch 1 only: the one row as a 1-D vector (``x[0] @ W``, a matrix-vector product)."""
+
+
+def layouts(batch: int) -> list[Layout]:
+    """The layouts measured at `batch`: as stored, pre-transposed, at batch 1 the row
+    as a vector, and row blocks of each `ROW_BLOCKS` size below the batch (weights as
+    stored)."""
+    found = [Layout("W as stored"), Layout("W pre-transposed", transposed=True)]
+    if batch == 1:
+        found.append(Layout("the row as a vector", vector=True))
+    found += [Layout(f"row blocks of {r}", block=r) for r in ROW_BLOCKS if r < batch]
+    return found
+
+
+Block = tuple[slice | int, list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]
+"""(which rows of x, hidden buffers, output rows, row-max and row-sum buffers)."""
+
+
+class _Network:
+    """The weights in a layout, and preallocated buffers for a batch of `batch` rows,
+    cut once into the views each block of rows writes."""
+
+    def __init__(self, params: Params, layout: Layout, batch: int) -> None:
+        weights = [params[f"{n}.W"] for n in LAYERS]
+        # x @ Wt.T multiplies by a transposed view of a C-ordered [units, in] copy
+        self.weights = [np.ascontiguousarray(w.T).T if layout.transposed else w for w in weights]
+        self.biases = [params[f"{n}.b"] for n in LAYERS]
+        step = min(batch, layout.block or batch)
+        dtype = weights[0].dtype
+        hidden = [np.empty((step, w.shape[1]), dtype) for w in weights[:-1]]
+        self.out = np.empty((batch, weights[-1].shape[1]), dtype)
+        row_max, row_sum = np.empty((step, 1), dtype), np.empty((step, 1), dtype)
+        self.blocks: list[Block] = []
+        if layout.vector:
+            self.blocks.append((0, [h[0] for h in hidden], self.out[0], row_max[0], row_sum[0]))
+            return
+        for start in range(0, batch, step):
+            n = min(step, batch - start)
+            rows = slice(start, start + n)
+            views = [h[:n] for h in hidden]
+            self.blocks.append((rows, views, self.out[rows], row_max[:n], row_sum[:n]))
+
+
+class Products:
+    """The three products of the predict network alone, in `layout` (hidden values
+    not ReLU'd, which changes no product's cost)."""
+
+    def __init__(self, params: Params, layout: Layout, batch: int) -> None:
+        self.net = _Network(params, layout, batch)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        w1, w2, w3 = self.net.weights
+        matmul = np.matmul
+        for rows, (h1, h2), out, _, _ in self.net.blocks:
+            matmul(x[rows], w1, out=h1)
+            matmul(h1, w2, out=h2)
+            matmul(h2, w3, out=out)
+        return self.net.out
+
+
+class FewestCalls:
+    """The predict network (ReLU, ReLU, softmax) in 13 NumPy calls per block."""
+
+    def __init__(self, params: Params, layout: Layout, batch: int) -> None:
+        self.net = _Network(params, layout, batch)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        (w1, w2, w3), (b1, b2, b3) = self.net.weights, self.net.biases
+        matmul, add, maximum = np.matmul, np.add, np.maximum
+        for rows, (h1, h2), z, m, s in self.net.blocks:
+            matmul(x[rows], w1, out=h1)
+            add(h1, b1, out=h1)
+            maximum(h1, 0, out=h1)
+            matmul(h1, w2, out=h2)
+            add(h2, b2, out=h2)
+            maximum(h2, 0, out=h2)
+            matmul(h2, w3, out=z)
+            add(z, b3, out=z)
+            z.max(axis=-1, keepdims=True, out=m)
+            np.subtract(z, m, out=z)
+            np.exp(z, out=z)
+            z.sum(axis=-1, keepdims=True, out=s)
+            np.divide(z, s, out=z)
+        return self.net.out
+
+
+class TrainProducts:
+    """The eight products of the training step alone (three forward, five backward,
+    the first layer's ``x.T @ dy`` included), weights as stored, into preallocated
+    buffers of the right shapes."""
+
+    def __init__(self, params: Params, batch: int) -> None:
+        self.weights = [params[f"{n}.W"] for n in LAYERS]
+        dtype = self.weights[0].dtype
+        self.values = [np.empty((batch, w.shape[1]), dtype) for w in self.weights]
+        self.grads_in = [np.empty((batch, w.shape[0]), dtype) for w in self.weights[1:]]
+        self.grads = [np.empty_like(w) for w in self.weights]
+
+    def __call__(self, x: np.ndarray, labels: np.ndarray) -> None:
+        (w1, w2, w3), (h1, h2, z) = self.weights, self.values
+        (d1, d2), (g1, g2, g3) = self.grads_in, self.grads
+        np.matmul(x, w1, out=h1)
+        np.matmul(h1, w2, out=h2)
+        np.matmul(h2, w3, out=z)
+        np.matmul(h2.T, z, out=g3)
+        np.matmul(z, w3.T, out=d2)
+        np.matmul(h1.T, d2, out=g2)
+        np.matmul(d2, w2.T, out=d1)
+        np.matmul(x.T, d1, out=g1)
+
+
+class HandTunedStep:
+    """One SGD step of the training network (ReLU, ReLU, logits, softmax
+    cross-entropy with integer labels), tuned by hand: buffers made once per batch
+    size, products into them, masks into boolean buffers, and the learning rate
+    folded into the output gradient (``lr / n · (softmax - onehot)``) so that each
+    param's update is a single ``W -= g``. Call with (x, labels); returns the loss."""
+
+    def __init__(self, params: Params, lr: float) -> None:
+        self.params = {k: v.copy() for k, v in params.items()}
+        self.lr = lr
+        self._buffers: dict[int, dict[str, np.ndarray]] = {}
+
+    def weights(self) -> Params:
+        return self.params
+
+    def _for(self, n: int) -> dict[str, np.ndarray]:
+        if n not in self._buffers:
+            p = self.params
+            dtype = p["h1.W"].dtype
+            units = [p[f"{name}.W"].shape[1] for name in LAYERS]
+            b: dict[str, np.ndarray] = {
+                "rows": np.arange(n),
+                "row_max": np.empty((n, 1), dtype),
+                "row_sum": np.empty((n, 1), dtype),
+                "log_sum": np.empty((n, 1), dtype),
+            }
+            for name, width in zip(LAYERS, units, strict=True):
+                b[f"{name}.a"] = np.empty((n, width), dtype)
+                if name != LAYERS[-1]:  # the gradient at a hidden layer and its ReLU mask
+                    b[f"{name}.d"] = np.empty((n, width), dtype)
+                    b[f"{name}.mask"] = np.empty((n, width), bool)
+                b[f"{name}.gW"] = np.empty_like(p[f"{name}.W"])
+                b[f"{name}.gb"] = np.empty_like(p[f"{name}.b"])
+            self._buffers[n] = b
+        return self._buffers[n]
+
+    def __call__(self, x: np.ndarray, labels: np.ndarray) -> float:
+        p, n = self.params, x.shape[0]
+        b = self._for(n)
+        w1, w2, w3 = p["h1.W"], p["h2.W"], p["out.W"]
+        h1, h2, z = b["h1.a"], b["h2.a"], b["out.a"]
+        np.matmul(x, w1, out=h1)
+        np.add(h1, p["h1.b"], out=h1)
+        np.maximum(h1, 0, out=h1)
+        np.matmul(h1, w2, out=h2)
+        np.add(h2, p["h2.b"], out=h2)
+        np.maximum(h2, 0, out=h2)
+        np.matmul(h2, w3, out=z)
+        np.add(z, p["out.b"], out=z)
+        m, s, log_s, rows = b["row_max"], b["row_sum"], b["log_sum"], b["rows"]
+        z.max(axis=1, keepdims=True, out=m)
+        np.subtract(z, m, out=z)  # z is the shifted logits now
+        picked = z[rows, labels]
+        np.exp(z, out=z)
+        z.sum(axis=1, keepdims=True, out=s)
+        np.log(s, out=log_s)
+        loss = (float(log_s.sum()) - float(picked.sum())) / n
+        scale = self.lr / n
+        np.multiply(s, 1 / scale, out=s)
+        np.divide(z, s, out=z)  # lr / n · softmax
+        z[rows, labels] -= scale  # the output gradient, learning rate included
+        self._layer(b, "out", h2, z, b["h2.d"], w3)
+        np.greater(h2, 0, out=b["h2.mask"])
+        np.multiply(b["h2.d"], b["h2.mask"], out=b["h2.d"])
+        self._layer(b, "h2", h1, b["h2.d"], b["h1.d"], w2)
+        np.greater(h1, 0, out=b["h1.mask"])
+        np.multiply(b["h1.d"], b["h1.mask"], out=b["h1.d"])
+        self._layer(b, "h1", x, b["h1.d"], None, w1)
+        return loss
+
+    def _layer(
+        self,
+        b: dict[str, np.ndarray],
+        name: str,
+        inputs: np.ndarray,
+        grad: np.ndarray,
+        grad_in: np.ndarray | None,
+        w: np.ndarray,
+    ) -> None:
+        """Gradients of layer `name` (already lr-scaled), the input's gradient into
+        `grad_in` (before W changes), then the in-place update."""
+        np.matmul(inputs.T, grad, out=b[f"{name}.gW"])
+        grad.sum(axis=0, out=b[f"{name}.gb"])
+        if grad_in is not None:
+            np.matmul(grad, w.T, out=grad_in)
+        np.subtract(w, b[f"{name}.gW"], out=w)
+        bias = self.params[f"{name}.b"]
+        np.subtract(bias, b[f"{name}.gb"], out=bias)

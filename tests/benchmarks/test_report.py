@@ -1,0 +1,281 @@
+"""benchmarks/report.py's judgement, on synthetic result files (no timing).
+
+A target is met, missed by how much, unreachable from NumPy when a measured floor of
+the same run is above it, or not measured when the machine was not quiet; the
+busy-core rows compare each code's default with its best fixed thread choice round
+by round.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+pytestmark = pytest.mark.skipif(not BENCHMARKS.exists(), reason="benchmarks/ is not shipped here")
+
+
+@pytest.fixture(scope="module")
+def report() -> Any:
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        yield importlib.import_module("report")
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+def row(workload: str, contender: str, ratio: float, samples: list[float] | None = None):
+    samples = samples or [ratio * 1e-3] * 5
+    return {
+        "workload": workload,
+        "contender": contender,
+        "median_s": sorted(samples)[len(samples) // 2],
+        "ratio": ratio,
+        "samples": samples,
+    }
+
+
+def payload(
+    rows: list[dict[str, Any]],
+    *,
+    load: float = 0.1,
+    others: float | None = 0.01,
+    busy_others: float | None = 0.01,
+    spinner: float | None = 1.0,
+) -> dict[str, Any]:
+    return {
+        "machine": {
+            "python": "3",
+            "numpy": "2",
+            "machine": "x86_64",
+            "cpus": 2,
+            "load_average_at_start": [load, load, load],
+            "load_average": [1.0, 1.0, 1.0],
+            "sections": {
+                "quiet": {"seconds": 100.0, "other_cores": others},
+                "busy core": {
+                    "seconds": 60.0,
+                    "other_cores": busy_others,
+                    "spinner_cores": spinner,
+                },
+            },
+        },
+        "results": rows,
+        "figures": {"gemm_gflops_float32": 100.0},
+    }
+
+
+P1 = "predict, batch 1"
+
+
+def predict_rows(compiled: float, onnx: float, products: float, calls: float) -> list[dict]:
+    return [
+        row(P1, "numpy", 1.0),
+        row(P1, "nnspec compiled", compiled),
+        row(P1, "onnxruntime", onnx),
+        row(P1, "floor: NumPy calls, W as stored", calls + 0.1),
+        row(P1, "floor: NumPy calls, W pre-transposed", calls),
+        row(P1, "floor: products, W as stored", products),
+        row(P1, "floor: products, W pre-transposed", products + 0.05),
+    ]
+
+
+def target_line(report: Any, data: dict[str, Any], start: str) -> str:
+    lines = [line for line in report.targets(data).splitlines() if line.startswith(start)]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_a_target_at_or_below_its_goal_is_met(report: Any) -> None:
+    line = target_line(
+        report, payload(predict_rows(0.70, 0.72, 0.5, 0.6)), "| nnspec compiled, predict, batch 1"
+    )
+    assert line.endswith("| met |")
+    assert "0.70x" in line and "onnxruntime (0.72x)" in line
+
+
+def test_a_miss_with_every_floor_below_the_goal_says_by_how_much(report: Any) -> None:
+    line = target_line(
+        report, payload(predict_rows(0.98, 0.72, 0.60, 0.70)), "| nnspec compiled, predict, batch 1"
+    )
+    assert "**missed** by 0.26 (36 % slower)" in line
+    assert "unreachable" not in line
+
+
+def test_a_products_floor_above_the_goal_makes_it_unreachable(report: Any) -> None:
+    line = target_line(
+        report, payload(predict_rows(1.01, 0.62, 0.69, 0.80)), "| nnspec compiled, predict, batch 1"
+    )
+    # the fastest products layout is named, and it is the argument (the more basic floor)
+    assert "0.69x (W as stored)" in line
+    assert (
+        "**unreachable from NumPy here**: the products floor (W as stored) alone is at 0.69x, "
+        "above the target" in line
+    )
+
+
+def test_a_calls_floor_above_the_goal_makes_it_unreachable_when_the_products_are_below(
+    report: Any,
+) -> None:
+    line = target_line(
+        report, payload(predict_rows(1.01, 0.72, 0.60, 0.80)), "| nnspec compiled, predict, batch 1"
+    )
+    assert "0.80x (W pre-transposed)" in line  # the faster calls layout
+    assert "the NumPy calls floor (W pre-transposed) alone is at 0.80x, above the target" in line
+
+
+def test_the_hand_tuned_step_is_the_training_floor(report: Any) -> None:
+    w = "train step, batch 1024"
+    rows = [
+        row(w, "numpy", 1.0),
+        row(w, "nnspec interpreter", 1.26),
+        row(w, "pytorch eager", 0.82),
+        row(w, "floor: hand-tuned NumPy step", 0.90),
+        row(w, "floor: products, W as stored", 0.76),
+    ]
+    line = target_line(report, payload(rows), "| nnspec interpreter, train step, batch 1024")
+    assert "the hand-tuned NumPy step alone is at 0.90x, above the target" in line
+
+
+def test_result_files_from_before_the_layouts_still_read(report: Any) -> None:
+    rows = [row(P1, "numpy", 1.0), row(P1, "nnspec compiled", 1.0), row(P1, "onnxruntime", 0.6)]
+    rows.append(row(P1, "matrix products only", 0.65))
+    line = target_line(report, payload(rows), "| nnspec compiled, predict, batch 1")
+    assert "the products floor alone is at 0.65x" in line
+
+
+def test_a_missing_contender_is_not_measured(report: Any) -> None:
+    rows = [row(P1, "numpy", 1.0), row(P1, "nnspec compiled", 0.9)]
+    line = target_line(report, payload(rows), "| nnspec compiled, predict, batch 1")
+    assert line.endswith("| not measured (contender missing) |")
+
+
+@pytest.mark.parametrize(
+    ("settings", "reason"),
+    [
+        ({"load": 1.3}, "not measured (load 1.3 at start)"),
+        ({"load": 0.5}, "not measured (load 0.5 at start)"),
+        ({"others": 0.4}, "not measured (other processes used 0.40 cores during the rows)"),
+    ],
+)
+def test_a_busy_machine_judges_no_target(report: Any, settings: dict, reason: str) -> None:
+    data = payload(predict_rows(0.70, 0.72, 0.5, 0.6), **settings)
+    table = report.targets(data).splitlines()[2:]
+    assert len(table) == len(report.TARGETS) + 1
+    assert all(line.endswith(f"| {reason} |") for line in table[:-1]), table
+    assert "met" not in " ".join(table) and "missed" not in " ".join(table)
+    assert "**the machine was not quiet**" in report.machine(data)
+
+
+def test_a_quiet_machine_says_so(report: Any) -> None:
+    data = payload(predict_rows(0.70, 0.72, 0.5, 0.6))
+    assert report.unfit(data, busy=False) is None and report.unfit(data, busy=True) is None
+    text = report.machine(data)
+    assert "quiet enough to judge every target" in text
+    assert "other processes used 0.01 cores" in text and "spinner 1.00 cores" in text
+
+
+def busy_rows(workload: str, code: str, one: list[float], cores: list[float], auto: list[float]):
+    w = f"busy core: {workload}"
+    return [
+        row(w, f"{code}, 1 BLAS thread", 1.0, one),
+        row(w, f"{code}, 2 BLAS threads", 1.0, cores),
+        row(w, f"{code}, default threads", 1.0, auto),
+    ]
+
+
+def test_the_busy_core_rows_compare_round_by_round(report: Any) -> None:
+    # the machine drifts slower over the rounds and one spell hits auto's first round:
+    # round by round auto is about 1.06x of one thread, the medians alone say 1.21x
+    one = [1.0e-2, 1.2e-2, 1.4e-2, 1.6e-2, 1.8e-2]
+    auto = [1.9e-2, 1.3e-2, 1.45e-2, 1.7e-2, 1.85e-2]
+    rows = busy_rows("train step, batch 1024", "nnspec compiled", one, [3e-2] * 5, auto)
+    (choice,) = report.thread_choice(rows)
+    assert choice["best_fixed"] == "1 BLAS thread"
+    assert choice["ratio"] == pytest.approx(1.7 / 1.6)
+    assert choice["ratio_range"] == pytest.approx([1.85 / 1.8, 1.9])
+    assert "| 1.06x | 1.03–1.90x | yes |" in report.threads(payload(rows))
+
+
+def test_numpys_default_is_one_of_its_fixed_choices_and_nnspecs_auto_is_not(report: Any) -> None:
+    w = "busy core: predict, batch 64"
+    rows = [
+        row(w, "numpy, default threads", 1.0, [1e-3] * 5),
+        row(w, "numpy, 1 BLAS thread", 2.0, [2e-3] * 5),
+        *busy_rows("predict, batch 64", "nnspec interpreter", [2e-3] * 5, [3e-3] * 5, [1e-3] * 5),
+    ]
+    by_code = {c["code"]: c for c in report.thread_choice(rows)}
+    assert by_code["numpy"]["best_fixed"] == "default threads"
+    assert by_code["numpy"]["ratio"] == 1.0
+    assert by_code["nnspec interpreter"]["best_fixed"] == "1 BLAS thread"
+    assert by_code["nnspec interpreter"]["ratio"] == pytest.approx(0.5)
+
+
+def test_the_busy_core_target_is_judged_as_designed(report: Any) -> None:
+    slow = busy_rows(
+        "train step, batch 1024", "nnspec compiled", [1e-2] * 5, [2e-2] * 5, [1.2e-2] * 5
+    )
+    quick = busy_rows("predict, batch 64", "nnspec compiled", [1e-3] * 5, [2e-3] * 5, [1e-3] * 5)
+    rows = predict_rows(0.70, 0.72, 0.5, 0.6) + slow + quick
+    line = target_line(report, payload(rows), "| every nnspec busy-core row")
+    assert "| 1 of 2 |" in line
+    assert "**missed**: nnspec compiled, train step, batch 1024 1.20x" in line
+    # another process besides the spinner, or a spinner that did not spin: not judged,
+    # while the quiet rows still are
+    for settings, reason in (
+        ({"busy_others": 0.5}, "other processes used 0.50 cores during the rows"),
+        ({"spinner": 0.3}, "the busy-core spinner used only 0.30 cores"),
+    ):
+        data = payload(rows, **settings)
+        assert target_line(report, data, "| every nnspec busy-core row").endswith(
+            f"| not measured ({reason}) |"
+        )
+        assert target_line(report, data, "| nnspec compiled, predict, batch 1").endswith("| met |")
+        assert f"| not measured ({reason}) |" in report.threads(data)
+
+
+def test_spread_is_the_interquartile_range_over_the_median(report: Any) -> None:
+    assert report.spread([1.0, 1.0, 1.0]) is None
+    assert report.spread([1.0] * 7) == 0.0
+    assert report.spread([0.9, 1.0, 1.0, 1.0, 1.1, 1.2, 2.0]) == pytest.approx(0.2)
+
+
+def test_a_page_without_a_section_is_refused(report: Any) -> None:
+    with pytest.raises(SystemExit, match="generated: machine"):
+        report.render("# no sections\n", payload([]))
+
+
+def test_other_load_during_one_workload_leaves_the_others_judged(report: Any) -> None:
+    w64 = "predict, batch 64"
+    rows = predict_rows(0.70, 0.72, 0.5, 0.6)
+    rows += [
+        {**row(w64, name, ratio), "other_cores": 0.6}
+        for name, ratio in (("numpy", 1.0), ("nnspec compiled", 0.7), ("onnxruntime", 0.8))
+    ]
+    rows = [{**r, "other_cores": r.get("other_cores", 0.02)} for r in rows]
+    data = payload(rows)
+    assert target_line(report, data, "| nnspec compiled, predict, batch 1").endswith("| met |")
+    assert target_line(report, data, "| nnspec compiled, predict, batch 64").endswith(
+        "| not measured (other processes used 0.60 cores during its rows) |"
+    )
+
+
+def test_a_disturbed_busy_workload_is_left_out_of_the_busy_target(report: Any) -> None:
+    slow = busy_rows(
+        "train step, batch 1024", "nnspec compiled", [1e-2] * 5, [2e-2] * 5, [1.2e-2] * 5
+    )
+    fine = busy_rows("predict, batch 64", "nnspec compiled", [1e-3] * 5, [2e-3] * 5, [1e-3] * 5)
+    rows = [{**r, "other_cores": 0.7} for r in slow] + [{**r, "other_cores": 0.0} for r in fine]
+    line = target_line(report, payload(rows), "| every nnspec busy-core row")
+    assert "| 1 of 1 |" in line
+    assert line.endswith(
+        "| met; not judged: train step, batch 1024 not measured (other processes used 0.70 "
+        "cores during its rows) |"
+    )
+    table = report.threads(payload(rows))
+    assert "| 1.00x | 1.00–1.00x | yes |" in table
+    assert "| 1.20x | 1.20–1.20x | not measured (other processes used 0.70 cores" in table
