@@ -87,6 +87,7 @@ def test_the_thread_count_is_set_once_per_epoch(engine: str) -> None:
     run = _runs(threads)[engine]
     with _counting_sets() as calls:
         run()
-    # one set and one restore per epoch; per step it was 2 * EPOCHS * BATCHES
-    assert len(calls) <= 2 * EPOCHS, len(calls)
+    # one set and one restore per epoch and library (another test may have loaded a
+    # second BLAS, such as torch's); per step it was 2 * EPOCHS * BATCHES per library
+    assert len(calls) <= 2 * EPOCHS * len(_blas_libraries()), len(calls)
     assert _blas_libraries()[0].get_num_threads() == before  # restored afterwards
