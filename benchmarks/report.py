@@ -122,13 +122,28 @@ def machine(payload: Payload) -> str:
             )
     if not m.get("sections"):
         lines.append("- other processes' CPU use during the rows: not recorded by this run")
-    quiet_reason, busy_reason = unfit(payload, busy=False), unfit(payload, busy=True)
-    if quiet_reason is None and busy_reason is None:
-        lines.append("- the machine was quiet enough to judge every target")
+    workloads = [(w, False) for w in dict.fromkeys(t[0] for t in TARGETS)]
+    workloads += [
+        (w, True)
+        for w in dict.fromkeys(r["workload"] for r in payload["results"])
+        if w.startswith(BUSY_PREFIX)
+    ]
+    by_reason: dict[str, list[str]] = {}
+    for w, busy in workloads:
+        if why := unfit(payload, busy=busy, workload=w):
+            name = w.removeprefix(BUSY_PREFIX) + (" with a busy core" if busy else "")
+            by_reason.setdefault(why, []).append(name)
+    if not by_reason:
+        lines.append("- the machine was quiet enough to judge every workload of the targets")
     else:
+        told = [
+            f"{why} for " + ("all of them" if len(names) == len(workloads) else ", ".join(names))
+            for why, names in by_reason.items()
+        ]
         lines.append(
-            "- **the machine was not quiet**: targets are "
-            + "; busy-core rows ".join(r for r in (quiet_reason, busy_reason) if r)
+            f"- **the machine was not quiet**: of the {len(workloads)} workloads the targets "
+            f"read, {sum(map(len, by_reason.values()))} cannot be judged — "
+            + "; ".join(told)
             + ". Compare ratios within the run only"
         )
     return "\n".join(lines)

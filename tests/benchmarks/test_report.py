@@ -175,7 +175,7 @@ def test_a_quiet_machine_says_so(report: Any) -> None:
     data = payload(predict_rows(0.70, 0.72, 0.5, 0.6))
     assert report.unfit(data, busy=False) is None and report.unfit(data, busy=True) is None
     text = report.machine(data)
-    assert "quiet enough to judge every target" in text
+    assert "quiet enough to judge every workload of the targets" in text
     assert "other processes used 0.01 cores" in text and "spinner 1.00 cores" in text
 
 
@@ -261,6 +261,11 @@ def test_other_load_during_one_workload_leaves_the_others_judged(report: Any) ->
     assert target_line(report, data, "| nnspec compiled, predict, batch 1").endswith("| met |")
     assert target_line(report, data, "| nnspec compiled, predict, batch 64").endswith(
         "| not measured (other processes used 0.60 cores during its rows) |"
+    )
+    assert (
+        "**the machine was not quiet**: of the 5 workloads the targets read, 1 cannot be "
+        "judged — not measured (other processes used 0.60 cores during its rows) for "
+        "predict, batch 64." in report.machine(data)
     )
 
 
