@@ -212,3 +212,29 @@ def test_buffers_are_per_thread() -> None:
     for name, value in seen["main"].items():
         assert value is not seen["worker"][name], name
         assert np.array_equal(value, seen["worker"][name]), name
+
+
+def test_a_weight_behind_a_batched_product_is_summed_into_its_buffer() -> None:
+    """x of rank 3: W's VJP product has a batch axis, so the sum (not the product)
+    writes W's buffer, in both engines, bitwise alike."""
+    graph = nnspec.load(
+        {
+            "nnspec": "1",
+            "inputs": {"x": {"shape": ["batch", 2, 4]}},
+            "nodes": [
+                {"id": "h", "op": "dense", "units": 3, "activation": "tanh"},
+                {"id": "loss", "op": "mean", "inputs": ["h"]},
+            ],
+            "training": {"loss": {"node": "loss"}},
+        }
+    )
+    plan = gradient_buffers(gradient_plan(graph, "loss", ["h.W", "h.b"]), graph.types())
+    assert plan.product == {} and sorted(plan.summed.values()) == ["h.W", "h.b"]
+    module = load_source(nnspec.compile(graph, self_test=False, train=True))
+    x = np.random.default_rng(0).normal(size=(3, 2, 4)).astype(np.float32)
+    want_loss, want = Model(graph).gradients({"x": x})
+    for _ in range(2):  # warm buffers too
+        got_loss, got = module.loss_and_gradients({"x": x})
+        assert got_loss == want_loss
+        for name, value in want.items():
+            assert np.array_equal(got[name], value), name

@@ -146,8 +146,9 @@ def train_plan(graph: Graph, plan: EmitPlan) -> TrainPlan:
     owned: set[str] = set()  # cotangents holding a fresh array no other name references
     planned = gradient_buffers(reverse, types)
     places = {
-        key: f"{literal(name)}, {tuple(types[name].shape)!r}"
-        for key, name in (*planned.product.items(), *planned.summed.items())
+        key: (kind, f"{literal(name)}, {tuple(types[name].shape)!r}")
+        for kind, found in (("product", planned.product), ("summed", planned.summed))
+        for key, name in found.items()
     }
     backward = [
         _back_step(step.node, types, idents, grads, flows, names, temps, owned, places)
@@ -238,10 +239,16 @@ def _back_step(
     names: Namer,
     temps: list[str],
     owned: set[str],
-    places: Mapping[tuple[str, int], str],
+    places: Mapping[tuple[str, int], tuple[str, str]],
 ) -> EmitBackStep:
-    """One node's VJP; `places` (`nnspec.buffers.gradient_buffers`, as (literal, shape)
-    text) says which inputs' gradients go into a param's buffer."""
+    """One node's VJP; `places` (`nnspec.buffers.gradient_buffers`: (node, input) ->
+    ("product" or "summed", the param's literal and shape as text)) says which inputs'
+    gradients go into a param's buffer, written by the VJP or by the sum."""
+
+    def place(k: int, kind: str) -> str:
+        found = places.get((node.id, k))
+        return found[1] if found is not None and found[0] == kind else ""
+
     op = REGISTRY[node.op]
     shapes = _grad_shapes(node, types)
     gs: list[str] = []
@@ -264,8 +271,7 @@ def _back_step(
             temps.append(names("grad"))
         gs.append(temps[k])
         axes = _summed_axes(shapes[k], value_shape) if not exact else ""
-        place = places.get((node.id, k), "")
-        adds.append(Add(grads[x], temps[k], idents[x], not exact, first, axes, place))
+        adds.append(Add(grads[x], temps[k], idents[x], not exact, first, axes, place(k, "summed")))
     dy = grads[node.id]
     # The cotangent dies here (only this step reads it): a VJP may write into it.
     into = dy if node.op in INPLACE_VJPS and dy in owned and gs[0] == grads[node.inputs[0]] else ""
@@ -281,7 +287,7 @@ def _back_step(
         adds=tuple(adds),
         into=into,
         helpers=op.vjp_helpers,
-        buffers=tuple(places.get((node.id, k), "") for k in range(len(node.inputs))),
+        buffers=tuple(place(k, "product") for k in range(len(node.inputs))),
         comment=f"d {comment(node.id)} = {node.op}({', '.join(comment(x) for x in node.inputs)})",
     )
 
