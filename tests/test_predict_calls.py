@@ -61,13 +61,17 @@ def _engine(name: str, graph: nnspec.Graph) -> tuple[Callable[..., Any], tuple[s
 
 @pytest.mark.parametrize("engine", ["compiled", "interpreter"])
 @pytest.mark.parametrize("batch", [1, 5])
-def test_python_calls_per_predict_do_not_grow_with_depth(engine: str, batch: int) -> None:
-    # tanh is a bare ufunc: its steps are NumPy calls (an op whose forward is Python,
-    # such as sigmoid, has its own frame in both engines)
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_python_calls_per_predict_do_not_grow_with_depth(
+    engine: str, batch: int, activation: str
+) -> None:
+    # tanh is a bare ufunc, relu the ufunc np.maximum with a typed zero
+    # (`OpDef.ufunc_zero`): their steps are NumPy calls (an op whose forward is
+    # Python, such as sigmoid, has its own frame in both engines)
     x = np.linspace(-1, 1, 8 * batch, dtype=np.float32).reshape(batch, 8)
     counts = []
     for depth in (1, 4):
-        predict, files = _engine(engine, _stack(depth, "tanh"))
+        predict, files = _engine(engine, _stack(depth, activation))
         counts.append(len(_own_frames(lambda p=predict: p(x), files)))
     assert counts[0] == counts[1], counts
 
@@ -81,3 +85,26 @@ def test_a_warm_batch_1_predict_enters_a_handful_of_python_functions(engine: str
     # predict, run, environment, the input check, the thread choice, the plan
     # function (and its wrapper), its workspace, softmax
     assert len(frames) <= {"compiled": 6, "interpreter": 14}[engine], frames
+
+
+@pytest.mark.parametrize("engine", ["compiled", "interpreter"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_relu_with_a_typed_zero_is_bitwise_np_maximum_with_0_0(engine: str, dtype: str) -> None:
+    # the typed zero changes no bit: signed zeros, NaN, infinities, subnormals keep
+    # what np.maximum(x, 0.0) gives, in the model's dtype
+    graph = nnspec.load(
+        {
+            "nnspec": "1",
+            "dtype": dtype,
+            "inputs": {"x": {"shape": ["batch", 4]}},
+            "nodes": [{"op": "relu"}, {"op": "relu"}, {"op": "neg"}],
+        }
+    )
+    predict, _ = _engine(engine, graph)
+    tiny = np.finfo(dtype).smallest_subnormal
+    x = np.array([[-0.0, 0.0, np.nan, -np.inf], [np.inf, tiny, -tiny, -2.5]], dtype)
+    expected = np.negative(np.maximum(np.maximum(x, 0.0), 0.0))
+    for _ in range(2):  # cold and warm
+        got = predict(x)
+        assert got.dtype == np.dtype(dtype)
+        assert got.tobytes() == expected.tobytes(), (got, expected)

@@ -80,6 +80,7 @@ class EmitStep:
     group: str  # comment line opening a composite layer, or ''
     kept: str = ""  # --train: name for what the step keeps for its VJP (see codegen.train)
     helpers: tuple[str, ...] = ()  # module helpers the macro calls (`OpDef.helpers`)
+    zero: str = ""  # `OpDef.ufunc_zero`: the module's 0-d zero of the output dtype (`zeros`)
 
 
 @dataclass
@@ -182,9 +183,16 @@ def steps_for(
                 comment=f"{comment(node.id)} = {node.op}({_listing(node.inputs)})",
                 group=group,
                 helpers=op.helpers,
+                zero=f"_ZERO_{node.type.dtype}" if op.ufunc_zero is not None else "",
             )
         )
     return steps
+
+
+def zeros(steps: Sequence[EmitStep]) -> list[tuple[str, str]]:
+    """(identifier, dtype literal) of each typed zero `steps` use (`EmitStep.zero`)."""
+    used = sorted({s.zero for s in steps if s.zero})
+    return [(z, z.removeprefix("_ZERO_")) for z in used]
 
 
 @dataclass(frozen=True)

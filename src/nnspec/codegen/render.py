@@ -17,7 +17,7 @@ from typing import Any
 
 import jinja2
 
-from nnspec.codegen.emit import EmitPlan, EmitStep
+from nnspec.codegen.emit import EmitPlan, EmitStep, zeros
 from nnspec.codegen.literals import python_literal
 from nnspec.codegen.train import EmitBackStep, TrainPlan
 from nnspec.ops import REGISTRY
@@ -255,10 +255,11 @@ def render(plan: EmitPlan) -> str:
     if plan.train:
         direct |= step_helpers(plan.train.forward, plan.train.backward)
     helpers = used_helpers(direct)
+    typed = zeros([*plan.steps, *(plan.train.forward if plan.train else ())])
     text = (
         environment()
         .get_template("module.py.j2")
-        .render(plan=plan, body=body, helpers=render_helpers(helpers), train=train)
+        .render(plan=plan, body=body, helpers=render_helpers(helpers), train=train, zeros=typed)
     )
     # Loops over nothing leave empty brackets on two lines, optional sections runs of
     # blank lines; a formatter writes `{}` and keeps at most two. (Document text is in

@@ -1,15 +1,15 @@
 """The forward pass: a plan's steps as one straight-line Python function.
 
-Sits after `plan`: each step is (bound op forward, input slots, output slot, slots
-to free, node, where it writes). `straight_line` turns the steps into one function
-doing exactly those reads, calls, writes and frees in order — the interpreter's
-per-node overhead becomes one call, and a step writing into a buffer is the ufunc
-or product itself with ``out=`` (no wrapper), its workspace fetched once at the
-top, as a compiled module's ``_predict`` does — and that function is the only way
-a plan runs, whatever its size. Its source is made only of slot numbers and
-generated names (nothing from the document). A failure inside any step is
-re-raised naming the step's node: its id, op and JSON pointer (`located`), found
-from the traceback's line in the function.
+Sits after `plan`: each step is (bound op forward, input slots, output slot, slots to
+free, node, where it writes, constant operands after the inputs). `straight_line` turns
+the steps into one function doing exactly those reads, calls, writes and frees in order
+— the interpreter's per-node overhead becomes one call, and a step writing into a buffer
+is the ufunc or product itself with ``out=`` (no wrapper), its workspace fetched once at
+the top, as a compiled module's ``_predict`` does — and that function is the only way a
+plan runs, whatever its size. Its source is made only of slot numbers and generated
+names (nothing from the document). A failure inside any step is re-raised naming the
+step's node: its id, op and JSON pointer (`located`), found from the traceback's line in
+the function.
 """
 
 from __future__ import annotations
@@ -43,13 +43,16 @@ def straight_line(
         sizes = "".join(f"e[{int(slot)}].shape[{int(axis)}], " for slot, axis in key)
         lines.append(f"    w = ws(({sizes}))")
         owner.append(-1)
-    for k, (fn, ins, out, free, _, into) in enumerate(steps):
+    for k, (fn, ins, out, free, _, into, consts) in enumerate(steps):
         namespace[f"f{k}"] = fn
         if len(ins) <= MAX_INLINE_ARGS:
             args = ", ".join(f"e[{int(i)}]" for i in ins)
         else:  # a concat of 10^6 inputs: compiling them inline took seconds and GBs
             namespace[f"a{k}"] = tuple(int(i) for i in ins)
             args = f"*map(e.__getitem__, a{k})"
+        for j, value in enumerate(consts):
+            namespace[f"c{k}_{j}"] = value
+            args += f", c{k}_{j}"
         if into is not None:
             kind, index = into
             args += f", out=e[{int(ins[index])}]" if kind == "input" else f", out=w[{int(index)}]"

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+import numpy as np
+
 from nnspec.autodiff import (
     GradientPlan,
     NoiseSource,
@@ -50,9 +52,10 @@ Into = tuple[str, int] | None
 """Where a step writes its result: None, a fresh array; ("input", k), over its k-th
 input; ("workspace", j), into buffer j of the plan's workspace."""
 
-RunStep = tuple[Callable, tuple[int, ...], int, tuple[int, ...], Node, Into]
+RunStep = tuple[Callable, tuple[int, ...], int, tuple[int, ...], Node, Into, tuple[Any, ...]]
 """A forward step: (op forward with attrs bound, input slots, output slot, slots to free
-after, the node it runs — named when the step fails, where it writes)."""
+after, the node it runs — named when the step fails, where it writes, constant operands
+passed after the inputs — `OpDef.ufunc_zero`'s typed zero)."""
 
 RunBackStep = tuple[
     Callable, tuple[int, ...], int, tuple[bool, ...], Node, tuple[Callable | None, ...]
@@ -206,12 +209,17 @@ def _forward(
         ins = tuple(slots[name] for name in node.inputs)
         fn: Callable[..., Any]
         where: Into = None
+        consts: tuple[Any, ...] = ()
         if node.id in noisy:
             rule = op.training
             assert rule is not None  # noise sources are the ops with a training rule
             source, slot = noisy[node.id]
-            steps.append((_noise_step(rule, source), (ins[0], stream), slot, (), node, None))
+            steps.append((_noise_step(rule, source), (ins[0], stream), slot, (), node, None, ()))
             fn, ins = partial(rule.apply, **node.attr), (ins[0], slot)
+        elif op.ufunc_zero is not None:  # the ufunc itself, a typed zero (a compiled module's)
+            fn, consts = op.ufunc_zero, (np.zeros((), node.type.dtype),)
+            if node.id in into:
+                where = ("input", node.inputs.index(into[node.id]))
         elif node.id in into:
             fn, where = kernels.INPLACE[node.op], ("input", node.inputs.index(into[node.id]))
         elif node.id in buffer:
@@ -219,7 +227,7 @@ def _forward(
         else:
             fn = partial(op.forward, **node.attr) if node.attrs else op.forward
         free = tuple(sorted(free_after.get(k, ())))
-        steps.append((fn, ins, slots[node.id], free, node, where))
+        steps.append((fn, ins, slots[node.id], free, node, where, consts))
     return tuple(steps)
 
 

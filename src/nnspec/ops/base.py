@@ -121,6 +121,9 @@ class OpDef:
     # -- how the engines may run it (the interpreter's kernels, the generator's ``out=``)
     ufunc: Any = None  # the NumPy ufunc that *is* `forward`; it then may write into ``out=``
     write_into: Callable[..., Any] | None = None  # ``f(*xs, out=)`` when forward is no bare ufunc
+    ufunc_zero: Any = None  # ufunc u with forward(x) == u(x, 0.0): both engines call u(x, z)
+    # with z a 0-d zero of x's dtype (a Python 0.0 is converted on every call, half the cost
+    # of a batch-1 relu) and no Python frame of their own
     view: bool = False  # the result may share memory with an input: never written in place
     reuse_buffer: bool = False  # forward may compute into a buffer reused across calls
     # -- what its reverse pass needs

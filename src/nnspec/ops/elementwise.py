@@ -327,6 +327,7 @@ OPS = (
         lambda dy, x, *, out: (dy * (x > 0),),
         nondiff="relu'(0) = 0",
         write_into=lambda x, out: np.maximum(x, 0.0, out=out),
+        ufunc_zero=np.maximum,
         vjp_fresh=True,
         vjp_into=True,
         kinks=gap_to_zero,
