@@ -371,14 +371,16 @@ def import_overhead(sizes: tuple[int, ...], repeats: int) -> float:
 
 
 def peak_memory_of_training(sizes: tuple[int, ...], batch: int, steps: int) -> int:
-    """Peak bytes NumPy allocates (tracemalloc) during `steps` interpreter training steps."""
+    """Peak bytes NumPy allocates (tracemalloc) during `steps` warm interpreter training
+    steps (forward, backward, update), after a first step has made its buffers."""
     graph, params = mlp.graph_and_params(train=True, sizes=sizes)
-    model = Model(graph, params)
+    step = TrainStep(Model(graph, params), make_optimizer(graph.training.optimizer))
     x, labels = mlp.data(batch, sizes)
+    step({"x": x, "label": labels})
     tracemalloc.start()
     try:
         for _ in range(steps):
-            model.gradients({"x": x, "label": labels})
+            step({"x": x, "label": labels})
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

@@ -19,8 +19,10 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("printer",),
     ("overview",),  # layers and the summary table of a Graph (Model.summary, nnspec summary)
     ("ops", "optimizers"),  # the op registry and the optimizer definitions (both data)
-    ("autodiff", "buffers", "typecheck", "regularizers", "sampling"),  # on the IR: plans
-    # both engines render; types; the L1/L2 penalties (data); inputs in their domains
+    ("autodiff", "typecheck", "regularizers", "inplace", "sampling"),  # on the IR: the
+    # autodiff plan both engines render; types; the L1/L2 penalties (data); updates as
+    # in-place writes; random inputs in their ops' domains
+    ("buffers",),  # where both engines write: forward values, the reverse pass's gradients
     ("spec",),
     ("interpreter",),
     ("codegen",),

@@ -20,6 +20,18 @@ allocates, and a matrix product into a reused buffer is the same BLAS call.
 - `Workspace`: those buffers' shapes in terms of the inputs' symbolic sizes, so that
   one call fetches all of them with one lookup keyed by the sizes (`symbol_axes`:
   where each size is read, its first occurrence among the inputs).
+
+The reverse pass of a training step has its own plan (`gradient_buffers`): each
+trainable param whose gradient comes from one VJP result gets a buffer of its own
+(its shape; one per thread, made on the first step and reused by every later one),
+written by the call that makes the gradient: the product itself when the op can
+write that input's gradient into a buffer (`OpDef.vjp_buffered`, matmul's
+``np.matmul(a.T, dy, out=)``) and the result has the param's shape, else the sum that
+un-broadcasts it when that is one sum over the leading axes (a bias:
+``dy.sum(axis=(0,), out=)``); other gradients stay fresh arrays, and a param reached
+twice (fan-out) keeps the plain sum of fresh arrays. A buffer belongs to one param, so nothing that
+writes it (the product, the sum) can change another value's gradient; an add's VJP
+handing one array to two consumers stays a shared reference no one writes into.
 """
 
 from __future__ import annotations
@@ -27,6 +39,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from nnspec.autodiff import GradientPlan
 from nnspec.ir import Dim, Node, TensorType
 from nnspec.ops import REGISTRY
 
@@ -133,3 +146,43 @@ def symbol_axes(inputs: Sequence[tuple[str, TensorType]]) -> dict[str, tuple[str
             if isinstance(dim, str):
                 first.setdefault(dim, (name, axis))
     return first
+
+
+@dataclass(frozen=True)
+class GradientBuffers:
+    """Which VJP results the reverse pass writes into a param's gradient buffer, by
+    (node id, input position) -> param name."""
+
+    product: Mapping[tuple[str, int], str]
+    """The VJP writes this input's gradient itself (`OpDef.vjp_buffered`)."""
+    summed: Mapping[tuple[str, int], str]
+    """The un-broadcast sum of this input's gradient writes it."""
+
+
+def gradient_buffers(reverse: GradientPlan, types: Mapping[str, TensorType]) -> GradientBuffers:
+    """The gradient buffer plan of `reverse` for the params among its sources.
+
+    `types` holds every value's type (`Graph.types`); every source whose type has
+    only known dims gets a buffer (every param; an input asked for its gradient too).
+    """
+    found: dict[str, list[tuple[Node, int]]] = {}
+    for step in reverse.steps:
+        for k, (name, want) in enumerate(zip(step.node.inputs, step.wants, strict=True)):
+            if want and name in reverse.sources:
+                found.setdefault(name, []).append((step.node, k))
+    product: dict[tuple[str, int], str] = {}
+    summed: dict[tuple[str, int], str] = {}
+    for name, uses in found.items():
+        shape = types[name].shape
+        if len(uses) != 1 or not all(isinstance(d, int) for d in shape):
+            continue
+        node, k = uses[0]
+        op = REGISTRY[node.op]
+        grad = op.grad_shapes(node.type, tuple(types[x] for x in node.inputs))[k]
+        if grad == shape:
+            if op.vjp_buffered:
+                product[(node.id, k)] = name
+        elif grad is not None and len(grad) > len(shape) and 1 not in shape:
+            # un-broadcasting it is one sum over the leading axes NumPy added
+            summed[(node.id, k)] = name
+    return GradientBuffers(product=product, summed=summed)

@@ -3,8 +3,9 @@
 Beside `nnspec.optimizers` and in the same expression language: the interpreter
 evaluates these trees (`nnspec.interpreter.regularize`) and the ``--train`` template
 prints them (`nnspec.codegen.train`). Both sum a param's penalty terms in order, add
-the sum to the loss (params in graph order), and add the gradient terms one by one to
-a new gradient array, so both engines agree bit for bit. Keras's
+the sum to the loss (params in graph order), and add the gradient terms one by one
+(`gradient_assigns`: written in place into a buffer of the param's own, see
+`nnspec.inplace`), so both engines agree bit for bit. Keras's
 definitions: ``l1·sum(|w|) + l2·sum(w²)``, gradient ``l1·sign(w) + 2·l2·w``.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from nnspec.ir import Regularizer
-from nnspec.optimizers import Expr
+from nnspec.optimizers import Assign, Expr
 
 _RATE = {"type": "number", "minimum": 0}
 SCHEMA: dict[str, Any] = {
@@ -49,6 +50,19 @@ def gradient_terms(reg: Regularizer) -> tuple[Expr, ...]:
     if reg.l2:
         terms.append(("*", 2.0 * reg.l2, "w"))
     return tuple(terms)
+
+
+GRADIENT = "gradient"
+"""The buffer `gradient_assigns` writes the penalised gradient into (the param's own)."""
+
+
+def gradient_assigns(reg: Regularizer) -> tuple[Assign, ...]:
+    """``gradient = g + term`` for the first gradient term, ``gradient = gradient + term``
+    for each later one: the loss's gradient ``g`` plus the terms, in order."""
+    assigns = []
+    for k, term in enumerate(gradient_terms(reg)):
+        assigns.append(Assign(GRADIENT, "=", ("+", GRADIENT if k else "g", term)))
+    return tuple(assigns)
 
 
 def from_settings(param: str, settings: Any) -> Regularizer:

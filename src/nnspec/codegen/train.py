@@ -24,6 +24,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from nnspec.autodiff import NOISE_STREAM, gradient_plan, noise_sources, training_roles
+from nnspec.buffers import gradient_buffers
 from nnspec.codegen.emit import EmitPlan, EmitPort, EmitStep, attr_literals, port_for, steps_for
 from nnspec.codegen.names import Namer, comment, literal
 from nnspec.codegen.update import (
@@ -49,6 +50,7 @@ class Add:
     unbroadcast: bool
     first: bool
     axes: str = ""  # when set, the un-broadcast is known to be ``grad.sum(axis=axes)``
+    buffer: str = ""  # the param (literal, shape) whose gradient buffer the sum writes
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ class EmitBackStep:
     into: str = ""  # the cotangent `dy` when the VJP may write its result into it
     kept: str = ""  # what the forward step kept for this VJP (`_share_loss_work`)
     helpers: tuple[str, ...] = ()  # module helpers the macro calls (`OpDef.vjp_helpers`)
+    buffers: tuple[str, ...] = ()  # per input: the param (literal, shape) whose gradient
+    # buffer the VJP writes that input's gradient into (`OpDef.vjp_buffered`), or ''
 
 
 FRESH_VJPS = frozenset(name for name, op in REGISTRY.items() if op.vjp_fresh)
@@ -110,6 +114,7 @@ class TrainPlan:
     early_stopping: tuple[tuple[str, str], ...] | None  # (key, literal) with defaults filled in
     stopping_defaults: tuple[tuple[str, str], ...]  # the interpreter's defaults, as literals
     noise: bool = False  # some op draws training noise (dropout): the hot path takes a step
+    gradient_buffers: bool = False  # some gradient lands in a planned buffer
 
 
 def loss_node(graph: Graph) -> str:
@@ -139,8 +144,14 @@ def train_plan(graph: Graph, plan: EmitPlan) -> TrainPlan:
         grads[loss] = names(f"d_{idents[loss]}")
     temps: list[str] = []
     owned: set[str] = set()  # cotangents holding a fresh array no other name references
+    planned = gradient_buffers(reverse, types)
+    places = {
+        key: (kind, f"{literal(name)}, {tuple(types[name].shape)!r}")
+        for kind, found in (("product", planned.product), ("summed", planned.summed))
+        for key, name in found.items()
+    }
     backward = [
-        _back_step(step.node, types, idents, grads, flows, names, temps, owned)
+        _back_step(step.node, types, idents, grads, flows, names, temps, owned, places)
         for step in reverse.steps
     ]
     forward = steps_for(nodes, idents, keep=set(reverse.read) | {loss})
@@ -160,7 +171,8 @@ def train_plan(graph: Graph, plan: EmitPlan) -> TrainPlan:
             if not grad:  # no gradient reaches it: the penalty's goes on zeros, as in nnspec
                 grad = names(f"d_{ident}")
                 lines.append(f"{grad} = np.zeros_like({ident})")
-            lines += penalty_lines(reg, ident, grad, idents[loss], total)
+            buffers = names(f"{ident}_buffers")
+            lines += penalty_lines(reg, (ident, grad, buffers), idents[loss], total)
         params.append(Trainable(literal(p.name), ident, grad, p.name in read, tuple(lines)))
     return TrainPlan(
         loss_key=literal(loss),
@@ -181,6 +193,7 @@ def train_plan(graph: Graph, plan: EmitPlan) -> TrainPlan:
         early_stopping=_early_stopping(training.early_stopping),
         stopping_defaults=_early_stopping({}) or (),
         noise=noise,
+        gradient_buffers=bool(places),
     )
 
 
@@ -226,7 +239,16 @@ def _back_step(
     names: Namer,
     temps: list[str],
     owned: set[str],
+    places: Mapping[tuple[str, int], tuple[str, str]],
 ) -> EmitBackStep:
+    """One node's VJP; `places` (`nnspec.buffers.gradient_buffers`: (node, input) ->
+    ("product" or "summed", the param's literal and shape as text)) says which inputs'
+    gradients go into a param's buffer, written by the VJP or by the sum."""
+
+    def place(k: int, kind: str) -> str:
+        found = places.get((node.id, k))
+        return found[1] if found is not None and found[0] == kind else ""
+
     op = REGISTRY[node.op]
     shapes = _grad_shapes(node, types)
     gs: list[str] = []
@@ -249,7 +271,7 @@ def _back_step(
             temps.append(names("grad"))
         gs.append(temps[k])
         axes = _summed_axes(shapes[k], value_shape) if not exact else ""
-        adds.append(Add(grads[x], temps[k], idents[x], not exact, first, axes))
+        adds.append(Add(grads[x], temps[k], idents[x], not exact, first, axes, place(k, "summed")))
     dy = grads[node.id]
     # The cotangent dies here (only this step reads it): a VJP may write into it.
     into = dy if node.op in INPLACE_VJPS and dy in owned and gs[0] == grads[node.inputs[0]] else ""
@@ -265,6 +287,7 @@ def _back_step(
         adds=tuple(adds),
         into=into,
         helpers=op.vjp_helpers,
+        buffers=tuple(place(k, "product") for k in range(len(node.inputs))),
         comment=f"d {comment(node.id)} = {node.op}({', '.join(comment(x) for x in node.inputs)})",
     )
 

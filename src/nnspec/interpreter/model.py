@@ -283,10 +283,9 @@ class Model:
         plan = self.gradient_plan(wrt_inputs)
         env = self.environment(plan, inputs, stream=self.stream(step, seed))
         loss, grads, _ = self.loss_and_gradients(plan, env)
-        for name, grad in grads.items():
-            if not grad.flags.writeable:  # a broadcast view from a VJP; hand out a real array
-                grads[name] = grad.copy()
-        return float(loss), grads
+        # The hot path's gradients may be buffers the next step reuses (`Penalty`, the
+        # planned gradient buffers) or read-only broadcast views: hand out real arrays.
+        return float(loss), {name: grad.copy() for name, grad in grads.items()}
 
     def loss_and_gradients(
         self, plan: RunPlan, env: list[Any]

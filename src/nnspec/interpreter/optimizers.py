@@ -4,19 +4,23 @@ Sits after `Model.loss_and_gradients` in the training loop (`train`). The rules 
 data (`nnspec.optimizers`); this module evaluates them, compiled once into closures.
 Updates are in place, so the model's planned environment sees them without copying,
 and they keep the params' dtype (settings are Python floats, which NumPy treats as
-weak scalars: float32 stays float32). The compiled module prints the same rules, so
-both engines compute the same bits.
+weak scalars: float32 stays float32). The per-param part runs as `nnspec.inplace`
+writes: every array operation lands in the param, its state or a scratch buffer the
+optimizer made for that param on its first step, so a step allocates no arrays and
+never writes into the gradients it is given. The compiled module prints the same
+writes, so both engines compute the same bits.
 """
 
 from __future__ import annotations
 
 import builtins
 import operator
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from typing import Any
 
 import numpy as np
 
+from nnspec.inplace import Write, lower, scratch
 from nnspec.optimizers import (
     FUNCTIONS,
     Expr,
@@ -41,11 +45,6 @@ _CALLS: dict[str, Callable[..., Any]] = {
     for name, code in FUNCTIONS.items()
 }
 """The very functions a generated module's printed expressions call."""
-_IN_PLACE: dict[str, Callable[[Any, Any], Any]] = {
-    "+=": operator.iadd,
-    "-=": operator.isub,
-    "*=": operator.imul,
-}
 
 
 def evaluator(expr: Expr) -> Callable[[Env], Any]:
@@ -73,9 +72,11 @@ class Optimizer:
         self.t = 0
         self.state: dict[str, dict[str, np.ndarray]] = {s: {} for s in self.rule.state}
         self._per_step = [(a.target, evaluator(a.expr)) for a in self.rule.per_step]
-        self._per_param = [
-            (a.target, _IN_PLACE[a.op], evaluator(a.expr)) for a in self.rule.per_param
-        ]
+        lowered = lower(self.rule.per_param, {"g", "w", *self.rule.state})
+        self._writes = writes_of(lowered.writes)
+        self._scratch = [scratch(k) for k in range(lowered.scratch)]
+        self.buffers: dict[str, list[np.ndarray]] = {}
+        """Scratch buffers per param (`nnspec.inplace`), made on its first step."""
 
     @property
     def learning_rate(self) -> float:
@@ -91,14 +92,37 @@ class Optimizer:
         for target, value in self._per_step:
             scalars[target] = value(scalars)
         for name, grad in grads.items():
-            env = {**scalars, "g": grad, "w": params[name]}
+            w = params[name]
+            env = {**scalars, "g": grad, "w": w}
             for key, arrays in self.state.items():
                 state = arrays.get(name)
                 if state is None:
-                    state = arrays[name] = np.zeros_like(params[name])
+                    state = arrays[name] = np.zeros_like(w)
                 env[key] = state
-            for target, update, value in self._per_param:
-                update(env[target], value(env))  # in place: every target is an array
+            env.update(zip(self._scratch, self._buffers(name, grad, w), strict=True))
+            run_writes(self._writes, env)
+
+    def _buffers(self, name: str, grad: np.ndarray, w: np.ndarray) -> list[np.ndarray]:
+        """Param `name`'s scratch buffers, of the dtype ``w op grad`` has."""
+        found = self.buffers.get(name)
+        dtype = np.result_type(grad, w)
+        if found is None or (found and (found[0].shape != w.shape or found[0].dtype != dtype)):
+            found = self.buffers[name] = [np.empty_like(w, dtype=dtype) for _ in self._scratch]
+        return found
+
+
+Writes = list[tuple[Any, list[Callable[[Env], Any]], str]]
+
+
+def writes_of(writes: Iterable[Write]) -> Writes:
+    """`nnspec.inplace` writes as (ufunc, argument getters, output name), built once."""
+    return [(getattr(np, w.ufunc), [evaluator(a) for a in w.args], w.out) for w in writes]
+
+
+def run_writes(writes: Writes, env: Env) -> None:
+    """Run `writes` on the arrays and scalars of `env`: ``ufunc(*args, out=env[out])``."""
+    for ufunc, args, out in writes:
+        ufunc(*[arg(env) for arg in args], out=env[out])
 
 
 def make_optimizer(

@@ -39,11 +39,12 @@ from nnspec.autodiff import (
     noise_generator,
     noise_sources,
 )
-from nnspec.buffers import buffer_plan, symbol_axes, workspace
+from nnspec.buffers import buffer_plan, gradient_buffers, symbol_axes, workspace
 from nnspec.interpreter import kernels
+from nnspec.interpreter.backward import ParamBuffers, buffered_vjp
 from nnspec.interpreter.forward import straight_line
 from nnspec.interpreter.inputs import exact_check
-from nnspec.ir import Graph, Input, Node
+from nnspec.ir import Graph, Input, Node, TensorType
 from nnspec.ops import REGISTRY
 from nnspec.ops.base import TrainingRule
 
@@ -56,9 +57,12 @@ RunStep = tuple[Callable, tuple[int, ...], int, tuple[int, ...], Node, Into, tup
 after, the node it runs — named when the step fails, where it writes, constant operands
 passed after the inputs — `OpDef.ufunc_zero`'s typed zero)."""
 
-RunBackStep = tuple[Callable, tuple[int, ...], int, tuple[bool, ...], Node]
+RunBackStep = tuple[
+    Callable, tuple[int, ...], int, tuple[bool, ...], Node, tuple[Callable | None, ...]
+]
 """A backward step: (op VJP with attrs bound, input slots, output slot, which inputs
-want a gradient, the node)."""
+want a gradient, the node, per input the ``buffer(dtype)`` its un-broadcast sum writes
+into or None)."""
 
 
 @dataclass(frozen=True)
@@ -135,7 +139,7 @@ class Layout:
         nodes = [n for n in self.graph.nodes if n.id in live]
         reverse = gradient_plan(self.graph, loss, wrt) if loss else None
         noisy = self._noisy(nodes) if training else {}
-        backward, wanted, touched = _reverse(reverse, self.slots, noisy)
+        backward, wanted, touched = _reverse(reverse, self.slots, noisy, self.graph.types())
         alive = touched | {self.slots[name] for name in roots}
         read = reverse.read if reverse else frozenset()
         feeds = tuple(f for name, f in self.feeds.items() if name in live)
@@ -231,14 +235,18 @@ def _reverse(
     reverse: GradientPlan | None,
     slots: dict[str, int],
     noisy: dict[str, tuple[NoiseSource, int]],
+    types: Mapping[str, TensorType],
 ) -> tuple[tuple[RunBackStep, ...], tuple[str, ...], set[int]]:
     """The autodiff plan bound to slots: backward steps (reverse order), the names
     gradients are returned for (in slot order) and the slots the steps touch.
 
     A node in `noisy` runs its training rule's VJP on (x, noise): the noise slot
-    is one more input, which wants no gradient."""
+    is one more input, which wants no gradient. Params' gradients go into the
+    buffers `nnspec.buffers.gradient_buffers` plans (`backward.ParamBuffers`)."""
     if reverse is None:
         return (), (), set()
+    plan = gradient_buffers(reverse, types)
+    held = ParamBuffers()
     steps: list[RunBackStep] = []
     for step in reverse.steps:
         node, wants = step.node, step.wants
@@ -249,11 +257,27 @@ def _reverse(
         if op.vjp_halves and wants.count(True) == 1:
             # e.g. x @ W with x data: skip the product that only x's gradient needs
             rule = op.vjp_halves[wants.index(True)]
+        buffer = {
+            k: held.provider(name, _known(types[name].shape))
+            for k, name in enumerate(node.inputs)
+            if (node.id, k) in plan.product
+        }
+        if buffer and node.id not in noisy:
+            rule = buffered_vjp(op.vjp_halves, op.vjp_buffered, wants, buffer)
         ins = tuple(slots[name] for name in node.inputs)
         if node.id in noisy:
             assert op.training is not None
             rule, ins, wants = op.training.vjp, (*ins, noisy[node.id][1]), (*wants, False)
         vjp = partial(rule, **node.attr) if node.attrs else rule
-        steps.append((vjp, ins, slots[node.id], wants, node))
+        sums = tuple(
+            held.provider(name, _known(types[name].shape)) if (node.id, k) in plan.summed else None
+            for k, name in enumerate(node.inputs)
+        ) + ((None,) if node.id in noisy else ())
+        steps.append((vjp, ins, slots[node.id], wants, node, sums))
     wanted = tuple(sorted(reverse.sources, key=slots.__getitem__))
     return tuple(steps), wanted, {slots[name] for name in reverse.touched}
+
+
+def _known(shape: tuple[Any, ...]) -> tuple[int, ...]:
+    """A shape the gradient buffer plan only gives when every dim is known."""
+    return tuple(int(d) for d in shape)

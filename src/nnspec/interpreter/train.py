@@ -243,24 +243,28 @@ def train(
             loss_sum, seen, sums = 0.0, 0, {m: [0.0, 0] for m in wanted}
             if scheduled is not None:
                 opt.settings["learning_rate"] = scheduled.rate(base_rate, epoch - 1)
-            for feed in batches:
-                loss, env = step(feed)
-                if not np.isfinite(loss):
-                    _restore(params, snapshot)
-                    history.stopped = "non-finite loss"
-                    raise TrainingError(
-                        f"epoch {epoch}: the loss became {float(loss)} (not finite); the model "
-                        f"keeps epoch {epoch - 1}. Try a smaller learning rate or scaled data.",
-                        history,
-                    )
-                count = len(next(iter(feed.values())))
-                loss_sum += float(loss) * count
-                seen += count
-                for m in wanted:
-                    assert target is not None  # metrics need a target (checked above)
-                    s, n = METRICS[m](env[out_slot], feed[target], from_logits)
-                    sums[m][0] += s
-                    sums[m][1] += n
+            # the thread count is set once per epoch, not per step (each set and
+            # restore costs, and a BLAS woken every step competes on a busy machine)
+            with blas_threads(step.setting(), batch * model.weights):
+                for feed in batches:
+                    loss, env = step(feed)
+                    if not np.isfinite(loss):
+                        _restore(params, snapshot)
+                        history.stopped = "non-finite loss"
+                        raise TrainingError(
+                            f"epoch {epoch}: the loss became {float(loss)} (not finite); the "
+                            f"model keeps epoch {epoch - 1}. Try a smaller learning rate or "
+                            "scaled data.",
+                            history,
+                        )
+                    count = len(next(iter(feed.values())))
+                    loss_sum += float(loss) * count
+                    seen += count
+                    for m in wanted:
+                        assert target is not None  # metrics need a target (checked above)
+                        s, n = METRICS[m](env[out_slot], feed[target], from_logits)
+                        sums[m][0] += s
+                        sums[m][1] += n
             history.loss.append(loss_sum / seen)
             if scheduled is not None:
                 history.learning_rate.append(opt.learning_rate)
@@ -373,12 +377,18 @@ class TrainStep:
         model, plan = self.model, self.plan
         env = model.environment(plan, feed, False, (self.seed, self.steps))
         self.steps += 1
-        setting = model.threads if self.threads is None else self.threads
-        with blas_threads(setting, model.work(env, plan)):
+        with blas_threads(self.setting(), model.work(env, plan)):
             loss, grads, env = model.loss_and_gradients(plan, env)
         if np.isfinite(loss):
             self.optimizer.step(model.params, grads)
         return loss, env
+
+    def setting(self) -> int | None:
+        """The BLAS thread setting of a step: `threads`, else the model's (None: auto).
+
+        Inside an enclosing `blas_threads` (`train` holds one per epoch) a step that
+        chooses the same count sets and restores nothing."""
+        return self.model.threads if self.threads is None else self.threads
 
 
 def training_section(model: Model) -> Training:

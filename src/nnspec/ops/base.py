@@ -130,6 +130,9 @@ class OpDef:
     vjp_reads: Reads = "values"
     vjp_reads_out: bool = False  # the VJP reads the forward output's value
     vjp_halves: tuple[Callable[..., tuple], ...] = ()  # entry k: the VJP for input k alone
+    # entry k: input k's gradient alone, written into ``buffer(dtype)`` (the engines'
+    # planned gradient buffer, `nnspec.buffers.gradient_buffers`); the same call as the half
+    vjp_buffered: tuple[Callable[..., Any], ...] = ()
     vjp_shapes: Callable[..., tuple] | None = None  # (out, *ins) types -> each gradient's shape
     vjp_facts: Callable[..., dict[str, Any]] | None = None  # (in types, **attrs) -> static facts
     # -- its Jinja macros (`<macro>` and `<macro>_vjp`)

@@ -58,6 +58,18 @@ def _matmul_vjp_b(dy: np.ndarray, a: np.ndarray, b: np.ndarray, *, out: np.ndarr
     return None, np.swapaxes(a, -1, -2) @ dy
 
 
+def _matmul_vjp_a_into(dy: np.ndarray, a: np.ndarray, b: np.ndarray, *, out, buffer) -> Any:
+    """`_matmul_vjp_a`'s product written into ``buffer(dtype)`` (`OpDef.vjp_buffered`)."""
+    b_t = np.swapaxes(b, -1, -2)
+    return np.matmul(dy, b_t, out=buffer(np.result_type(dy, b_t)))
+
+
+def _matmul_vjp_b_into(dy: np.ndarray, a: np.ndarray, b: np.ndarray, *, out, buffer) -> Any:
+    """`_matmul_vjp_b`'s product written into ``buffer(dtype)`` (`OpDef.vjp_buffered`)."""
+    a_t = np.swapaxes(a, -1, -2)
+    return np.matmul(a_t, dy, out=buffer(np.result_type(a_t, dy)))
+
+
 def _matmul_vjp(dy: np.ndarray, a: np.ndarray, b: np.ndarray, *, out: np.ndarray) -> tuple:
     return _matmul_vjp_a(dy, a, b, out=out)[0], _matmul_vjp_b(dy, a, b, out=out)[1]
 
@@ -80,6 +92,7 @@ OPS = (
         reuse_buffer=True,
         vjp_reads="other",
         vjp_halves=(_matmul_vjp_a, _matmul_vjp_b),
+        vjp_buffered=(_matmul_vjp_a_into, _matmul_vjp_b_into),
         vjp_shapes=_matmul_grads,
         vjp_fresh=True,
         vjp_transposes=True,

@@ -1,0 +1,134 @@
+"""`nnspec.inplace`: update rules as ufunc writes into buffers, bitwise the literal
+reading of the same expressions (which the interpreter's `evaluator` computes)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nnspec.inplace import SCRATCH, Write, lower
+from nnspec.interpreter.optimizers import evaluator, run_writes, writes_of
+from nnspec.ir import Regularizer
+from nnspec.optimizers import OPTIMIZERS, Assign, Rule
+from nnspec.regularizers import GRADIENT, gradient_assigns, gradient_terms
+
+RULES: dict[str, Rule] = {
+    **{name: o.rule for name, o in OPTIMIZERS.items()},
+    **{f"{name} switched": o.switch[1] for name, o in OPTIMIZERS.items() if o.switch},
+}
+SCALARS = {
+    "learning_rate": 0.1,
+    "momentum": 0.875,
+    "beta1": 0.5,
+    "beta2": 0.75,
+    "epsilon": 1e-3,
+    "alpha": 0.3,
+    "t": 3,
+}
+
+
+def _arrays(names: tuple[str, ...], dtype: str, seed: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    arrays = {n: rng.normal(size=(5, 3)).astype(dtype) for n in names}
+    for name in ("v",):  # Adam's second moment is never negative (its root is taken)
+        if name in arrays:
+            arrays[name] = np.abs(arrays[name])
+    return arrays
+
+
+def _literal(assigns: tuple[Assign, ...], env: dict) -> None:
+    """The assignments read literally: a new array for every operation."""
+    for a in assigns:
+        value = evaluator(a.expr)(env)
+        if a.op == "=":
+            env[a.target] = value
+        elif a.op == "+=":
+            env[a.target] += value
+        elif a.op == "-=":
+            env[a.target] -= value
+        else:
+            env[a.target] *= value
+
+
+def _in_place(assigns: tuple[Assign, ...], env: dict, arrays: set[str]) -> dict:
+    lowered = lower(assigns, arrays)
+    dtype = env["w"].dtype
+    for k in range(lowered.scratch):
+        env[f"{SCRATCH}{k}"] = np.full(env["w"].shape, np.nan, dtype)  # garbage to start
+    run_writes(writes_of(lowered.writes), env)
+    return env
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_every_update_rule_lowers_to_writes_with_the_literal_bits(
+    name: str, seed: int, dtype: str
+) -> None:
+    rule = RULES[name]
+    arrays = {"g", "w", *rule.state}
+    start = _arrays(tuple(sorted(arrays)), dtype, seed)
+    want = {**SCALARS, **{k: v.copy() for k, v in start.items()}}
+    got = {**SCALARS, **{k: v.copy() for k, v in start.items()}}
+    for _ in range(3):
+        _literal(rule.per_param, want)
+        got = _in_place(rule.per_param, got, arrays)
+    for key in arrays:
+        assert got[key].dtype == np.dtype(dtype)
+        assert np.array_equal(got[key], want[key]), (name, key)
+    assert np.array_equal(got["g"], start["g"])  # the gradient is only read
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(("l1", "l2"), [(0.01, 0.0), (0.0, 0.25), (0.125, 0.5)])
+def test_penalty_gradients_lower_to_writes_with_the_literal_bits(
+    l1: float, l2: float, dtype: str
+) -> None:
+    reg = Regularizer("w", l1, l2)
+    start = _arrays(("g", "w"), dtype, 7)
+    want = start["g"]
+    for term in gradient_terms(reg):  # Penalty's order: each term added to a new array
+        want = want + evaluator(term)(start)
+    env = {k: v.copy() for k, v in start.items()}
+    env[GRADIENT] = np.empty_like(start["w"])
+    got = _in_place(gradient_assigns(reg), env, {"g", "w", GRADIENT})
+    assert np.array_equal(got[GRADIENT], want)
+    assert np.array_equal(got["g"], start["g"]) and np.array_equal(got["w"], start["w"])
+
+
+def test_writes_never_target_the_gradient_and_reuse_scratch() -> None:
+    for name, rule in RULES.items():
+        lowered = lower(rule.per_param, {"g", "w", *rule.state})
+        assert all(w.out != "g" for w in lowered.writes), name
+        assert lowered.scratch <= 2, name  # Adam's step needs two, the others one
+        used = {a for w in lowered.writes for a in (*w.args, w.out) if isinstance(a, str)}
+        assert used >= {"w", "g"}, name
+
+
+def test_operands_keep_their_order_and_scalars_stay_scalars() -> None:
+    lowered = lower([Assign("w", "-=", ("/", ("-", 1.0, "beta"), ("sqrt", "g")))], {"g", "w"})
+    assert lowered.writes == (  # the root computed in the buffer that then holds the quotient
+        Write("sqrt", ("g",), "scratch0"),
+        Write("divide", (("-", 1.0, "beta"), "scratch0"), "scratch0"),
+        Write("subtract", ("w", "scratch0"), "w"),
+    )
+    # scalar-only right-hand sides and bare names need no scratch at all
+    assert lower([Assign("w", "*=", ("*", 2.0, "k"))], {"w"}).writes == (
+        Write("multiply", ("w", ("*", 2.0, "k")), "w"),
+    )
+    assert lower([Assign("w", "+=", "v")], {"w", "v"}).scratch == 0
+
+
+@pytest.mark.parametrize(
+    ("assign", "message"),
+    [
+        (Assign("w", "-=", ("max", "g", 0.0)), "'max' of an array"),
+        (Assign("w", "-=", ("sum", "g")), "'sum' of an array"),
+        (Assign("w", "=", "g"), "no array operation"),
+        (Assign("w", "=", ("*", 2.0, "k")), "no array operation"),
+        (Assign("k", "+=", "g"), "is not an array"),
+    ],
+)
+def test_what_cannot_be_written_in_place_is_refused(assign: Assign, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        lower([assign], {"g", "w"})
