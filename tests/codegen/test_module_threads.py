@@ -39,6 +39,7 @@ def module() -> Any:
 
 def test_the_thread_rule_is_the_interpreters(module: Any) -> None:
     assert module._SMALL_WORK == threads.SMALL_WORK
+    assert module._MAX_THREADS == threads.MAX_THREADS
     assert Model(nnspec.load(DOC)).weights == module._WORK_PER_ROW
     free = module._free_cores()
     assert free is None or 1 <= free <= threads.usable_cores()
@@ -69,6 +70,27 @@ def test_a_bad_thread_count_is_a_clear_error(module: Any, bad: Any) -> None:
     x = np.zeros((2, 6), np.float32)
     with pytest.raises(ValueError, match="threads must be None"):
         module.predict(x, threads=bad)
+    with pytest.raises((TypeError, ValueError)):  # the interpreter refuses it too
+        Model(nnspec.load(DOC)).predict(x, threads=bad)
+
+
+@pytest.mark.parametrize("bad", [threads.MAX_THREADS + 1, 10**9, np.int64(0)])
+def test_both_engines_refuse_the_same_counts(module: Any, bad: Any) -> None:
+    x = np.zeros((2, 6), np.float32)
+    with pytest.raises(ValueError, match="threads must be None"):
+        module.predict(x, threads=bad)
+    with pytest.raises(ValueError):
+        Model(nnspec.load(DOC)).predict(x, threads=bad)
+
+
+@pytest.mark.parametrize("good", [np.int64(1), np.int32(2), threads.MAX_THREADS])
+def test_both_engines_take_the_same_counts(module: Any, good: Any) -> None:
+    x = np.linspace(-1, 1, 12, dtype=np.float32).reshape(2, 6)
+    model = Model(nnspec.load(DOC))
+    for name in model.params:
+        model.params[name] = module.PARAMS[name]
+    want = model.predict(x, threads=good).tobytes()
+    assert module.predict(x, threads=good).tobytes() == want
 
 
 def test_the_command_line_takes_threads(module: Any, tmp_path, capsys) -> None:
@@ -77,9 +99,10 @@ def test_the_command_line_takes_threads(module: Any, tmp_path, capsys) -> None:
     assert module.main(["--threads", "1", str(source), "-o", str(tmp_path / "y.npy")]) == 0
     want = module.predict(np.ones((3, 6), np.float32))
     assert np.load(tmp_path / "y.npy").tobytes() == want.tobytes()
-    with pytest.raises(SystemExit):
-        module.main(["--threads", "0", str(source)])
-    assert "expected a whole number 1 or more" in capsys.readouterr().err
+    for bad in ("0", str(threads.MAX_THREADS + 1)):  # nnspec run's --threads range
+        with pytest.raises(SystemExit):
+            module.main(["--threads", bad, str(source)])
+        assert f"expected a whole number 1 to {threads.MAX_THREADS}" in capsys.readouterr().err
 
 
 def test_train_on_the_command_line_takes_threads(module: Any, tmp_path, capsys) -> None:
