@@ -79,7 +79,7 @@ def test_a_compiled_modules_threads_take_only_the_digits_0_to_9(module, tmp_path
     np.save(tmp_path / "x.npy", np.zeros((2, 2), np.float32))
     with pytest.raises(SystemExit):
         module.main(["--threads", text, str(tmp_path / "x.npy")])
-    assert f"expected a whole number 1 or more, got {text!r}" in capsys.readouterr().err
+    assert f"expected a whole number 1 to 1024, got {text!r}" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("text", NOT_PLAIN_REAL)

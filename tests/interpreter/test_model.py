@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import nnspec
+import nnspec.codegen
 from nnspec.interpreter import Model
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -115,6 +116,23 @@ def test_params_given_at_construction_replace_initial_values():
     second = Model(graph, params={"prob.b": np.array([0.5])})
     assert second.params["prob.b"][0] == np.float32(0.5)
     np.testing.assert_array_equal(first.params["hidden.W"], second.params["hidden.W"])
+
+
+def test_a_param_in_another_memory_order_is_stored_as_a_compiled_module_stores_it():
+    # a Fortran-ordered weight made the BLAS (and the penalties' sums) round otherwise
+    graph = nnspec.load(EXAMPLES / "mlp.json")
+    module = nnspec.codegen.load_source(nnspec.compile(graph, train=True), "order_module")
+    rng = np.random.default_rng(5)
+    weights = {k: rng.standard_normal(v.shape).astype(v.dtype) for k, v in module.PARAMS.items()}
+    given = {k: np.asfortranarray(v) for k, v in weights.items()}
+    model = Model(graph, params=given)
+    for name, value in weights.items():
+        assert model.params[name].flags.c_contiguous
+        module.PARAMS[name][...] = value
+    model.params["h1.W"] = np.asfortranarray(weights["h1.W"])  # assignment, as construction
+    assert model.params["h1.W"].flags.c_contiguous
+    x = rng.standard_normal((9, 64)).astype(np.float32)
+    assert model.predict(x).tobytes() == module.predict(x).tobytes()
 
 
 def test_predict_needs_a_single_input_graph():

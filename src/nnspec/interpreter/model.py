@@ -49,7 +49,8 @@ class Params(MutableMapping):
             raise ValueError(
                 f"param {name!r}: expected shape {list(current.shape)}, got {list(array.shape)}"
             )
-        array = np.array(array, dtype=current.dtype, copy=True)
+        # C order, as a compiled module's params: another layout rounds differently
+        array = np.array(array, dtype=current.dtype, copy=True, order="C")
         self._values[name] = array
         self._model._env[self._model.layout.slots[name]] = array
 
