@@ -94,7 +94,7 @@ def test_a_target_at_or_below_its_goal_is_met(report: Any) -> None:
     line = target_line(
         report, payload(predict_rows(0.70, 0.72, 0.5, 0.6)), "| nnspec compiled, predict, batch 1"
     )
-    assert line.endswith("| met |")
+    assert line.endswith("| met (rounds, nnspec / target: 0.97–0.97) |")
     assert "0.70x" in line and "onnxruntime (0.72x)" in line
 
 
@@ -254,7 +254,7 @@ def test_the_busy_core_target_is_judged_as_designed(report: Any) -> None:
         assert target_line(report, data, "| every nnspec busy-core row").endswith(
             f"| not measured ({reason}) |"
         )
-        assert target_line(report, data, "| nnspec compiled, predict, batch 1").endswith("| met |")
+        assert "| met (rounds" in target_line(report, data, "| nnspec compiled, predict, batch 1")
         assert f"| not measured ({reason}) |" in report.threads(data)
 
 
@@ -278,7 +278,7 @@ def test_other_load_during_one_workload_leaves_the_others_judged(report: Any) ->
     ]
     rows = [{**r, "other_cores": r.get("other_cores", 0.02)} for r in rows]
     data = payload(rows)
-    assert target_line(report, data, "| nnspec compiled, predict, batch 1").endswith("| met |")
+    assert "| met (rounds" in target_line(report, data, "| nnspec compiled, predict, batch 1")
     assert target_line(report, data, "| nnspec compiled, predict, batch 64").endswith(
         "| not measured (other processes used 0.60 cores during its rows) |"
     )
@@ -304,3 +304,39 @@ def test_a_disturbed_busy_workload_is_left_out_of_the_busy_target(report: Any) -
     table = report.threads(payload(rows))
     assert "| 1.00x | 1.00–1.00x | yes |" in table
     assert "| 1.20x | 1.20–1.20x | not measured (other processes used 0.70 cores" in table
+
+
+def test_a_verdict_shows_the_rounds_and_calls_a_split_one_noise(report: Any) -> None:
+    # per round, compiled / onnxruntime: 0.9, 1.2, 0.95 -> some rounds met, some missed
+    rows = [
+        row(P1, "numpy", 1.0, [1e-3, 1e-3, 1e-3]),
+        row(P1, "nnspec compiled", 0.95, [0.9e-3, 1.2e-3, 0.95e-3]),
+        row(P1, "onnxruntime", 1.0, [1e-3, 1e-3, 1e-3]),
+    ]
+    line = target_line(report, payload(rows), "| nnspec compiled, predict, batch 1")
+    assert "met (rounds, nnspec / target: 0.90–1.20; within the noise)" in line
+    # a fixed goal pairs each round with NumPy's time in that round, over the goal
+    assert report.paired_range(payload(rows), P1, "nnspec compiled", 0.5) == pytest.approx(
+        (1.8, 2.4)
+    )
+
+
+def test_an_unreachable_target_says_how_far_nnspec_is_above_the_calls_floor(
+    report: Any,
+) -> None:
+    line = target_line(
+        report, payload(predict_rows(1.01, 0.62, 0.69, 0.80)), "| nnspec compiled, predict, batch 1"
+    )
+    assert "nnspec is 0.21 above the NumPy calls floor (W pre-transposed)" in line
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(-7.8e-09, "below resolution (slope -7.8e-09)"), (0.0, "below resolution"), (2e-7, "2e-07")],
+)
+def test_a_per_node_overhead_below_zero_is_not_printed_as_a_measurement(
+    report: Any, value: float, shown: str
+) -> None:
+    data = payload([])
+    data["figures"] = {"interpreter_overhead_seconds_per_node": value}
+    assert f"| interpreter_overhead_seconds_per_node | {shown}" in report.figures(data)
