@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -133,6 +134,15 @@ def test_a_param_in_another_memory_order_is_stored_as_a_compiled_module_stores_i
     assert model.params["h1.W"].flags.c_contiguous
     x = rng.standard_normal((9, 64)).astype(np.float32)
     assert model.predict(x).tobytes() == module.predict(x).tobytes()
+
+
+def test_a_weights_file_in_fortran_order_loads_c_ordered(tmp_path):
+    doc = json.loads((EXAMPLES / "mlp.json").read_text())
+    values = Model(nnspec.load(doc)).params
+    np.savez(tmp_path / "w.npz", **{k: np.asfortranarray(v) for k, v in values.items()})
+    (tmp_path / "m.json").write_text(json.dumps({**doc, "weights": "w.npz"}))
+    loaded = Model(nnspec.load(tmp_path / "m.json"))
+    assert all(v.flags.c_contiguous for v in loaded.params.values())
 
 
 def test_predict_needs_a_single_input_graph():

@@ -29,7 +29,7 @@ def initial_value(param: Param, seed: int) -> np.ndarray:
     dtype = param.type.dtype
     shape = _concrete_shape(param)
     if param.value is not None:
-        return np.array(param.value, dtype=dtype, copy=True)
+        return np.array(param.value, dtype=dtype, copy=True, order="C")  # as a compiled module
     recipe: Mapping[str, Any] = param.init or {"name": "zeros"}
     rng = np.random.default_rng([seed, zlib.crc32(param.name.encode("utf-8"))])
     return _draw(recipe, shape, rng).astype(dtype)
