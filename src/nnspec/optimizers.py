@@ -22,6 +22,7 @@ optimizer's rate, the epoch index and the run's epoch count, with linear warm-up
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -293,7 +294,6 @@ WARMUP = Setting(
     "epochs of linear warm-up before the schedule starts",
 )
 _GAMMA = {"type": "number", "exclusiveMinimum": 0, "maximum": 1}
-_PI = 3.141592653589793
 
 SCHEDULES: dict[str, ScheduleDef] = {
     s.name: s
@@ -344,7 +344,7 @@ SCHEDULES: dict[str, ScheduleDef] = {
             ),
             (
                 Assign("progress", "=", ("/", ("min", "k", "decay_epochs"), "decay_epochs")),
-                Assign("cosine", "=", ("/", ("+", 1.0, ("cos", ("*", _PI, "progress"))), 2.0)),
+                Assign("cosine", "=", ("/", ("+", 1.0, ("cos", ("*", math.pi, "progress"))), 2.0)),
                 Assign(
                     "decayed",
                     "=",
