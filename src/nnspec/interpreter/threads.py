@@ -3,8 +3,9 @@
 Sits beside the engines: `Model.run` and `train` wrap their NumPy work in
 `blas_threads`, which sets the count through threadpoolctl for the duration of the
 call and restores it afterwards. Compiled modules carry a printed twin of this rule
-(`_threads` in codegen/templates/module.py.j2; a test compares the two), used through
-threadpoolctl when it is installed (see docs/codegen.md).
+(`_thread_count`, `_free_cores`, `_busy_elsewhere`, `_look` in
+codegen/templates/module.py.j2; tests run both on the same recorded looks), used
+through threadpoolctl when it is installed (see docs/codegen.md).
 
 The default (``threads=None``, "auto") exists because BLAS libraries start one
 thread per core: on a quiet machine that is fastest for large products, but with
@@ -13,18 +14,19 @@ free, and the same products took 1.5-2.3x longer than with one thread. So "auto"
 leaves small work alone (a limit would cost more than it saves) and gives large
 work one thread per core that other processes are not using.
 
-"Not using" is measured, not guessed from one instant: the CPU time the kernel counted
-on all cores (/proc/stat) minus this process's own (`time.process_time`, all its
-threads: its BLAS workers are not "other"), over the time since the previous look,
-divided by that time: the cores other processes used on average (`others_cores`). A
-look costs one read of /proc/stat (about 12 µs of CPU) and is taken by a large call
-only when the previous one is at least `SAMPLE_SECONDS` old; calls in between reuse
-its count. That average becomes a whole number of busy cores with hysteresis
-(`busy_count`: one more core counts as busy from `RISE` cores above the count, one
-less from `FALL` below it), so a measure near a boundary does not flip the count
-from look to look, and the count is one thread per remaining core, at least one.
-Where /proc/stat is missing (not Linux) auto leaves the BLAS as it is; so it does
-until the first look after the import is `SAMPLE_SECONDS` old.
+"Not using" is measured over time, not read at one instant: the CPU time the kernel
+counted on all cores (/proc/stat) minus this process's own (`time.process_time`, all
+its threads: its BLAS workers are not "other"), over the time since the previous
+look, per second: the cores other processes used on average (`others_cores`). A
+look costs one read of /proc/stat (about 11 µs of CPU) and is taken by a large call
+only when the previous one is at least `SAMPLE_SECONDS` old; the calls in between
+reuse its count (0.1 µs). So in a loop of calls the window is 0.2 s; between sparse
+calls it is the time since the last one. The average becomes a whole number of
+cores busy elsewhere with hysteresis (`busy_count`: the k-th counts from k - 1 +
+`RISE` cores, and until under k - 1 + `FALL`), so a measure near a threshold does not
+flip the count from look to look; auto runs one thread per remaining core, at least
+one. Where /proc/stat is missing (not Linux) auto leaves the BLAS as it is, and so
+it does until the first window (from the import) is `SAMPLE_SECONDS` long.
 
 The count is process-wide. threadpoolctl lets only one Python thread (the first
 that sets it) change OpenBLAS's pthreads pool; calls from other threads then run
