@@ -259,8 +259,8 @@ def busy_core_rows(
     (``threads=None``) for the interpreter and the compiled module, which are also
     timed with ``threads=1`` and ``threads=cores``. Predictions are checked against
     NumPy's first; the training steps are the code verified in the quiet rows.
-    `record` gets the spinner's cores and, before each workload, the count of other
-    processes' runnable threads that nnspec's auto rule reads (``busy_elsewhere``).
+    `record` gets the spinner's cores and, before each workload, the cores other
+    processes used as nnspec's auto rule last measured them (``busy_elsewhere``).
     """
     cores = threads.usable_cores()
     graph, params = mlp.graph_and_params(train=False, sizes=sizes)

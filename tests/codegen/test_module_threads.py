@@ -40,9 +40,75 @@ def module() -> Any:
 def test_the_thread_rule_is_the_interpreters(module: Any) -> None:
     assert module._SMALL_WORK == threads.SMALL_WORK
     assert module._MAX_THREADS == threads.MAX_THREADS
+    assert module._SAMPLE_SECONDS == threads.SAMPLE_SECONDS
+    assert (module._RISE, module._FALL) == (threads.RISE, threads.FALL)
+    assert module._usable_cores() == threads.usable_cores()
     assert Model(nnspec.load(DOC)).weights == module._WORK_PER_ROW
     free = module._free_cores()
     assert free is None or 1 <= free <= threads.usable_cores()
+
+
+def test_the_busy_count_is_the_interpreters_on_every_case(module: Any) -> None:
+    before = (100.0, 1000.0, 5.0)
+    for others in [k / 40 for k in range(0, 141)]:  # 0 to 3.5 cores by 0.025
+        after = (100.2, 1000.0 + (others + 0.1) * 0.2, 5.0 + 0.1 * 0.2)
+        measured = threads.others_cores(before, after)
+        for cores in (1, 2, 3, 8):
+            for counted in range(cores + 1):
+                want = (measured, threads.busy_count(measured, counted, cores))
+                assert module._busy_elsewhere(before, after, counted, cores) == want
+    assert module._busy_elsewhere(before, before, 1, 2) == (0.0, 0)
+
+
+def test_the_modules_look_reads_what_the_interpreter_reads(module: Any) -> None:
+    looks = [module._look(), threads.look()]
+    if None in looks:
+        assert looks == [None, None]
+        return
+    mine, theirs = looks
+    assert mine[0] <= theirs[0]  # taken first, and the machine's count only grows
+    assert mine[1] <= theirs[1] and mine[2] <= theirs[2]
+
+
+def looks_of(others: list[float], own: float = 0.2) -> list[threads.Sample]:
+    """Looks SAMPLE_SECONDS apart between which other processes used `others` cores
+    while this process used `own`."""
+    wall = threads.SAMPLE_SECONDS
+    t, machine, mine, looks = 100.0, 1000.0, 5.0, [(100.0, 1000.0, 5.0)]
+    for cores in others:
+        t, machine, mine = t + wall, machine + (cores + own) * wall, mine + own * wall
+        looks.append((t, machine, mine))
+    return looks
+
+
+# a quiet machine, a process starting to spin beside our 2 threads (2/3 of a core),
+# then alone on its core, a measure wavering in the band, the machine quiet again
+TRACE = [0.03, 0.0, 0.66, 1.0, 0.45, 0.3, 0.55, 0.26, 0.1, 0.04, 0.45, 0.02]
+WANT = [2, 2, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2]
+
+
+def test_the_interpreter_follows_recorded_looks_with_hysteresis(monkeypatch) -> None:
+    looks = iter(looks_of(TRACE))
+    monkeypatch.setattr(threads, "look", lambda: next(looks))
+    monkeypatch.setattr(threads, "usable_cores", lambda: 2)
+    monkeypatch.setattr(threads, "_state", (next(looks), None, 0, None))
+    chosen = []
+    for _ in TRACE:
+        monkeypatch.setattr(threads, "_looked", -float("inf"))  # a look is due
+        chosen.append(threads.auto_threads())
+    assert chosen == WANT
+
+
+def test_the_module_follows_them_as_the_interpreter(module: Any, monkeypatch) -> None:
+    looks = iter(looks_of(TRACE))
+    monkeypatch.setattr(module, "_look", lambda: next(looks))
+    monkeypatch.setattr(module, "_usable_cores", lambda: 2)
+    monkeypatch.setitem(module._BLAS, "state", (next(looks), None, 0, None))
+    chosen = []
+    for _ in TRACE:
+        monkeypatch.setitem(module._BLAS, "looked", -float("inf"))  # a look is due
+        chosen.append(module._free_cores())
+    assert chosen == WANT
 
 
 def test_threads_n_holds_inside_the_call_and_is_restored_after(module: Any) -> None:
