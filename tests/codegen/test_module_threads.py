@@ -87,28 +87,43 @@ TRACE = [0.03, 0.0, 0.66, 1.0, 0.45, 0.3, 0.55, 0.26, 0.1, 0.04, 0.45, 0.02]
 WANT = [2, 2, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2]
 
 
-def test_the_interpreter_follows_recorded_looks_with_hysteresis(monkeypatch) -> None:
-    looks = iter(looks_of(TRACE))
-    monkeypatch.setattr(threads, "look", lambda: next(looks))
+def interpreter_counts(looks: list[threads.Sample], monkeypatch) -> list[int | None]:
+    """The interpreter's auto counts on 2 cores when its looks are `looks` (the first
+    taken at import)."""
+    rest = iter(looks[1:])
+    monkeypatch.setattr(threads, "look", lambda: next(rest))
     monkeypatch.setattr(threads, "usable_cores", lambda: 2)
-    monkeypatch.setattr(threads, "_state", (next(looks), None, 0, None))
+    monkeypatch.setattr(threads, "_state", (looks[0], None, 0, None))
     chosen = []
-    for _ in TRACE:
+    for _ in looks[1:]:
         monkeypatch.setattr(threads, "_looked", -float("inf"))  # a look is due
         chosen.append(threads.auto_threads())
-    assert chosen == WANT
+    return chosen
 
 
-def test_the_module_follows_them_as_the_interpreter(module: Any, monkeypatch) -> None:
-    looks = iter(looks_of(TRACE))
-    monkeypatch.setattr(module, "_look", lambda: next(looks))
+def module_counts(module: Any, looks: list[threads.Sample], monkeypatch) -> list[int | None]:
+    """The same for the compiled module."""
+    rest = iter(looks[1:])
+    monkeypatch.setattr(module, "_look", lambda: next(rest))
     monkeypatch.setattr(module, "_usable_cores", lambda: 2)
-    monkeypatch.setitem(module._BLAS, "state", (next(looks), None, 0, None))
+    monkeypatch.setitem(module._BLAS, "state", (looks[0], None, 0, None))
     chosen = []
-    for _ in TRACE:
-        monkeypatch.setitem(module._BLAS, "looked", -float("inf"))  # a look is due
+    for _ in looks[1:]:
+        monkeypatch.setitem(module._BLAS, "looked", -float("inf"))
         chosen.append(module._free_cores())
-    assert chosen == WANT
+    return chosen
+
+
+# a forked child's first look: its CPU time starts from zero, under the parent's last
+FORKED = [*looks_of([1.0, 1.0]), (100.6, 1000.72, 0.01), (100.8, 1000.73, 0.02)]
+
+
+@pytest.mark.parametrize(
+    "looks, want", [(looks_of(TRACE), WANT), (FORKED, [1, 1, None, 2])], ids=["trace", "fork"]
+)
+def test_both_engines_follow_recorded_looks_alike(module: Any, monkeypatch, looks, want) -> None:
+    assert interpreter_counts(looks, monkeypatch) == want
+    assert module_counts(module, looks, monkeypatch) == want
 
 
 def test_threads_n_holds_inside_the_call_and_is_restored_after(module: Any) -> None:

@@ -146,16 +146,18 @@ def test_without_proc_stat_auto_leaves_the_blas_alone(monkeypatch):
     assert threads.blas_threads(None, threads.SMALL_WORK) is threads.blas_threads(None, 1)
 
 
-SPIN = "import time\nend = time.monotonic() + 30\nwhile time.monotonic() < end: pass"
+# says when it has started, then spins for 30 s at most
+SPIN = "import time\nprint(flush=True)\nend = time.monotonic() + 30\n"
+SPIN += "while time.monotonic() < end: pass"
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/stat")
 def test_a_busy_process_elsewhere_means_fewer_threads(monkeypatch):
     # one core stays busy while the spinner runs, whoever else runs: the machine used
     # at least one core, this (sleeping) process none of it. Other load only adds.
-    spinner = subprocess.Popen([sys.executable, "-c", SPIN])
+    spinner = subprocess.Popen([sys.executable, "-c", SPIN], stdout=subprocess.PIPE)
     try:
-        time.sleep(0.3)
+        spinner.stdout.readline()  # it has started (under load, that can take a while)
         monkeypatch.setattr(threads, "_looked", -float("inf"))
         threads.auto_threads()  # the window starts here
         time.sleep(0.6)
@@ -163,6 +165,7 @@ def test_a_busy_process_elsewhere_means_fewer_threads(monkeypatch):
     finally:
         spinner.terminate()
         spinner.wait()
+        spinner.stdout.close()
     assert others is not None and others >= 0.75, others
     assert chosen is not None and chosen <= max(1, threads.usable_cores() - 1), chosen
 

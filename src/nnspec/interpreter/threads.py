@@ -158,7 +158,9 @@ def _refresh() -> tuple[Sample | None, float | None, int, int | None]:
     _looked = now
     before, _, counted, _ = _state
     after = look()
-    if after is None or before is None:
+    # no window: no look before, or one of another process (a forked child inherits
+    # its parent's last look, and its own CPU time starts again from zero)
+    if after is None or before is None or after[2] < before[2]:
         _state = (after, None, 0, None)
         return _state
     others = others_cores(before, after)
