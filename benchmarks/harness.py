@@ -8,7 +8,8 @@ after-effects, say, do not always land on the same neighbour. Each contender is 
 untimed right before its timed calls, after a short idle pause and after the BLAS
 thread pool of the previous contender has stopped spinning (`settle`; on 2 cores
 it otherwise steals time from the next one). Results are reported as ratios to the baseline
-measured in the same run.
+measured in the same run, and every contender keeps its samples in round order: sample i
+of two contenders comes from the same round, the pairing the verdicts rest on (`paired`).
 """
 
 from __future__ import annotations

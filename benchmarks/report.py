@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import paired
 import quiet
 
 HERE = Path(__file__).resolve().parent
@@ -111,6 +113,8 @@ def machine(payload: Payload) -> str:
         + (f" (after waiting {waited} s for it to fall)" if waited else ""),
         f"- measured source: commit {m.get('commit') or 'not recorded'}",
     ]
+    if m.get("run_seconds") is not None:
+        lines.append(f"- the whole run took {m['run_seconds']:.0f} s, the wait included")
     for name, rows in (("quiet", "the rows"), ("busy core", "the busy-core rows")):
         record = _section(payload, name)
         if record:
@@ -181,9 +185,11 @@ def results(payload: Payload, *, busy: bool) -> str:
 
 def thread_choice(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per busy-core workload and code: its default against the faster of its fixed
-    thread choices (by median), as the median of the per-round ratios — each round
-    times the two next to each other, so a slow spell of the machine hits both —
-    with those ratios' smallest and largest.
+    thread choices (by median), round by round — each round times the two in it, so a
+    slow spell of the machine hits both: the median of the per-round ratios, their
+    smallest and largest, and the sign-test interval of the median (`paired`) against
+    `BUSY_TOLERANCE`: ``within`` is "yes" when the whole interval is at or below it,
+    "no" when it is above, else "undecided".
 
     For NumPy "default threads" is the BLAS default, itself a fixed choice; for
     nnspec it is "auto", compared with ``threads=1`` and ``threads=cores``.
@@ -205,8 +211,9 @@ def thread_choice(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 continue
             best_name = min(fixed, key=lambda k: fixed[k]["median_s"])
             best = fixed[best_name]
-            paired = [d / b for d, b in zip(default["samples"], best["samples"], strict=False)]
-            ratio = statistics.median(paired) if paired else default["median_s"] / best["median_s"]
+            pairs = len(default["samples"]) == len(best["samples"]) > 0
+            ratios = paired.ratios(default["samples"], best["samples"]) if pairs else []
+            found = paired.interval(ratios, BUSY_TOLERANCE)
             rows.append(
                 {
                     "workload": workload.removeprefix(BUSY_PREFIX),
@@ -214,28 +221,42 @@ def thread_choice(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "default_s": default["median_s"],
                     "best_fixed": best_name.removeprefix(f"{code}, "),
                     "best_fixed_s": best["median_s"],
-                    "ratio": ratio,
-                    "ratio_range": [min(paired), max(paired)] if paired else None,
+                    "ratio": found.median if found else default["median_s"] / best["median_s"],
+                    "ratio_range": [min(ratios), max(ratios)] if ratios else None,
+                    "interval": [found.low, found.high] if found else None,
+                    "coverage": found.coverage if found else None,
+                    "within": _within(found),
                 }
             )
     return rows
 
 
+def _within(found: paired.Interval | None) -> str:
+    """ "yes" / "no" / "undecided" for a default's rounds against `BUSY_TOLERANCE`."""
+    side = found.side if found else "undecided"
+    return {"below": "yes", "above": "no"}.get(side, "undecided")
+
+
+def _interval_cell(row: dict[str, Any]) -> str:
+    if not row.get("interval"):
+        return "–"
+    low, high = row["interval"]
+    return f"{low:.2f}–{high:.2f}x ({math.floor(row['coverage'] * 100)} %)"
+
+
 def threads(payload: Payload) -> str:
     lines = [
         "| workload | code | default | best fixed choice | default / best (median of rounds) "
-        f"| rounds' range | within {BUSY_TOLERANCE}x |",
+        f"| interval of the median | within {BUSY_TOLERANCE}x |",
         "|---|---|---:|---|---:|---|---|",
     ]
     for row in thread_choice(payload["results"]):
-        within = row["ratio"] <= BUSY_TOLERANCE
-        low_high = row.get("ratio_range")
         reason = unfit(payload, busy=True, workload=BUSY_PREFIX + row["workload"])
+        within = {"yes": "yes", "no": "**no**"}.get(row["within"], "undecided")
         lines.append(
             f"| {row['workload']} | {row['code']} | {_time(row['default_s'])} "
             f"| {row['best_fixed']} ({_time(row['best_fixed_s'])}) | {row['ratio']:.2f}x "
-            f"| {'–' if not low_high else f'{low_high[0]:.2f}–{low_high[1]:.2f}x'} "
-            f"| {reason or ('yes' if within else '**no**')} |"
+            f"| {_interval_cell(row)} | {reason or within} |"
         )
     return "\n".join(lines)
 
@@ -287,34 +308,59 @@ TARGETS = [
 ]
 
 
-def status(
-    got: float | None,
-    limit: float | None,
-    floors: list[tuple[float, str] | None],
-    reason: str | None,
-) -> str:
-    """A target's verdict: not measured; met; unreachable (a bound above it); missed.
+def status(payload: Payload, workload: str, contender: str, goal: str | float) -> str:
+    """A target's verdict: not measured; met; undecided; unreachable; missed.
 
-    Only a bound proves a target unreachable: the products floor and the NumPy-calls
-    floor, and only when the nnspec row did not itself run faster than it in this run
-    (a floor nnspec beats bounded nothing). The hand-tuned step is the best NumPy step
-    found, not a bound: above the target it is cited beside the miss."""
-    if reason:
+    Met and missed rest on the rounds, not on two medians: the per-round ratio of
+    nnspec to the goal (the goal contender's time in the same round, or NumPy's in
+    the same round times a fixed goal), its median and sign-test interval
+    (`paired`). Met when the whole interval is at or below 1, missed when it is
+    above 1, else undecided: the run cannot tell, and the page says so.
+
+    A miss is unreachable when a bound is above the goal in the same way — its own
+    per-round ratio to the goal confidently above 1 — and nnspec did not run
+    confidently faster than that bound (a floor nnspec beats bounded nothing). The
+    bounds are the fastest products floor and the fastest NumPy-calls floor; the
+    hand-tuned step is the best NumPy step found, not a bound: above the goal it is
+    cited beside the miss."""
+    got = _ratio(payload, workload, contender)
+    limit = goal if isinstance(goal, float) else _ratio(payload, workload, goal)
+    if reason := unfit(payload, busy=False, workload=workload):
         return reason
     if got is None or limit is None:
         return "not measured (contender missing)"
-    if got <= limit:
-        return "met"
+    rounds = paired_interval(payload, workload, contender, goal)
+    if rounds is None:
+        return "undecided: no paired rounds recorded"
+    told = f"nnspec / target per round: {rounds.text()}"
+    if rounds.side == "below":
+        return f"met ({told})"
+    if rounds.side == "undecided":
+        why = (
+            "within the noise"
+            if rounds.coverage >= paired.CONFIDENCE
+            else f"{rounds.rounds} round(s) cannot decide at {paired.CONFIDENCE * 100:.0f} %"
+        )
+        return f"undecided: {why} ({told})"
+    floors = [floor(payload, workload, products=p) for p in (True, False)]
     for found in floors:  # the products first: the more basic argument
-        if found is not None and limit < found[0] <= got and not _is_step(found[1]):
+        if found is None or _is_step(found[1]):
+            continue
+        above = paired_interval(payload, workload, found[1], goal)
+        beaten = paired_interval(payload, workload, contender, found[1])
+        faster = beaten is not None and beaten.side == "below" and beaten.high < 1.0
+        if above is not None and above.side == "above" and not faster:
             return (
                 f"**unreachable from NumPy here**: the {_floor_label(found[1])} alone is at "
-                f"{found[0]:.2f}x, above the target; {_gap(got, floors)}"
+                f"{found[0]:.2f}x, above the target (floor / target per round: "
+                f"{above.text()}){_gap(got, floors)}"
             )
-    missed = f"**missed** by {got - limit:.2f} ({(got / limit - 1) * 100:.0f} % slower)"
+    missed = f"**missed**: {(rounds.median - 1) * 100:.0f} % slower ({told})"
     for found in floors:
-        if found is not None and found[0] > limit and _is_step(found[1]):
-            missed += f"; not even the {_floor_label(found[1])} reaches it ({found[0]:.2f}x)"
+        if found is not None and _is_step(found[1]):
+            above = paired_interval(payload, workload, found[1], goal)
+            if above is not None and above.side == "above":
+                missed += f"; not even the {_floor_label(found[1])} reaches it ({found[0]:.2f}x)"
     return missed
 
 
@@ -322,8 +368,10 @@ def _gap(got: float, floors: list[tuple[float, str] | None]) -> str:
     """How far nnspec is above the closest floor it did not beat: what is still ours to
     remove (the NumPy-calls floor is the closest a NumPy rendering can come)."""
     below = [f for f in floors if f is not None and f[0] <= got and not _is_step(f[1])]
+    if not below:
+        return ""
     closest = max(below)
-    return f"nnspec is {got - closest[0]:.2f} above the {_floor_label(closest[1])}"
+    return f"; nnspec is {got - closest[0]:.2f} above the {_floor_label(closest[1])}"
 
 
 def _is_step(name: str) -> bool:
@@ -337,31 +385,19 @@ def _samples(payload: Payload, workload: str, contender: str) -> list[float] | N
     return None
 
 
-def paired_range(
+def paired_interval(
     payload: Payload, workload: str, contender: str, goal: str | float
-) -> tuple[float, float] | None:
-    """The smallest and largest per-round ratio of `contender` to its goal: to the goal
-    contender's time in the same round, or (a fixed goal) to NumPy's in the same round
-    over the goal. Above 1 the round missed, at or below 1 it met."""
+) -> paired.Interval | None:
+    """The per-round ratios of `contender` to its goal, as a median with its interval:
+    to the goal contender's time in the same round, or (a fixed goal) to NumPy's in
+    the same round times the goal. Above 1 a round missed, at or below 1 it met.
+    None when either has no samples, or not one per round of the other."""
     own = _samples(payload, workload, contender)
     other = _samples(payload, workload, goal if isinstance(goal, str) else "numpy")
     if not own or not other or len(own) != len(other):
         return None
     scale = 1.0 if isinstance(goal, str) else float(goal)
-    ratios = [a / (b * scale) for a, b in zip(own, other, strict=True)]
-    return min(ratios), max(ratios)
-
-
-def _noise(payload: Payload, workload: str, contender: str, goal: str | float) -> str:
-    """What the rounds say beside a met/missed verdict of medians: the range of the
-    per-round paired ratios, and "within the noise" when some rounds met the target
-    and others missed it."""
-    found = paired_range(payload, workload, contender, goal)
-    if found is None:
-        return ""
-    low, high = found
-    text = f" (rounds, nnspec / target: {low:.2f}–{high:.2f}"
-    return text + ("; within the noise)" if low <= 1.0 < high else ")")
+    return paired.interval(paired.ratios(own, other, scale))
 
 
 def _floor_cell(found: tuple[float, str] | None) -> str:
@@ -384,40 +420,54 @@ def targets(payload: Payload) -> str:
         name = f"{contender}, {workload} <= " + (
             f"{goal:.2f}x" if isinstance(goal, float) else f"{goal} ({_fmt(limit)})"
         )
-        verdict = status(got, limit, floors, unfit(payload, busy=False, workload=workload))
-        if verdict.startswith(("met", "**missed**")):
-            verdict += _noise(payload, workload, contender, goal)
         lines.append(
             f"| {name} | {_fmt(got)} | {_floor_cell(floors[0])} | {_floor_cell(floors[1])} "
-            f"| {verdict} |"
+            f"| {status(payload, workload, contender, goal)} |"
         )
     lines.append(busy_target(payload))
     return "\n".join(lines)
 
 
+NAMED_ROWS = 3
+"""The busy-core target names at most this many rows of a kind; more are counted."""
+
+
 def busy_target(payload: Payload) -> str:
     """The busy-core target's row: every nnspec default within `BUSY_TOLERANCE` of
-    its best fixed choice, over the workloads that can be judged."""
+    its best fixed choice, over the workloads that can be judged — met when every
+    judged row's interval is at or below it, missed when one is above it, else
+    undecided (the rows whose interval holds the tolerance are named)."""
     rows = [r for r in thread_choice(payload["results"]) if r["code"] != "numpy"]
     reasons = {
         r["workload"]: unfit(payload, busy=True, workload=BUSY_PREFIX + r["workload"]) for r in rows
     }
     judged = [r for r in rows if reasons[r["workload"]] is None]
-    missed = [r for r in judged if r["ratio"] > BUSY_TOLERANCE]
+    missed = [r for r in judged if r["within"] == "no"]
+    open_rows = [r for r in judged if r["within"] == "undecided"]
     skipped = {w: why for w, why in reasons.items() if why}
+
+    def named(found: list[dict[str, Any]]) -> str:
+        if len(found) > NAMED_ROWS:  # the threads table lists each
+            return f"{len(found)} rows (each in the table of the Threads section)"
+        return "; ".join(
+            f"{r['code']}, {r['workload']} {r['ratio']:.2f}x ({_interval_cell(r)})" for r in found
+        )
+
     if not rows:
         verdict = "not measured (no busy-core rows)"
     elif not judged:
         verdict = next(iter(skipped.values()))
-    elif not missed:
-        verdict = "met"
+    elif missed:
+        verdict = "**missed**: " + named(missed)
+        if open_rows:
+            verdict += "; undecided: " + named(open_rows)
+    elif open_rows:
+        verdict = "undecided: within the noise for " + named(open_rows)
     else:
-        verdict = "**missed**: " + "; ".join(
-            f"{r['code']}, {r['workload']} {r['ratio']:.2f}x" for r in missed
-        )
+        verdict = "met"
     if judged and skipped:
         verdict += "; not judged: " + "; ".join(f"{w} {why}" for w, why in skipped.items())
-    count = f"{len(judged) - len(missed)} of {len(judged)}"
+    count = f"{sum(r['within'] == 'yes' for r in judged)} of {len(judged)}"
     return (
         f"| every nnspec busy-core row: default within {BUSY_TOLERANCE}x of the best "
         f"fixed thread choice | {count} | | | {verdict} |"

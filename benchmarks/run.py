@@ -19,7 +19,7 @@ import time
 import timeit
 import tracemalloc
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,16 +38,45 @@ import quiet
 import report
 
 import nnspec
+from nnspec.buffers import buffer_plan
 from nnspec.codegen import load_source
 from nnspec.interpreter import Model, threads
 from nnspec.interpreter.inputs import prepare
 from nnspec.interpreter.optimizers import make_optimizer
 from nnspec.interpreter.train import TrainStep
+from nnspec.ops import REGISTRY
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def inference(sizes: tuple[int, ...], batches: list[int], rounds: int, min_time: float) -> list:
+@dataclass(frozen=True)
+class Rounds:
+    """How a group of rows is timed: interleaved rounds, and the least seconds of
+    back-to-back calls per contender and round (`harness.measure`)."""
+
+    rounds: int
+    min_time: float
+
+
+FULL = {
+    "predict": Rounds(15, 0.1),
+    "train": Rounds(21, 0.12),
+    "busy predict": Rounds(9, 0.12),
+    "busy train": Rounds(11, 0.12),
+}
+"""The full run's rounds. A target is met or missed only when the sign-test interval
+of the median per-round ratio lies on one side of it (`paired`): with n rounds that
+interval runs from the k-th smallest to the k-th largest ratio, k = 1 up to 8
+rounds, 4 at 15, 6 at 21, so the rows that decide targets (the quiet ones, training
+above all, where nnspec and PyTorch are a few per cent apart) get the most rounds,
+in shorter samples: more paired observations for the same machine time. The whole
+run stays at about 5 minutes on 2 cores."""
+
+QUICK = dict.fromkeys(FULL, Rounds(1, 0.001))
+"""``--quick``: one round of tiny samples, to smoke-run the suite."""
+
+
+def inference(sizes: tuple[int, ...], batches: list[int], timing: Rounds) -> list:
     graph, params = mlp.graph_and_params(train=False, sizes=sizes)
     model = Model(graph, params)
     module = load_source(nnspec.compile(graph, params, self_test=False))
@@ -76,7 +105,10 @@ def inference(sizes: tuple[int, ...], batches: list[int], rounds: int, min_time:
         )
         harness.verify([reference, *products], rtol=1e-4, atol=1e-5)
         results += harness.measure(
-            f"predict, batch {batch}", [*contenders, *products], rounds=rounds, min_time=min_time
+            f"predict, batch {batch}",
+            [*contenders, *products],
+            rounds=timing.rounds,
+            min_time=timing.min_time,
         )
     return results
 
@@ -145,7 +177,7 @@ def external_stepper(build: Callable) -> Callable[..., Stepper | None]:
     return make
 
 
-def training(sizes: tuple[int, ...], batches: list[int], rounds: int, min_time: float) -> list:
+def training(sizes: tuple[int, ...], batches: list[int], timing: Rounds) -> list:
     """One SGD step (forward, softmax cross-entropy from logits, backward, update) per call.
 
     Before timing, every contender takes one step from the same weights on the same
@@ -195,7 +227,10 @@ def training(sizes: tuple[int, ...], batches: list[int], rounds: int, min_time: 
             )
         )
         results += harness.measure(
-            f"train step, batch {batch}", contenders, rounds=rounds, min_time=min_time
+            f"train step, batch {batch}",
+            contenders,
+            rounds=timing.rounds,
+            min_time=timing.min_time,
         )
     return results
 
@@ -213,8 +248,7 @@ def busy_core_rows(
     sizes: tuple[int, ...],
     predict_batches: list[int],
     train_batches: list[int],
-    rounds: int,
-    min_time: float,
+    timing: dict[str, Rounds],
     record: dict[str, Any],
 ) -> list:
     """The same code on 1 BLAS thread, on one per core and by default, one other core busy.
@@ -235,7 +269,8 @@ def busy_core_rows(
     train_graph, train_params = mlp.graph_and_params(train=True, sizes=sizes)
     lr = float(train_graph.training.optimizer["learning_rate"])
     results = []
-    seconds = 1800 if rounds > 1 else 60  # the spinner ends itself after this, whatever happens
+    # the spinner ends itself after this, whatever happens
+    seconds = 1800 if timing["busy train"].rounds > 1 else 60
     seen = record.setdefault("busy_elsewhere_before_each_workload", [])
     with harness.busy_core(seconds, record):
         for batch in predict_batches:
@@ -248,7 +283,10 @@ def busy_core_rows(
             ]
             harness.verify(contenders, rtol=1e-4, atol=1e-6)
             results += harness.measure(
-                f"busy core: predict, batch {batch}", contenders, rounds=rounds, min_time=min_time
+                f"busy core: predict, batch {batch}",
+                contenders,
+                rounds=timing["busy predict"].rounds,
+                min_time=timing["busy predict"].min_time,
             )
         for batch in train_batches:
             seen.append(threads.busy_elsewhere())
@@ -273,8 +311,8 @@ def busy_core_rows(
             results += harness.measure(
                 f"busy core: train step, batch {batch}",
                 contenders,
-                rounds=rounds,
-                min_time=min_time,
+                rounds=timing["busy train"].rounds,
+                min_time=timing["busy train"].min_time,
             )
     return results
 
@@ -319,25 +357,46 @@ def per_node_overhead(nodes: int, min_time: float) -> float:
     Chains of `nodes` and of 2 x `nodes` tanh nodes on a [1, 8] float32 input: the
     difference of their ``model.predict`` times over `nodes` is the cost of one more
     node (the entry checks and the result dict are the same in both, so they cancel),
-    and from it the time of one call of that node's step function on its own
-    (`timeit`, whose loop adds a few ns) is taken away. What remains is the
-    interpreter's bookkeeping per node: reading and writing its environment slots.
+    and from it the time of one call of what the interpreter runs for such a node
+    (`chain_node_call`; `timeit`, whose loop adds a few ns) is taken away. What remains
+    is the interpreter's bookkeeping per node: reading and writing its environment slots.
     """
     x = np.linspace(-1, 1, 8, dtype=np.float32).reshape(1, 8)
     times = []
     for count in (nodes, 2 * nodes):
-        doc = {
-            "nnspec": "1",
-            "inputs": {"x": {"shape": ["batch", 8]}},
-            "nodes": [{"op": "tanh"} for _ in range(count)],
-        }
-        model = Model(nnspec.load(doc))
+        model = Model(nnspec.load(tanh_chain(count)))
         times.append(harness.time_calls(lambda m=model: m.predict(x), min_time))
-    step = model.forward_plan.steps[1][0]  # a middle node: tanh written in place
+    call = chain_node_call(model.graph)
     value = np.tanh(x)
     number = max(1, int(min_time / 1e-6))
-    own = timeit.Timer("f(v)", globals={"f": step, "v": value}).timeit(number) / number
+    own = timeit.Timer("f(v, out=v)", globals={"f": call, "v": value}).timeit(number) / number
     return (times[1] - times[0]) / nodes - own
+
+
+def tanh_chain(count: int) -> dict[str, Any]:
+    """A document of `count` tanh nodes in a row on a [batch, 8] input."""
+    return {
+        "nnspec": "1",
+        "inputs": {"x": {"shape": ["batch", 8]}},
+        "nodes": [{"op": "tanh"} for _ in range(count)],
+    }
+
+
+def chain_node_call(graph: Any) -> Callable[..., Any]:
+    """What the interpreter calls, as ``f(v, out=v)``, for every node of a tanh chain
+    but the first: the op's in-place form (`OpDef.inplace`) over its input, which dies
+    there. The buffer plan says so (`nnspec.buffers.buffer_plan`, which the interpreter
+    follows); a chain it does not plan that way would make `per_node_overhead` take
+    away the wrong call, so that is an error here, not a silent figure
+    (tests/benchmarks/test_overhead.py also checks it against the interpreter's plan)."""
+    nodes = graph.nodes
+    into = buffer_plan(nodes, keep=graph.outputs).into
+    middle = nodes[1:]
+    if not middle or any(into.get(n.id) != n.inputs[0] for n in middle):
+        raise AssertionError("the buffer plan no longer writes a tanh chain in place")
+    call = REGISTRY["tanh"].inplace
+    assert call is not None  # tanh is a ufunc
+    return call
 
 
 def compile_time(nodes: int) -> float:
@@ -485,37 +544,31 @@ def main(argv: list[str] | None = None) -> int:
         f"{quiet.LOAD_LIMIT} before starting (default: 180, --quick: 0)",
     )
     args = parser.parse_args(argv)
+    started = time.monotonic()
     waited = quiet.wait_for_quiet(args.wait if args.wait is not None else 0 if args.quick else 180)
     load_before = quiet.load_average()
     if args.quick:
         sizes, batches, rounds, min_time = (16, 8, 8, 4), [1, 32], 1, 0.001
     else:
         sizes, batches, rounds, min_time = mlp.SIZES, [1, 64, 4096], 7, 0.2
+    timing = QUICK if args.quick else FULL
     sections: dict[str, dict[str, Any]] = {"quiet": {}, "busy core": {}}
     train_batches = [32] if args.quick else [128, 1024]
     with quiet.section(sections["quiet"]):
-        results = inference(sizes, batches, rounds, min_time)
-        results += training(sizes, train_batches, rounds, min_time)
+        results = inference(sizes, batches, timing["predict"])
+        results += training(sizes, train_batches, timing["train"])
     with quiet.section(sections["busy core"]) as record:
         results += busy_core_rows(
             sizes,
             batches[-2:] if args.quick else batches,
             train_batches,
-            rounds,
-            min_time,
+            timing,
             record,
         )
     print(harness.markdown(results))
     choice = report.thread_choice([asdict(r) for r in results])
     print()
-    print("| busy core: workload | code | default | best fixed | default / best (rounds) |")
-    print("|---|---|---:|---|---:|")
-    for row in choice:
-        low, high = row["ratio_range"]
-        print(
-            f"| {row['workload']} | {row['code']} | {row['default_s'] * 1e3:.3f} ms "
-            f"| {row['best_fixed']} | {row['ratio']:.2f}x ({low:.2f}–{high:.2f}) |"
-        )
+    print(report.threads({"machine": {}, "results": [asdict(r) for r in results]}))
     ceiling = gemm_ceiling(64 if args.quick else 2048, min_time)
     big = next(
         r
@@ -546,6 +599,7 @@ def main(argv: list[str] | None = None) -> int:
     info["load_average_at_start"] = load_before
     info["waited_for_quiet_s"] = waited
     info["sections"] = sections
+    info["run_seconds"] = round(time.monotonic() - started, 1)  # the wait included
     payload = {
         "machine": info,
         "results": [asdict(r) for r in results],

@@ -22,6 +22,7 @@ optimizer's rate, the epoch index and the run's epoch count, with linear warm-up
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -401,13 +402,34 @@ def schedule_spec(
             f"{{setting}}: schedule {name!r} has no setting {unknown[0]!r} "
             f"(it has {', '.join(known)})",
         )
-    missing = [k for k in definition.required if k not in mapping]
+    missing = [s for s in definition.settings if s.name in definition.required]
+    missing = [s for s in missing if s.name not in mapping]
     if missing:
-        raise SettingError(setting, f"{{setting}}: schedule {name!r} needs {missing[0]!r}")
+        needs = " and ".join(f"{s.name!r} ({s.doc})" for s in missing)
+        fix = _written(setting, name, mapping, missing).replace("{", "{{").replace("}", "}}")
+        raise SettingError(setting, f"{{setting}}: schedule {name!r} needs {needs}; {fix}")
     for s in definition.settings:
         if s.name in mapping:
             _check_setting(setting, s, mapping[s.name])
     return definition, definition.resolve(mapping)
+
+
+def _written(setting: str, name: str, given: Mapping[str, Any], missing: list[Setting]) -> str:
+    """How to write schedule `name` with its `missing` settings added, each at its
+    default as an example, in the caller's syntax, told by how `setting` is spelled: a
+    command-line option (``--schedule``: ``KIND:KEY=VALUE,...``), a document key (a
+    dotted path, ``training.schedule``: JSON) or a Python parameter (``schedule``)."""
+    examples = {
+        s.name: int(s.default) if s.schema.get("type") == "integer" else s.default for s in missing
+    }
+    settings = {**{k: v for k, v in given.items() if k != "name"}, **examples}
+    if setting.startswith("--"):
+        pairs = ",".join(f"{k}={v}" for k, v in settings.items())
+        return f"write {setting} {name}:{pairs}"
+    form = {"name": name, **settings}
+    if "." in setting:
+        return f"write {setting} as {json.dumps(form)}"
+    return f"write {setting}={form!r}"
 
 
 def _check_setting(owner: str, setting: Setting, value: Any) -> None:

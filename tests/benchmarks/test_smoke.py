@@ -42,6 +42,7 @@ def test_quick_suite_runs_and_writes_results(tmp_path: Path, run_quick) -> None:
     }
     machine = payload["machine"]
     assert {"numpy", "blas", "load_average", "usable_cores", "thread_variables"} <= set(machine)
+    assert machine["run_seconds"] > 0
     assert any(b["internal_api"] for b in machine["blas"])
     for workload in ("busy core: predict, batch 32", "busy core: train step, batch 32"):
         for code in ("numpy", "nnspec interpreter", "nnspec compiled"):
@@ -60,6 +61,8 @@ def test_quick_suite_runs_and_writes_results(tmp_path: Path, run_quick) -> None:
         )
     assert sections["busy core"]["spinner_cores"] > 0
     assert all(len(r["ratio_range"]) == 2 for r in payload["thread_choice"])
+    # one round decides nothing: every busy-core row is undecided, none is "yes"
+    assert {r["within"] for r in payload["thread_choice"]} == {"undecided"}
     assert {r["code"] for r in payload["thread_choice"]} == {
         "numpy",
         "nnspec interpreter",

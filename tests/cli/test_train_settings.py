@@ -88,7 +88,11 @@ def test_options_override_the_document(work: Path) -> None:
             ["--validation-split", "0.001"],
             "--validation-split 0.001 of 64 rows leaves no rows to hold out",
         ),
-        (["--schedule", "step"], "argument --schedule: schedule 'step' needs 'step_size'"),
+        (
+            ["--schedule", "step"],
+            "argument --schedule: schedule 'step' needs 'step_size' (epochs between two "
+            "decays); write --schedule step:step_size=10",
+        ),
         (
             ["--schedule", "step:gamma=2,step_size=1"],
             "argument --schedule: gamma must be a number > 0 and <= 1, got 2",

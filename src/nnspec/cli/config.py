@@ -35,7 +35,14 @@ KEYS = ("select", "extend-select", "ignore", "strict")
 
 
 class ConfigError(ValueError):
-    """A configuration value that cannot be used; the message names where it came from."""
+    """A configuration value that cannot be used; the message names where it came from.
+
+    `file` is the configuration file it is about (None for a command-line value), so
+    reports can name it apart from the message (`nnspec.cli.report.ConfigProblem`)."""
+
+    def __init__(self, message: str, file: str | None = None) -> None:
+        super().__init__(message)
+        self.file = file
 
 
 @dataclass(frozen=True)
@@ -108,7 +115,16 @@ def from_table(table: Mapping[str, Any], where: str) -> Selection:
 
 
 def read_config(path: Path) -> Selection | None:
-    """The settings in `path`, or None for a ``pyproject.toml`` without ``[tool.nnspec]``."""
+    """The settings in `path`, or None for a ``pyproject.toml`` without ``[tool.nnspec]``;
+    a `ConfigError` about it names it as its `file`."""
+    try:
+        return _read_config(path)
+    except ConfigError as exc:
+        exc.file = str(path)
+        raise
+
+
+def _read_config(path: Path) -> Selection | None:
     try:
         with open_regular(path) as handle:  # a FIFO or device is refused, not waited on
             data = tomllib.load(handle)

@@ -8,6 +8,7 @@ github, sarif); each turns every file's problems into one string for stdout.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from nnspec import __version__
+from nnspec.cli.config import ConfigError
 from nnspec.errors import CODES, Problem
 
 DOCS_ERRORS = "docs/errors.md"
@@ -48,6 +50,33 @@ class FileResult:
     @property
     def failed(self) -> bool:
         return self.errors > 0 or (self.strict and self.warnings > 0)
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """A configuration file that could not be used (``nnspec.toml``, or a
+    ``pyproject.toml``'s ``[tool.nnspec]``) and how many documents it left unchecked.
+    Not a problem of a document, so it has no code; json and sarif report it beside
+    the files (the text and github formats leave it to stderr, where it always goes)."""
+
+    file: str
+    message: str
+    unchecked: int
+    line: int | None = None
+    column: int | None = None
+
+    @classmethod
+    def of(cls, error: ConfigError, unchecked: int) -> ConfigProblem:
+        """From the error: its file apart from the message and, for a TOML syntax
+        error, the position tomllib names (``(at line 2, column 1)``)."""
+        file = error.file or ""
+        message = str(error).removeprefix(f"{file}: ")
+        found = _TOML_AT.search(message)
+        line, column = (int(found[1]), int(found[2])) if found else (None, None)
+        return cls(file, message, unchecked, line, column)
+
+
+_TOML_AT = re.compile(r"\(at line (\d+), column (\d+)\)$")
 
 
 def _plural(count: int, word: str) -> str:
@@ -99,7 +128,9 @@ class Reporter:
     name: ClassVar[str]
     help: ClassVar[str]
 
-    def render(self, results: Sequence[FileResult]) -> str:
+    def render(self, results: Sequence[FileResult], configs: Sequence[ConfigProblem] = ()) -> str:
+        """The report of `results`; `configs`: the configuration files that could not
+        be used (only the json and sarif formats show them)."""
         raise NotImplementedError
 
 
@@ -107,7 +138,7 @@ class TextReporter(Reporter):
     name = "text"
     help = "one line per problem: file:line:col: CODE message (at /json/pointer)"
 
-    def render(self, results: Sequence[FileResult]) -> str:
+    def render(self, results: Sequence[FileResult], configs: Sequence[ConfigProblem] = ()) -> str:
         return "".join(self.line(p) + "\n" for p in _problems(results))
 
     @staticmethod
@@ -127,7 +158,7 @@ class JsonReporter(Reporter):
     name = "json"
     help = "one JSON object: every file with its problems"
 
-    def render(self, results: Sequence[FileResult]) -> str:
+    def render(self, results: Sequence[FileResult], configs: Sequence[ConfigProblem] = ()) -> str:
         files = [
             {
                 "file": r.path,
@@ -149,7 +180,19 @@ class JsonReporter(Reporter):
             }
             for r in results
         ]
-        return json.dumps({"files": files}, indent=2, ensure_ascii=False) + "\n"
+        report: dict[str, Any] = {"files": files}
+        if configs:  # only then, so a clean report keeps its shape
+            report["configuration_errors"] = [
+                {
+                    "file": c.file,
+                    "message": c.message,
+                    "line": c.line,
+                    "column": c.column,
+                    "documents_not_checked": c.unchecked,
+                }
+                for c in configs
+            ]
+        return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
 
 
 def _escape_data(text: str) -> str:
@@ -166,7 +209,7 @@ class GithubReporter(Reporter):
     name = "github"
     help = "GitHub Actions workflow annotations (::error file=...,line=...::message)"
 
-    def render(self, results: Sequence[FileResult]) -> str:
+    def render(self, results: Sequence[FileResult], configs: Sequence[ConfigProblem] = ()) -> str:
         lines = []
         for p in _problems(results):
             end_line, end_column = end_of(p)
@@ -203,7 +246,7 @@ class SarifReporter(Reporter):
 
     SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
-    def render(self, results: Sequence[FileResult]) -> str:
+    def render(self, results: Sequence[FileResult], configs: Sequence[ConfigProblem] = ()) -> str:
         rule_index = {code: i for i, code in enumerate(CODES)}
         rules = [
             {
@@ -217,24 +260,39 @@ class SarifReporter(Reporter):
             }
             for code, info in CODES.items()
         ]
-        sarif: dict[str, Any] = {
-            "$schema": self.SCHEMA,
-            "version": "2.1.0",
-            "runs": [
-                {
-                    "tool": {
-                        "driver": {
-                            "name": "nnspec",
-                            "version": __version__,
-                            "rules": rules,
-                        }
-                    },
-                    "columnKind": "unicodeCodePoints",
-                    "results": [self._result(p, rule_index[p.code]) for p in _problems(results)],
+        run: dict[str, Any] = {
+            "tool": {
+                "driver": {
+                    "name": "nnspec",
+                    "version": __version__,
+                    "rules": rules,
                 }
-            ],
+            },
+            "columnKind": "unicodeCodePoints",
+            "results": [self._result(p, rule_index[p.code]) for p in _problems(results)],
         }
+        if configs:  # SARIF's place for them: the invocation's configuration notifications
+            run["invocations"] = [
+                {
+                    "executionSuccessful": False,
+                    "toolConfigurationNotifications": [self._notification(c) for c in configs],
+                }
+            ]
+        sarif = {"$schema": self.SCHEMA, "version": "2.1.0", "runs": [run]}
         return json.dumps(sarif, indent=2, ensure_ascii=False) + "\n"
+
+    @staticmethod
+    def _notification(config: ConfigProblem) -> dict[str, Any]:
+        physical: dict[str, Any] = {"artifactLocation": {"uri": _artifact_uri(config.file)}}
+        if config.line is not None:
+            physical["region"] = {"startLine": config.line, "startColumn": config.column or 1}
+        unchecked = _plural(config.unchecked, "document")
+        return {
+            "level": "error",
+            "message": {"text": f"{config.message} ({unchecked} not checked)"},
+            "locations": [{"physicalLocation": physical}],
+            "properties": {"documentsNotChecked": config.unchecked},
+        }
 
     @staticmethod
     def _result(problem: Problem, rule_index: int) -> dict[str, Any]:

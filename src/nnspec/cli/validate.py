@@ -6,9 +6,10 @@ Expands the arguments to sources (`nnspec.cli.sources`), runs the spec pipeline
 and decides the exit code: 0 all valid (warnings allowed unless strict), 1 some
 invalid, 2 usage or configuration error, an unreadable file or a glob that matches
 nothing. An unreadable file is also reported in-band (NN010), so json, github and
-sarif reports name it. A bad configuration file found for some documents is
-reported once on stderr and those documents are left unchecked, but the walk goes
-on (exit 2 at the end). A one-line summary goes to stderr.
+sarif reports name it. A bad configuration file found for some documents (or named
+by ``--config``) is reported once on stderr, and in the json and sarif reports, and
+those documents are left unchecked, but the walk goes on (exit 2 at the end). A
+one-line summary goes to stderr.
 """
 
 from __future__ import annotations
@@ -30,7 +31,13 @@ from nnspec.cli.config import (
     read_config,
     selectors,
 )
-from nnspec.cli.report import REPORTERS, FileResult, render_statistics, summary
+from nnspec.cli.report import (
+    REPORTERS,
+    ConfigProblem,
+    FileResult,
+    render_statistics,
+    summary,
+)
 from nnspec.cli.sources import STDIN, Source, Unreadable, declares_nnspec, expand, read
 from nnspec.errors import Problem, SpecError
 from nnspec.fileio import write_atomic
@@ -133,13 +140,17 @@ class _Settings:
     the command line."""
 
     def __init__(self, args: argparse.Namespace) -> None:
-        self._fixed: Selection | None = None
+        self._fixed: Selection | ConfigError | None = None
         self._finder: ConfigFinder | None = None
         if args.config:
-            config = read_config(Path(args.config))
-            if config is None:
-                raise ConfigError(f"{args.config}: no [tool.nnspec] table")
-            self._fixed = config
+            try:
+                config = read_config(Path(args.config))
+                if config is None:
+                    raise ConfigError(f"{args.config}: no [tool.nnspec] table", args.config)
+            except ConfigError as exc:  # every document's, as a bad file found walking up
+                self._fixed = exc
+            else:
+                self._fixed = config
         elif args.isolated:
             self._fixed = DEFAULT
         else:
@@ -150,6 +161,8 @@ class _Settings:
         self._strict = args.strict
 
     def for_file(self, path: str) -> Selection:
+        if isinstance(self._fixed, ConfigError):
+            raise self._fixed
         if self._fixed is not None:
             base = self._fixed
         else:
@@ -251,12 +264,14 @@ def run(args: argparse.Namespace) -> int:
     results: list[FileResult] = []
     skipped = 0
     bad_configs: dict[str, int] = {}  # each configuration error once: how many files it left
+    config_errors: dict[str, ConfigError] = {}
     for source in sources:
         label = (args.stdin_filename or STDIN) if source.is_stdin else source.path
         try:
             outcome = _check(source, label, limits, settings.for_file)
         except ConfigError as exc:
             bad_configs[str(exc)] = bad_configs.get(str(exc), 0) + 1
+            config_errors.setdefault(str(exc), exc)
             continue
         if outcome is None:
             skipped += 1
@@ -265,7 +280,8 @@ def run(args: argparse.Namespace) -> int:
     if args.statistics:
         report = render_statistics(results, args.format)
     else:
-        report = REPORTERS[args.format]().render(results)
+        configs = [ConfigProblem.of(e, bad_configs[k]) for k, e in config_errors.items()]
+        report = REPORTERS[args.format]().render(results, configs)
     if args.output_file is None:
         sys.stdout.write(report)
         sys.stdout.flush()

@@ -259,7 +259,8 @@ def _convert(error: ValidationError, base: tuple) -> Iterator[Problem]:
         for key in missing:
             if _misspelled(key, error.instance, error.schema):
                 continue  # the unknown-key problem already suggests this key
-            yield Problem("NN103", f"{where} needs the key {key!r}", pointer)
+            hint = _required_hint(_union_at(path), error.instance, key)
+            yield Problem("NN103", f"{where} needs the key {key!r}{hint}", pointer)
     elif kind == "type":
         expected = error.validator_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected
@@ -411,6 +412,22 @@ def _object_form(union: Union | None, name: Any) -> str:
         value = schema.get("default", 1)
         form[key] = int(value) if schema.get("type") == "integer" else value
     return json.dumps(form)
+
+
+def _required_hint(union: Union | None, instance: Any, key: str) -> str:
+    """``: the epochs between two decays; add "step_size": 10`` for a setting a union's
+    variant requires (the schedule ``step``), with its default as the example value;
+    "" when `key` is not such a setting or has no default to show."""
+    name = instance.get(union.key) if union is not None and isinstance(instance, dict) else None
+    if union is None or not isinstance(name, str):
+        return ""
+    schema = union.variants.get(name, {}).get(key)
+    if not isinstance(schema, Mapping) or "default" not in schema:
+        return ""
+    value = schema["default"]
+    value = int(value) if schema.get("type") == "integer" else value
+    told = f" ({schema['description']})" if schema.get("description") else ""
+    return f"{told}; add {json.dumps(key)}: {json.dumps(value)}"
 
 
 def _owners(union: Union | None, instance: Any, key: str) -> str:
