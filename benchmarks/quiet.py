@@ -23,6 +23,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from nnspec.interpreter.threads import machine_seconds
+
 LOAD_LIMIT = 0.5
 """A 1-minute load average at the start at or above this (half a core kept busy
 over the last minute) means the run did not start on a quiet machine."""
@@ -47,17 +49,14 @@ def load_average() -> list[float] | None:
 
 
 def machine_cpu_seconds() -> float | None:
-    """CPU seconds all processes have used since boot (None where unknown)."""
+    """CPU seconds all processes have used since boot (None where unknown): the
+    measure nnspec's auto thread rule reads (`threads.machine_seconds`)."""
     try:
         with open("/proc/stat", encoding="ascii") as f:
-            fields = f.readline().split()
+            line = f.readline()
     except OSError:
         return None
-    if not fields or fields[0] != "cpu" or len(fields) < 9:
-        return None
-    # user nice system idle iowait irq softirq steal (guest is counted in user)
-    busy = sum(int(fields[i]) for i in (1, 2, 3, 6, 7, 8))
-    return busy / os.sysconf("SC_CLK_TCK")
+    return machine_seconds(line, os.sysconf("SC_CLK_TCK"))
 
 
 _adopted: set[int] = set()

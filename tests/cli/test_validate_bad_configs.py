@@ -74,9 +74,9 @@ def test_every_bad_config_is_reported_once_and_the_walk_goes_on(cwd: Path, valid
     reported = [line for line in err.splitlines() if line.startswith("nnspec validate: ")]
     assert len(reported) == len(BAD) == len(set(reported))
     for name, (file, _, message) in BAD.items():
-        folder = cwd / "tree" / name.replace(" ", "_")
-        assert sum(str(folder / file) in line and message in line for line in reported) == 1
-    assert str(cwd / "tree" / "other") not in err  # no document there: its config is not read
+        named = f"tree/{name.replace(' ', '_')}/{file}"  # from the working folder
+        assert sum(f": {named}: " in line and message in line for line in reported) == 1
+    assert "tree/other" not in err  # no document there: its config is not read
     files = sorted(f["file"] for f in json.loads(out)["files"])
     assert files == ["tree/good/e.json", "tree/good/w.json"]
     assert err.splitlines()[-1].endswith(
@@ -120,7 +120,7 @@ def test_a_fifo_config_is_reported_once_not_waited_on(cwd: Path, validate) -> No
     os.mkfifo(fifo)
     code, out, err = validate("tree")  # blocks forever if the FIFO were opened for reading
     assert code == 2 and out == ""
-    assert err.count(f"{fifo}: cannot read: ") == 1
+    assert err.count(": tree/good/nnspec.toml: cannot read: ") == 1
     assert err.splitlines()[-1].endswith("; 5 not checked (their configuration file is invalid)")
 
 
@@ -134,6 +134,6 @@ def test_a_bad_config_is_read_once_for_all_the_documents_below_it(
     real = config.read_config
     monkeypatch.setattr(config, "read_config", lambda path: reads.append(path) or real(path))
     assert validate("tree")[0] == 2
-    bad = cwd / "tree" / "broken_TOML" / "nnspec.toml"
+    bad = Path("tree/broken_TOML/nnspec.toml")  # named from the working folder
     assert reads.count(bad) == 1
     assert len(reads) == len(set(reads))

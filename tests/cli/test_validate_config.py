@@ -161,7 +161,7 @@ def test_config_files_that_are_not_utf8_are_usage_errors(
     (cwd / name).write_bytes(data)
     code, out, err = validate("w.json")
     assert (code, out) == (2, "")
-    assert err.startswith(f"nnspec validate: {cwd / name}: not valid TOML: ")
+    assert err.startswith(f"nnspec validate: {name}: not valid TOML: ")
     assert "Traceback" not in err
 
 
@@ -263,5 +263,5 @@ def test_a_config_name_that_is_no_regular_file_is_a_usage_error_not_a_hang(
     make(cwd / name)
     code, out, err = validate("w.json")  # a FIFO without a writer would block here
     assert (code, out) == (2, "")
-    assert err.startswith(f"nnspec validate: {cwd / name}: cannot read: ")
+    assert err.startswith(f"nnspec validate: {name}: cannot read: ")
     assert reason in err and "Traceback" not in err

@@ -5,7 +5,8 @@ and never sees stderr: a report that lists no files and no error would read as
 "nothing to check". So each bad ``nnspec.toml`` / ``[tool.nnspec]`` is reported
 once in them, with the file, the message, the position a TOML syntax error names
 and how many documents it left unchecked; the SARIF log stays valid per the
-official schema. The text and github formats are unchanged (stderr says it).
+official schema. The github format annotates the file; the text format leaves it to stderr
+(which always says it).
 """
 
 from __future__ import annotations
@@ -46,14 +47,14 @@ def test_json_lists_each_bad_configuration_file_with_what_it_left(cwd: Path, val
     report = json.loads(out)
     assert [f["file"] for f in report["files"]] == ["tree/good/a.json"]
     bad, toml = report["configuration_errors"]
-    assert bad == {
-        "file": str(cwd / "tree" / "bad" / "nnspec.toml"),
+    assert bad == {  # named from the working folder, like the documents
+        "file": "tree/bad/nnspec.toml",
         "message": "ignore: 'NN999x' is no code or code prefix",
         "line": None,
         "column": None,
         "documents_not_checked": 2,
     }
-    assert toml["file"] == str(cwd / "tree" / "toml" / "pyproject.toml")
+    assert toml["file"] == "tree/toml/pyproject.toml"
     assert toml["message"].startswith("not valid TOML: ")
     assert toml["message"].endswith("(at line 3, column 7)")
     assert (toml["line"], toml["column"], toml["documents_not_checked"]) == (3, 7, 1)
@@ -79,7 +80,7 @@ def test_sarif_carries_them_as_configuration_notifications(
         "ignore: 'NN999x' is no code or code prefix (2 documents not checked)"
     )
     location = bad["locations"][0]["physicalLocation"]
-    assert location == {"artifactLocation": {"uri": (cwd / "tree/bad/nnspec.toml").as_uri()}}
+    assert location == {"artifactLocation": {"uri": "tree/bad/nnspec.toml"}}
     assert toml["locations"][0]["physicalLocation"]["region"] == {"startLine": 3, "startColumn": 7}
     assert bad["properties"] == {"documentsNotChecked": 2}
 
@@ -117,9 +118,42 @@ def test_a_clean_run_keeps_the_reports_shape(fmt: str, cwd: Path, validate) -> N
     assert "invocations" not in report.get("runs", [{}])[0]
 
 
-@pytest.mark.parametrize("fmt", ["text", "github"])
-def test_text_and_github_leave_it_to_stderr(fmt: str, cwd: Path, validate) -> None:
+def test_text_leaves_it_to_stderr(cwd: Path, validate) -> None:
     _tree(cwd / "tree")
-    code, out, err = validate("--format", fmt, "tree")
+    code, out, err = validate("--format", "text", "tree")
     assert code == 2
     assert "nnspec.toml" not in out and "NN999x" in err
+
+
+def test_github_annotates_each_bad_configuration_file(cwd: Path, validate) -> None:
+    """A job's stderr is not annotated on the pull request, so the github format
+    writes an error annotation on each bad file, where TOML names a position there."""
+    _tree(cwd / "tree")
+    code, out, err = validate("--format", "github", "tree")
+    assert code == 2 and "NN999x" in err
+    bad, toml, *documents = out.splitlines()
+    assert bad == (
+        "::error file=tree/bad/nnspec.toml,title=configuration::"
+        "ignore: 'NN999x' is no code or code prefix (2 documents not checked)"
+    )
+    assert toml.startswith(
+        "::error file=tree/toml/pyproject.toml,line=3,col=7,title=configuration::"
+    )
+    assert toml.endswith("(at line 3, column 7) (1 document not checked)")
+    assert documents and all("tree/good/a.json" in line for line in documents)
+
+
+def test_a_configuration_above_the_working_folder_is_named_in_full(
+    cwd: Path, validate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a file below the working folder is named relative to it; one above
+    (walked up to from a document there) keeps its absolute path, never '../'."""
+    _tree(cwd / "tree")
+    (cwd / "tree" / "bad" / "sub").mkdir()
+    (cwd / "tree" / "bad" / "sub" / "c.json").write_text(WARNING)
+    monkeypatch.chdir(cwd / "tree" / "bad" / "sub")
+    code, out, err = validate("--format", "json", "c.json")
+    assert code == 2
+    (problem,) = json.loads(out)["configuration_errors"]
+    assert problem["file"] == str(cwd / "tree" / "bad" / "nnspec.toml")
+    assert f"nnspec validate: {problem['file']}: ignore:" in err

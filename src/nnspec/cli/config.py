@@ -180,7 +180,7 @@ class ConfigFinder:
     @staticmethod
     def _read_folder(folder: Path) -> Selection | None:
         for name in CONFIG_FILES:
-            path = folder / name
+            path = _as_named(folder / name)
             # Anything by that name counts: a FIFO, a device, a folder or a broken link
             # is a configuration error (read_config refuses it), never silently skipped.
             if os.path.lexists(path):
@@ -188,6 +188,16 @@ class ConfigFinder:
                 if settings is not None:
                     return settings
         return None
+
+
+def _as_named(path: Path) -> Path:
+    """`path` (absolute) as messages and reports name it: relative to the working
+    folder when it is below it, like the documents a command names, so a GitHub
+    annotation lands on the file; else absolute."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
 
 
 def document_ignores(data: object) -> tuple[tuple[str, ...], str | None]:

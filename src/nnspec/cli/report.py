@@ -56,8 +56,8 @@ class FileResult:
 class ConfigProblem:
     """A configuration file that could not be used (``nnspec.toml``, or a
     ``pyproject.toml``'s ``[tool.nnspec]``) and how many documents it left unchecked.
-    Not a problem of a document, so it has no code; json and sarif report it beside
-    the files (the text and github formats leave it to stderr, where it always goes)."""
+    Not a problem of a document, so it has no code; json, sarif and github report it
+    beside the files (the text format leaves it to stderr, where it always goes)."""
 
     file: str
     message: str
@@ -130,7 +130,7 @@ class Reporter:
 
     def render(self, results: Sequence[FileResult], configs: Sequence[ConfigProblem] = ()) -> str:
         """The report of `results`; `configs`: the configuration files that could not
-        be used (only the json and sarif formats show them)."""
+        be used (the json, sarif and github formats show them)."""
         raise NotImplementedError
 
 
@@ -210,7 +210,7 @@ class GithubReporter(Reporter):
     help = "GitHub Actions workflow annotations (::error file=...,line=...::message)"
 
     def render(self, results: Sequence[FileResult], configs: Sequence[ConfigProblem] = ()) -> str:
-        lines = []
+        lines = [self._config_annotation(c) for c in configs]
         for p in _problems(results):
             end_line, end_column = end_of(p)
             props = {
@@ -221,15 +221,30 @@ class GithubReporter(Reporter):
                 "endColumn": end_column,
                 "title": p.code,
             }
-            shown = ",".join(
-                f"{key}={_escape_property(str(value))}"
-                for key, value in props.items()
-                if value is not None
-            )
             where = "" if p.code in UNREADABLE else f" (at {p.pointer or '/'})"
-            message = p.message + where
-            lines.append(f"::{p.severity} {shown}::{_escape_data(message)}\n")
+            lines.append(_annotation(p.severity, props, p.message + where))
         return "".join(lines)
+
+    @staticmethod
+    def _config_annotation(config: ConfigProblem) -> str:
+        """A bad configuration file as an error on that file, so the pull request
+        shows why documents went unchecked (a job's stderr is not annotated)."""
+        props = {
+            "file": config.file,
+            "line": config.line,
+            "col": config.column,
+            "title": "configuration",
+        }
+        unchecked = _plural(config.unchecked, "document")
+        return _annotation("error", props, f"{config.message} ({unchecked} not checked)")
+
+
+def _annotation(severity: str, props: dict[str, Any], message: str) -> str:
+    """One workflow command line: ``::severity key=value,...::message``."""
+    shown = ",".join(
+        f"{key}={_escape_property(str(value))}" for key, value in props.items() if value is not None
+    )
+    return f"::{severity} {shown}::{_escape_data(message)}\n"
 
 
 def _artifact_uri(path: str) -> str:
