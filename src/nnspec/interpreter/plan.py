@@ -145,9 +145,10 @@ class Layout:
         feeds = tuple(f for name, f in self.feeds.items() if name in live)
         keep = {*read, *roots}
         axes = symbol_axes([(f.name, f.type) for f in feeds])
-        space = workspace(nodes, keep, axes)
+        step = reverse is not None  # a training step: its values live until the next one
+        space = workspace(nodes, keep, axes, step)
         return RunPlan(
-            steps=_forward(nodes, self.slots, alive, keep, noisy, self.stream, space.nodes),
+            steps=_forward(nodes, self.slots, alive, (keep, step), noisy, self.stream, space.nodes),
             feeds=feeds,
             key=tuple((self.slots[axes[s][0]], axes[s][1]) for s in space.symbols),
             workspaces=kernels.Workspaces(space) if space.nodes else None,
@@ -180,14 +181,15 @@ def _forward(
     nodes: list[Node],
     slots: dict[str, int],
     alive: set[int],
-    keep: set[str],
+    kept: tuple[set[str], bool],
     noisy: dict[str, tuple[NoiseSource, int]],
     stream: int,
     workspace: tuple[str, ...],
 ) -> tuple[RunStep, ...]:
     """Forward steps; a node's value is freed after its last reader unless `alive` holds
-    it, and results go where `nnspec.buffers` says (`keep`: values it must not reuse;
-    `workspace`: the nodes of the plan's workspace, buffer k for the k-th).
+    it, and results go where `nnspec.buffers` says (`kept`: values it must not reuse,
+    and whether this is a training step's pass; `workspace`: the nodes of the plan's
+    workspace, buffer k for the k-th).
 
     A node in `noisy` (training mode) becomes two steps: its noise into its noise
     slot (kept: the VJP reads it), then the op's training rule applied with it.
@@ -201,7 +203,7 @@ def _forward(
     for slot, k in last_use.items():
         if slot in node_slots and slot not in alive:
             free_after.setdefault(k, []).append(slot)
-    into = buffer_plan(nodes, keep).into
+    into = buffer_plan(nodes, *kept).into
     buffer = {name: k for k, name in enumerate(workspace)}
     steps: list[RunStep] = []
     for k, node in enumerate(nodes):
@@ -220,10 +222,13 @@ def _forward(
             fn, consts = op.ufunc_zero, (np.zeros((), node.type.dtype),)
             if node.id in into:
                 where = ("input", node.inputs.index(into[node.id]))
+            elif node.id in buffer:  # a training step's elementwise result (`buffers`)
+                where = ("workspace", buffer[node.id])
         elif node.id in into:
             fn, where = kernels.INPLACE[node.op], ("input", node.inputs.index(into[node.id]))
         elif node.id in buffer:
-            fn, where = op.forward, ("workspace", buffer[node.id])
+            fn = op.forward if op.reuse_buffer else kernels.INPLACE[node.op]
+            where = ("workspace", buffer[node.id])
         else:
             fn = partial(op.forward, **node.attr) if node.attrs else op.forward
         free = tuple(sorted(free_after.get(k, ())))
