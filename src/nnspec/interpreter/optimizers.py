@@ -10,8 +10,8 @@ optimizer made for that param and thread on its first step there, so a step allo
 no arrays and never writes into the gradients it is given. Scratch is per thread: two
 threads stepping with one optimizer (a stateless one, plain SGD, shared by two
 `TrainStep`s) never write into each other's scratch mid-update. The state (momentum,
-Adam's moments) is the optimizer's own, one per param, whichever thread steps. The compiled module prints the same
-writes, so both engines compute the same bits.
+Adam's moments) is the optimizer's own, one per param, whichever thread steps. The
+compiled module prints the same writes, so both engines compute the same bits.
 """
 
 from __future__ import annotations
@@ -111,7 +111,8 @@ class Optimizer:
     def _fits(self, env: Env, grad: np.ndarray, w: np.ndarray) -> bool:
         """Whether a param's write environment still holds its arrays: the same param
         and state arrays, scratch of the dtype ``w op grad`` has."""
-        if env["w"] is not w or any(env[k] is not self.state[k].get(env[_NAME]) for k in self.state):
+        name = env[_NAME]
+        if env["w"] is not w or any(env[k] is not self.state[k].get(name) for k in self.state):
             return False
         return not self._scratch or env[self._scratch[0]].dtype == np.result_type(grad, w)
 
