@@ -20,7 +20,6 @@ from nnspec.interpreter import Model
 from nnspec.interpreter.optimizers import make_optimizer
 from nnspec.interpreter.train import TrainStep, train
 
-
 STEPS = 200  # steps per thread in the two-thread test
 
 
@@ -147,7 +146,7 @@ def test_steps_of_changing_batch_size_equal_the_compiled_module(optimizer: str) 
     module, state = _compiled(spec, params)
     for k, batch in enumerate([7, 7, 3, 16, 1, 7, 3]):
         x, labels = mlp.data(batch, sizes, seed=k)
-        loss, env = step({"x": x, "label": labels})
+        loss, _ = step({"x": x, "label": labels})
         compiled = module.train_step({"x": x, "label": labels}, state)
         assert np.float32(loss).tobytes() == np.float32(compiled).tobytes(), k
         for name, value in step.model.params.items():
@@ -185,7 +184,10 @@ def test_two_threads_with_two_steps_sharing_a_plan_and_an_optimizer() -> None:
             errors.append(exc)
             gate.abort()
 
-    threads = [threading.Thread(target=run, args=(s, *f)) for s, f in zip((first, second), feeds)]
+    threads = [
+        threading.Thread(target=run, args=(s, *f))
+        for s, f in zip((first, second), feeds, strict=True)
+    ]
     for t in threads:
         t.start()
     for t in threads:
