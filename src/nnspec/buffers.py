@@ -17,6 +17,15 @@ allocates, and a matrix product into a reused buffer is the same BLAS call.
 - `BufferPlan.workspace`: a product (`OpDef.reuse_buffer`) writes into a buffer that
   lives across calls (one per thread and input sizes) when its result, and every
   result written over it in place, is owned and never needed outside the pass.
+- A training step (``step=True``) plans its forward pass differently: the values the
+  reverse pass reads must survive the forward pass, but they need not survive the
+  step. So a kept value (and an output) may live in the workspace too, and besides the
+  products every owned elementwise result (`OpDef.inplace`, no attributes, at most two
+  inputs) that is not written over an input gets a buffer of its own: ``np.maximum(x,
+  0, out=buf)`` computes exactly ``np.maximum(x, 0)``. What a step returns then lives
+  in memory the next step of the same thread (and the same input sizes) overwrites.
+  In-place writes (`BufferPlan.into`) stay as they are: a kept value is never
+  written over.
 - `Workspace`: those buffers' shapes in terms of the inputs' symbolic sizes, so that
   one call fetches all of them with one lookup keyed by the sizes (`symbol_axes`:
   where each size is read, its first occurrence among the inputs).
@@ -61,8 +70,11 @@ class BufferPlan:
     """Nodes (in node order) whose result lives in a buffer reused across calls."""
 
 
-def buffer_plan(nodes: Sequence[Node], keep: Iterable[str]) -> BufferPlan:
-    """The buffer plan of `nodes` (in order); values in `keep` must survive the pass."""
+def buffer_plan(nodes: Sequence[Node], keep: Iterable[str], step: bool = False) -> BufferPlan:
+    """The buffer plan of `nodes` (in order); values in `keep` must survive the pass.
+
+    `step`: the pass is a training step's forward, whose workspace lives until the
+    step ends, so values in `keep` may be in it (see the module docstring)."""
     kept = set(keep)
     last: dict[str, int] = {}
     readers: dict[str, list[Node]] = {}
@@ -99,12 +111,28 @@ def buffer_plan(nodes: Sequence[Node], keep: Iterable[str]) -> BufferPlan:
     sharing: dict[str, list[str]] = {}
     for name, r in root.items():
         sharing.setdefault(r, []).append(name)
-    workspace = tuple(
-        n.id
-        for n in nodes
-        if REGISTRY[n.op].reuse_buffer and all(v in owned and v not in kept for v in sharing[n.id])
-    )
+    if step:
+        workspace = tuple(
+            n.id
+            for n in nodes
+            if n.id not in into
+            and (REGISTRY[n.op].reuse_buffer or _writes_out(n))
+            and all(v in owned for v in sharing[n.id])
+        )
+    else:
+        workspace = tuple(
+            n.id
+            for n in nodes
+            if REGISTRY[n.op].reuse_buffer
+            and all(v in owned and v not in kept for v in sharing[n.id])
+        )
     return BufferPlan(into=into, workspace=workspace)
+
+
+def _writes_out(node: Node) -> bool:
+    """Whether `node` is one ufunc-like call that can write into any ``out=`` buffer
+    of its type (the same calls `BufferPlan.into` makes over an input)."""
+    return node.op in INPLACE and not node.attrs and len(node.inputs) <= 2
 
 
 @dataclass(frozen=True)
@@ -119,14 +147,17 @@ class Workspace:
     symbols: tuple[str, ...]
 
 
-def workspace(nodes: Sequence[Node], keep: Iterable[str], symbols: Iterable[str]) -> Workspace:
+def workspace(
+    nodes: Sequence[Node], keep: Iterable[str], symbols: Iterable[str], step: bool = False
+) -> Workspace:
     """The `BufferPlan.workspace` nodes of `nodes` whose shapes `symbols` (the inputs'
-    symbolic dims) fix; a node with any other symbol keeps allocating its result."""
+    symbolic dims) fix; a node with any other symbol keeps allocating its result.
+    `step`: a training step's (`buffer_plan`)."""
     known = tuple(symbols)
     by_id = {n.id: n for n in nodes}
     chosen = [
         by_id[name]
-        for name in buffer_plan(nodes, keep).workspace
+        for name in buffer_plan(nodes, keep, step).workspace
         if all(isinstance(d, int) or d in known for d in by_id[name].type.shape)
     ]
     return Workspace(

@@ -98,12 +98,16 @@ def propagate(steps: tuple[RunBackStep, ...], env: list[Any], cotangents: list[A
     """Walk `steps` (already in reverse order), accumulating cotangents per slot.
 
     `cotangents` starts with the seed (1 at the loss slot) and None elsewhere; a
-    slot written twice (fan-out) gets the sum.
+    slot written twice (fan-out) gets the sum. A node's cotangent is dropped once its
+    VJP has run (every contribution to it came before, from later nodes), so the pass
+    holds only the cotangents still to be read; what is left at the end are those of
+    the values no step produces: the params and inputs gradients are returned for.
     """
     for vjp, ins, out, wants, node, sums in steps:
         dy = cotangents[out]
         if dy is None:
             continue
+        cotangents[out] = None
         try:
             grads = vjp(dy, *[env[i] for i in ins], out=env[out])
         except Exception as exc:

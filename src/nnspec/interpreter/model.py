@@ -293,7 +293,9 @@ class Model:
     ) -> tuple[np.ndarray, dict[str, np.ndarray], list[Any]]:
         """Forward and backward on a filled environment; the hot path of training.
 
-        The loss and gradients include the L1/L2 penalties (`self.penalty`).
+        The loss and gradients include the L1/L2 penalties (`self.penalty`). The
+        gradients and the returned environment's values are buffers the next run of
+        `plan` on this thread overwrites (`TrainStep`): copy what you keep.
         """
         loss_slot = plan.loss_slot
         if loss_slot is None:

@@ -24,6 +24,7 @@ fixes everything that does not depend on the input values:
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -107,9 +108,14 @@ class Layout:
         self.slots: dict[str, int] = {name: k for k, name in enumerate(names)}
         self.nodes: dict[str, Node] = {n.id: n for n in graph.nodes}
         self.sources = noise_sources(graph)
-        # Slots past the named values: each noise source's noise, then the stream.
+        # Slots past the named values: each noise source's noise, what each loss that
+        # keeps work for its VJP (`OpDef.keeps`) kept, then the stream.
         self.noise: dict[str, int] = {name: len(names) + k for k, name in enumerate(self.sources)}
-        self.stream = len(names) + len(self.noise)
+        keeping = [n.id for n in graph.nodes if REGISTRY[n.op].keeps is not None]
+        past = len(names) + len(self.noise)
+        self.kept: dict[str, int] = {name: past + k for k, name in enumerate(keeping)}
+        """node id -> the slot its training step's forward writes (value, kept) into."""
+        self.stream = past + len(self.kept)
         """The slot holding (seed, step) of a training-mode run, which noise is drawn for."""
 
     @property
@@ -139,15 +145,26 @@ class Layout:
         nodes = [n for n in self.graph.nodes if n.id in live]
         reverse = gradient_plan(self.graph, loss, wrt) if loss else None
         noisy = self._noisy(nodes) if training else {}
-        backward, wanted, touched = _reverse(reverse, self.slots, noisy, self.graph.types())
+        # a loss whose VJP runs keeps what that VJP would recompute (`OpDef.keeps`)
+        keeping = {
+            s.node.id: self.kept[s.node.id]
+            for s in (reverse.steps if reverse else ())
+            if s.node.id in self.kept and s.node.id not in noisy
+        }
+        backward, wanted, touched = _reverse(
+            reverse, self.slots, (noisy, keeping), self.graph.types()
+        )
         alive = touched | {self.slots[name] for name in roots}
         read = reverse.read if reverse else frozenset()
         feeds = tuple(f for name, f in self.feeds.items() if name in live)
         keep = {*read, *roots}
         axes = symbol_axes([(f.name, f.type) for f in feeds])
-        space = workspace(nodes, keep, axes)
+        step = reverse is not None  # a training step: its values live until the next one
+        space = workspace(nodes, keep, axes, step)
         return RunPlan(
-            steps=_forward(nodes, self.slots, alive, keep, noisy, self.stream, space.nodes),
+            steps=_forward(
+                nodes, self.slots, alive, (keep, step), (noisy, keeping), self.stream, space.nodes
+            ),
             feeds=feeds,
             key=tuple((self.slots[axes[s][0]], axes[s][1]) for s in space.symbols),
             workspaces=kernels.Workspaces(space) if space.nodes else None,
@@ -180,18 +197,22 @@ def _forward(
     nodes: list[Node],
     slots: dict[str, int],
     alive: set[int],
-    keep: set[str],
-    noisy: dict[str, tuple[NoiseSource, int]],
+    kept: tuple[set[str], bool],
+    training: tuple[dict[str, tuple[NoiseSource, int]], dict[str, int]],
     stream: int,
     workspace: tuple[str, ...],
 ) -> tuple[RunStep, ...]:
     """Forward steps; a node's value is freed after its last reader unless `alive` holds
-    it, and results go where `nnspec.buffers` says (`keep`: values it must not reuse;
-    `workspace`: the nodes of the plan's workspace, buffer k for the k-th).
+    it, and results go where `nnspec.buffers` says (`kept`: values it must not reuse,
+    and whether this is a training step's pass; `workspace`: the nodes of the plan's
+    workspace, buffer k for the k-th).
 
-    A node in `noisy` (training mode) becomes two steps: its noise into its noise
-    slot (kept: the VJP reads it), then the op's training rule applied with it.
+    `training` = (noisy, keeping). A node in `noisy` (training mode) becomes two steps:
+    its noise into its noise slot (kept: the VJP reads it), then the op's training rule
+    applied with it. A node in `keeping` (a loss with `OpDef.keeps` whose VJP runs)
+    becomes two steps too: (value, kept) into its kept slot, then the value from there.
     """
+    noisy, keeping = training
     last_use: dict[int, int] = {}
     for k, node in enumerate(nodes):
         for name in node.inputs:
@@ -201,7 +222,7 @@ def _forward(
     for slot, k in last_use.items():
         if slot in node_slots and slot not in alive:
             free_after.setdefault(k, []).append(slot)
-    into = buffer_plan(nodes, keep).into
+    into = buffer_plan(nodes, *kept).into
     buffer = {name: k for k, name in enumerate(workspace)}
     steps: list[RunStep] = []
     for k, node in enumerate(nodes):
@@ -216,14 +237,23 @@ def _forward(
             source, slot = noisy[node.id]
             steps.append((_noise_step(rule, source), (ins[0], stream), slot, (), node, None, ()))
             fn, ins = partial(rule.apply, **node.attr), (ins[0], slot)
+        elif node.id in keeping:
+            assert op.keeps is not None
+            steps.append(
+                (_keeping(op.keeps[0], node.attr), ins, keeping[node.id], (), node, None, ())
+            )
+            fn, ins = _FIRST, (keeping[node.id],)
         elif op.ufunc_zero is not None:  # the ufunc itself, a typed zero (a compiled module's)
             fn, consts = op.ufunc_zero, (np.zeros((), node.type.dtype),)
             if node.id in into:
                 where = ("input", node.inputs.index(into[node.id]))
+            elif node.id in buffer:  # a training step's elementwise result (`buffers`)
+                where = ("workspace", buffer[node.id])
         elif node.id in into:
             fn, where = kernels.INPLACE[node.op], ("input", node.inputs.index(into[node.id]))
         elif node.id in buffer:
-            fn, where = op.forward, ("workspace", buffer[node.id])
+            fn = op.forward if op.reuse_buffer else kernels.INPLACE[node.op]
+            where = ("workspace", buffer[node.id])
         else:
             fn = partial(op.forward, **node.attr) if node.attrs else op.forward
         free = tuple(sorted(free_after.get(k, ())))
@@ -231,20 +261,49 @@ def _forward(
     return tuple(steps)
 
 
+_FIRST = operator.itemgetter(0)
+"""A kept slot's [value, kept] -> the value."""
+
+
+def _keeping(forward: Callable[..., tuple], attrs: Mapping[str, Any]) -> Callable[..., list]:
+    """``forward(*xs, **attrs)`` (`OpDef.keeps`) as [value, kept], for the kept slot."""
+
+    def keep(*xs: Any) -> list:
+        return list(forward(*xs, **attrs))
+
+    return keep
+
+
+def _kept_vjp(vjp: Callable[..., tuple]) -> Callable[..., tuple]:
+    """``vjp(dy, *xs, kept, ...)`` called with the kept slot's [value, kept] last. The
+    VJP consumes what was kept (it writes over it), so the slot lets go of it: the rest
+    of the reverse pass does not hold it."""
+
+    def rule(dy: Any, *xs: Any, out: Any, **attrs: Any) -> tuple:
+        held = xs[-1]
+        kept, held[1] = held[1], None
+        return (*vjp(dy, *xs[:-1], kept, out=out, **attrs), None)
+
+    return rule
+
+
 def _reverse(
     reverse: GradientPlan | None,
     slots: dict[str, int],
-    noisy: dict[str, tuple[NoiseSource, int]],
+    training: tuple[dict[str, tuple[NoiseSource, int]], dict[str, int]],
     types: Mapping[str, TensorType],
 ) -> tuple[tuple[RunBackStep, ...], tuple[str, ...], set[int]]:
     """The autodiff plan bound to slots: backward steps (reverse order), the names
     gradients are returned for (in slot order) and the slots the steps touch.
 
-    A node in `noisy` runs its training rule's VJP on (x, noise): the noise slot
-    is one more input, which wants no gradient. Params' gradients go into the
+    `training` = (noisy, keeping). A node in `noisy` runs its training rule's VJP on
+    (x, noise): the noise slot is one more input, which wants no gradient; a node in
+    `keeping` runs `OpDef.keeps`' VJP with its kept slot as that one more input.
+    Params' gradients go into the
     buffers `nnspec.buffers.gradient_buffers` plans (`backward.ParamBuffers`)."""
     if reverse is None:
         return (), (), set()
+    noisy, keeping = training
     plan = gradient_buffers(reverse, types)
     held = ParamBuffers()
     steps: list[RunBackStep] = []
@@ -268,11 +327,14 @@ def _reverse(
         if node.id in noisy:
             assert op.training is not None
             rule, ins, wants = op.training.vjp, (*ins, noisy[node.id][1]), (*wants, False)
+        elif node.id in keeping:
+            assert op.keeps is not None
+            rule, ins, wants = _kept_vjp(op.keeps[1]), (*ins, keeping[node.id]), (*wants, False)
         vjp = partial(rule, **node.attr) if node.attrs else rule
         sums = tuple(
             held.provider(name, _known(types[name].shape)) if (node.id, k) in plan.summed else None
             for k, name in enumerate(node.inputs)
-        ) + ((None,) if node.id in noisy else ())
+        ) + ((None,) if node.id in noisy or node.id in keeping else ())
         steps.append((vjp, ins, slots[node.id], wants, node, sums))
     wanted = tuple(sorted(reverse.sources, key=slots.__getitem__))
     return tuple(steps), wanted, {slots[name] for name in reverse.touched}

@@ -260,7 +260,7 @@ def train(
                     count = len(next(iter(feed.values())))
                     loss_sum += float(loss) * count
                     seen += count
-                    for m in wanted:
+                    for m in wanted:  # env lives until the next step: read it now
                         assert target is not None  # metrics need a target (checked above)
                         s, n = METRICS[m](env[out_slot], feed[target], from_logits)
                         sums[m][0] += s
@@ -351,6 +351,12 @@ class TrainStep:
     Call it with arrays already checked by `inputs.prepare` (``train`` checks the
     whole data set once); it returns (loss, environment). A non-finite loss is
     returned without updating the params, so the caller can stop cleanly.
+
+    The loss is a fresh array. The environment is valid only until the next step on
+    the same thread (with the same input sizes; or any other run of this plan there):
+    its values live in the plan's per-thread step workspace, which that step
+    overwrites, so copy what you keep (``train`` reduces each batch's outputs to its
+    metrics before the next step). Steps on other threads use buffers of their own.
     Dropout draws the masks of step `steps` (0 first, one more per call) for `seed`
     (default: the training seed), as the compiled module's ``fit`` does.
     """

@@ -139,6 +139,9 @@ class OpDef:
     helpers: tuple[str, ...] = ()  # module helpers the forward macro calls
     vjp_helpers: tuple[str, ...] = ()  # module helpers the VJP macro calls
     kept: tuple[str, str] | None = None  # (forward, VJP) helpers when training keeps shared work
+    # their Python twins, run by the interpreter's training step: ``forward(*xs, **attrs)
+    # -> (value, kept)`` and ``vjp(dy, *xs, kept, *, out, **attrs)`` (kept may be None)
+    keeps: tuple[Callable[..., Any], Callable[..., tuple]] | None = None
     # -- training-only behaviour: None for ops that compute the same in training and inference
     training: TrainingRule | None = None
     vjp_fresh: bool = False  # the VJP macro gives each wanted input an array of its own

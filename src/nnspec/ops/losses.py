@@ -172,6 +172,38 @@ def _ce_vjp(dy, pred, target, *, out, from_logits: bool = False) -> tuple:
     return dpred, dtarget
 
 
+def cross_entropy_kept(pred, target, *, from_logits: bool = False) -> tuple[np.ndarray, Any]:
+    """`cross_entropy`, plus what `_ce_vjp` would recompute (from logits, integer labels):
+    the one-hot target, e^(x − max) and its row sums, the values its softmax uses; None
+    otherwise. The same calls on the same values as `cross_entropy`, so the same loss
+    (the twin of the generated module's ``_cross_entropy_kept``)."""
+    if not from_logits or target.dtype.kind not in "iu":
+        return cross_entropy(pred, target, from_logits=from_logits), None
+    t = _one_hot(target, pred.shape[-1], pred.dtype)
+    if t.shape != pred.shape:
+        return cross_entropy(pred, target, from_logits=from_logits), None
+    shifted = pred - pred.max(axis=-1, keepdims=True)
+    e = np.exp(shifted)
+    total = e.sum(axis=-1, keepdims=True)
+    log_p = np.subtract(shifted, np.log(total), out=shifted)
+    terms = np.multiply(t, log_p, out=log_p)
+    return _scalar(-terms.sum() / _rows(pred), pred.dtype), (t, e, total)
+
+
+def _ce_vjp_kept(dy, pred, target, kept, *, out, from_logits: bool = False) -> tuple:
+    """`_ce_vjp` from what `cross_entropy_kept` kept: its softmax is e / total (the
+    twin of the generated module's ``_ce_vjp_kept``). Writes over the kept e."""
+    if kept is None:
+        return _ce_vjp(dy, pred, target, out=out, from_logits=from_logits)
+    t, e, total = kept
+    scale = dy / _rows(pred)
+    p = np.divide(e, total, out=e)
+    if scale.dtype == p.dtype:  # in p's own buffer
+        np.multiply(p, t.sum(axis=-1, keepdims=True), out=p)
+        return np.multiply(scale, np.subtract(p, t, out=p), out=p), None
+    return scale * (p * np.sum(t, axis=-1, keepdims=True) - t), None
+
+
 LOSS_ATTRS = {"from_logits": FROM_LOGITS_SCHEMA}
 
 
@@ -236,6 +268,7 @@ OPS = (
         helpers=("cross_entropy",),
         vjp_helpers=("ce_vjp",),
         kept=("cross_entropy_kept", "ce_vjp_kept"),
+        keeps=(cross_entropy_kept, _ce_vjp_kept),
         kinks=_ce_kinks,
         onnx=LOSS_ONNX,
     ),
