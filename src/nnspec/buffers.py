@@ -22,7 +22,12 @@ allocates, and a matrix product into a reused buffer is the same BLAS call.
   step. So a kept value (and an output) may live in the workspace too, and besides the
   products every owned elementwise result (`OpDef.inplace`, no attributes, at most two
   inputs) that is not written over an input gets a buffer of its own: ``np.maximum(x,
-  0, out=buf)`` computes exactly ``np.maximum(x, 0)``. What a step returns then lives
+  0, out=buf)`` computes exactly ``np.maximum(x, 0)`` — and lays it out alike only
+  when the allocated result would be C-ordered too, so only results whose operands
+  are C-ordered whatever the caller passes get one (`c_ordered`: params, products,
+  elementwise results of those). A Fortran-ordered input or a transposed value keeps
+  allocating: written into a C-ordered buffer, its later sums and products would add
+  in another order than the compiled module's. What a step returns then lives
   in memory the next step of the same thread (and the same input sizes) overwrites.
   In-place writes (`BufferPlan.into`) stay as they are: a kept value is never
   written over.
@@ -70,11 +75,15 @@ class BufferPlan:
     """Nodes (in node order) whose result lives in a buffer reused across calls."""
 
 
-def buffer_plan(nodes: Sequence[Node], keep: Iterable[str], step: bool = False) -> BufferPlan:
+def buffer_plan(
+    nodes: Sequence[Node], keep: Iterable[str], step: bool = False, params: Iterable[str] = ()
+) -> BufferPlan:
     """The buffer plan of `nodes` (in order); values in `keep` must survive the pass.
 
     `step`: the pass is a training step's forward, whose workspace lives until the
-    step ends, so values in `keep` may be in it (see the module docstring)."""
+    step ends, so values in `keep` may be in it (see the module docstring); `params`:
+    the values stored C-ordered (the graph's params), whose elementwise results may
+    then be written into a step buffer."""
     kept = set(keep)
     last: dict[str, int] = {}
     readers: dict[str, list[Node]] = {}
@@ -112,11 +121,12 @@ def buffer_plan(nodes: Sequence[Node], keep: Iterable[str], step: bool = False) 
     for name, r in root.items():
         sharing.setdefault(r, []).append(name)
     if step:
+        ordered = c_ordered(nodes, params)
         workspace = tuple(
             n.id
             for n in nodes
             if n.id not in into
-            and (REGISTRY[n.op].reuse_buffer or _writes_out(n))
+            and (REGISTRY[n.op].reuse_buffer or (_writes_out(n) and n.id in ordered))
             and all(v in owned for v in sharing[n.id])
         )
     else:
@@ -127,6 +137,19 @@ def buffer_plan(nodes: Sequence[Node], keep: Iterable[str], step: bool = False) 
             and all(v in owned and v not in kept for v in sharing[n.id])
         )
     return BufferPlan(into=into, workspace=workspace)
+
+
+def c_ordered(nodes: Sequence[Node], params: Iterable[str]) -> set[str]:
+    """The values whose arrays are C-ordered whatever layout the caller's inputs have:
+    `params` (stored C-ordered), every value of rank 0 or 1, products (``np.matmul``
+    allocates C-ordered) and elementwise results whose operands are all such values
+    (NumPy allocates those C-ordered too). Graph inputs and views may be in any order."""
+    ordered = set(params)
+    for n in nodes:
+        elementwise = n.op in INPLACE and all(name in ordered for name in n.inputs)
+        if n.type.rank <= 1 or REGISTRY[n.op].reuse_buffer or elementwise:
+            ordered.add(n.id)
+    return ordered
 
 
 def _writes_out(node: Node) -> bool:
@@ -148,16 +171,20 @@ class Workspace:
 
 
 def workspace(
-    nodes: Sequence[Node], keep: Iterable[str], symbols: Iterable[str], step: bool = False
+    nodes: Sequence[Node],
+    keep: Iterable[str],
+    symbols: Iterable[str],
+    step: bool = False,
+    params: Iterable[str] = (),
 ) -> Workspace:
     """The `BufferPlan.workspace` nodes of `nodes` whose shapes `symbols` (the inputs'
     symbolic dims) fix; a node with any other symbol keeps allocating its result.
-    `step`: a training step's (`buffer_plan`)."""
+    `step`, `params`: a training step's, and its C-ordered values (`buffer_plan`)."""
     known = tuple(symbols)
     by_id = {n.id: n for n in nodes}
     chosen = [
         by_id[name]
-        for name in buffer_plan(nodes, keep, step).workspace
+        for name in buffer_plan(nodes, keep, step, params).workspace
         if all(isinstance(d, int) or d in known for d in by_id[name].type.shape)
     ]
     return Workspace(

@@ -157,3 +157,15 @@ def test_a_configuration_above_the_working_folder_is_named_in_full(
     (problem,) = json.loads(out)["configuration_errors"]
     assert problem["file"] == str(cwd / "tree" / "bad" / "nnspec.toml")
     assert f"nnspec validate: {problem['file']}: ignore:" in err
+
+
+def test_a_deleted_working_folder_does_not_stop_the_check(
+    tmp_path: Path, validate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "w.json").write_text(WARNING)
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()  # the shell's folder was removed under it: os.getcwd() fails
+    code, out, err = validate(str(tmp_path / "w.json"))
+    assert code == 0 and "NN901" in out, err  # checked with the defaults, as before

@@ -191,12 +191,13 @@ class ConfigFinder:
 
 
 def _as_named(path: Path) -> Path:
-    """`path` (absolute) as messages and reports name it: relative to the working
-    folder when it is below it, like the documents a command names, so a GitHub
-    annotation lands on the file; else absolute."""
+    """A configuration file found walking up (`path`, absolute) as messages and
+    reports name it: relative to the working folder when it is below it, so a GitHub
+    annotation lands on the file; else (or with no working folder: deleted) absolute.
+    One named by ``--config`` is named as given, like the documents."""
     try:
         return path.relative_to(Path.cwd())
-    except ValueError:
+    except (ValueError, OSError):
         return path
 
 

@@ -10,7 +10,7 @@ when the plan says so: written by the VJP's product or by the un-broadcast sum.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -94,20 +94,27 @@ def buffered_vjp(
     return vjp
 
 
-def propagate(steps: tuple[RunBackStep, ...], env: list[Any], cotangents: list[Any]) -> list[Any]:
+def propagate(
+    steps: tuple[RunBackStep, ...],
+    env: list[Any],
+    cotangents: list[Any],
+    returned: Container[int] = (),
+) -> list[Any]:
     """Walk `steps` (already in reverse order), accumulating cotangents per slot.
 
     `cotangents` starts with the seed (1 at the loss slot) and None elsewhere; a
     slot written twice (fan-out) gets the sum. A node's cotangent is dropped once its
     VJP has run (every contribution to it came before, from later nodes), so the pass
-    holds only the cotangents still to be read; what is left at the end are those of
-    the values no step produces: the params and inputs gradients are returned for.
+    holds only the cotangents still to be read, unless its slot is in `returned` (a
+    node a caller asked the gradient of); what is left at the end are those of the
+    values no step produces, and of `returned`: the gradients the caller gets.
     """
     for vjp, ins, out, wants, node, sums in steps:
         dy = cotangents[out]
         if dy is None:
             continue
-        cotangents[out] = None
+        if out not in returned:
+            cotangents[out] = None
         try:
             grads = vjp(dy, *[env[i] for i in ins], out=env[out])
         except Exception as exc:

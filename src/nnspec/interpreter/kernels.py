@@ -72,3 +72,8 @@ class Workspaces:
                 for shape, dtype in zip(self._shapes, self._dtypes, strict=True)
             ]
         return buffers
+
+    def release(self) -> None:
+        """Let go of this thread's buffers (the next call makes them again): a training
+        step's hold every activation, which a finished `train` need not keep alive."""
+        self._local.__dict__.clear()

@@ -283,7 +283,11 @@ class Model:
         """
         plan = self.gradient_plan(wrt_inputs)
         env = self.environment(plan, inputs, stream=self.stream(step, seed))
-        loss, grads, _ = self.loss_and_gradients(plan, env)
+        try:
+            loss, grads, _ = self.loss_and_gradients(plan, env)
+        finally:  # one call: its activations are not kept for a next (`Workspaces`)
+            if plan.workspaces is not None:
+                plan.workspaces.release()
         # The hot path's gradients may be buffers the next step reuses (`Penalty`, the
         # planned gradient buffers) or read-only broadcast views: hand out real arrays.
         return float(loss), {name: grad.copy() for name, grad in grads.items()}
@@ -304,7 +308,7 @@ class Model:
         loss = env[loss_slot]
         cotangents: list[Any] = [None] * len(env)
         cotangents[loss_slot] = np.ones_like(loss)
-        propagate(plan.backward, env, cotangents)
+        propagate(plan.backward, env, cotangents, {slot for _, slot in plan.wrt})
         grads = {}
         for name, slot in plan.wrt:
             grad = cotangents[slot]

@@ -160,7 +160,7 @@ class Layout:
         keep = {*read, *roots}
         axes = symbol_axes([(f.name, f.type) for f in feeds])
         step = reverse is not None  # a training step: its values live until the next one
-        space = workspace(nodes, keep, axes, step)
+        space = workspace(nodes, keep, axes, step, (p.name for p in self.graph.params))
         return RunPlan(
             steps=_forward(
                 nodes, self.slots, alive, (keep, step), (noisy, keeping), self.stream, space.nodes

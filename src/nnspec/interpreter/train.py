@@ -289,6 +289,8 @@ def train(
     finally:
         if progress:
             progress.close()
+        if plan.workspaces is not None:  # the steps' activations: not kept past training
+            plan.workspaces.release()
     if stopper is not None and stopper.best_epoch:
         history.best_epoch = stopper.best_epoch
         if stopper.restore_best and stopper.best_params is not None:
