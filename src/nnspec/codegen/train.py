@@ -24,7 +24,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from nnspec.autodiff import NOISE_STREAM, gradient_plan, noise_sources, training_roles
-from nnspec.buffers import gradient_buffers
+from nnspec.buffers import FRESH, buffer_plan, gradient_buffers, symbol_axes
 from nnspec.codegen.emit import EmitPlan, EmitPort, EmitStep, attr_literals, port_for, steps_for
 from nnspec.codegen.names import Namer, comment, literal
 from nnspec.codegen.update import (
@@ -72,6 +72,8 @@ class EmitBackStep:
     helpers: tuple[str, ...] = ()  # module helpers the macro calls (`OpDef.vjp_helpers`)
     buffers: tuple[str, ...] = ()  # per input: the param (literal, shape) whose gradient
     # buffer the VJP writes that input's gradient into (`OpDef.vjp_buffered`), or ''
+    steps: tuple[str, ...] = ()  # per input: else the step buffer (``_tw[k]``) it writes
+    # that gradient into (`OpDef.vjp_buffered` too), or ''
 
 
 FRESH_VJPS = frozenset(name for name, op in REGISTRY.items() if op.vjp_fresh)
@@ -115,6 +117,20 @@ class TrainPlan:
     stopping_defaults: tuple[tuple[str, str], ...]  # the interpreter's defaults, as literals
     noise: bool = False  # some op draws training noise (dropout): the hot path takes a step
     gradient_buffers: bool = False  # some gradient lands in a planned buffer
+    step_buffers: tuple[StepBuffer, ...] = ()  # `_train_workspace`'s buffers, in order
+    step_key: str = ""  # arguments of ``_train_workspace``: the feeds' symbolic sizes
+    step_symbols: tuple[str, ...] = ()  # literals of the symbols those sizes are, in order
+
+
+@dataclass(frozen=True)
+class StepBuffer:
+    """One buffer of the training step's workspace: dtype and shape literals (a symbolic
+    dim is its name's literal, looked up among ``_train_workspace``'s sizes), and what
+    it holds (a comment)."""
+
+    dtype: str
+    shape: str
+    holds: str
 
 
 def loss_node(graph: Graph) -> str:
@@ -150,11 +166,19 @@ def train_plan(graph: Graph, plan: EmitPlan) -> TrainPlan:
         for kind, found in (("product", planned.product), ("summed", planned.summed))
         for key, name in found.items()
     }
+    keep = set(reverse.read) | {loss}
+    sizes = symbol_axes([(idents[name], types[name]) for name in _feed_names(graph, nodes)])
+    stepped = StepPlan(tuple(sizes))
+    ws = {}
+    for node_id in step_workspace(nodes, keep, {loss}):
+        slot = stepped.add(types[node_id], comment(node_id))
+        if slot:
+            ws[node_id] = slot
     backward = [
-        _back_step(step.node, types, idents, grads, flows, names, temps, owned, places)
+        _back_step(step.node, types, idents, grads, flows, names, temps, owned, places, stepped)
         for step in reverse.steps
     ]
-    forward = steps_for(nodes, idents, keep=set(reverse.read) | {loss})
+    forward = steps_for(nodes, idents, keep=keep, workspace=ws)
     _share_loss_work(nodes, forward, backward, idents, names)
     noise = _draw_noise(graph, nodes, forward, backward, idents, names)
     features, target = training_roles(graph, _feed_names(graph, nodes))
@@ -194,6 +218,9 @@ def train_plan(graph: Graph, plan: EmitPlan) -> TrainPlan:
         stopping_defaults=_early_stopping({}) or (),
         noise=noise,
         gradient_buffers=bool(places),
+        step_buffers=tuple(stepped.buffers),
+        step_key=", ".join(f"{ident}.shape[{axis}]" for ident, axis in sizes.values()),
+        step_symbols=tuple(literal(d) for d in sizes),
     )
 
 
@@ -240,6 +267,7 @@ def _back_step(
     temps: list[str],
     owned: set[str],
     places: Mapping[tuple[str, int], tuple[str, str]],
+    stepped: StepPlan,
 ) -> EmitBackStep:
     """One node's VJP; `places` (`nnspec.buffers.gradient_buffers`: (node, input) ->
     ("product" or "summed", the param's literal and shape as text)) says which inputs'
@@ -253,6 +281,7 @@ def _back_step(
     shapes = _grad_shapes(node, types)
     gs: list[str] = []
     adds: list[Add] = []
+    steps = [""] * len(node.inputs)
     for k, x in enumerate(node.inputs):
         if x not in flows:
             gs.append("")
@@ -266,6 +295,9 @@ def _back_step(
             gs.append(grads[x])
             if node.op in FRESH_VJPS:
                 owned.add(grads[x])
+            if len(op.vjp_buffered) > k and not place(k, "product"):
+                # the product makes this cotangent alone: a step buffer of the value's type
+                steps[k] = stepped.add(types[x], f"d {comment(x)}")
             continue
         while len(temps) <= k:
             temps.append(names("grad"))
@@ -288,8 +320,65 @@ def _back_step(
         into=into,
         helpers=op.vjp_helpers,
         buffers=tuple(place(k, "product") for k in range(len(node.inputs))),
+        steps=tuple(steps) if any(steps) else (),
         comment=f"d {comment(node.id)} = {node.op}({', '.join(comment(x) for x in node.inputs)})",
     )
+
+
+class StepPlan:
+    """The training step's workspace, planned as the steps are: one buffer per value
+    written into it, so no two values of one step share memory (``_tw[k]``)."""
+
+    def __init__(self, symbols: tuple[str, ...]) -> None:
+        self.symbols = symbols  # the feeds' symbolic dims: ``_train_workspace``'s key
+        self.buffers: list[StepBuffer] = []
+
+    def add(self, t: TensorType, holds: str) -> str:
+        """``_tw[k]`` for a new buffer of type `t`; '' when the feeds' sizes do not fix
+        its shape (the value then keeps allocating)."""
+        if not all(isinstance(d, int) or d in self.symbols for d in t.shape):
+            return ""
+        dims = [literal(d) if isinstance(d, str) else repr(d) for d in t.shape]
+        shape = "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+        self.buffers.append(StepBuffer(literal(t.dtype), shape, holds))
+        return f"_tw[{len(self.buffers) - 1}]"
+
+
+def step_workspace(nodes: Sequence[Node], keep: set[str], leaves: set[str]) -> list[str]:
+    """The products (`OpDef.reuse_buffer`) of a training step's forward pass that may
+    write into the step's workspace, in node order.
+
+    The facts are the predict workspace's (`nnspec.buffers`): the in-place plan of
+    `nodes` with `keep` (what the reverse pass reads, the loss) surviving, and each
+    product's memory, with every value written over it in place, owned (a fresh array
+    of a known shape no view of which exists). One thing differs: a value the reverse
+    pass reads may live there too, as it is read within the step; only `leaves` (what
+    the step hands its caller: the loss) may not.
+    """
+    into = buffer_plan(nodes, keep).into
+    readers: dict[str, list[Node]] = {}
+    for node in nodes:
+        for name in node.inputs:
+            readers.setdefault(name, []).append(node)
+    owned = {
+        n.id
+        for n in nodes
+        if n.op in FRESH
+        and n.type.rank >= 1
+        and None not in n.type.shape
+        and all(r.op in FRESH for r in readers.get(n.id, ()))
+    }
+    root: dict[str, str] = {}
+    sharing: dict[str, list[str]] = {}
+    for node in nodes:
+        root[node.id] = root[into[node.id]] if node.id in into else node.id
+        sharing.setdefault(root[node.id], []).append(node.id)
+    return [
+        n.id
+        for n in nodes
+        if REGISTRY[n.op].reuse_buffer
+        and all(v in owned and v not in leaves for v in sharing[n.id])
+    ]
 
 
 def _share_loss_work(

@@ -324,7 +324,12 @@ OPS = (
         "relu",
         "y = max(0, x)",
         lambda x: np.maximum(x, 0.0),
-        lambda dy, x, *, out: (dy * (x > 0),),
+        # the output's mask: (y > 0) == (x > 0) for every x (-0.0, NaN and inf too), so
+        # the gradient is unchanged, and the reverse pass does not keep the input, which
+        # lets relu run in place on its input's buffer while training
+        lambda dy, x, *, out: (dy * (out > 0),),
+        vjp_reads="shapes",
+        vjp_reads_out=True,
         nondiff="relu'(0) = 0",
         write_into=lambda x, out: np.maximum(x, 0.0, out=out),
         ufunc_zero=np.maximum,
