@@ -24,7 +24,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from nnspec.autodiff import NOISE_STREAM, gradient_plan, noise_sources, training_roles
-from nnspec.buffers import FRESH, buffer_plan, gradient_buffers, symbol_axes
+from nnspec.buffers import buffer_plan, gradient_buffers, symbol_axes
 from nnspec.codegen.emit import EmitPlan, EmitPort, EmitStep, attr_literals, port_for, steps_for
 from nnspec.codegen.names import Namer, comment, literal
 from nnspec.codegen.update import (
@@ -170,7 +170,7 @@ def train_plan(graph: Graph, plan: EmitPlan) -> TrainPlan:
     sizes = symbol_axes([(idents[name], types[name]) for name in _feed_names(graph, nodes)])
     stepped = StepPlan(tuple(sizes))
     ws = {}
-    for node_id in step_workspace(nodes, keep, {loss}):
+    for node_id in step_workspace(nodes, keep):
         slot = stepped.add(types[node_id], comment(node_id))
         if slot:
             ws[node_id] = slot
@@ -344,41 +344,14 @@ class StepPlan:
         return f"_tw[{len(self.buffers) - 1}]"
 
 
-def step_workspace(nodes: Sequence[Node], keep: set[str], leaves: set[str]) -> list[str]:
+def step_workspace(nodes: Sequence[Node], keep: set[str]) -> list[str]:
     """The products (`OpDef.reuse_buffer`) of a training step's forward pass that may
-    write into the step's workspace, in node order.
-
-    The facts are the predict workspace's (`nnspec.buffers`): the in-place plan of
-    `nodes` with `keep` (what the reverse pass reads, the loss) surviving, and each
-    product's memory, with every value written over it in place, owned (a fresh array
-    of a known shape no view of which exists). One thing differs: a value the reverse
-    pass reads may live there too, as it is read within the step; only `leaves` (what
-    the step hands its caller: the loss) may not.
-    """
-    into = buffer_plan(nodes, keep).into
-    readers: dict[str, list[Node]] = {}
-    for node in nodes:
-        for name in node.inputs:
-            readers.setdefault(name, []).append(node)
-    owned = {
-        n.id
-        for n in nodes
-        if n.op in FRESH
-        and n.type.rank >= 1
-        and None not in n.type.shape
-        and all(r.op in FRESH for r in readers.get(n.id, ()))
-    }
-    root: dict[str, str] = {}
-    sharing: dict[str, list[str]] = {}
-    for node in nodes:
-        root[node.id] = root[into[node.id]] if node.id in into else node.id
-        sharing.setdefault(root[node.id], []).append(node.id)
-    return [
-        n.id
-        for n in nodes
-        if REGISTRY[n.op].reuse_buffer
-        and all(v in owned and v not in leaves for v in sharing[n.id])
-    ]
+    write into the step's workspace, in node order: those of the interpreter's step
+    plan (`nnspec.buffers.buffer_plan` with ``step=True``, `keep` what the reverse
+    pass reads and the loss), whose memory, with every value written over it in
+    place, is owned. The loss, a scalar, never is."""
+    plan = buffer_plan(nodes, keep, step=True)
+    return [n.id for n in nodes if n.id in plan.workspace and REGISTRY[n.op].reuse_buffer]
 
 
 def _share_loss_work(
