@@ -7,7 +7,6 @@ scratch buffers made on the first step."""
 from __future__ import annotations
 
 import threading
-import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
@@ -80,16 +79,6 @@ def _steppers(doc: dict) -> dict[str, tuple[Callable[[dict], Any], Callable[[], 
     }
 
 
-def _peak(call: Callable[[], Any]) -> int:
-    """Peak bytes traced (NumPy's allocations included) during `call`, above the start."""
-    tracemalloc.start()
-    try:
-        call()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 def test_the_plan_gives_each_dense_param_a_buffer_written_by_its_own_step() -> None:
     graph = nnspec.load(_document({"name": "sgd"}))
     params = [p.name for p in graph.params]
@@ -159,7 +148,9 @@ def test_params_an_add_hands_one_array_get_no_buffer_and_stay_correct() -> None:
 
 @pytest.mark.parametrize("engine", ["interpreter", "compiled"])
 @pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=lambda o: "-".join(map(str, o.values())))
-def test_a_warm_step_allocates_no_gradient_sized_arrays(engine: str, optimizer: dict) -> None:
+def test_a_warm_step_allocates_no_gradient_sized_arrays(
+    engine: str, optimizer: dict, peak_bytes: Any
+) -> None:
     step, _ = _steppers(_document(optimizer, {"l1": 0.01, "l2": 0.01}))[engine]
     feed = _batch()
     step(feed)  # the first step makes the buffers
@@ -167,7 +158,7 @@ def test_a_warm_step_allocates_no_gradient_sized_arrays(engine: str, optimizer: 
     gradient = WIDE * WIDE * 4  # bytes of one weight matrix's gradient
     # A fresh gradient (or lr * g, or a penalty term) would be one such array at least.
     # (L1/L2's penalty *value* still reads |w| and w*w as new arrays: below that size.)
-    peak = _peak(lambda: step(feed))
+    peak = peak_bytes(lambda: step(feed))
     assert peak < gradient, (engine, peak)
 
 

@@ -11,7 +11,6 @@ mask) on the values where a mask could differ: signed zeros, NaN, infinities.
 from __future__ import annotations
 
 import threading
-import tracemalloc
 from typing import Any
 
 import numpy as np
@@ -66,22 +65,13 @@ def _engines(doc: dict) -> tuple[Model, TrainStep, Any]:
     return model, step, module
 
 
-def _peak(call: Any) -> int:
-    tracemalloc.start()
-    try:
-        call()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
     a, b = np.asarray(a), np.asarray(b)
     return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
 
 
 @pytest.mark.parametrize("rows", [128, 512])
-def test_a_warm_step_allocates_less_than_one_activation(rows: int) -> None:
+def test_a_warm_step_allocates_less_than_one_activation(rows: int, peak_bytes: Any) -> None:
     """Before the workspace a step allocated every product and ReLU output afresh (each
     rows x HIDDEN floats, several of them); now only small arrays and the bool ReLU
     masks (a quarter of one activation each) are new."""
@@ -90,7 +80,7 @@ def test_a_warm_step_allocates_less_than_one_activation(rows: int) -> None:
     for _ in range(2):  # the first step makes the buffers
         module.train_step(feed, state, threads=1)
     activation = rows * HIDDEN * 4
-    peak = _peak(lambda: module.train_step(feed, state, threads=1))
+    peak = peak_bytes(lambda: module.train_step(feed, state, threads=1))
     assert peak < activation, (rows, peak, activation)
 
 
