@@ -52,7 +52,7 @@ class Params(MutableMapping):
         # C order, as a compiled module's params: another layout rounds differently
         array = np.array(array, dtype=current.dtype, copy=True, order="C")
         self._values[name] = array
-        self._model._env[self._model.layout.slots[name]] = array
+        self._model.place(name, array)
 
     def __delitem__(self, name: str) -> None:
         raise TypeError("params cannot be removed; assign a new value instead")
@@ -92,7 +92,7 @@ class Model:
         self._env: list[Any] = [None] * self.layout.size
         values = initial_values(graph, seed)
         for name, value in values.items():
-            self._env[self.layout.slots[name]] = value
+            self.place(name, value)
         self.params = Params(self, values)
         for name, value in (params or {}).items():
             self.params[name] = value
@@ -106,6 +106,14 @@ class Model:
         """Param elements: multiply-adds per example, roughly, for `threads.choose`."""
         self.borrowed = borrowed_values(graph)
         """Values that may share memory with an input or a param: `run` copies them."""
+
+    def place(self, name: str, value: np.ndarray) -> None:
+        """Put param `name`'s array in the environment: its slot and the slots of its
+        rank-matched views (`plan.rank_matched`), which then share its memory."""
+        self._env[self.layout.slots[name]] = value
+        for (param, shape), slot in self.layout.views.items():
+            if param == name:
+                self._env[slot] = value[(None,) * (len(shape) - value.ndim)]  # always a view
 
     @classmethod
     def load(cls, source: str | os.PathLike | Mapping[str, Any], **kwargs: Any) -> Model:
