@@ -124,6 +124,7 @@ class EmitPlan:
     options: tuple[str, ...] = ()  # the `nnspec compile` flags, recorded in the header
     workspace: list[Buffer] = field(default_factory=list)  # predict's reused buffers
     workspace_key: str = ""  # arguments of ``_workspace``: the inputs' symbolic sizes
+    workspace_tuple: str = "()"  # the same sizes as a tuple literal: ``_workspace``'s key
     rows: str = "1"  # predict's rows of work: axis 0 of its first input (as `Model.work`)
     work_per_row: int = 0  # param elements, `Model.weights`: the thread choice's work
     views: list[View] = field(default_factory=list)  # rank-matched views of params
@@ -241,6 +242,10 @@ def workspace_for(
     return chosen, buffers
 
 
+def _tuple_literal(items: Sequence[str]) -> str:
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+
+
 def _listing(names: Sequence[str]) -> str:
     return ", ".join(comment(name) for name in names)
 
@@ -349,6 +354,7 @@ def plan(
         dtypes=sorted({t.dtype for _, t in used_inputs}),
         workspace=buffers,
         workspace_key=", ".join(sizes.values()) if buffers else "",
+        workspace_tuple=_tuple_literal(list(sizes.values()) if buffers else []),
         rows=next((f"{ident}.shape[0]" for ident, t in used_inputs if t.rank), "1"),
         work_per_row=sum(p.type.size() or 0 for p in graph.params),
         views=views,
