@@ -273,10 +273,9 @@ def rank_matched(
             t = params.get(name)
             if t is None or not 1 <= t.rank < node.type.rank:
                 continue
-            if not all(isinstance(d, int) for d in t.shape):
-                continue
-            shape = (1,) * (node.type.rank - t.rank) + tuple(int(d) for d in t.shape)
-            found[(node.id, k)] = (name, shape)
+            dims = tuple(d for d in t.shape if isinstance(d, int))
+            if len(dims) == t.rank:
+                found[(node.id, k)] = (name, (1,) * (node.type.rank - t.rank) + dims)
     return found
 
 
