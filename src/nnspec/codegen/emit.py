@@ -11,7 +11,10 @@ buffer plan (`nnspec.buffers`, which the interpreter follows too) says: an
 elementwise op writes into (``out=``) a dead temporary — the same ufunc loop, just
 another buffer; chained, that fuses a dense layer's bias add and activation — and a
 matrix product whose result never leaves `predict` writes into a workspace buffer
-kept per thread and input sizes (``np.matmul(..., out=)``: the same BLAS call).
+kept per thread and input sizes (``np.matmul(..., out=)``: the same BLAS call). A
+param a broadcasting binary ufunc reads at a lower rank than its result (a bias) is
+read through a view with leading 1s made once at import (`plan.rank_matched`, the
+interpreter's rule): NumPy's same-rank loop, the same sums.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from nnspec.codegen.names import (
     sha256_hex,
     value_literal,
 )
+from nnspec.interpreter.plan import rank_matched
 from nnspec.ir import Graph, Node, TensorType
 from nnspec.ops import REGISTRY
 
@@ -83,6 +87,16 @@ class EmitStep:
     zero: str = ""  # `OpDef.ufunc_zero`: the module's 0-d zero of the output dtype (`zeros`)
 
 
+@dataclass(frozen=True)
+class View:
+    """A module constant ``ident = source[None, ...]``: param `source` with `lead`
+    leading 1s (`plan.rank_matched`), sharing its memory."""
+
+    ident: str
+    source: str
+    lead: int
+
+
 @dataclass
 class EmitPlan:
     """Everything `render` needs; built by `plan`."""
@@ -110,8 +124,10 @@ class EmitPlan:
     options: tuple[str, ...] = ()  # the `nnspec compile` flags, recorded in the header
     workspace: list[Buffer] = field(default_factory=list)  # predict's reused buffers
     workspace_key: str = ""  # arguments of ``_workspace``: the inputs' symbolic sizes
+    workspace_tuple: str = "()"  # the same sizes as a tuple literal: ``_workspace``'s key
     rows: str = "1"  # predict's rows of work: axis 0 of its first input (as `Model.work`)
     work_per_row: int = 0  # param elements, `Model.weights`: the thread choice's work
+    views: list[View] = field(default_factory=list)  # rank-matched views of params
 
 
 def encode(array: np.ndarray) -> tuple[str, ...]:
@@ -151,10 +167,12 @@ def steps_for(
     *,
     keep: set[str],
     workspace: Mapping[str, str] | None = None,
+    views: Mapping[tuple[str, int], str] | None = None,
 ) -> list[EmitStep]:
     """Render steps for `nodes`, writing results where `nnspec.buffers` says: over a dead
     input, or (nodes in `workspace`: node id -> buffer expression) into a buffer reused
-    across calls. Values in `keep` (outputs, values needed later) are never reused."""
+    across calls. Values in `keep` (outputs, values needed later) are never reused.
+    `views`: (node id, input index) -> the rank-matched view that input reads."""
     buffers = buffer_plan(nodes, keep)
     members: dict[str, list[str]] = {}  # composite id -> the ops it became, in order
     for node in nodes:
@@ -176,7 +194,10 @@ def steps_for(
                 op=op.macro,
                 family=op.family,
                 out=idents[node.id],
-                xs=tuple(idents[name] for name in node.inputs),
+                xs=tuple(
+                    (views or {}).get((node.id, k), idents[name])
+                    for k, name in enumerate(node.inputs)
+                ),
                 attrs=attr_literals(node),
                 values={k: _plain(v) for k, v in node.attr.items()},
                 into=into,
@@ -219,6 +240,10 @@ def workspace_for(
         ]
         buffers.append(Buffer(dtype, "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"))
     return chosen, buffers
+
+
+def _tuple_literal(items: Sequence[str]) -> str:
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
 
 
 def _listing(names: Sequence[str]) -> str:
@@ -292,7 +317,14 @@ def plan(
     sizes = symbol_sizes(used_inputs)
     keep = set(graph.outputs)
     workspace, buffers = workspace_for(nodes, keep, sizes)
-    steps = steps_for(nodes, idents, keep=keep, workspace=workspace)
+    matched = rank_matched(nodes, {p.name: p.type for p in graph.params if p.name in idents})
+    views: list[View] = []
+    made: dict[tuple[str, tuple[int, ...]], str] = {}
+    for name, shape in sorted(set(matched.values())):
+        made[(name, shape)] = ident = names(f"{name}_row", upper=True)
+        views.append(View(ident, idents[name], len(shape) - len(types[name].shape)))
+    viewed = {at: made[view] for at, view in matched.items()}
+    steps = steps_for(nodes, idents, keep=keep, workspace=workspace, views=viewed)
     # An input, a constant or a view of one (or of another output) is returned as a
     # copy: every returned array is fresh.
     shared = borrowed_values(graph, folded)
@@ -322,8 +354,10 @@ def plan(
         dtypes=sorted({t.dtype for _, t in used_inputs}),
         workspace=buffers,
         workspace_key=", ".join(sizes.values()) if buffers else "",
+        workspace_tuple=_tuple_literal(list(sizes.values()) if buffers else []),
         rows=next((f"{ident}.shape[0]" for ident, t in used_inputs if t.rank), "1"),
         work_per_row=sum(p.type.size() or 0 for p in graph.params),
+        views=views,
     )
 
 

@@ -20,7 +20,7 @@ from nnspec.interpreter.init import initial_values
 from nnspec.interpreter.inputs import prepare
 from nnspec.interpreter.plan import Layout, RunPlan
 from nnspec.interpreter.regularize import Penalty
-from nnspec.interpreter.threads import Limited, check, choose
+from nnspec.interpreter.threads import SMALL_WORK, Limited, check, choose
 from nnspec.ir import Graph
 from nnspec.overview.table import summary_text
 from nnspec.typecheck import ensure_typed
@@ -52,7 +52,7 @@ class Params(MutableMapping):
         # C order, as a compiled module's params: another layout rounds differently
         array = np.array(array, dtype=current.dtype, copy=True, order="C")
         self._values[name] = array
-        self._model._env[self._model.layout.slots[name]] = array
+        self._model.place(name, array)
 
     def __delitem__(self, name: str) -> None:
         raise TypeError("params cannot be removed; assign a new value instead")
@@ -92,7 +92,7 @@ class Model:
         self._env: list[Any] = [None] * self.layout.size
         values = initial_values(graph, seed)
         for name, value in values.items():
-            self._env[self.layout.slots[name]] = value
+            self.place(name, value)
         self.params = Params(self, values)
         for name, value in (params or {}).items():
             self.params[name] = value
@@ -106,6 +106,15 @@ class Model:
         """Param elements: multiply-adds per example, roughly, for `threads.choose`."""
         self.borrowed = borrowed_values(graph)
         """Values that may share memory with an input or a param: `run` copies them."""
+        self._direct = self._direct_predict()
+
+    def place(self, name: str, value: np.ndarray) -> None:
+        """Put param `name`'s array in the environment: its slot and the slots of its
+        rank-matched views (`plan.rank_matched`), which then share its memory."""
+        self._env[self.layout.slots[name]] = value
+        for (param, shape), slot in self.layout.views.items():
+            if param == name:
+                self._env[slot] = value[(None,) * (len(shape) - value.ndim)]  # always a view
 
     @classmethod
     def load(cls, source: str | os.PathLike | Mapping[str, Any], **kwargs: Any) -> Model:
@@ -237,11 +246,58 @@ class Model:
         rows = first.shape[0] if getattr(first, "ndim", 0) else 1
         return rows * self.weights
 
+    def _direct_predict(self) -> tuple[Any, ...] | None:
+        """What `predict`'s direct path needs, or None when it has none: one input, the
+        forward plan reading exactly it, one output that is no borrowed value.
+
+        (slot, dtype, rank, fixed dims as (axis, size), pairs of axes sharing a symbol,
+        output slot): an input passing these is what `inputs.exact_check` accepts."""
+        plan = self.forward_plan
+        if len(self.graph.inputs) != 1 or len(plan.outputs) != 1:
+            return None
+        (feed,) = self.graph.inputs
+        if plan.feeds != (feed,) or plan.training or plan.outputs[0] in self.borrowed:
+            return None
+        shape = feed.type.shape
+        first: dict[str, int] = {}
+        same = []
+        for axis, d in enumerate(shape):
+            if isinstance(d, str):
+                if d in first:
+                    same.append((first[d], axis))
+                first.setdefault(d, axis)
+        fixed = tuple((axis, d) for axis, d in enumerate(shape) if isinstance(d, int))
+        slot = self.layout.slots[feed.name]
+        dtype, rank = np.dtype(feed.type.dtype), feed.type.rank
+        return slot, dtype, rank, fixed, tuple(same), plan.out_slots[0]
+
     def predict(self, x: Any, *, threads: int | None = None) -> np.ndarray | dict[str, np.ndarray]:
         """The output for the single graph input `x` (a dict when there are several outputs).
 
         `threads` overrides ``self.threads`` for this call.
         """
+        direct = self._direct
+        # The direct path: what `run` does for an exact input and small work on "auto"
+        # (`inputs.exact_check`, `threads.choose`), without its frames and dicts.
+        if (
+            direct is not None
+            and threads is None
+            and self.threads is None
+            and type(x) is np.ndarray
+            and x.dtype is direct[1]
+            and x.ndim == direct[2]
+        ):
+            slot, _, rank, fixed, same, out = direct
+            shape = x.shape
+            exact = (shape[0] if rank else 1) * self.weights < SMALL_WORK
+            for axis, size in fixed:  # loops, not all(): a generator is a frame per call
+                exact = exact and shape[axis] == size
+            for a, b in same:
+                exact = exact and shape[a] == shape[b]
+            if exact:
+                env = self._env.copy()
+                env[slot] = x
+                return self.forward_plan.run(env)[out]
         if len(self.graph.inputs) != 1:
             names = ", ".join(i.name for i in self.graph.inputs)
             raise ValueError(

@@ -116,14 +116,29 @@ def softmax(x: np.ndarray, *, axis: int = -1) -> np.ndarray:
     """e^x / Σ e^x, shifted by the max so exp never overflows; one buffer for all steps.
 
     The reductions are the ufuncs' own (what ``x.max()`` and ``x.sum()`` call, minus a
-    Python frame each: a batch-1 call is mostly per-call overhead)."""
+    Python frame each: a batch-1 call is mostly per-call overhead). One row (a
+    ``(1, N)`` x along its last axis) reduces the row ``x[0]`` to a scalar instead:
+    no keepdims bookkeeping, 0.4-0.5 µs less (measured), and bitwise the same — the
+    row reduction is the very inner loop the keepdims one runs once the length-1 axis
+    is dropped (same N elements, same stride, so the same pairwise order and the same
+    NaN and signed zero), and each element then meets the same value."""
+    if x.ndim == 2 and x.shape[0] == 1 and (axis == -1 or axis == 1):
+        e = x - np.maximum.reduce(x[0])
+        np.exp(e, out=e)
+        return np.divide(e, np.add.reduce(e[0]), out=e)
     e = x - np.maximum.reduce(x, axis=axis, keepdims=True)
     np.exp(e, out=e)
     return np.divide(e, np.add.reduce(e, axis=axis, keepdims=True), out=e)
 
 
 def log_softmax(x: np.ndarray, *, axis: int = -1) -> np.ndarray:
-    """x − log Σ e^x through the shifted log-sum-exp; the result reuses the shift's buffer."""
+    """x − log Σ e^x through the shifted log-sum-exp; the result reuses the shift's buffer.
+
+    One row reduces to scalars, as `softmax` (bitwise the same, for the same reason)."""
+    if x.ndim == 2 and x.shape[0] == 1 and (axis == -1 or axis == 1):
+        shifted = x - np.maximum.reduce(x[0])
+        lse = np.log(np.add.reduce(np.exp(shifted[0])))
+        return np.subtract(shifted, lse, out=shifted)
     shifted = x - np.maximum.reduce(x, axis=axis, keepdims=True)
     lse = np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
     return np.subtract(shifted, lse, out=shifted)

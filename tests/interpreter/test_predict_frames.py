@@ -1,0 +1,97 @@
+"""A warm batch-1 `Model.predict` of a 3-layer MLP: its Python calls, counted (never timed).
+
+`Model.predict`'s direct path (one exact input, small work on "auto") runs the plan
+function with no `run` / `environment` / input-check / thread-choice frames; the biases
+are read as rank-matched views and softmax of one row reduces to scalars. Counted with
+``sys.setprofile``: Python frames entered and C functions / methods called (NumPy's
+ufuncs themselves, one per step, are no profiled calls). The bounds are today's counts;
+a frame or a method call more per predict fails the test.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+import pytest
+
+import nnspec
+from nnspec.interpreter import Model
+
+
+def mlp(dtype: str = "float32") -> nnspec.Graph:
+    return nnspec.load(
+        {
+            "nnspec": "1",
+            "dtype": dtype,
+            "inputs": {"x": {"shape": ["batch", 6]}},
+            "nodes": [
+                {"id": "h1", "op": "dense", "units": 5, "activation": "relu"},
+                {"id": "h2", "op": "dense", "units": 4, "activation": "relu"},
+                {"id": "out", "op": "dense", "units": 3, "activation": "softmax"},
+            ],
+        }
+    )
+
+
+def profiled(call: Any, *args: Any) -> tuple[list[str], list[str]]:
+    """(Python functions entered, C functions called) by one warm ``call(*args)``."""
+    call(*args)  # warm: plans, workspaces
+    frames: list[str] = []
+    builtins: list[str] = []
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        if event == "call":
+            frames.append(frame.f_code.co_name)
+        elif event == "c_call" and arg is not sys.setprofile:
+            builtins.append(getattr(arg, "__qualname__", repr(arg)))
+
+    sys.setprofile(profile)
+    try:
+        call(*args)
+    finally:
+        sys.setprofile(None)
+    return frames, builtins
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_batch_1_predict_is_five_frames_and_four_method_calls(dtype: str) -> None:
+    model = Model(mlp(dtype))
+    x = np.zeros((1, 6), dtype)
+    frames, builtins = profiled(model.predict, x)
+    # predict, the plan's wrapper and its function, the workspace lookup, softmax
+    assert frames == ["predict", "run", "run", "__call__", "softmax"], frames
+    # the environment's copy, the workspace's dict lookup, softmax's two row reductions
+    assert len(builtins) <= 4, builtins
+
+
+def test_the_direct_path_is_what_run_returns() -> None:
+    model = Model(mlp("float64"))
+    x = np.linspace(-3, 3, 12).reshape(2, 6)
+    assert model.predict(x).tobytes() == model.run({"x": x})["out"].tobytes()
+    # inputs the direct path does not take go the checked way, with its errors
+    assert model.predict(x.tolist()).tobytes() == model.predict(x).tobytes()
+    assert model.predict(x, threads=1).tobytes() == model.predict(x).tobytes()
+    with pytest.raises(ValueError, match="expected shape"):
+        model.predict(np.zeros((2, 5)))
+    with pytest.raises(ValueError, match="expected shape"):
+        model.predict(np.zeros((2, 6, 1)))
+
+
+def test_a_deeper_batch_1_predict_enters_no_more_frames() -> None:
+    x = np.zeros((1, 6), np.float32)
+    counts = []
+    for depth in (1, 5):
+        layers = [{"op": "dense", "units": 6, "activation": "relu"} for _ in range(depth)]
+        graph = nnspec.load(
+            {
+                "nnspec": "1",
+                "inputs": {"x": {"shape": ["batch", 6]}},
+                "nodes": [*layers, {"op": "dense", "units": 3, "activation": "softmax"}],
+            }
+        )
+        model = Model(graph)
+        frames, builtins = profiled(model.predict, x)
+        counts.append((len(frames), len(builtins)))
+    assert counts[0] == counts[1], counts
