@@ -1,11 +1,15 @@
-"""A warm batch-1 `Model.predict` of a 3-layer MLP: its Python calls, counted (never timed).
+"""A warm batch-1 predict of a 3-layer MLP in both engines: its Python calls, counted
+(never timed).
 
 `Model.predict`'s direct path (one exact input, small work on "auto") runs the plan
-function with no `run` / `environment` / input-check / thread-choice frames; the biases
-are read as rank-matched views and softmax of one row reduces to scalars. Counted with
-``sys.setprofile``: Python frames entered and C functions / methods called (NumPy's
-ufuncs themselves, one per step, are no profiled calls). The bounds are today's counts;
-a frame or a method call more per predict fails the test.
+function with no `run` / `environment` / input-check / thread-choice frames; a compiled
+module's predict on "auto" and small work calls ``_predict`` directly (no
+``_thread_count`` frame), and ``_predict`` looks its workspace up inline
+(``_workspace`` only on a miss). In both the biases are read as rank-matched views and
+softmax of one row reduces to scalars. Counted with ``sys.setprofile``: Python frames
+entered and C functions / methods called (NumPy's ufuncs themselves, one per step,
+are no profiled calls). The bounds are today's counts; a frame or a method call more
+per predict fails the test.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import numpy as np
 import pytest
 
 import nnspec
+from nnspec.codegen import load_source
 from nnspec.interpreter import Model
 
 
@@ -95,3 +100,24 @@ def test_a_deeper_batch_1_predict_enters_no_more_frames() -> None:
         frames, builtins = profiled(model.predict, x)
         counts.append((len(frames), len(builtins)))
     assert counts[0] == counts[1], counts
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_compiled_batch_1_predict_is_three_frames_and_three_method_calls(dtype: str) -> None:
+    graph = mlp(dtype)
+    module = load_source(nnspec.compile(graph, self_test=False), f"frames_{dtype}")
+    x = np.zeros((1, 6), dtype)
+    frames, builtins = profiled(module.predict, x)
+    assert frames == ["predict", "_predict", "_softmax"], frames
+    # the workspace's dict lookup, softmax's two row reductions
+    assert len(builtins) <= 3, builtins
+
+
+def test_a_compiled_workspace_miss_still_makes_the_buffers() -> None:
+    module = load_source(nnspec.compile(mlp("float32"), self_test=False), "frames_miss")
+    for rows in (1, 3, 1, 9):  # new sizes miss, known ones hit
+        x = np.linspace(-1, 1, 6 * rows, dtype=np.float32).reshape(rows, 6)
+        first, again = module.predict(x), module.predict(x)
+        assert first.shape == (rows, 3)
+        assert first.tobytes() == again.tobytes()
+        assert first is not again  # every call returns a fresh array
