@@ -5,7 +5,7 @@
   infinities, subnormals and huge values, of lengths around NumPy's pairwise-sum block
   sizes, gives the bytes the keepdims formula gives, in float32 and float64, and the
   same bytes as that row inside a batch;
-- a param read at its reader's rank (`plan.rank_matched`: a (1, N) view of an (N,) bias)
+- a param read at its reader's rank (`buffers.rank_matched`: a (1, N) view of an (N,) bias)
   adds exactly what broadcasting the (N,) bias adds, at batch 1 and at batch N, and
   follows the param when it is updated in place or replaced.
 """
@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 import nnspec
+from nnspec.buffers import rank_matched
 from nnspec.codegen import load_source
 from nnspec.interpreter import Model
-from nnspec.interpreter.plan import rank_matched
 from nnspec.ops.reduce import log_softmax, softmax
 
 DTYPES = ["float32", "float64"]

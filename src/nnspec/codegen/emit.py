@@ -13,7 +13,7 @@ another buffer; chained, that fuses a dense layer's bias add and activation — 
 matrix product whose result never leaves `predict` writes into a workspace buffer
 kept per thread and input sizes (``np.matmul(..., out=)``: the same BLAS call). A
 param a broadcasting binary ufunc reads at a lower rank than its result (a bias) is
-read through a view with leading 1s made once at import (`plan.rank_matched`, the
+read through a view with leading 1s made once at import (`buffers.rank_matched`, the
 interpreter's rule): NumPy's same-rank loop, the same sums.
 """
 
@@ -29,7 +29,7 @@ import numpy as np
 
 from nnspec import __version__
 from nnspec.autodiff import borrowed_values, needed_nodes
-from nnspec.buffers import buffer_plan, symbol_axes, workspace
+from nnspec.buffers import buffer_plan, rank_matched, symbol_axes, workspace
 from nnspec.codegen.names import (
     Namer,
     comment,
@@ -38,7 +38,6 @@ from nnspec.codegen.names import (
     sha256_hex,
     value_literal,
 )
-from nnspec.interpreter.plan import rank_matched
 from nnspec.ir import Graph, Node, TensorType
 from nnspec.ops import REGISTRY
 
@@ -90,7 +89,7 @@ class EmitStep:
 @dataclass(frozen=True)
 class View:
     """A module constant ``ident = source[None, ...]``: param `source` with `lead`
-    leading 1s (`plan.rank_matched`), sharing its memory."""
+    leading 1s (`buffers.rank_matched`), sharing its memory."""
 
     ident: str
     source: str

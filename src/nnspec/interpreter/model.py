@@ -110,7 +110,7 @@ class Model:
 
     def place(self, name: str, value: np.ndarray) -> None:
         """Put param `name`'s array in the environment: its slot and the slots of its
-        rank-matched views (`plan.rank_matched`), which then share its memory."""
+        rank-matched views (`buffers.rank_matched`), which then share its memory."""
         self._env[self.layout.slots[name]] = value
         for (param, shape), slot in self.layout.views.items():
             if param == name:

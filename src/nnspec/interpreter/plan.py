@@ -45,7 +45,7 @@ from nnspec.autodiff import (
     noise_generator,
     noise_sources,
 )
-from nnspec.buffers import buffer_plan, gradient_buffers, symbol_axes, workspace
+from nnspec.buffers import buffer_plan, gradient_buffers, rank_matched, symbol_axes, workspace
 from nnspec.interpreter import kernels
 from nnspec.interpreter.backward import ParamBuffers, buffered_vjp
 from nnspec.interpreter.forward import straight_line
@@ -312,32 +312,6 @@ def _kept_vjp(vjp: Callable[..., tuple]) -> Callable[..., tuple]:
         return (*vjp(dy, *xs[:-1], kept, out=out, **attrs), None)
 
     return rule
-
-
-def rank_matched(
-    nodes: Iterable[Node], params: Mapping[str, TensorType]
-) -> dict[tuple[str, int], tuple[str, tuple[int, ...]]]:
-    """(node id, input index) -> (param, view shape) for every param a broadcasting
-    binary ufunc (`OpDef.ufunc` of two inputs) reads at a lower rank than its result
-    (rank >= 1, every dim known): both engines read a view of it with leading 1s.
-
-    Bitwise the same: broadcasting prepends those 1s anyway and an elementwise ufunc
-    computes each element alone; only NumPy's loop setup differs (measured: a
-    ``(1, 256) + (1, 256)`` add 0.29 us, ``(1, 256) + (256,)`` 0.60 us; from 4 rows on
-    both within 3 %)."""
-    found: dict[tuple[str, int], tuple[str, tuple[int, ...]]] = {}
-    for node in nodes:
-        ufunc = REGISTRY[node.op].ufunc
-        if ufunc is None or ufunc.nin != 2 or len(node.inputs) != 2:
-            continue
-        for k, name in enumerate(node.inputs):
-            t = params.get(name)
-            if t is None or not 1 <= t.rank < node.type.rank:
-                continue
-            dims = tuple(d for d in t.shape if isinstance(d, int))
-            if len(dims) == t.rank:
-                found[(node.id, k)] = (name, (1,) * (node.type.rank - t.rank) + dims)
-    return found
 
 
 def _reverse(
