@@ -15,6 +15,7 @@ per predict fails the test.
 from __future__ import annotations
 
 import sys
+import threading
 from typing import Any
 
 import numpy as np
@@ -121,3 +122,44 @@ def test_a_compiled_workspace_miss_still_makes_the_buffers() -> None:
         assert first.shape == (rows, 3)
         assert first.tobytes() == again.tobytes()
         assert first is not again  # every call returns a fresh array
+
+
+def test_a_param_replaced_on_another_thread_is_seen_whole() -> None:
+    # b is read through its rank-matched (1, 4) view by `a` and as itself by `s`: a
+    # predict must see the old b in both or the new b in both (0.0 or 3.0 here). With
+    # the two slots written one after the other, about 6 % of calls saw a mix.
+    graph = nnspec.load(
+        {
+            "nnspec": "1",
+            "dtype": "float64",
+            "inputs": {"x": {"shape": ["batch", 4]}},
+            "params": {"b": {"shape": [4], "init": "zeros"}},
+            "nodes": [
+                {"id": "a", "op": "add", "inputs": ["x", "b"]},
+                {"id": "s", "op": "add", "inputs": ["b", "b"]},
+                {"id": "o", "op": "add", "inputs": ["a", "s"]},
+            ],
+            "outputs": ["o"],
+        }
+    )
+    model = Model(graph)
+    x = np.zeros((1, 4))
+    stop = threading.Event()
+
+    def replace() -> None:
+        values, k = (np.zeros(4), np.ones(4)), 0
+        while not stop.is_set():
+            model.params["b"] = values[k % 2]
+            k += 1
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    writer = threading.Thread(target=replace)
+    writer.start()
+    try:
+        seen = {float(model.predict(x)[0, 0]) for _ in range(20_000)}
+    finally:
+        stop.set()
+        writer.join()
+        sys.setswitchinterval(interval)
+    assert seen <= {0.0, 3.0}, seen

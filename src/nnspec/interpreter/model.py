@@ -52,7 +52,7 @@ class Params(MutableMapping):
         # C order, as a compiled module's params: another layout rounds differently
         array = np.array(array, dtype=current.dtype, copy=True, order="C")
         self._values[name] = array
-        self._model.place(name, array)
+        self._model._place(name, array)
 
     def __delitem__(self, name: str) -> None:
         raise TypeError("params cannot be removed; assign a new value instead")
@@ -92,7 +92,7 @@ class Model:
         self._env: list[Any] = [None] * self.layout.size
         values = initial_values(graph, seed)
         for name, value in values.items():
-            self.place(name, value)
+            self._place(name, value)
         self.params = Params(self, values)
         for name, value in (params or {}).items():
             self.params[name] = value
@@ -108,13 +108,19 @@ class Model:
         """Values that may share memory with an input or a param: `run` copies them."""
         self._direct = self._direct_predict()
 
-    def place(self, name: str, value: np.ndarray) -> None:
+    def _place(self, name: str, value: np.ndarray) -> None:
         """Put param `name`'s array in the environment: its slot and the slots of its
-        rank-matched views (`buffers.rank_matched`), which then share its memory."""
-        self._env[self.layout.slots[name]] = value
+        rank-matched views (`buffers.rank_matched`), which then share its memory.
+
+        Into a copy of the environment, rebound at once: a run on another thread copies
+        `_env` once, so it sees the old param and views or the new ones, never a mix.
+        (`Params.__setitem__` checks the value; nothing else may call this.)"""
+        env = self._env.copy()
+        env[self.layout.slots[name]] = value
         for (param, shape), slot in self.layout.views.items():
             if param == name:
-                self._env[slot] = value[(None,) * (len(shape) - value.ndim)]  # always a view
+                env[slot] = value[(None,) * (len(shape) - value.ndim)]  # always a view
+        self._env = env
 
     @classmethod
     def load(cls, source: str | os.PathLike | Mapping[str, Any], **kwargs: Any) -> Model:
