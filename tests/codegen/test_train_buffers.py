@@ -10,13 +10,16 @@ mask) on the values where a mask could differ: signed zeros, NaN, infinities.
 
 from __future__ import annotations
 
+import gc
 import threading
+import tracemalloc
 from typing import Any
 
 import numpy as np
 import pytest
 
 import nnspec
+from benchmarks import mlp
 from nnspec.codegen import load_source
 from nnspec.interpreter import Model
 from nnspec.interpreter.optimizers import make_optimizer
@@ -241,3 +244,46 @@ def test_the_module_s_relu_gradient_on_special_values_is_the_interpreter_s(dtype
         by_formula = (np.ones_like(x) * (x > 0) * x).sum(axis=0)  # dy * mask, then * x
     assert _same_bits(got, expected)
     assert _same_bits(got, by_formula)
+
+
+@pytest.mark.parametrize("first", ["tanh", "relu"])
+def test_a_chain_of_vjps_over_a_scalar_equals_the_interpreter(first: str) -> None:
+    # A 0-d cotangent is a NumPy scalar: no VJP may write into it (out= refuses one);
+    # the module raised "return arrays must be of ArrayType" for mean -> tanh -> tanh.
+    doc = {
+        "nnspec": "1",
+        "inputs": {"x": {"shape": ["batch", 4]}, "t": {"shape": []}},
+        "params": {"W": {"shape": [4, 1], "init": "glorot_uniform"}},
+        "nodes": [
+            {"id": "h", "op": "matmul", "inputs": ["x", "W"]},
+            {"id": "s", "op": "mean", "inputs": ["h"]},
+            {"id": "a", "op": first, "inputs": ["s"]},
+            {"id": "b", "op": "tanh", "inputs": ["a"]},
+            {"id": "loss", "op": "mse", "inputs": ["b", "t"]},
+        ],
+        "training": {"loss": {"node": "loss"}, "optimizer": {"name": "sgd", "learning_rate": 0.1}},
+    }
+    model, _, module = _engines(doc)
+    feed = {"x": np.linspace(-1, 1, 12, dtype=np.float32).reshape(3, 4), "t": np.float32(0.5)}
+    loss, grads = model.gradients(feed)
+    compiled_loss, compiled_grads = module.loss_and_gradients(feed)
+    assert _same_bits(np.float32(loss), np.float32(compiled_loss))
+    assert _same_bits(grads["W"], compiled_grads["W"])
+
+
+def test_loss_and_gradients_and_fit_keep_no_activations_once_they_return() -> None:
+    # A step's workspace holds every activation of its batch size (fit's validation
+    # too: one of the held-out set's size). train_step keeps it for the next step;
+    # loss_and_gradients and fit let go of it, as the interpreter's do.
+    graph, params = mlp.graph_and_params(train=True)
+    module = load_source(nnspec.compile(graph, params, self_test=False, train=True))
+    x, labels = mlp.data(4096)
+    tracemalloc.start()
+    try:
+        module.loss_and_gradients({"x": x, "label": labels})
+        module.fit(x, labels, epochs=1, batch_size=1024, validation_split=0.25, seed=0)
+        gc.collect()
+        kept = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert kept < 3_000_000, kept  # the gradient buffers (1 MB) and small things

@@ -293,8 +293,8 @@ def _back_step(
             grads[x] = names(f"d_{idents[x]}")
         if first and exact:
             gs.append(grads[x])
-            if node.op in FRESH_VJPS:
-                owned.add(grads[x])
+            if node.op in FRESH_VJPS and types[x].rank >= 1:  # a 0-d one is a NumPy
+                owned.add(grads[x])  # scalar, which no later VJP can write into (out=)
             if len(op.vjp_buffered) > k and not place(k, "product"):
                 # the product makes this cotangent alone: a step buffer of the value's type
                 steps[k] = stepped.add(types[x], f"d {comment(x)}")
