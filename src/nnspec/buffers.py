@@ -144,13 +144,16 @@ def buffer_plan(
 
 def c_ordered(nodes: Sequence[Node], params: Iterable[str]) -> set[str]:
     """The values whose arrays are C-ordered whatever layout the caller's inputs have:
-    `params` (stored C-ordered), every value of rank 0 or 1, products (``np.matmul``
-    allocates C-ordered) and elementwise results whose operands are all such values
-    (NumPy allocates those C-ordered too). Graph inputs and views may be in any order."""
+    `params` (stored C-ordered), every value of rank 0 or 1, matrix products of rank 2
+    (``np.matmul`` allocates those C-ordered) and products and elementwise results
+    whose operands are all such values (NumPy allocates those C-ordered too). Graph
+    inputs and views may be in any order, and so may a batched product of them: with
+    two or more batch axes ``np.matmul`` lays its result out like its operand."""
     ordered = set(params)
     for n in nodes:
-        elementwise = n.op in INPLACE and all(name in ordered for name in n.inputs)
-        if n.type.rank <= 1 or REGISTRY[n.op].reuse_buffer or elementwise:
+        of_ordered = all(name in ordered for name in n.inputs)
+        product = REGISTRY[n.op].reuse_buffer and (n.type.rank <= 2 or of_ordered)
+        if n.type.rank <= 1 or product or (n.op in INPLACE and of_ordered):
             ordered.add(n.id)
     return ordered
 

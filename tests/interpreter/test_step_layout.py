@@ -58,6 +58,47 @@ SHIFTED_INPUT = {
 }
 
 
+HEADS = {  # an attention-style head split: a product of rank 4 over a transposed value
+    "nnspec": "1",
+    "inputs": {"x": {"shape": ["batch", 4, 8, 64]}},
+    "params": {"W": {"shape": [64, 64], "init": "glorot_uniform"}},
+    "nodes": [
+        {"id": "xt", "op": "transpose", "inputs": ["x"], "perm": [1, 0, 2, 3]},
+        {"id": "h", "op": "matmul", "inputs": ["xt", "W"]},
+        {"id": "f", "op": "reshape", "inputs": ["h"], "shape": [4, -1]},
+        {"id": "r", "op": "tanh", "inputs": ["h"]},
+        {"id": "s1", "op": "sum", "inputs": ["r"], "axis": [0, 2, 3]},
+        {"id": "s2", "op": "sum", "inputs": ["f"], "axis": 0},
+        {"id": "s2r", "op": "reshape", "inputs": ["s2"], "shape": [-1, 512]},
+        {"id": "s3", "op": "sum", "inputs": ["s2r"], "axis": 1},
+        {"id": "s", "op": "add", "inputs": ["s1", "s3"]},
+    ],
+    "outputs": ["s"],
+    "training": {"target": {"shape": ["batch"]}, "loss": "mse", "optimizer": SGD},
+}
+
+
+def test_a_batched_product_of_a_transposed_value_is_no_c_ordered_operand() -> None:
+    # np.matmul lays a product with two batch axes out like its operand (here the
+    # transposed x): its tanh, written into a C-ordered buffer, made W's gradient
+    # round otherwise than the compiled module's at every step.
+    graph = nnspec.load(HEADS)
+    params = initial_values(graph)
+    assert "h" not in c_ordered(list(graph.nodes), ["W"])
+    step = TrainStep(Model(graph, params), make_optimizer(SGD))
+    module = load_source(nnspec.compile(graph, params, self_test=False, train=True))
+    state = module.init_state()
+    for k in range(3):
+        rng = np.random.default_rng(k)
+        feed = {
+            "x": (rng.standard_normal((50, 4, 8, 64)) * 0.01).astype(np.float32),
+            "target": rng.standard_normal(50).astype(np.float32),
+        }
+        loss, _ = step(feed)
+        assert _bits(np.float32(loss)) == _bits(np.float32(module.train_step(feed, state))), k
+        assert _bits(step.model.params["W"]) == _bits(module.PARAMS["W"]), k
+
+
 def _feeds(doc: dict[str, Any], rows: int, fortran: bool, seed: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((rows, 64)).astype(np.float32)

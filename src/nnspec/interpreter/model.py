@@ -8,6 +8,7 @@ their slots) and run a cached plan. Plans are cached per requested output set.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any
 
@@ -90,6 +91,7 @@ class Model:
         seed = arguments.optional(arguments.seed, "seed", seed)
         self.layout = Layout(graph)
         self._env: list[Any] = [None] * self.layout.size
+        self._placing = threading.Lock()  # `_place`'s copy and rebind, one at a time
         values = initial_values(graph, seed)
         for name, value in values.items():
             self._place(name, value)
@@ -113,14 +115,16 @@ class Model:
         rank-matched views (`buffers.rank_matched`), which then share its memory.
 
         Into a copy of the environment, rebound at once: a run on another thread copies
-        `_env` once, so it sees the old param and views or the new ones, never a mix.
+        `_env` once, so it sees the old param and views or the new ones, never a mix;
+        two threads placing params take turns, so neither loses the other's.
         (`Params.__setitem__` checks the value; nothing else may call this.)"""
-        env = self._env.copy()
-        env[self.layout.slots[name]] = value
-        for (param, shape), slot in self.layout.views.items():
-            if param == name:
-                env[slot] = value[(None,) * (len(shape) - value.ndim)]  # always a view
-        self._env = env
+        with self._placing:
+            env = self._env.copy()
+            env[self.layout.slots[name]] = value
+            for (param, shape), slot in self.layout.views.items():
+                if param == name:
+                    env[slot] = value[(None,) * (len(shape) - value.ndim)]  # always a view
+            self._env = env
 
     @classmethod
     def load(cls, source: str | os.PathLike | Mapping[str, Any], **kwargs: Any) -> Model:
