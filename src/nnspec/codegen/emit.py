@@ -36,6 +36,7 @@ from nnspec.codegen.names import (
     literal,
     literal_lines,
     sha256_hex,
+    tuple_literal,
     value_literal,
 )
 from nnspec.ir import Graph, Node, TensorType
@@ -241,10 +242,6 @@ def workspace_for(
     return chosen, buffers
 
 
-def _tuple_literal(items: Sequence[str]) -> str:
-    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
-
-
 def _listing(names: Sequence[str]) -> str:
     return ", ".join(comment(name) for name in names)
 
@@ -353,7 +350,7 @@ def plan(
         dtypes=sorted({t.dtype for _, t in used_inputs}),
         workspace=buffers,
         workspace_key=", ".join(sizes.values()) if buffers else "",
-        workspace_tuple=_tuple_literal(list(sizes.values()) if buffers else []),
+        workspace_tuple=tuple_literal(list(sizes.values()) if buffers else []),
         rows=next((f"{ident}.shape[0]" for ident, t in used_inputs if t.rank), "1"),
         work_per_row=sum(p.type.size() or 0 for p in graph.params),
         views=views,

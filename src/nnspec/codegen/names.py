@@ -14,6 +14,7 @@ import builtins
 import keyword
 import math
 import re
+from collections.abc import Sequence
 
 from nnspec.codegen.literals import quoted
 
@@ -107,6 +108,11 @@ def literal(text: str) -> str:
     """A Python string literal for `text`, ASCII only, on one line, in the quotes
     ``ruff format`` uses (so formatting a module leaves it unchanged)."""
     return quoted(ascii(text), text)
+
+
+def tuple_literal(items: Sequence[str]) -> str:
+    """A tuple display of `items` (Python expressions): ``(a,)`` for one item."""
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
 
 
 def literal_lines(text: str, indent: int = 4) -> list[str]:

@@ -26,7 +26,7 @@ from typing import Any
 from nnspec.autodiff import NOISE_STREAM, gradient_plan, noise_sources, training_roles
 from nnspec.buffers import buffer_plan, gradient_buffers, symbol_axes
 from nnspec.codegen.emit import EmitPlan, EmitPort, EmitStep, attr_literals, port_for, steps_for
-from nnspec.codegen.names import Namer, comment, literal
+from nnspec.codegen.names import Namer, comment, literal, tuple_literal
 from nnspec.codegen.update import (
     ScheduleCode,
     UpdateCode,
@@ -326,8 +326,9 @@ def _back_step(
 
 
 class StepPlan:
-    """The training step's workspace, planned as the steps are: one buffer per value
-    written into it, so no two values of one step share memory (``_tw[k]``)."""
+    """The training step's workspace, planned as the steps are: one buffer (``_tw[k]``)
+    per chain of values written into it (a product and what is computed over it in
+    place, a cotangent and the VJP written into it); no two chains share one."""
 
     def __init__(self, symbols: tuple[str, ...]) -> None:
         self.symbols = symbols  # the feeds' symbolic dims: ``_train_workspace``'s key
@@ -338,8 +339,7 @@ class StepPlan:
         its shape (the value then keeps allocating)."""
         if not all(isinstance(d, int) or d in self.symbols for d in t.shape):
             return ""
-        dims = [literal(d) if isinstance(d, str) else repr(d) for d in t.shape]
-        shape = "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+        shape = tuple_literal([literal(d) if isinstance(d, str) else repr(d) for d in t.shape])
         self.buffers.append(StepBuffer(literal(t.dtype), shape, holds))
         return f"_tw[{len(self.buffers) - 1}]"
 

@@ -374,7 +374,7 @@ class Model:
         loss = env[loss_slot]
         cotangents: list[Any] = [None] * len(env)
         cotangents[loss_slot] = np.ones_like(loss)
-        propagate(plan.backward, env, cotangents, {slot for _, slot in plan.wrt})
+        propagate(plan.backward, env, cotangents, plan.returned)
         grads = {}
         for name, slot in plan.wrt:
             grad = cotangents[slot]

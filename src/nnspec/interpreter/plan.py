@@ -82,6 +82,7 @@ class RunPlan:
     backward: tuple[RunBackStep, ...] = ()
     loss_slot: int | None = None
     wrt: tuple[tuple[str, int], ...] = ()  # (name, slot) of every value a gradient is returned for
+    returned: frozenset[int] = frozenset()  # the slots of `wrt`: their cotangents are kept
     training: bool = False  # training-only behaviour (dropout) on: needs the stream slot filled
     key: tuple[tuple[int, int], ...] = ()
     """(slot, axis) of each size the workspace is looked up by (`Workspace.symbols`)."""
@@ -192,6 +193,7 @@ class Layout:
             backward=backward,
             loss_slot=self.slots[loss] if loss else None,
             wrt=tuple((name, self.slots[name]) for name in wanted),
+            returned=frozenset(self.slots[name] for name in wanted),
             training=training,
         )
 
