@@ -119,29 +119,43 @@ class Products:
 class FewestCalls:
     """The predict network (ReLU, ReLU, softmax) in 13 NumPy calls per block, each
     the cheapest form measured: biases rank-matched, ReLU against a typed zero, the
-    softmax's reductions as ufunc reductions (no Python method wrapper)."""
+    softmax's reductions as ufunc reductions (no Python method wrapper). A one-row
+    batch is one block whose softmax reduces to scalars (no keepdims row buffers),
+    the form nnspec's compiled module uses at one row, with no loop over blocks."""
 
     def __init__(self, params: Params, layout: Layout, batch: int) -> None:
         self.net = _Network(params, layout, batch)
+        self.one_row = batch == 1 and not layout.vector
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        (w1, w2, w3), (b1, b2, b3) = self.net.weights, self.net.biases
-        matmul, add, maximum, zero = np.matmul, np.add, np.maximum, self.net.zero
+        add, maximum = np.add, np.maximum
+        if self.one_row:
+            _, (h1, h2), z, _, _ = self.net.blocks[0]
+            self._logits(x, h1, h2, z)
+            np.subtract(z, maximum.reduce(z, axis=None), out=z)
+            np.exp(z, out=z)
+            return np.divide(z, add.reduce(z, axis=None), out=z)
         for rows, (h1, h2), z, m, s in self.net.blocks:
-            matmul(x[rows], w1, out=h1)
-            add(h1, b1, out=h1)
-            maximum(h1, zero, out=h1)
-            matmul(h1, w2, out=h2)
-            add(h2, b2, out=h2)
-            maximum(h2, zero, out=h2)
-            matmul(h2, w3, out=z)
-            add(z, b3, out=z)
+            self._logits(x[rows], h1, h2, z)
             maximum.reduce(z, axis=-1, keepdims=True, out=m)
             np.subtract(z, m, out=z)
             np.exp(z, out=z)
             add.reduce(z, axis=-1, keepdims=True, out=s)
             np.divide(z, s, out=z)
         return self.net.out
+
+    def _logits(self, x: np.ndarray, h1: np.ndarray, h2: np.ndarray, z: np.ndarray) -> None:
+        """The first 8 calls of a block: three products, three bias adds, two ReLUs."""
+        (w1, w2, w3), (b1, b2, b3) = self.net.weights, self.net.biases
+        matmul, add, maximum, zero = np.matmul, np.add, np.maximum, self.net.zero
+        matmul(x, w1, out=h1)
+        add(h1, b1, out=h1)
+        maximum(h1, zero, out=h1)
+        matmul(h1, w2, out=h2)
+        add(h2, b2, out=h2)
+        maximum(h2, zero, out=h2)
+        matmul(h2, w3, out=z)
+        add(z, b3, out=z)
 
 
 class TrainProducts:
