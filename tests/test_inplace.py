@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnspec.inplace import SCRATCH, Write, lower
+from nnspec.inplace import SCRATCH, Lowered, Write, lower, reuse
 from nnspec.interpreter.optimizers import evaluator, run_writes, writes_of
 from nnspec.ir import Regularizer
 from nnspec.optimizers import OPTIMIZERS, Assign, Rule
@@ -50,8 +50,12 @@ def _literal(assigns: tuple[Assign, ...], env: dict) -> None:
             env[a.target] *= value
 
 
-def _in_place(assigns: tuple[Assign, ...], env: dict, arrays: set[str]) -> dict:
+def _in_place(
+    assigns: tuple[Assign, ...], env: dict, arrays: set[str], overwriting: str = ""
+) -> dict:
     lowered = lower(assigns, arrays)
+    if overwriting:
+        lowered = reuse(lowered, overwriting)
     dtype = env["w"].dtype
     for k in range(lowered.scratch):
         env[f"{SCRATCH}{k}"] = np.full(env["w"].shape, np.nan, dtype)  # garbage to start
@@ -77,6 +81,90 @@ def test_every_update_rule_lowers_to_writes_with_the_literal_bits(
         assert got[key].dtype == np.dtype(dtype)
         assert np.array_equal(got[key], want[key]), (name, key)
     assert np.array_equal(got["g"], start["g"])  # the gradient is only read
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_every_update_rule_overwriting_its_gradient_keeps_the_literal_bits(
+    name: str, seed: int, dtype: str
+) -> None:
+    """`reuse`: each step gets a fresh gradient (as a training step makes one) that
+    the writes may overwrite; params and state come out as the literal reading's,
+    with one scratch buffer fewer for every rule."""
+    rule = RULES[name]
+    arrays = {"g", "w", *rule.state}
+    start = _arrays(tuple(sorted(arrays)), dtype, seed)
+    want = {**SCALARS, **{k: v.copy() for k, v in start.items()}}
+    got = {**SCALARS, **{k: v.copy() for k, v in start.items()}}
+    for _ in range(3):
+        _literal(rule.per_param, want)
+        got["g"] = start["g"].copy()
+        got = _in_place(rule.per_param, got, arrays, overwriting="g")
+    for key in arrays - {"g"}:
+        assert np.array_equal(got[key], want[key]), (name, key)
+    lowered = lower(rule.per_param, arrays)
+    assert reuse(lowered, "g").scratch == lowered.scratch - 1, name
+
+
+def _writes(*specs: tuple[str, tuple, str]) -> tuple[Write, ...]:
+    return tuple(Write(ufunc, args, out) for ufunc, args, out in specs)
+
+
+def test_reuse_takes_the_first_buffer_written_once_the_name_is_read() -> None:
+    writes = _writes(
+        ("multiply", ("m", 0.5), "scratch0"),  # scratch0 lives while g is still read
+        ("add", ("scratch0", "g"), "m"),
+        ("sqrt", ("g",), "scratch1"),  # written by the last write reading g: free
+        ("divide", ("m", "scratch1"), "scratch1"),
+        ("subtract", ("w", "scratch1"), "w"),
+    )
+    got = reuse(Lowered(writes, 2), "g")
+    assert got == Lowered(
+        _writes(
+            ("multiply", ("m", 0.5), "scratch0"),
+            ("add", ("scratch0", "g"), "m"),
+            ("sqrt", ("g",), "g"),
+            ("divide", ("m", "g"), "g"),
+            ("subtract", ("w", "g"), "w"),
+        ),
+        1,
+    )
+
+
+def test_reuse_renumbers_the_buffers_it_leaves() -> None:
+    writes = _writes(
+        ("multiply", ("w", 3.0), "scratch1"),
+        ("add", ("scratch1", "g"), "scratch1"),  # the last read of g: scratch1 is live
+        ("multiply", ("w", 2.0), "scratch0"),  # first written after it: free
+        ("subtract", ("w", "scratch0"), "w"),
+        ("subtract", ("w", "scratch1"), "w"),
+    )
+    got = reuse(Lowered(writes, 2), "g")
+    assert got == Lowered(
+        _writes(
+            ("multiply", ("w", 3.0), "scratch0"),
+            ("add", ("scratch0", "g"), "scratch0"),
+            ("multiply", ("w", 2.0), "g"),
+            ("subtract", ("w", "g"), "w"),
+            ("subtract", ("w", "scratch0"), "w"),
+        ),
+        1,
+    )
+
+
+@pytest.mark.parametrize(
+    "writes",
+    [
+        _writes(("multiply", ("g", 2.0), "g"), ("subtract", ("w", "g"), "w")),  # g written
+        _writes(("multiply", ("w", 2.0), "scratch0"), ("add", ("scratch0", "g"), "w")),
+        _writes(("subtract", ("w", "g"), "w")),  # no scratch at all
+    ],
+    ids=["name-written", "buffer-live-across-the-read", "no-buffer"],
+)
+def test_reuse_leaves_writes_alone_when_no_buffer_is_free(writes: tuple[Write, ...]) -> None:
+    lowered = Lowered(writes, max((1 for w in writes if w.out == "scratch0"), default=0))
+    assert reuse(lowered, "g") is lowered
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

@@ -149,3 +149,44 @@ def lower_value(expr: Expr, arrays: Collection[str]) -> tuple[tuple[Write, ...],
 
     value = hoist(expr)
     return tuple(writes), value, used
+
+
+def reuse(lowered: Lowered, name: str) -> Lowered:
+    """`lowered` with one scratch buffer replaced by array `name` once nothing reads
+    `name` any more: for a gradient the step made into a buffer of the param's own,
+    which the update may overwrite, so it needs one buffer (and one pass over fresh
+    memory) less. SGD's ``w -= lr * g`` becomes ``g = lr * g; w -= g``.
+
+    The scratch buffer taken is the lowest numbered one first written at or after the
+    last write reading `name` (a write may read `name` and write the buffer: each
+    element is read before it is written); the others are renumbered from 0. The same
+    ufuncs on the same operands, so the same bits, when `name`'s array has the scratch
+    buffers' dtype and shape. Unchanged when `name` is written or no buffer qualifies.
+    """
+    writes = lowered.writes
+    if any(w.out == name for w in writes):
+        return lowered
+    last_read = max((k for k, w in enumerate(writes) if name in w.args), default=-1)
+    first_use: dict[str, int] = {}
+    for k, w in enumerate(writes):
+        for arg in (*w.args, w.out):
+            if isinstance(arg, str) and arg.startswith(SCRATCH):
+                first_use.setdefault(arg, k)
+    free = sorted(
+        (s for s, k in first_use.items() if k >= last_read),
+        key=lambda s: int(s[len(SCRATCH) :]),
+    )
+    if not free:
+        return lowered
+    kept = sorted((s for s in first_use if s != free[0]), key=lambda s: int(s[len(SCRATCH) :]))
+    names = {free[0]: name} | {s: scratch(k) for k, s in enumerate(kept)}
+
+    def renamed(arg: Expr) -> Expr:
+        return names.get(arg, arg) if isinstance(arg, str) else arg
+
+    return Lowered(
+        tuple(
+            Write(w.ufunc, tuple(renamed(a) for a in w.args), str(renamed(w.out))) for w in writes
+        ),
+        len(kept),
+    )

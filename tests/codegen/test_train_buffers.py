@@ -287,3 +287,55 @@ def test_loss_and_gradients_and_fit_keep_no_activations_once_they_return() -> No
     finally:
         tracemalloc.stop()
     assert kept < 3_000_000, kept  # the gradient buffers (1 MB) and small things
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "scratch"),
+    [({"name": "sgd", "learning_rate": 0.05}, 0), ({"name": "momentum"}, 0), ({"name": "adam"}, 1)],
+    ids=["sgd", "momentum", "adam"],
+)
+@pytest.mark.parametrize("regularizer", [None, {"l2": 0.01}], ids=["plain", "l2"])
+def test_the_update_computes_in_the_gradient_buffers_it_owns(
+    optimizer: dict, scratch: int, regularizer: dict | None
+) -> None:
+    """Every gradient of this network is a buffer of its param's own (planned, or its
+    penalty's): both engines' updates write into them (`nnspec.inplace.reuse`), so they
+    keep one scratch buffer per param fewer, and stay bitwise equal."""
+    model, step, module = _engines(_document("float32", optimizer, regularizer))
+    state = module.init_state()
+    for k in range(3):
+        feed = _batch(16, k)
+        step(feed)
+        module.train_step(feed, state, threads=1)
+    for name, value in model.params.items():
+        assert _same_bits(module.PARAMS[name], value), name
+    envs = step.optimizer._local.envs  # the interpreter's per-param write environments
+    assert set(envs) == {(name, True) for name in model.params}
+    assert all(len(env[" scratch"]) == scratch for env in envs.values())
+    held = module._TRAIN_BUFFERS.held
+    updates = [key for key in held if key[0] == "update"]
+    assert updates == ([("update", name, True) for name in module.PARAMS] if scratch else [])
+    assert all(len(held[key]) == scratch for key in updates)
+
+
+def test_gradients_the_step_does_not_own_are_only_read() -> None:
+    """Copies (what `loss_and_gradients` returns) are the caller's: neither engine's
+    update writes into them, and the params come out as from the step's own buffers."""
+    doc = _document("float32", {"name": "momentum"})
+    model, step, module = _engines(doc)
+    feed = _batch(16)
+    plan = step.plan
+    _, grads, _ = model.loss_and_gradients(plan, model.environment(plan, feed))
+    assert model.own_gradients(plan, grads) == set(model.params)
+    copies = {name: grad.copy() for name, grad in grads.items()}
+    assert model.own_gradients(plan, copies) == set()
+    before = {name: grad.copy() for name, grad in copies.items()}
+    step.optimizer.step(model.params, copies)
+    assert all(_same_bits(copies[name], before[name]) for name in copies)
+    _, module_grads = module.loss_and_gradients(feed)
+    before = {name: grad.copy() for name, grad in module_grads.items()}
+    assert not any(module._own_gradient(name, g) for name, g in module_grads.items())
+    module._update(module_grads, module.init_state(), module._rate(None))
+    assert all(_same_bits(module_grads[name], before[name]) for name in module_grads)
+    for name, value in model.params.items():
+        assert _same_bits(module.PARAMS[name], value), name

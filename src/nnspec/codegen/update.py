@@ -11,6 +11,9 @@ parenthesised, so the module evaluates them in the interpreter's order
 penalties' gradient terms are printed as the `nnspec.inplace` writes the interpreter
 runs: ``np.<ufunc>(..., out=...)`` into the param, its state or a scratch buffer kept
 per param and thread (`_train_buffers`), so a step allocates no arrays for them.
+Where a gradient is a buffer of its param's own (``_own_gradient``), the update runs
+the writes `nnspec.inplace.reuse` derives, one scratch buffer fewer, as the interpreter's
+`TrainStep` does.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nnspec.codegen.names import literal
-from nnspec.inplace import SCRATCH, Write, lower, lower_value, scratch
+from nnspec.inplace import SCRATCH, Lowered, Write, lower, lower_value, reuse, scratch
 from nnspec.ir import Regularizer
 from nnspec.optimizers import optimizer_spec, python_text, schedule_spec
 from nnspec.regularizers import GRADIENT, gradient_assigns, penalty_terms
@@ -37,6 +40,8 @@ class UpdateCode:
     per_step: tuple[str, ...]  # statements computing per-step scalars
     per_param: tuple[str, ...]  # in-place writes into weight, its state and _scratch
     scratch: int  # scratch buffers per param
+    overwriting: tuple[str, ...]  # the same, writing into grad once it is read (or ())
+    overwriting_scratch: int  # scratch buffers per param of those
 
 
 def update_code(spec: Mapping[str, Any] | str | None) -> UpdateCode:
@@ -44,6 +49,9 @@ def update_code(spec: Mapping[str, Any] | str | None) -> UpdateCode:
     rule = definition.update_rule(settings)
     names = {"g": "grad", "w": "weight"}
     lowered = lower(rule.per_param, {"g", "w", *rule.state})
+    overwriting = reuse(lowered, "g")
+    if overwriting == lowered:
+        overwriting = Lowered((), 0)  # nothing to gain: the module prints one way only
     return UpdateCode(
         name=literal(definition.name),
         doc=rule.doc,
@@ -54,6 +62,8 @@ def update_code(spec: Mapping[str, Any] | str | None) -> UpdateCode:
         per_step=tuple(f"{a.target} {a.op} {python_text(a.expr, names)}" for a in rule.per_step),
         per_param=tuple(write_text(w, names, "_scratch") for w in lowered.writes),
         scratch=lowered.scratch,
+        overwriting=tuple(write_text(w, names, "_scratch") for w in overwriting.writes),
+        overwriting_scratch=overwriting.scratch,
     )
 
 

@@ -65,6 +65,11 @@ class ParamBuffers:
 
         return buffer
 
+    def holds(self, name: str, array: Any) -> bool:
+        """Whether `array` is this thread's gradient buffer of param `name`: an array
+        only that param's gradient is written into, until this thread's next step."""
+        return self._held.get((threading.get_ident(), name)) is array
+
 
 def buffered_vjp(
     halves: tuple[Callable[..., Any], ...],

@@ -383,3 +383,15 @@ class Model:
             loss = self.penalty.loss(loss, self.params)
             self.penalty.gradients(grads, self.params)
         return loss, grads, env
+
+    def own_gradients(self, plan: RunPlan, grads: Mapping[str, np.ndarray]) -> set[str]:
+        """The params whose gradient in `grads` (from `loss_and_gradients` of `plan`
+        on this thread) is a buffer of their own, the plan's or their penalty's, which
+        nothing reads once the step's update has: the update may write into those."""
+        buffers, penalty = plan.gradients, self.penalty
+        return {
+            name
+            for name, grad in grads.items()
+            if (buffers is not None and buffers.holds(name, grad))
+            or (penalty and penalty.holds(name, grad))
+        }

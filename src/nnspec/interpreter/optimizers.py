@@ -7,7 +7,10 @@ and they keep the params' dtype (settings are Python floats, which NumPy treats 
 weak scalars: float32 stays float32). The per-param part runs as `nnspec.inplace`
 writes: every array operation lands in the param, its state or a scratch buffer the
 optimizer made for that param and thread on its first step there, so a step allocates
-no arrays and never writes into the gradients it is given. Scratch is per thread: two
+no arrays. It never writes into the gradients it is given, except those the caller
+marks as its to overwrite (`TrainStep`: a gradient in a buffer of its param's own), where
+one scratch buffer's work goes into the gradient once it is read (`nnspec.inplace.reuse`).
+Scratch is per thread: two
 threads stepping with one optimizer (a stateless one, plain SGD, shared by two
 `TrainStep`s) never write into each other's scratch mid-update. The state (momentum,
 Adam's moments) is the optimizer's own, one per param, whichever thread steps. The
@@ -19,12 +22,12 @@ from __future__ import annotations
 import builtins
 import operator
 import threading
-from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Container, Iterable, Mapping, MutableMapping
 from typing import Any
 
 import numpy as np
 
-from nnspec.inplace import Write, lower, scratch
+from nnspec.inplace import Write, lower, reuse, scratch
 from nnspec.optimizers import (
     FUNCTIONS,
     Expr,
@@ -77,8 +80,12 @@ class Optimizer:
         self.state: dict[str, dict[str, np.ndarray]] = {s: {} for s in self.rule.state}
         self._per_step = [(a.target, evaluator(a.expr)) for a in self.rule.per_step]
         lowered = lower(self.rule.per_param, {"g", "w", *self.rule.state})
-        self._writes = writes_of(lowered.writes)
-        self._scratch = [scratch(k) for k in range(lowered.scratch)]
+        overwriting = reuse(lowered, "g")
+        # (writes, scratch buffers): [False] keeps the gradient, [True] overwrites it
+        self._plans = {
+            False: (writes_of(lowered.writes), [scratch(k) for k in range(lowered.scratch)]),
+            True: (writes_of(overwriting.writes), [scratch(k) for k in range(overwriting.scratch)]),
+        }
         self._local = threading.local()  # this thread's {param: its write environment}
 
     @property
@@ -86,51 +93,61 @@ class Optimizer:
         return self.settings["learning_rate"]
 
     def step(
-        self, params: MutableMapping[str, np.ndarray], grads: Mapping[str, np.ndarray]
+        self,
+        params: MutableMapping[str, np.ndarray],
+        grads: Mapping[str, np.ndarray],
+        overwrite: Container[str] = (),
     ) -> None:
+        """Update `params` in place from `grads`. `overwrite` names the params whose
+        gradient array the update may write into (no one else holds it); it does so
+        only where the gradient has its param's dtype, with the same bits."""
         scalars: Env = dict(self.settings)
         if self.rule.counts_steps:
             self.t += 1
             scalars["t"] = self.t
         for target, value in self._per_step:
             scalars[target] = value(scalars)
-        envs: dict[str, Env] | None = getattr(self._local, "envs", None)
+        envs: dict[tuple[str, bool], Env] | None = getattr(self._local, "envs", None)
         if envs is None:
             envs = self._local.envs = {}
-        writes = self._writes
         for name, grad in grads.items():
             w = params[name]
-            env = envs.get(name)
+            key = (name, name in overwrite and grad.dtype == w.dtype)
+            env = envs.get(key)
             if env is None or not self._fits(env, grad, w):
-                env = envs[name] = self._environment(name, grad, w)
+                env = envs[key] = self._environment(key, grad, w)
             env.update(scalars)
             env["g"] = grad
-            for ufunc, args, out in writes:  # `run_writes`, inline: one call less per param
+            for ufunc, args, out in env[_WRITES]:  # `run_writes`, inline: one call less
                 ufunc(*[arg(env) for arg in args], out=env[out])
 
     def _fits(self, env: Env, grad: np.ndarray, w: np.ndarray) -> bool:
         """Whether a param's write environment still holds its arrays: the same param
         and state arrays, scratch of the dtype ``w op grad`` has."""
-        name = env[_NAME]
+        name, scratch = env[_NAME], env[_SCRATCH]
         if env["w"] is not w or any(env[k] is not self.state[k].get(name) for k in self.state):
             return False
-        return not self._scratch or env[self._scratch[0]].dtype == np.result_type(grad, w)
+        return not scratch or env[scratch[0]].dtype == np.result_type(grad, w)
 
-    def _environment(self, name: str, grad: np.ndarray, w: np.ndarray) -> Env:
-        """Param `name`'s write environment on this thread: the param, its state (made
-        as zeros on its first step) and this thread's scratch buffers (`nnspec.inplace`)."""
-        env: Env = {_NAME: name, "w": w}
-        for key, arrays in self.state.items():
+    def _environment(self, key: tuple[str, bool], grad: np.ndarray, w: np.ndarray) -> Env:
+        """The write environment of param ``key[0]`` on this thread, overwriting its
+        gradient or not (``key[1]``): the writes, the param, its state (made as zeros on
+        its first step) and this thread's scratch buffers (`nnspec.inplace`)."""
+        name, overwriting = key
+        writes, scratch = self._plans[overwriting]
+        env: Env = {_NAME: name, _WRITES: writes, _SCRATCH: scratch, "w": w}
+        for state_key, arrays in self.state.items():
             state = arrays.get(name)
             if state is None or state.shape != w.shape:
                 state = arrays[name] = np.zeros_like(w)
-            env[key] = state
+            env[state_key] = state
         dtype = np.result_type(grad, w)
-        env.update((k, np.empty_like(w, dtype=dtype)) for k in self._scratch)
+        env.update((k, np.empty_like(w, dtype=dtype)) for k in scratch)
         return env
 
 
-_NAME = " name"  # the param's name in its write environment (no rule name has a space)
+# keys of a write environment's bookkeeping (no rule name has a space)
+_NAME, _WRITES, _SCRATCH = " name", " writes", " scratch"
 
 
 Writes = list[tuple[Any, list[Callable[[Env], Any]], str]]

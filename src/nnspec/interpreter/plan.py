@@ -90,6 +90,8 @@ class RunPlan:
     """Whether given inputs are exactly `feeds` as `inputs.prepare` would return them
     (`inputs.exact_check`), so a call may skip preparing them."""
     workspaces: kernels.Workspaces | None = field(default=None, compare=False, repr=False)
+    gradients: ParamBuffers | None = field(default=None, compare=False, repr=False)
+    """The params' gradient buffers `backward` writes (`ParamBuffers.holds`)."""
     run: Callable[[list], list] = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
     """``run(env) -> env``: `steps` as one straight-line function (`forward.straight_line`),
     the one execution path; a failing step is named with its node and JSON pointer."""
@@ -164,7 +166,7 @@ class Layout:
             for s in (reverse.steps if reverse else ())
             if s.node.id in self.kept and s.node.id not in noisy
         }
-        backward, wanted, touched = _reverse(
+        backward, wanted, touched, gradients = _reverse(
             reverse, self.slots, (noisy, keeping), self.graph.types()
         )
         alive = touched | {self.slots[name] for name in roots}
@@ -195,6 +197,7 @@ class Layout:
             wrt=tuple((name, self.slots[name]) for name in wanted),
             returned=frozenset(self.slots[name] for name in wanted),
             training=training,
+            gradients=gradients,
         )
 
     def _viewed(self) -> dict[tuple[str, int], int]:
@@ -321,9 +324,10 @@ def _reverse(
     slots: dict[str, int],
     training: tuple[dict[str, tuple[NoiseSource, int]], dict[str, int]],
     types: Mapping[str, TensorType],
-) -> tuple[tuple[RunBackStep, ...], tuple[str, ...], set[int]]:
+) -> tuple[tuple[RunBackStep, ...], tuple[str, ...], set[int], ParamBuffers | None]:
     """The autodiff plan bound to slots: backward steps (reverse order), the names
-    gradients are returned for (in slot order) and the slots the steps touch.
+    gradients are returned for (in slot order), the slots the steps touch and the
+    params' gradient buffers the steps write.
 
     `training` = (noisy, keeping). A node in `noisy` runs its training rule's VJP on
     (x, noise): the noise slot is one more input, which wants no gradient; a node in
@@ -331,7 +335,7 @@ def _reverse(
     Params' gradients go into the
     buffers `nnspec.buffers.gradient_buffers` plans (`backward.ParamBuffers`)."""
     if reverse is None:
-        return (), (), set()
+        return (), (), set(), None
     noisy, keeping = training
     plan = gradient_buffers(reverse, types)
     held = ParamBuffers()
@@ -366,7 +370,7 @@ def _reverse(
         ) + ((None,) if node.id in noisy or node.id in keeping else ())
         steps.append((vjp, ins, slots[node.id], wants, node, sums))
     wanted = tuple(sorted(reverse.sources, key=slots.__getitem__))
-    return tuple(steps), wanted, {slots[name] for name in reverse.touched}
+    return tuple(steps), wanted, {slots[name] for name in reverse.touched}, held
 
 
 def _known(shape: tuple[Any, ...]) -> tuple[int, ...]:

@@ -65,6 +65,13 @@ class Penalty:
             buffers = self._held[key] = [np.empty_like(w, dtype=dtype) for _ in range(count)]
         return {"w": w, GRADIENT: buffers[0], **dict(zip(terms.scratch, buffers[1:], strict=True))}
 
+    def holds(self, name: str, array: Any) -> bool:
+        """Whether `array` is this thread's penalised-gradient buffer of param `name`
+        (what `gradients` put in its place): only that param's gradient is written
+        into it, until this thread's next step."""
+        found = self._held.get((threading.get_ident(), name, array.dtype))
+        return found is not None and found[0] is array
+
     def loss(self, loss: Any, params: Mapping[str, np.ndarray]) -> Any:
         """`loss` plus each param's penalty (its terms summed first), in param order."""
         for terms in self.terms:

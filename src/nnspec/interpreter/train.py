@@ -388,7 +388,7 @@ class TrainStep:
         with blas_threads(self.setting(), model.work(env, plan)):
             loss, grads, env = model.loss_and_gradients(plan, env)
         if np.isfinite(loss):
-            self.optimizer.step(model.params, grads)
+            self.optimizer.step(model.params, grads, model.own_gradients(plan, grads))
         return loss, env
 
     def setting(self) -> int | None:
