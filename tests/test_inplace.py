@@ -63,12 +63,16 @@ def _in_place(
     return env
 
 
+@pytest.mark.parametrize("overwriting", [False, True], ids=["reading-g", "overwriting-g"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("name", sorted(RULES))
 def test_every_update_rule_lowers_to_writes_with_the_literal_bits(
-    name: str, seed: int, dtype: str
+    name: str, seed: int, dtype: str, overwriting: bool
 ) -> None:
+    """Params and state come out as the literal reading's. Overwriting (`reuse`):
+    each step gets a fresh gradient, as a training step makes one, which the writes
+    may overwrite, and every rule needs one scratch buffer fewer."""
     rule = RULES[name]
     arrays = {"g", "w", *rule.state}
     start = _arrays(tuple(sorted(arrays)), dtype, seed)
@@ -76,81 +80,52 @@ def test_every_update_rule_lowers_to_writes_with_the_literal_bits(
     got = {**SCALARS, **{k: v.copy() for k, v in start.items()}}
     for _ in range(3):
         _literal(rule.per_param, want)
-        got = _in_place(rule.per_param, got, arrays)
-    for key in arrays:
+        got["g"] = start["g"].copy() if overwriting else got["g"]
+        got = _in_place(rule.per_param, got, arrays, "g" if overwriting else "")
+    for key in arrays - {"g"}:
         assert got[key].dtype == np.dtype(dtype)
         assert np.array_equal(got[key], want[key]), (name, key)
-    assert np.array_equal(got["g"], start["g"])  # the gradient is only read
-
-
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("seed", range(4))
-@pytest.mark.parametrize("name", sorted(RULES))
-def test_every_update_rule_overwriting_its_gradient_keeps_the_literal_bits(
-    name: str, seed: int, dtype: str
-) -> None:
-    """`reuse`: each step gets a fresh gradient (as a training step makes one) that
-    the writes may overwrite; params and state come out as the literal reading's,
-    with one scratch buffer fewer for every rule."""
-    rule = RULES[name]
-    arrays = {"g", "w", *rule.state}
-    start = _arrays(tuple(sorted(arrays)), dtype, seed)
-    want = {**SCALARS, **{k: v.copy() for k, v in start.items()}}
-    got = {**SCALARS, **{k: v.copy() for k, v in start.items()}}
-    for _ in range(3):
-        _literal(rule.per_param, want)
-        got["g"] = start["g"].copy()
-        got = _in_place(rule.per_param, got, arrays, overwriting="g")
-    for key in arrays - {"g"}:
-        assert np.array_equal(got[key], want[key]), (name, key)
     lowered = lower(rule.per_param, arrays)
-    assert reuse(lowered, "g").scratch == lowered.scratch - 1, name
+    if overwriting:
+        assert reuse(lowered, "g").scratch == lowered.scratch - 1, name
+    else:
+        assert np.array_equal(got["g"], start["g"])  # the gradient is only read
 
 
 def _writes(*specs: tuple[str, tuple, str]) -> tuple[Write, ...]:
     return tuple(Write(ufunc, args, out) for ufunc, args, out in specs)
 
 
-def test_reuse_takes_the_first_buffer_written_once_the_name_is_read() -> None:
-    writes = _writes(
-        ("multiply", ("m", 0.5), "scratch0"),  # scratch0 lives while g is still read
-        ("add", ("scratch0", "g"), "m"),
-        ("sqrt", ("g",), "scratch1"),  # written by the last write reading g: free
-        ("divide", ("m", "scratch1"), "scratch1"),
-        ("subtract", ("w", "scratch1"), "w"),
-    )
-    got = reuse(Lowered(writes, 2), "g")
-    assert got == Lowered(
-        _writes(
-            ("multiply", ("m", 0.5), "scratch0"),
-            ("add", ("scratch0", "g"), "m"),
-            ("sqrt", ("g",), "g"),
-            ("divide", ("m", "g"), "g"),
-            ("subtract", ("w", "g"), "w"),
-        ),
-        1,
-    )
+REUSED = {
+    # scratch0 lives while g is still read; scratch1 is written by the last write
+    # reading g, so it is free from there
+    "first-free-buffer": (
+        [("multiply", ("m", 0.5), "scratch0"), ("add", ("scratch0", "g"), "m")],
+        [("sqrt", ("g",), "scratch1"), ("divide", ("m", "scratch1"), "scratch1")],
+        [("subtract", ("w", "scratch1"), "w")],
+    ),
+    # scratch1 is live across the last read of g, scratch0 first written after it:
+    # scratch0 becomes g and scratch1 is renumbered scratch0
+    "renumbered": (
+        [("multiply", ("w", 3.0), "scratch1"), ("add", ("scratch1", "g"), "scratch1")],
+        [("multiply", ("w", 2.0), "scratch0"), ("subtract", ("w", "scratch0"), "w")],
+        [("subtract", ("w", "scratch1"), "w")],
+    ),
+}
 
 
-def test_reuse_renumbers_the_buffers_it_leaves() -> None:
-    writes = _writes(
-        ("multiply", ("w", 3.0), "scratch1"),
-        ("add", ("scratch1", "g"), "scratch1"),  # the last read of g: scratch1 is live
-        ("multiply", ("w", 2.0), "scratch0"),  # first written after it: free
-        ("subtract", ("w", "scratch0"), "w"),
-        ("subtract", ("w", "scratch1"), "w"),
-    )
-    got = reuse(Lowered(writes, 2), "g")
-    assert got == Lowered(
-        _writes(
-            ("multiply", ("w", 3.0), "scratch0"),
-            ("add", ("scratch0", "g"), "scratch0"),
-            ("multiply", ("w", 2.0), "g"),
-            ("subtract", ("w", "g"), "w"),
-            ("subtract", ("w", "scratch0"), "w"),
-        ),
-        1,
-    )
+@pytest.mark.parametrize("case", sorted(REUSED))
+def test_reuse_takes_the_first_buffer_written_once_the_name_is_read(case: str) -> None:
+    before, free, after = REUSED[case]
+    taken = {"scratch1": "g"} if case == "first-free-buffer" else {"scratch0": "g"}
+    renumbered = {} if case == "first-free-buffer" else {"scratch1": "scratch0"}
+    names = taken | renumbered
+
+    def renamed(specs: list) -> list:
+        return [(u, tuple(names.get(a, a) for a in args), names.get(o, o)) for u, args, o in specs]
+
+    got = reuse(Lowered(_writes(*before, *free, *after), 2), "g")
+    assert got == Lowered(_writes(*renamed(before), *renamed(free), *renamed(after)), 1)
 
 
 @pytest.mark.parametrize(
