@@ -8,7 +8,8 @@ target array itself or in scratch buffers (``scratch0``, ``scratch1`` …) that 
 engine makes once per param and reuses every step. The interpreter executes the
 writes (`nnspec.interpreter.optimizers`, `nnspec.interpreter.regularize`) and the
 ``--train`` template prints them (`nnspec.codegen.update`), so both engines run the
-very same NumPy calls.
+very same NumPy calls. `reuse` lets the writes compute into an array the caller
+owns (a training step's gradient) once they have read it, in place of a scratch buffer.
 
 Bitwise: ``a * b`` on arrays *is* ``np.multiply(a, b)``, and ``out=`` only picks
 where the result goes when the buffer has the result's dtype (scratch buffers take
@@ -157,8 +158,9 @@ def reuse(lowered: Lowered, name: str) -> Lowered:
     which the update may overwrite, so it needs one buffer (and one pass over fresh
     memory) less. SGD's ``w -= lr * g`` becomes ``g = lr * g; w -= g``.
 
-    The scratch buffer taken is the lowest numbered one first written at or after the
-    last write reading `name` (a write may read `name` and write the buffer: each
+    The scratch buffer taken is the lowest numbered one first used at or after the
+    last write reading `name` (for `lower`'s writes, first written: none reads a
+    scratch buffer before a write fills it) (a write may read `name` and write the buffer: each
     element is read before it is written); the others are renumbered from 0. The same
     ufuncs on the same operands, so the same bits, when `name`'s array has the scratch
     buffers' dtype and shape. Unchanged when `name` is written or no buffer qualifies.

@@ -109,3 +109,62 @@ def test_every_optimizer_has_a_learning_rate_and_a_rule() -> None:
     for definition in OPTIMIZERS.values():
         assert "learning_rate" in definition.defaults()
         assert definition.rule.per_param
+
+
+SHAPES = {"w": (3, 2), "b": (2,), "s": ()}
+
+
+def _gradient_like(kind: str, grad: np.ndarray) -> object:
+    """`grad`'s values in a form the update may not write into."""
+    if kind == "read-only":
+        held = grad.copy()
+        held.flags.writeable = False
+        return held
+    if kind == "broadcast":  # one row, stretched over its param's rows (a 2-d param only)
+        return grad[:1].copy()
+    if kind == "other dtype":
+        return grad.astype(np.float64)
+    return grad.dtype.type(grad[()])  # "scalar": a NumPy scalar (0-d params only)
+
+
+@pytest.mark.parametrize("kind", ["read-only", "broadcast", "other dtype", "scalar"])
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_a_gradient_named_to_overwrite_is_written_only_when_it_can_be(kind: str, name: str) -> None:
+    """`overwrite` is the caller's word that no one else holds the gradient; the update
+    still writes into it only where it is a writeable array of its param's shape and
+    dtype, and otherwise takes the scratch path: the same params as without it."""
+    shapes = {"scalar": {"s": ()}, "broadcast": {"w": (3, 2)}}.get(kind, SHAPES)
+    given = {
+        k: np.linspace(0.5, 1.5, int(np.prod(s))).reshape(s).astype("float32")
+        for k, s in shapes.items()
+    }
+    results = []
+    for overwrite in (frozenset(), frozenset(shapes)):
+        params = {k: np.ones(s, "float32") for k, s in shapes.items()}
+        opt = make_optimizer({"name": name})
+        for _ in range(STEPS):
+            grads = {k: _gradient_like(kind, g) for k, g in given.items()}
+            snapshot = {k: np.array(g, copy=True) for k, g in grads.items()}
+            opt.step(params, grads, overwrite)
+            for k, g in grads.items():
+                assert np.array_equal(np.asarray(g), snapshot[k]), (k, "written into")
+        results.append(params)
+    for k in shapes:
+        assert np.array_equal(results[0][k], results[1][k]), k
+
+
+def test_a_fresh_gradient_named_to_overwrite_is_written_with_the_same_params() -> None:
+    """The overwriting path itself: the gradients change, the params are the bits of
+    the path that only reads them."""
+    results, written = [], []
+    for overwrite in (frozenset(), frozenset({"w", "b"})):
+        params = {"w": np.ones((3, 2), "float32"), "b": np.zeros(2, "float32")}
+        opt = make_optimizer({"name": "adam"})
+        for step in range(STEPS):
+            grads = _grads("float32", step)
+            opt.step(params, grads, overwrite)
+        results.append(params)
+        written.append(not np.array_equal(grads["w"], _grads("float32", STEPS - 1)["w"]))
+    assert written == [False, True]
+    for k in ("w", "b"):
+        assert np.array_equal(results[0][k], results[1][k]), k

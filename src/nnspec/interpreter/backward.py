@@ -67,7 +67,8 @@ class ParamBuffers:
 
     def holds(self, name: str, array: Any) -> bool:
         """Whether `array` is this thread's gradient buffer of param `name`: an array
-        only that param's gradient is written into, until this thread's next step."""
+        that holds no other value than that param's gradient (and, once the update
+        has read it, what the update computes into it) until this thread's next step."""
         return self._held.get((threading.get_ident(), name)) is array
 
 

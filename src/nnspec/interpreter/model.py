@@ -365,7 +365,9 @@ class Model:
 
         The loss and gradients include the L1/L2 penalties (`self.penalty`). The
         gradients and the returned environment's values are buffers the next run of
-        `plan` on this thread overwrites (`TrainStep`): copy what you keep.
+        `plan` on this thread overwrites, and `TrainStep`'s update writes into the
+        gradients that are buffers of their own (`own_gradients`) within the same
+        step: copy what you keep.
         """
         loss_slot = plan.loss_slot
         if loss_slot is None:
@@ -388,7 +390,7 @@ class Model:
         """The params whose gradient in `grads` (from `loss_and_gradients` of `plan`
         on this thread) is a buffer of their own, the plan's or their penalty's, which
         nothing reads once the step's update has: the update may write into those."""
-        buffers, penalty = plan.gradients, self.penalty
+        buffers, penalty = plan.param_buffers, self.penalty
         return {
             name
             for name, grad in grads.items()

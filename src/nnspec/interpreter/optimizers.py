@@ -8,13 +8,13 @@ weak scalars: float32 stays float32). The per-param part runs as `nnspec.inplace
 writes: every array operation lands in the param, its state or a scratch buffer the
 optimizer made for that param and thread on its first step there, so a step allocates
 no arrays. It never writes into the gradients it is given, except those the caller
-marks as its to overwrite (`TrainStep`: a gradient in a buffer of its param's own), where
+marks as its own to overwrite (`TrainStep`: a gradient in a buffer of its param's own), where
 one scratch buffer's work goes into the gradient once it is read (`nnspec.inplace.reuse`).
-Scratch is per thread: two
-threads stepping with one optimizer (a stateless one, plain SGD, shared by two
-`TrainStep`s) never write into each other's scratch mid-update. The state (momentum,
-Adam's moments) is the optimizer's own, one per param, whichever thread steps. The
-compiled module prints the same writes, so both engines compute the same bits.
+Scratch is per thread: two threads stepping with one optimizer (a stateless one, plain
+SGD, shared by two `TrainStep`s) never write into each other's scratch mid-update.
+The state (momentum, Adam's moments) is the optimizer's own, one per param, whichever
+thread steps. The compiled module prints the same writes, so both engines compute
+the same bits.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from __future__ import annotations
 import builtins
 import operator
 import threading
-from collections.abc import Callable, Container, Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 import numpy as np
@@ -96,11 +97,12 @@ class Optimizer:
         self,
         params: MutableMapping[str, np.ndarray],
         grads: Mapping[str, np.ndarray],
-        overwrite: Container[str] = (),
+        overwrite: AbstractSet[str] = frozenset(),
     ) -> None:
         """Update `params` in place from `grads`. `overwrite` names the params whose
         gradient array the update may write into (no one else holds it); it does so
-        only where the gradient has its param's dtype, with the same bits."""
+        only where that gradient is a writeable array of its param's shape and dtype
+        (`_writable`), with the same bits."""
         scalars: Env = dict(self.settings)
         if self.rule.counts_steps:
             self.t += 1
@@ -112,7 +114,7 @@ class Optimizer:
             envs = self._local.envs = {}
         for name, grad in grads.items():
             w = params[name]
-            key = (name, name in overwrite and grad.dtype == w.dtype)
+            key = (name, name in overwrite and _writable(grad, w))
             env = envs.get(key)
             if env is None or not self._fits(env, grad, w):
                 env = envs[key] = self._environment(key, grad, w)
@@ -144,6 +146,17 @@ class Optimizer:
         dtype = np.result_type(grad, w)
         env.update((k, np.empty_like(w, dtype=dtype)) for k in scratch)
         return env
+
+
+def _writable(grad: Any, w: np.ndarray) -> bool:
+    """Whether the update's writes may go into `grad` as into a scratch buffer of `w`:
+    an array (not a NumPy scalar) of `w`'s shape and dtype that is not read-only."""
+    return (
+        type(grad) is np.ndarray
+        and grad.dtype == w.dtype
+        and grad.shape == w.shape
+        and grad.flags.writeable
+    )
 
 
 # keys of a write environment's bookkeeping (no rule name has a space)

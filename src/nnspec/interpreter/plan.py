@@ -90,7 +90,7 @@ class RunPlan:
     """Whether given inputs are exactly `feeds` as `inputs.prepare` would return them
     (`inputs.exact_check`), so a call may skip preparing them."""
     workspaces: kernels.Workspaces | None = field(default=None, compare=False, repr=False)
-    gradients: ParamBuffers | None = field(default=None, compare=False, repr=False)
+    param_buffers: ParamBuffers | None = field(default=None, compare=False, repr=False)
     """The params' gradient buffers `backward` writes (`ParamBuffers.holds`)."""
     run: Callable[[list], list] = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
     """``run(env) -> env``: `steps` as one straight-line function (`forward.straight_line`),
@@ -166,7 +166,7 @@ class Layout:
             for s in (reverse.steps if reverse else ())
             if s.node.id in self.kept and s.node.id not in noisy
         }
-        backward, wanted, touched, gradients = _reverse(
+        backward, wanted, touched, param_buffers = _reverse(
             reverse, self.slots, (noisy, keeping), self.graph.types()
         )
         alive = touched | {self.slots[name] for name in roots}
@@ -197,7 +197,7 @@ class Layout:
             wrt=tuple((name, self.slots[name]) for name in wanted),
             returned=frozenset(self.slots[name] for name in wanted),
             training=training,
-            gradients=gradients,
+            param_buffers=param_buffers,
         )
 
     def _viewed(self) -> dict[tuple[str, int], int]:

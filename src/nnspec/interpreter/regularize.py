@@ -69,7 +69,7 @@ class Penalty:
         """Whether `array` is this thread's penalised-gradient buffer of param `name`
         (what `gradients` put in its place): only that param's gradient is written
         into it, until this thread's next step."""
-        found = self._held.get((threading.get_ident(), name, array.dtype))
+        found = self._held.get((threading.get_ident(), name, getattr(array, "dtype", None)))
         return found is not None and found[0] is array
 
     def loss(self, loss: Any, params: Mapping[str, np.ndarray]) -> Any:
