@@ -13,6 +13,7 @@ import pytest
 import nnspec
 from nnspec.datasets import make
 from nnspec.interpreter import Model
+from nnspec.interpreter.metrics import Evaluator
 from nnspec.interpreter.train import History, TrainingError, train
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -161,6 +162,34 @@ def test_interrupt_keeps_the_last_completed_epoch(monkeypatch):
     monkeypatch.undo()
     assert history.stopped == "interrupted" and history.epochs == 2
     expected = train(load("xor"), data.x, data.y, epochs=2, quiet=True).model.params
+    for name, value in expected.items():
+        np.testing.assert_array_equal(model.params[name], value)
+
+
+def test_an_interrupt_while_an_epoch_is_recorded_leaves_no_half_epoch(monkeypatch):
+    """Ctrl-C (or SIGTERM) may land after an epoch's loss and metrics are recorded but
+    before its validation is: the history and the params both stay at the epoch before,
+    and the history still writes (it raised IndexError once, in a CI run)."""
+    data = make("xor", 32, seed=0)
+    model = Model(load("xor"))
+    calls = {"n": 0}
+    original = Evaluator.__call__
+
+    def interrupt_second_validation(self, held_out):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return original(self, held_out)
+
+    monkeypatch.setattr(Evaluator, "__call__", interrupt_second_validation)
+    history = train(model, data.x, data.y, epochs=5, validation_split=0.25, quiet=True)
+    monkeypatch.undo()
+    assert history.stopped == "interrupted" and history.epochs == 1
+    assert len(history.val_loss) == 1 and all(len(v) == 1 for v in history.metrics.values())
+    assert '"epochs": 1' in history.to_json() and len(history.to_csv().splitlines()) == 2
+    expected = train(
+        load("xor"), data.x, data.y, epochs=1, validation_split=0.25, quiet=True
+    ).model.params
     for name, value in expected.items():
         np.testing.assert_array_equal(model.params[name], value)
 

@@ -54,6 +54,12 @@ class History:
         """Number of completed epochs."""
         return len(self.loss)
 
+    def keep(self, epochs: int) -> None:
+        """Drop what was recorded after the first `epochs` epochs: an interrupt that
+        lands while an epoch is being recorded leaves no half-recorded epoch."""
+        for values in (self.loss, self.val_loss, self.learning_rate, *self.metrics.values()):
+            del values[epochs:]
+
     def last(self) -> dict[str, float]:
         """The last epoch's values by name (``loss``, ``val_loss``, metrics)."""
         return {k: v for k, v in self.rows()[-1].items() if k != "epoch"} if self.loss else {}
@@ -233,7 +239,9 @@ def train(
     scheduled = _schedule(training, schedule, total)
     base_rate = opt.learning_rate
     params = model.params
-    snapshot = {k: v.copy() for k, v in params.items()}
+    # (epochs recorded in full, the params after them): one assignment, so an interrupt
+    # never finds the history and the params of different epochs
+    kept = (0, {k: v.copy() for k, v in params.items()})
     out_slot = plan.out_slots[0]
     try:
         for epoch in range(1, total + 1):
@@ -249,7 +257,7 @@ def train(
                 for feed in batches:
                     loss, env = step(feed)
                     if not np.isfinite(loss):
-                        _restore(params, snapshot)
+                        _restore(params, kept[1])
                         history.stopped = "non-finite loss"
                         raise TrainingError(
                             f"epoch {epoch}: the loss became {float(loss)} (not finite); the "
@@ -265,6 +273,7 @@ def train(
                         s, n = METRICS[m](env[out_slot], feed[target], from_logits)
                         sums[m][0] += s
                         sums[m][1] += n
+            snapshot = {k: v.copy() for k, v in params.items()}
             history.loss.append(loss_sum / seen)
             if scheduled is not None:
                 history.learning_rate.append(opt.learning_rate)
@@ -276,7 +285,7 @@ def train(
                 history.val_loss.append(scores["loss"])
                 for m in wanted:
                     history.metrics[f"val_{m}"].append(scores[m])
-            snapshot = {k: v.copy() for k, v in params.items()}
+            kept = (epoch, snapshot)
             if progress:
                 progress.update(epoch, history.last())
             watched = history.last()[stopper.monitor or "loss"] if stopper is not None else 0.0
@@ -284,7 +293,8 @@ def train(
                 history.stopped = "early stopping"
                 break
     except KeyboardInterrupt:
-        _restore(params, snapshot)
+        history.keep(kept[0])
+        _restore(params, kept[1])
         history.stopped = "interrupted"
     finally:
         if progress:
