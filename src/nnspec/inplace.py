@@ -71,6 +71,11 @@ def scratch(k: int) -> str:
     return f"{SCRATCH}{k}"
 
 
+def scratch_number(name: str) -> int:
+    """k of scratch buffer ``scratch<k>``."""
+    return int(name[len(SCRATCH) :])
+
+
 def lower(assigns: Sequence[Assign], arrays: Collection[str]) -> Lowered:
     """`assigns` (per-param assignments whose targets are in `arrays`) as writes.
 
@@ -159,9 +164,9 @@ def reuse(lowered: Lowered, name: str) -> Lowered:
     memory) less. SGD's ``w -= lr * g`` becomes ``g = lr * g; w -= g``.
 
     The scratch buffer taken is the lowest numbered one first used at or after the
-    last write reading `name` (for `lower`'s writes, first written: none reads a
-    scratch buffer before a write fills it) (a write may read `name` and write the buffer: each
-    element is read before it is written); the others are renumbered from 0. The same
+    last write reading `name` (in `lower`'s writes a buffer's first use is a write).
+    That write may read `name` and write the buffer, now `name` itself: an elementwise
+    ufunc reads each element before it writes it. The others are renumbered from 0. The same
     ufuncs on the same operands, so the same bits, when `name`'s array has the scratch
     buffers' dtype and shape. Unchanged when `name` is written or no buffer qualifies.
     """
@@ -174,13 +179,10 @@ def reuse(lowered: Lowered, name: str) -> Lowered:
         for arg in (*w.args, w.out):
             if isinstance(arg, str) and arg.startswith(SCRATCH):
                 first_use.setdefault(arg, k)
-    free = sorted(
-        (s for s, k in first_use.items() if k >= last_read),
-        key=lambda s: int(s[len(SCRATCH) :]),
-    )
+    free = sorted((s for s, k in first_use.items() if k >= last_read), key=scratch_number)
     if not free:
         return lowered
-    kept = sorted((s for s in first_use if s != free[0]), key=lambda s: int(s[len(SCRATCH) :]))
+    kept = sorted((s for s in first_use if s != free[0]), key=scratch_number)
     names = {free[0]: name} | {s: scratch(k) for k, s in enumerate(kept)}
 
     def renamed(arg: Expr) -> Expr:

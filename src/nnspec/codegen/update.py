@@ -23,7 +23,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from nnspec.codegen.names import literal
-from nnspec.inplace import SCRATCH, Lowered, Write, lower, lower_value, reuse, scratch
+from nnspec.inplace import (
+    SCRATCH,
+    Lowered,
+    Write,
+    lower,
+    lower_value,
+    reuse,
+    scratch,
+    scratch_number,
+)
 from nnspec.ir import Regularizer
 from nnspec.optimizers import optimizer_spec, python_text, schedule_spec
 from nnspec.regularizers import GRADIENT, gradient_assigns, penalty_terms
@@ -73,7 +82,7 @@ def write_text(write: Write, names: Mapping[str, str], buffers: str, first: int 
 
     def name(expr: Any) -> str:
         if isinstance(expr, str) and expr.startswith(SCRATCH):
-            return f"{buffers}[{first + int(expr[len(SCRATCH) :])}]"
+            return f"{buffers}[{first + scratch_number(expr)}]"
         return python_text(expr, names)
 
     args = ", ".join(name(a) for a in write.args)

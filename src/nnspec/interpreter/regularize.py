@@ -67,8 +67,9 @@ class Penalty:
 
     def holds(self, name: str, array: Any) -> bool:
         """Whether `array` is this thread's penalised-gradient buffer of param `name`
-        (what `gradients` put in its place): only that param's gradient is written
-        into it, until this thread's next step."""
+        (what `gradients` put in its place): it holds no other value than that
+        param's gradient (and, once the update has read it, what the update computes
+        into it) until this thread's next step."""
         found = self._held.get((threading.get_ident(), name, getattr(array, "dtype", None)))
         return found is not None and found[0] is array
 
