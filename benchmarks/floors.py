@@ -21,7 +21,9 @@ step's products, `TrainProducts`):
   the learning rate folded into the output gradient so every update is one
   in-place subtraction.
 
-None of them needs to agree bit for bit with nnspec: they round like NumPy does and
+Every buffer and weight copy a floor makes starts on a cache line
+(`nnspec.aligned`), as the arrays nnspec keeps do. None of them needs to agree bit
+for bit with nnspec: they round like NumPy does and
 are checked against NumPy's results with the suite's tolerances.
 """
 
@@ -30,6 +32,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from nnspec import aligned
 
 Params = dict[str, np.ndarray]
 LAYERS = ("h1", "h2", "out")
@@ -75,7 +79,7 @@ class _Network:
     def __init__(self, params: Params, layout: Layout, batch: int) -> None:
         weights = [params[f"{n}.W"] for n in LAYERS]
         # x @ Wt.T multiplies by a transposed view of a C-ordered [units, in] copy
-        self.weights = [np.ascontiguousarray(w.T).T if layout.transposed else w for w in weights]
+        self.weights = [aligned.copy(w.T).T if layout.transposed else w for w in weights]
         step = min(batch, layout.block or batch)
         dtype = weights[0].dtype
         # rank-matched biases at one row: a (1, N) bias on a (1, N) value is NumPy's
@@ -85,9 +89,9 @@ class _Network:
         one_row = step == 1 and not layout.vector
         self.biases = [b.reshape(1, -1) for b in biases] if one_row else biases
         self.zero = np.zeros((), dtype)  # a typed operand: no scalar conversion per call
-        hidden = [np.empty((step, w.shape[1]), dtype) for w in weights[:-1]]
-        self.out = np.empty((batch, weights[-1].shape[1]), dtype)
-        row_max, row_sum = np.empty((step, 1), dtype), np.empty((step, 1), dtype)
+        hidden = [aligned.empty((step, w.shape[1]), dtype) for w in weights[:-1]]
+        self.out = aligned.empty((batch, weights[-1].shape[1]), dtype)
+        row_max, row_sum = aligned.empty((step, 1), dtype), aligned.empty((step, 1), dtype)
         self.blocks: list[Block] = []
         if layout.vector:
             self.blocks.append((0, [h[0] for h in hidden], self.out[0], row_max[0], row_sum[0]))
@@ -166,9 +170,9 @@ class TrainProducts:
     def __init__(self, params: Params, batch: int) -> None:
         self.weights = [params[f"{n}.W"] for n in LAYERS]
         dtype = self.weights[0].dtype
-        self.values = [np.empty((batch, w.shape[1]), dtype) for w in self.weights]
-        self.grads_in = [np.empty((batch, w.shape[0]), dtype) for w in self.weights[1:]]
-        self.grads = [np.empty_like(w) for w in self.weights]
+        self.values = [aligned.empty((batch, w.shape[1]), dtype) for w in self.weights]
+        self.grads_in = [aligned.empty((batch, w.shape[0]), dtype) for w in self.weights[1:]]
+        self.grads = [aligned.empty_like(w) for w in self.weights]
 
     def __call__(self, x: np.ndarray, labels: np.ndarray) -> None:
         (w1, w2, w3), (h1, h2, z) = self.weights, self.values
@@ -191,7 +195,7 @@ class HandTunedStep:
     param's update is a single ``W -= g``. Call with (x, labels); returns the loss."""
 
     def __init__(self, params: Params, lr: float) -> None:
-        self.params = {k: v.copy() for k, v in params.items()}
+        self.params = {k: aligned.copy(v) for k, v in params.items()}
         self.lr = lr
         self._buffers: dict[int, dict[str, np.ndarray]] = {}
 
@@ -205,17 +209,17 @@ class HandTunedStep:
             units = [p[f"{name}.W"].shape[1] for name in LAYERS]
             b: dict[str, np.ndarray] = {
                 "rows": np.arange(n),
-                "row_max": np.empty((n, 1), dtype),
-                "row_sum": np.empty((n, 1), dtype),
-                "log_sum": np.empty((n, 1), dtype),
+                "row_max": aligned.empty((n, 1), dtype),
+                "row_sum": aligned.empty((n, 1), dtype),
+                "log_sum": aligned.empty((n, 1), dtype),
             }
             for name, width in zip(LAYERS, units, strict=True):
-                b[f"{name}.a"] = np.empty((n, width), dtype)
+                b[f"{name}.a"] = aligned.empty((n, width), dtype)
                 if name != LAYERS[-1]:  # the gradient at a hidden layer and its ReLU mask
-                    b[f"{name}.d"] = np.empty((n, width), dtype)
-                    b[f"{name}.mask"] = np.empty((n, width), bool)
-                b[f"{name}.gW"] = np.empty_like(p[f"{name}.W"])
-                b[f"{name}.gb"] = np.empty_like(p[f"{name}.b"])
+                    b[f"{name}.d"] = aligned.empty((n, width), dtype)
+                    b[f"{name}.mask"] = aligned.empty((n, width), bool)
+                b[f"{name}.gW"] = aligned.empty_like(p[f"{name}.W"])
+                b[f"{name}.gb"] = aligned.empty_like(p[f"{name}.b"])
             self._buffers[n] = b
         return self._buffers[n]
 

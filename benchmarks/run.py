@@ -38,6 +38,7 @@ import quiet
 import report
 
 import nnspec
+from nnspec import aligned
 from nnspec.buffers import buffer_plan
 from nnspec.codegen import load_source
 from nnspec.interpreter import Model, threads
@@ -144,7 +145,7 @@ Stepper = tuple[Callable[[np.ndarray, np.ndarray], float], Callable[[], dict[str
 
 
 def numpy_stepper(graph: Any, params: dict[str, np.ndarray], lr: float) -> Stepper:
-    p = {k: v.copy() for k, v in params.items()}
+    p = {k: aligned.copy(v) for k, v in params.items()}
     return (lambda x, labels: baselines.mlp_train_step(x, labels, p, lr)), lambda: p
 
 
@@ -184,7 +185,7 @@ def compiled_stepper(
 
 def external_stepper(build: Callable) -> Callable[..., Stepper | None]:
     def make(graph: Any, params: dict[str, np.ndarray], lr: float) -> Stepper | None:
-        step = build({k: v.copy() for k, v in params.items()}, lr)
+        step = build({k: aligned.copy(v) for k, v in params.items()}, lr)
         return None if step is None else (step, step.weights)
 
     return make

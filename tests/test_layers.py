@@ -12,7 +12,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "nnspec"
 
 # Lowest first. Names in one tuple are one layer and must not import each other.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("portable", "arguments"),  # below everything: picklable exceptions, API argument checks
+    ("portable", "arguments", "aligned"),  # below everything: picklable exceptions, API
+    # argument checks, cache-line-aligned arrays
     ("fileio", "errors", "examples", "lazy"),  # files, problems, shipped data, the
     # packages' lazy re-exports
     ("ir",),

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nnspec import aligned
 from nnspec.interpreter.forward import located
 
 if TYPE_CHECKING:  # plan binds this module's helpers into its steps
@@ -60,7 +61,7 @@ class ParamBuffers:
             if found is None or found.dtype != dtype:
                 if len(held) >= MAX_THREADS * 16:  # many threads came and went
                     held.clear()
-                found = held[key] = np.empty(shape, dtype)
+                found = held[key] = aligned.empty(shape, dtype)
             return found
 
         return buffer

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from nnspec import aligned
 from nnspec.buffers import Workspace
 from nnspec.ops import REGISTRY
 
@@ -68,7 +69,7 @@ class Workspaces:
             if len(held) >= MAX_WORKSPACES:  # many sizes: do not hoard memory
                 held.clear()
             buffers = held[key] = [
-                np.empty(tuple(d if d >= 0 else key[-1 - d] for d in shape), dtype)
+                aligned.empty(tuple(d if d >= 0 else key[-1 - d] for d in shape), dtype)
                 for shape, dtype in zip(self._shapes, self._dtypes, strict=True)
             ]
         return buffers

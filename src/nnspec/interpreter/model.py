@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from nnspec import arguments
+from nnspec import aligned, arguments
 from nnspec.autodiff import borrowed_values
 from nnspec.interpreter.backward import propagate
 from nnspec.interpreter.init import initial_values
@@ -51,7 +51,7 @@ class Params(MutableMapping):
                 f"param {name!r}: expected shape {list(current.shape)}, got {list(array.shape)}"
             )
         # C order, as a compiled module's params: another layout rounds differently
-        array = np.array(array, dtype=current.dtype, copy=True, order="C")
+        array = aligned.copy(array, current.dtype)
         self._values[name] = array
         self._model._place(name, array)
 
@@ -92,7 +92,7 @@ class Model:
         self.layout = Layout(graph)
         self._env: list[Any] = [None] * self.layout.size
         self._placing = threading.Lock()  # `_place`'s copy and rebind, one at a time
-        values = initial_values(graph, seed)
+        values = {k: aligned.copy(v) for k, v in initial_values(graph, seed).items()}
         for name, value in values.items():
             self._place(name, value)
         self.params = Params(self, values)

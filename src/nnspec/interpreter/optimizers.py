@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from nnspec import aligned
 from nnspec.inplace import Write, lower, reuse, scratch
 from nnspec.optimizers import (
     FUNCTIONS,
@@ -141,10 +142,10 @@ class Optimizer:
         for state_key, arrays in self.state.items():
             state = arrays.get(name)
             if state is None or state.shape != w.shape:
-                state = arrays[name] = np.zeros_like(w)
+                state = arrays[name] = aligned.zeros_like(w)
             env[state_key] = state
         dtype = np.result_type(grad, w)
-        env.update((k, np.empty_like(w, dtype=dtype)) for k in scratch)
+        env.update((k, aligned.empty_like(w, dtype)) for k in scratch)
         return env
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from nnspec import aligned
 from nnspec.inplace import lower, lower_value, scratch
 from nnspec.interpreter.optimizers import Writes, evaluator, run_writes, writes_of
 from nnspec.ir import Graph, Regularizer
@@ -62,7 +63,7 @@ class Penalty:
             if len(self._held) >= MAX_BUFFERS:
                 self._held.clear()
             count = 1 + len(terms.scratch)
-            buffers = self._held[key] = [np.empty_like(w, dtype=dtype) for _ in range(count)]
+            buffers = self._held[key] = [aligned.empty_like(w, dtype) for _ in range(count)]
         return {"w": w, GRADIENT: buffers[0], **dict(zip(terms.scratch, buffers[1:], strict=True))}
 
     def holds(self, name: str, array: Any) -> bool:
