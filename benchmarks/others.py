@@ -65,6 +65,38 @@ def torch_train_step(params: Params, lr: float) -> Callable[[np.ndarray, np.ndar
     return step
 
 
+TORCH_PRODUCTS = "pytorch eager: its products alone"
+"""The training rows' contender that times PyTorch's eight products without the rest."""
+
+
+def torch_train_products(params: Params, batch: int) -> Callable[..., np.ndarray] | None:
+    """The training step's eight products (`floors.TrainProducts`) in PyTorch, into
+    tensors made once: what its BLAS (MKL in the PyPI wheels) takes for the products
+    that NumPy's BLAS takes in the products floor, the rest of the step left out."""
+    if not available("torch"):
+        return None
+    import torch
+
+    weights = [torch.from_numpy(params[f"{n}.W"]) for n in LAYERS]
+    values = [torch.empty(batch, w.shape[1], dtype=w.dtype) for w in weights]
+    grads_in = [torch.empty(batch, w.shape[0], dtype=w.dtype) for w in weights[1:]]
+    grads = [torch.empty_like(w) for w in weights]
+
+    def products(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        (w1, w2, w3), (h1, h2, z), (d1, d2), (g1, g2, g3) = weights, values, grads_in, grads
+        rows = torch.from_numpy(x)
+        torch.matmul(rows, w1, out=h1)
+        torch.matmul(h1, w2, out=h2)
+        torch.matmul(h2, w3, out=z)
+        torch.matmul(h2.T, z, out=g3)
+        torch.matmul(z, w3.T, out=d2)
+        torch.matmul(h1.T, d2, out=g2)
+        torch.matmul(d2, w2.T, out=d1)
+        return torch.matmul(rows.T, d1, out=g1).numpy()
+
+    return products
+
+
 def onnxruntime_predict(params: Params) -> Callable[[np.ndarray], np.ndarray] | None:
     if not (available("onnx") and available("onnxruntime")):
         return None

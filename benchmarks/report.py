@@ -35,6 +35,9 @@ CODES = ("numpy", "nnspec interpreter", "nnspec compiled")
 PRODUCTS = ("floor: products", "matrix products only")
 """Contender names of the products floors (the second: result files before the
 floors had layouts)."""
+THEIR_PRODUCTS = "its products alone"
+"""A contender named "<another contender>: its products alone" times that one's
+products without the rest (benchmarks/others.py)."""
 
 Payload = dict[str, Any]
 
@@ -361,7 +364,20 @@ def status(payload: Payload, workload: str, contender: str, goal: str | float) -
             above = paired_interval(payload, workload, found[1], goal)
             if above is not None and above.side == "above":
                 missed += f"; not even the {_floor_label(found[1])} reaches it ({found[0]:.2f}x)"
-    return missed
+    return missed + _their_products(payload, workload, goal, floors[0])
+
+
+def _their_products(
+    payload: Payload, workload: str, goal: str | float, ours: tuple[float, str] | None
+) -> str:
+    """Where the goal contender's own products were timed alone ("GOAL: its products
+    alone"): how long they take beside NumPy's, in its BLAS against NumPy's."""
+    if not isinstance(goal, str) or ours is None:
+        return ""
+    theirs = _ratio(payload, workload, f"{goal}: {THEIR_PRODUCTS}")
+    if theirs is None:
+        return ""
+    return f"; {goal}'s own products alone take {theirs:.2f}x, NumPy's {ours[0]:.2f}x"
 
 
 def _gap(got: float, floors: list[tuple[float, str] | None]) -> str:

@@ -240,6 +240,13 @@ def training(sizes: tuple[int, ...], batches: list[int], timing: Rounds) -> list
                 f"{floors.PRODUCTS}, W as stored", lambda f=products, x=x, y=labels: f(x, y)
             )
         )
+        theirs = others.torch_train_products(params, batch)  # quick runs too: checked there
+        if theirs is not None:  # the same eight products: checked against NumPy's
+            torch_products = harness.Contender(
+                others.TORCH_PRODUCTS, lambda f=theirs, x=x, y=labels: f(x, y)
+            )
+            harness.verify([contenders[-1], torch_products], rtol=1e-4, atol=1e-4)
+            contenders.append(torch_products)
         results += harness.measure(
             f"train step, batch {batch}",
             contenders,

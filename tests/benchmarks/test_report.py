@@ -159,6 +159,28 @@ def test_the_hand_tuned_step_is_the_training_floor(report: Any) -> None:
     assert "unreachable" not in line
 
 
+def test_a_miss_cites_the_goals_own_products_when_they_were_timed(report: Any) -> None:
+    w = "train step, batch 1024"
+    rows = [
+        row(w, "numpy", 1.0),
+        row(w, "nnspec compiled", 0.99),
+        row(w, "pytorch eager", 0.85),
+        row(w, "floor: products, W as stored", 0.76),
+    ]
+    line = target_line(report, payload(rows), "| nnspec compiled, train step, batch 1024")
+    assert "**missed**" in line and "its products alone" not in line
+    rows.append(row(w, "pytorch eager: its products alone", 0.68))
+    line = target_line(report, payload(rows), "| nnspec compiled, train step, batch 1024")
+    assert line.endswith("; pytorch eager's own products alone take 0.68x, NumPy's 0.76x |"), line
+    # the row is no floor of ours: it neither bounds nor shows in the floor columns
+    assert "0.68x |" not in line.split("| **missed**")[0]
+
+
+def test_the_products_rows_name_agrees_with_the_report(report: Any) -> None:
+    others = importlib.import_module("others")
+    assert f"pytorch eager: {report.THEIR_PRODUCTS}" == others.TORCH_PRODUCTS
+
+
 def test_a_products_floor_equal_to_the_nnspec_row_still_bounds_it(report: Any) -> None:
     line = target_line(
         report, payload(predict_rows(0.80, 0.72, 0.80, 0.90)), "| nnspec compiled, predict, batch 1"

@@ -8,6 +8,7 @@ full suite's output, never tested.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import subprocess
@@ -53,6 +54,8 @@ def test_quick_suite_runs_and_writes_results(tmp_path: Path, run_quick) -> None:
         assert ("predict, batch 32", f"floor: NumPy calls, {layout}") in rows
     assert ("train step, batch 32", "floor: hand-tuned NumPy step") in rows
     assert ("train step, batch 32", "floor: products, W as stored") in rows
+    if importlib.util.find_spec("torch") is not None:  # its products, checked against NumPy's
+        assert ("train step, batch 32", "pytorch eager: its products alone") in rows
     sections = machine["sections"]
     assert set(sections) == {"quiet", "busy core"}
     for record in sections.values():
