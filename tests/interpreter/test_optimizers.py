@@ -168,3 +168,14 @@ def test_a_fresh_gradient_named_to_overwrite_is_written_with_the_same_params() -
     assert written == [False, True]
     for k in ("w", "b"):
         assert np.array_equal(results[0][k], results[1][k]), k
+
+
+def test_overwrite_given_as_a_string_is_refused_not_read_as_substrings() -> None:
+    params = {"w": np.ones((3, 2), "float32")}
+    grads = {"w": np.full((3, 2), 0.5, "float32")}
+    opt = make_optimizer({"name": "sgd"})
+    with pytest.raises(TypeError, match="overwrite must be a set of param names"):
+        opt.step(params, grads, "w")  # type: ignore[arg-type]
+    assert np.array_equal(params["w"], np.ones((3, 2))) and (grads["w"] == 0.5).all()
+    opt.step(params, grads, {"w"})  # any set works, not only a frozenset
+    assert np.allclose(params["w"], 1 - 0.01 * 0.5)

@@ -104,6 +104,8 @@ class Optimizer:
         gradient array the update may write into (no one else holds it); it does so
         only where that gradient is a writeable array of its param's shape and dtype
         (`_writable`), with the same bits."""
+        if isinstance(overwrite, str):  # `name in "h1.W"` would test substrings
+            raise TypeError(f"overwrite must be a set of param names, not the string {overwrite!r}")
         scalars: Env = dict(self.settings)
         if self.rule.counts_steps:
             self.t += 1
