@@ -174,8 +174,13 @@ class TrainProducts:
         self.grads_in = [aligned.empty((batch, w.shape[0]), dtype) for w in self.weights[1:]]
         self.grads = [aligned.empty_like(w) for w in self.weights]
 
-    def __call__(self, x: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        """The products on `x` (`labels` unread); returns the last, ``x.T @ d1``."""
+    def gradients(self, x: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """One call's three weight-gradient products, flattened into one array: what
+        `run.py` checks another rendering of the same products against."""
+        self(x, labels)
+        return np.concatenate([g.ravel() for g in self.grads])
+
+    def __call__(self, x: np.ndarray, labels: np.ndarray) -> None:
         (w1, w2, w3), (h1, h2, z) = self.weights, self.values
         (d1, d2), (g1, g2, g3) = self.grads_in, self.grads
         np.matmul(x, w1, out=h1)
@@ -185,7 +190,7 @@ class TrainProducts:
         np.matmul(z, w3.T, out=d2)
         np.matmul(h1.T, d2, out=g2)
         np.matmul(d2, w2.T, out=d1)
-        return np.matmul(x.T, d1, out=g1)
+        np.matmul(x.T, d1, out=g1)
 
 
 class HandTunedStep:

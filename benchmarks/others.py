@@ -69,21 +69,29 @@ TORCH_PRODUCTS = "pytorch eager: its products alone"
 """The training rows' contender that times PyTorch's eight products without the rest."""
 
 
-def torch_train_products(params: Params, batch: int) -> Callable[..., np.ndarray] | None:
+class _TorchProducts:
     """The training step's eight products (`floors.TrainProducts`) in PyTorch, into
     tensors made once: what its BLAS (MKL in the PyPI wheels) takes for the products
     that NumPy's BLAS takes in the products floor, the rest of the step left out."""
-    if not available("torch"):
-        return None
-    import torch
 
-    weights = [torch.from_numpy(params[f"{n}.W"]) for n in LAYERS]
-    values = [torch.empty(batch, w.shape[1], dtype=w.dtype) for w in weights]
-    grads_in = [torch.empty(batch, w.shape[0], dtype=w.dtype) for w in weights[1:]]
-    grads = [torch.empty_like(w) for w in weights]
+    def __init__(self, params: Params, batch: int) -> None:
+        import torch
 
-    def products(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        (w1, w2, w3), (h1, h2, z), (d1, d2), (g1, g2, g3) = weights, values, grads_in, grads
+        self.weights = [torch.from_numpy(params[f"{n}.W"]) for n in LAYERS]
+        self.values = [torch.empty(batch, w.shape[1], dtype=w.dtype) for w in self.weights]
+        self.grads_in = [torch.empty(batch, w.shape[0], dtype=w.dtype) for w in self.weights[1:]]
+        self.grads = [torch.empty_like(w) for w in self.weights]
+
+    def gradients(self, x: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """One call's three weight-gradient products, flattened (as TrainProducts')."""
+        self(x, labels)
+        return np.concatenate([g.numpy().ravel() for g in self.grads])
+
+    def __call__(self, x: np.ndarray, labels: np.ndarray) -> None:
+        import torch
+
+        (w1, w2, w3), (h1, h2, z) = self.weights, self.values
+        (d1, d2), (g1, g2, g3) = self.grads_in, self.grads
         rows = torch.from_numpy(x)
         torch.matmul(rows, w1, out=h1)
         torch.matmul(h1, w2, out=h2)
@@ -92,9 +100,12 @@ def torch_train_products(params: Params, batch: int) -> Callable[..., np.ndarray
         torch.matmul(z, w3.T, out=d2)
         torch.matmul(h1.T, d2, out=g2)
         torch.matmul(d2, w2.T, out=d1)
-        return torch.matmul(rows.T, d1, out=g1).numpy()
+        torch.matmul(rows.T, d1, out=g1)
 
-    return products
+
+def torch_train_products(params: Params, batch: int) -> _TorchProducts | None:
+    """PyTorch's products of the training step alone (`_TorchProducts`), or None."""
+    return _TorchProducts(params, batch) if available("torch") else None
 
 
 def onnxruntime_predict(params: Params) -> Callable[[np.ndarray], np.ndarray] | None:

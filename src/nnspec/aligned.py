@@ -8,15 +8,19 @@ a [784, 256] weight takes a third longer when the weight starts 16 bytes past on
 batch 128 about 5 % longer (docs/performance.md, "Where the memory lies"). So the
 arrays an engine keeps across calls (params, workspaces, gradient and optimizer
 buffers) are made here, and a compiled module makes its own the same way
-(``_empty`` in its template). Placement changes speed, not results: NumPy's loops
-give the same bits at any offset (`tests/test_aligned.py`), as did OpenBLAS's
-products in every case tried, and both engines place their arrays alike anyway.
+(``_empty`` in its template), so the arrays both engines keep are placed alike.
+Placement changed speed, not results, in every case tried: NumPy's loops give the
+same bits at any offset (`tests/test_aligned.py`), and so did OpenBLAS's products
+here; some BLAS libraries (MKL outside its reproducibility mode) document that
+alignment may change the order of their sums.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+import operator
+from collections.abc import Sequence
+from typing import Any, SupportsIndex
 
 import numpy as np
 
@@ -24,11 +28,18 @@ ALIGNMENT = 64
 """Bytes: one cache line on x86-64 and most ARM cores, and one AVX-512 register."""
 
 
-def empty(shape: int | tuple[int, ...], dtype: Any) -> np.ndarray:
+def empty(shape: SupportsIndex | Sequence[SupportsIndex], dtype: Any) -> np.ndarray:
     """An uninitialised C-order array of `shape` and `dtype` starting on an
     `ALIGNMENT`-byte boundary (a view into a slightly larger byte buffer)."""
-    dims = (shape,) if isinstance(shape, int) else tuple(shape)
+    if isinstance(shape, Sequence):
+        dims = tuple(operator.index(d) for d in shape)
+    else:  # one dimension: an int or a NumPy integer
+        dims = (operator.index(shape),)
+    if any(d < 0 for d in dims):
+        raise ValueError(f"negative dimensions are not allowed, got shape {dims}")
     kind = np.dtype(dtype)
+    if kind.hasobject:
+        raise TypeError(f"aligned arrays hold numbers, not Python objects ({kind})")
     size = math.prod(dims) * kind.itemsize
     raw = np.empty(size + ALIGNMENT, np.uint8)
     start = -raw.ctypes.data % ALIGNMENT
@@ -36,9 +47,9 @@ def empty(shape: int | tuple[int, ...], dtype: Any) -> np.ndarray:
 
 
 def empty_like(array: np.ndarray, dtype: Any = None) -> np.ndarray:
-    """`empty` of `array`'s shape, in its dtype unless `dtype` is given, and in its
-    memory order as ``np.empty_like`` (Fortran order stays Fortran order: a sum over
-    the buffer then adds in the same order as one over `array`)."""
+    """`empty` of `array`'s shape, in its dtype unless `dtype` is given: Fortran order
+    for a Fortran-ordered `array` (a sum over the buffer then adds in the same order
+    as one over `array`), else C order."""
     kind = array.dtype if dtype is None else dtype
     if array.flags.f_contiguous and not array.flags.c_contiguous:
         return empty(array.shape[::-1], kind).T
@@ -53,9 +64,10 @@ def zeros_like(array: np.ndarray) -> np.ndarray:
 
 
 def copy(array: Any, dtype: Any = None) -> np.ndarray:
-    """An aligned C-order copy of `array`, cast to `dtype` when given (as ``np.array(
-    array, dtype=dtype, copy=True, order="C")``, which rounds the same way)."""
-    source = np.asarray(array)
-    out = empty(source.shape, source.dtype.newbyteorder("=") if dtype is None else dtype)
+    """An aligned C-order copy of `array` in native byte order, cast to `dtype` when
+    given: the values ``np.array(array, dtype=dtype, copy=True, order="C")`` holds,
+    rounded the same way."""
+    source = np.asarray(array, dtype=dtype)  # np.array's conversion, its errors included
+    out = empty(source.shape, source.dtype.newbyteorder("="))
     out[...] = source
     return out

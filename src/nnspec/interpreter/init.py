@@ -14,13 +14,15 @@ from typing import Any
 
 import numpy as np
 
+from nnspec import aligned
 from nnspec.ir import Graph, Param
 
 ALIASES = {"xavier_uniform": "glorot_uniform", "xavier_normal": "glorot_normal"}
 
 
 def initial_values(graph: Graph, seed: int | None = None) -> dict[str, np.ndarray]:
-    """A fresh array for every param (literal values are copied)."""
+    """A fresh array for every param (literal values are copied), each starting on a
+    cache line (`nnspec.aligned`), as a `Model` keeps its params."""
     base = graph.seed if seed is None else seed
     return {p.name: initial_value(p, base) for p in graph.params}
 
@@ -29,10 +31,10 @@ def initial_value(param: Param, seed: int) -> np.ndarray:
     dtype = param.type.dtype
     shape = _concrete_shape(param)
     if param.value is not None:
-        return np.array(param.value, dtype=dtype, copy=True, order="C")  # as a compiled module
+        return aligned.copy(param.value, dtype)  # C order, as a compiled module
     recipe: Mapping[str, Any] = param.init or {"name": "zeros"}
     rng = np.random.default_rng([seed, zlib.crc32(param.name.encode("utf-8"))])
-    return _draw(recipe, shape, rng).astype(dtype)
+    return aligned.copy(_draw(recipe, shape, rng), dtype)
 
 
 def _concrete_shape(param: Param) -> tuple[int, ...]:

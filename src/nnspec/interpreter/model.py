@@ -92,7 +92,7 @@ class Model:
         self.layout = Layout(graph)
         self._env: list[Any] = [None] * self.layout.size
         self._placing = threading.Lock()  # `_place`'s copy and rebind, one at a time
-        values = {k: aligned.copy(v) for k, v in initial_values(graph, seed).items()}
+        values = initial_values(graph, seed)  # fresh, aligned arrays: kept as they are
         for name, value in values.items():
             self._place(name, value)
         self.params = Params(self, values)
