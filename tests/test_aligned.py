@@ -48,7 +48,7 @@ def test_empty_is_aligned_c_ordered_and_writeable(shape: Any, dtype: str) -> Non
     for _ in range(5):  # several allocations: NumPy's own offsets vary between them
         array = aligned.empty(shape, dtype)
         expected = (shape,) if isinstance(shape, int) else shape
-        assert array.shape == expected and array.dtype == np.dtype(dtype)
+        assert array.shape == expected and array.dtype == np.dtype(dtype).newbyteorder("=")
         assert _offset(array) == 0 or array.size == 0
         assert array.flags.c_contiguous and array.flags.writeable and array.flags.aligned
         array[...] = 1
@@ -205,3 +205,26 @@ def test_both_engines_agree_bitwise_wherever_the_input_lies() -> None:
         got = module.predict(placed)
         assert isinstance(got, np.ndarray) and isinstance(want, np.ndarray)
         assert got.tobytes() == want.tobytes()
+
+
+@pytest.mark.parametrize(
+    "dtype", ["float32", "float64", "int64", "bool", ">f4", np.dtype("float32").newbyteorder("<")]
+)
+def test_kept_arrays_carry_numpys_own_dtype_object(dtype: Any) -> None:
+    """Fast paths compare dtypes by identity (`x.dtype is float32`): an aligned array
+    must carry NumPy's own native dtype object, not an equal one `newbyteorder` made."""
+    own = np.dtype(np.dtype(dtype).newbyteorder("=").str)
+    assert aligned.empty(3, dtype).dtype is own
+    assert aligned.copy(np.ones(3, dtype)).dtype is own
+    assert aligned.copy([1, 2], dtype).dtype is own
+    assert aligned.empty_like(np.ones(3, dtype)).dtype is own
+
+
+def test_a_model_and_a_module_keep_numpys_own_dtype_objects() -> None:
+    graph = nnspec.load(_document({"name": "sgd", "learning_rate": 0.1}))
+    model = Model(graph)
+    assert all(v.dtype is np.dtype("float32") for v in model.params.values())
+    model.params["h.W"] = np.ones((12, 24), ">f8")
+    assert model.params["h.W"].dtype is np.dtype("float32")
+    module = load_source(nnspec.compile(graph, train=True, self_test=False))
+    assert all(v.dtype is np.dtype("float32") for v in module.PARAMS.values())

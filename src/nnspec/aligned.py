@@ -29,15 +29,16 @@ ALIGNMENT = 64
 
 
 def empty(shape: SupportsIndex | Sequence[SupportsIndex], dtype: Any) -> np.ndarray:
-    """An uninitialised C-order array of `shape` and `dtype` starting on an
-    `ALIGNMENT`-byte boundary (a view into a slightly larger byte buffer)."""
+    """An uninitialised C-order array of `shape` and `dtype` (in native byte order,
+    `native`) starting on an `ALIGNMENT`-byte boundary (a view into a slightly larger
+    byte buffer)."""
     if isinstance(shape, Sequence):
         dims = tuple(operator.index(d) for d in shape)
     else:  # one dimension: an int or a NumPy integer
         dims = (operator.index(shape),)
     if any(d < 0 for d in dims):
         raise ValueError(f"negative dimensions are not allowed, got shape {dims}")
-    kind = np.dtype(dtype)
+    kind = native(dtype)
     if kind.hasobject:
         raise TypeError(f"aligned arrays hold numbers, not Python objects ({kind})")
     size = math.prod(dims) * kind.itemsize
@@ -68,6 +69,15 @@ def copy(array: Any, dtype: Any = None) -> np.ndarray:
     given: the values ``np.array(array, dtype=dtype, copy=True, order="C")`` holds,
     rounded the same way."""
     source = np.asarray(array, dtype=dtype)  # np.array's conversion, its errors included
-    out = empty(source.shape, source.dtype.newbyteorder("="))
+    out = empty(source.shape, source.dtype)
     out[...] = source
     return out
+
+
+def native(dtype: Any) -> np.dtype:
+    """`dtype` in native byte order, as NumPy's own instance of it where there is one
+    (``np.dtype("float32")``): fast paths test ``array.dtype is float32`` by identity,
+    and ``newbyteorder`` returns an equal dtype that is another object."""
+    kind = np.dtype(dtype).newbyteorder("=")
+    found = np.dtype(kind.str)  # NumPy's own object for a built-in type
+    return found if found == kind else kind
