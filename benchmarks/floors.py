@@ -30,6 +30,7 @@ are checked against NumPy's results with the suite's tolerances.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -165,10 +166,13 @@ class FewestCalls:
 class TrainProducts:
     """The eight products of the training step alone (three forward, five backward,
     the first layer's ``x.T @ dy`` included), weights as stored, into preallocated
-    buffers of the right shapes."""
+    buffers of the right shapes. `matmul` and `rows` (x as the library's array) are
+    NumPy's; `others` runs the same products in PyTorch by replacing them."""
 
     def __init__(self, params: Params, batch: int) -> None:
-        self.weights = [params[f"{n}.W"] for n in LAYERS]
+        self.matmul: Any = np.matmul
+        self.rows: Any = np.asarray
+        self.weights: list[Any] = [params[f"{n}.W"] for n in LAYERS]
         dtype = self.weights[0].dtype
         self.values = [aligned.empty((batch, w.shape[1]), dtype) for w in self.weights]
         self.grads_in = [aligned.empty((batch, w.shape[0]), dtype) for w in self.weights[1:]]
@@ -178,19 +182,20 @@ class TrainProducts:
         """One call's three weight-gradient products, flattened into one array: what
         `run.py` checks another rendering of the same products against."""
         self(x, labels)
-        return np.concatenate([g.ravel() for g in self.grads])
+        return np.concatenate([np.asarray(g).ravel() for g in self.grads])
 
     def __call__(self, x: np.ndarray, labels: np.ndarray) -> None:
+        matmul, rows = self.matmul, self.rows(x)
         (w1, w2, w3), (h1, h2, z) = self.weights, self.values
         (d1, d2), (g1, g2, g3) = self.grads_in, self.grads
-        np.matmul(x, w1, out=h1)
-        np.matmul(h1, w2, out=h2)
-        np.matmul(h2, w3, out=z)
-        np.matmul(h2.T, z, out=g3)
-        np.matmul(z, w3.T, out=d2)
-        np.matmul(h1.T, d2, out=g2)
-        np.matmul(d2, w2.T, out=d1)
-        np.matmul(x.T, d1, out=g1)
+        matmul(rows, w1, out=h1)
+        matmul(h1, w2, out=h2)
+        matmul(h2, w3, out=z)
+        matmul(h2.T, z, out=g3)
+        matmul(z, w3.T, out=d2)
+        matmul(h1.T, d2, out=g2)
+        matmul(d2, w2.T, out=d1)
+        matmul(rows.T, d1, out=g1)
 
 
 class HandTunedStep:

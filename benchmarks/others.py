@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Callable
 
+import floors
 import numpy as np
 
 Params = dict[str, np.ndarray]
@@ -69,7 +70,7 @@ TORCH_PRODUCTS = "pytorch eager: its products alone"
 """The training rows' contender that times PyTorch's eight products without the rest."""
 
 
-class _TorchProducts:
+class _TorchProducts(floors.TrainProducts):
     """The training step's eight products (`floors.TrainProducts`) in PyTorch, into
     tensors made once: what its BLAS (MKL in the PyPI wheels) takes for the products
     that NumPy's BLAS takes in the products floor, the rest of the step left out."""
@@ -77,30 +78,12 @@ class _TorchProducts:
     def __init__(self, params: Params, batch: int) -> None:
         import torch
 
-        self.weights = [torch.from_numpy(params[f"{n}.W"]) for n in LAYERS]
-        self.values = [torch.empty(batch, w.shape[1], dtype=w.dtype) for w in self.weights]
-        self.grads_in = [torch.empty(batch, w.shape[0], dtype=w.dtype) for w in self.weights[1:]]
-        self.grads = [torch.empty_like(w) for w in self.weights]
-
-    def gradients(self, x: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        """One call's three weight-gradient products, flattened (as TrainProducts')."""
-        self(x, labels)
-        return np.concatenate([g.numpy().ravel() for g in self.grads])
-
-    def __call__(self, x: np.ndarray, labels: np.ndarray) -> None:
-        import torch
-
-        (w1, w2, w3), (h1, h2, z) = self.weights, self.values
-        (d1, d2), (g1, g2, g3) = self.grads_in, self.grads
-        rows = torch.from_numpy(x)
-        torch.matmul(rows, w1, out=h1)
-        torch.matmul(h1, w2, out=h2)
-        torch.matmul(h2, w3, out=z)
-        torch.matmul(h2.T, z, out=g3)
-        torch.matmul(z, w3.T, out=d2)
-        torch.matmul(h1.T, d2, out=g2)
-        torch.matmul(d2, w2.T, out=d1)
-        torch.matmul(rows.T, d1, out=g1)
+        super().__init__(params, batch)
+        self.matmul, self.rows = torch.matmul, torch.from_numpy
+        self.weights = [torch.from_numpy(w) for w in self.weights]
+        self.values = [torch.from_numpy(v) for v in self.values]
+        self.grads_in = [torch.from_numpy(d) for d in self.grads_in]
+        self.grads = [torch.from_numpy(g) for g in self.grads]
 
 
 def torch_train_products(params: Params, batch: int) -> _TorchProducts | None:

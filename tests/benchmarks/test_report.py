@@ -143,15 +143,23 @@ def test_a_calls_floor_above_the_goal_makes_it_unreachable_when_the_products_are
     assert "the NumPy calls floor (W pre-transposed) alone is at 0.80x, above the target" in line
 
 
+T1024 = "train step, batch 1024"
+
+
+def train_rows(ratios: dict[str, float]) -> list[dict]:
+    """Batch-1024 training rows: NumPy at 1.00x, then each contender at its ratio."""
+    return [row(T1024, "numpy", 1.0), *(row(T1024, c, r) for c, r in ratios.items())]
+
+
 def test_the_hand_tuned_step_is_the_training_floor(report: Any) -> None:
-    w = "train step, batch 1024"
-    rows = [
-        row(w, "numpy", 1.0),
-        row(w, "nnspec interpreter", 1.26),
-        row(w, "pytorch eager", 0.82),
-        row(w, "floor: hand-tuned NumPy step", 0.90),
-        row(w, "floor: products, W as stored", 0.76),
-    ]
+    rows = train_rows(
+        {
+            "nnspec interpreter": 1.26,
+            "pytorch eager": 0.82,
+            "floor: hand-tuned NumPy step": 0.90,
+            "floor: products, W as stored": 0.76,
+        }
+    )
     line = target_line(report, payload(rows), "| nnspec interpreter, train step, batch 1024")
     # the best step found is no bound: cited beside the miss, never as "unreachable"
     assert "**missed**: 54 % slower" in line
@@ -160,16 +168,12 @@ def test_the_hand_tuned_step_is_the_training_floor(report: Any) -> None:
 
 
 def test_a_miss_cites_the_goals_own_products_when_they_were_timed(report: Any) -> None:
-    w = "train step, batch 1024"
-    rows = [
-        row(w, "numpy", 1.0),
-        row(w, "nnspec compiled", 0.99),
-        row(w, "pytorch eager", 0.85),
-        row(w, "floor: products, W as stored", 0.76),
-    ]
+    rows = train_rows(
+        {"nnspec compiled": 0.99, "pytorch eager": 0.85, "floor: products, W as stored": 0.76}
+    )
     line = target_line(report, payload(rows), "| nnspec compiled, train step, batch 1024")
     assert "**missed**" in line and "its products alone" not in line
-    rows.append(row(w, "pytorch eager: its products alone", 0.68))
+    rows.append(row(T1024, "pytorch eager: its products alone", 0.68))
     line = target_line(report, payload(rows), "| nnspec compiled, train step, batch 1024")
     assert line.endswith("; pytorch eager's own products alone take 0.68x, NumPy's 0.76x |"), line
     # the row is no floor of ours: it neither bounds nor shows in the floor columns
