@@ -49,12 +49,16 @@ un-broadcasts it when that is one sum over the leading axes (a bias:
 twice (fan-out) keeps the plain sum of fresh arrays. A buffer belongs to one param, so nothing that
 writes it (the product, the sum) can change another value's gradient; an add's VJP
 handing one array to two consumers stays a shared reference no one writes into.
+The cotangents of values, too (`cotangent_buffers`): one a matmul VJP's product makes
+alone goes into a step buffer of the workspace (``np.matmul(dy, W.T, out=)``), and a
+ReLU or tanh VJP writes over its own cotangent where one fresh VJP result made it
+and nothing reads it after (`OpDef.vjp_into`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from nnspec.autodiff import GradientPlan
 from nnspec.ir import Dim, Node, TensorType
@@ -168,12 +172,25 @@ def _writes_out(node: Node) -> bool:
 class Workspace:
     """The buffers one forward pass keeps across calls: buffer k holds the result of
     node `nodes[k]`, of shape `shapes[k]` (fixed dims, and symbols that are entries of
-    `symbols`: the key a call looks its buffers up by) and dtype `dtypes[k]`."""
+    `symbols`: the key a call looks its buffers up by) and dtype `dtypes[k]`; after
+    those, a training step's reverse pass has one for each of `cotangents`, the values
+    whose cotangent it writes there (`cotangent_buffers`)."""
 
     nodes: tuple[str, ...]
     shapes: tuple[tuple[Dim, ...], ...]
     dtypes: tuple[str, ...]
     symbols: tuple[str, ...]
+    cotangents: tuple[str, ...] = ()
+
+    def with_cotangents(self, values: Iterable[str], types: Mapping[str, TensorType]) -> Workspace:
+        """This workspace and a buffer of each value's type for the value's cotangent."""
+        found = tuple(values)
+        return replace(
+            self,
+            shapes=(*self.shapes, *(types[v].shape for v in found)),
+            dtypes=(*self.dtypes, *(types[v].dtype for v in found)),
+            cotangents=(*self.cotangents, *found),
+        )
 
 
 def workspace(
@@ -250,6 +267,63 @@ def gradient_buffers(reverse: GradientPlan, types: Mapping[str, TensorType]) -> 
             # un-broadcasting it is one sum over the leading axes NumPy added
             summed[(node.id, k)] = name
     return GradientBuffers(product=product, summed=summed)
+
+
+@dataclass(frozen=True)
+class CotangentBuffers:
+    """Where a training step's reverse pass writes cotangents instead of allocating them.
+
+    Both engines follow it: the interpreter's reverse plan (`interpreter.plan`) and
+    the compiled module's ``_gradients`` (`codegen.train`)."""
+
+    steps: Mapping[tuple[str, int], str]
+    """(node id, input position) -> value, in step order: the VJP's product makes the
+    value's whole cotangent by itself (`OpDef.vjp_buffered`, not a param's gradient
+    buffer), written into a step buffer of the value's type, reused by the next step."""
+    into: frozenset[str]
+    """Nodes whose VJP writes its input's gradient over the node's own cotangent
+    (`OpDef.vjp_into`): that cotangent is owned (one VJP made it a fresh array,
+    `OpDef.vjp_fresh`, no other value shares it) and dies there (it is nobody's
+    returned gradient), and the gradient written over it is its input's whole
+    cotangent, so ownership passes on with it."""
+
+
+def cotangent_buffers(
+    reverse: GradientPlan, types: Mapping[str, TensorType], symbols: Iterable[str]
+) -> CotangentBuffers:
+    """The cotangent plan of `reverse`; a step buffer only for a value whose shape the
+    feeds' symbolic sizes `symbols` fix (the step workspace's key).
+
+    A value's first contribution (in step order) is its whole cotangent when the VJP
+    result has the value's shape (no un-broadcast sum follows); a later one is added
+    to it, which makes a fresh array.
+    """
+    known = set(symbols)
+    params = gradient_buffers(reverse, types).product
+    seen, owned = {reverse.loss}, set()
+    steps: dict[tuple[str, int], str] = {}
+    into: set[str] = set()
+    for step in reverse.steps:
+        node = step.node
+        op = REGISTRY[node.op]
+        shapes = op.grad_shapes(node.type, tuple(types[x] for x in node.inputs))
+        whole = [False] * len(node.inputs)
+        for k, (x, want) in enumerate(zip(node.inputs, step.wants, strict=True)):
+            if not want:
+                continue
+            shape = types[x].shape
+            whole[k] = x not in seen and shapes[k] == shape and None not in shape
+            seen.add(x)
+            if not whole[k]:
+                continue
+            if op.vjp_fresh and types[x].rank >= 1:  # a 0-d result is a NumPy scalar
+                owned.add(x)
+            fixed = all(isinstance(d, int) or d in known for d in shape)
+            if len(op.vjp_buffered) > k and (node.id, k) not in params and fixed:
+                steps[(node.id, k)] = x
+        if op.vjp_into and whole[0] and node.id in owned and node.id not in reverse.sources:
+            into.add(node.id)
+    return CotangentBuffers(steps=steps, into=frozenset(into))
 
 
 def rank_matched(

@@ -103,3 +103,40 @@ def test_vjp_halves_are_the_registry_vjp(name, dtype) -> None:
         got = half(dy, a, b, out=dy)
         assert got[k].tobytes() == full[k].tobytes()
         assert all(g is None for j, g in enumerate(got) if j != k)
+
+
+INTO = sorted(name for name, op in REGISTRY.items() if op.vjp_into is not None)
+
+
+def test_the_ops_with_a_vjp_into_their_cotangent() -> None:
+    assert INTO == ["relu", "tanh"]
+
+
+@pytest.mark.parametrize("name", INTO)
+@given(data=st.data(), dtype=FLOATS)
+def test_a_vjp_written_over_its_cotangent_equals_the_registry_vjp(name, data, dtype) -> None:
+    op = REGISTRY[name]
+    x = data.draw(_values(dtype, (3, 4)))
+    dy = data.draw(_values(dtype, (3, 4)))
+    y = op.forward(x)
+    (want,) = op.vjp(dy.copy(), x, out=y)
+    assert op.vjp_into is not None
+    (got,) = op.vjp_into(dy, x, out=y)
+    assert got is dy  # written over the cotangent it was handed
+    assert got.dtype == want.dtype and got.tobytes() == want.tobytes()
+
+
+def test_a_workspace_provider_hands_out_this_threads_last_fetched_buffer() -> None:
+    space = Workspace(nodes=(), shapes=(("n", 3),), dtypes=("float32",), symbols=("n",))
+    workspaces = kernels.Workspaces(space)
+    buffer = workspaces.provider(0)
+    mine = workspaces((2,))[0]
+    assert buffer(np.dtype("float32")) is mine
+    seen = []
+    worker = threading.Thread(target=lambda: seen.append((workspaces((5,))[0], buffer(np.float32))))
+    worker.start()
+    worker.join()
+    assert seen[0][0] is seen[0][1] and seen[0][0].shape == (5, 3)
+    assert buffer(np.dtype("float32")) is mine  # another thread's fetch is its own
+    other = buffer(np.dtype("float64"))  # another dtype than planned: an array of its own
+    assert other is not mine and other.dtype == np.float64 and other.shape == (2, 3)

@@ -24,7 +24,13 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from nnspec.autodiff import NOISE_STREAM, gradient_plan, noise_sources, training_roles
-from nnspec.buffers import buffer_plan, gradient_buffers, symbol_axes
+from nnspec.buffers import (
+    CotangentBuffers,
+    buffer_plan,
+    cotangent_buffers,
+    gradient_buffers,
+    symbol_axes,
+)
 from nnspec.codegen.emit import EmitPlan, EmitPort, EmitStep, attr_literals, port_for, steps_for
 from nnspec.codegen.names import Namer, comment, literal, tuple_literal
 from nnspec.codegen.update import (
@@ -74,15 +80,6 @@ class EmitBackStep:
     # buffer the VJP writes that input's gradient into (`OpDef.vjp_buffered`), or ''
     steps: tuple[str, ...] = ()  # per input: else the step buffer (``_tw[k]``) it writes
     # that gradient into (`OpDef.vjp_buffered` too), or ''
-
-
-FRESH_VJPS = frozenset(name for name, op in REGISTRY.items() if op.vjp_fresh)
-"""Ops whose ``<op>_vjp`` gives each wanted input a new array of its own (or, written in
-place, the dead cotangent it was handed), so that gradient is owned by one name."""
-
-INPLACE_VJPS = frozenset(name for name, op in REGISTRY.items() if op.vjp_into)
-"""Ops whose ``<op>_vjp`` macro has an ``out=`` form: ``dy * f(x)`` computed into an owned,
-dead `dy` of the same shape and dtype (the same multiply, another buffer)."""
 
 
 @dataclass(frozen=True)
@@ -159,7 +156,6 @@ def train_plan(graph: Graph, plan: EmitPlan) -> TrainPlan:
     if loss in flows:
         grads[loss] = names(f"d_{idents[loss]}")
     temps: list[str] = []
-    owned: set[str] = set()  # cotangents holding a fresh array no other name references
     planned = gradient_buffers(reverse, types)
     places = {
         key: (kind, f"{literal(name)}, {tuple(types[name].shape)!r}")
@@ -169,13 +165,16 @@ def train_plan(graph: Graph, plan: EmitPlan) -> TrainPlan:
     keep = set(reverse.read) | {loss}
     sizes = symbol_axes([(idents[name], types[name]) for name in _feed_names(graph, nodes)])
     stepped = StepPlan(tuple(sizes))
+    cotangents = cotangent_buffers(reverse, types, sizes)
     ws = {}
     for node_id in step_workspace(nodes, keep):
         slot = stepped.add(types[node_id], comment(node_id))
         if slot:
             ws[node_id] = slot
     backward = [
-        _back_step(step.node, types, idents, grads, flows, names, temps, owned, places, stepped)
+        _back_step(
+            step.node, types, idents, grads, flows, names, temps, places, cotangents, stepped
+        )
         for step in reverse.steps
     ]
     forward = steps_for(nodes, idents, keep=keep, workspace=ws)
@@ -265,13 +264,15 @@ def _back_step(
     flows: set[str],
     names: Namer,
     temps: list[str],
-    owned: set[str],
     places: Mapping[tuple[str, int], tuple[str, str]],
+    cotangents: CotangentBuffers,
     stepped: StepPlan,
 ) -> EmitBackStep:
     """One node's VJP; `places` (`nnspec.buffers.gradient_buffers`: (node, input) ->
     ("product" or "summed", the param's literal and shape as text)) says which inputs'
-    gradients go into a param's buffer, written by the VJP or by the sum."""
+    gradients go into a param's buffer, written by the VJP or by the sum; `cotangents`
+    (`nnspec.buffers.cotangent_buffers`) which go into a step buffer, and whether the
+    VJP writes over its own cotangent."""
 
     def place(k: int, kind: str) -> str:
         found = places.get((node.id, k))
@@ -293,10 +294,7 @@ def _back_step(
             grads[x] = names(f"d_{idents[x]}")
         if first and exact:
             gs.append(grads[x])
-            if node.op in FRESH_VJPS and types[x].rank >= 1:  # a 0-d one is a NumPy
-                owned.add(grads[x])  # scalar, which no later VJP can write into (out=)
-            if len(op.vjp_buffered) > k and not place(k, "product"):
-                # the product makes this cotangent alone: a step buffer of the value's type
+            if (node.id, k) in cotangents.steps:  # the product makes this cotangent alone
                 steps[k] = stepped.add(types[x], f"d {comment(x)}")
             continue
         while len(temps) <= k:
@@ -305,8 +303,7 @@ def _back_step(
         axes = _summed_axes(shapes[k], value_shape) if not exact else ""
         adds.append(Add(grads[x], temps[k], idents[x], not exact, first, axes, place(k, "summed")))
     dy = grads[node.id]
-    # The cotangent dies here (only this step reads it): a VJP may write into it.
-    into = dy if node.op in INPLACE_VJPS and dy in owned and gs[0] == grads[node.inputs[0]] else ""
+    into = dy if node.id in cotangents.into else ""
     return EmitBackStep(
         op=f"{op.macro}_vjp",
         family=op.family,

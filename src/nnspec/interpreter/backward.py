@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nnspec import aligned
-from nnspec.interpreter.forward import located
+from nnspec.interpreter.forward import MAX_INLINE_ARGS, located_function
 
 if TYPE_CHECKING:  # plan binds this module's helpers into its steps
     from nnspec.interpreter.plan import RunBackStep
@@ -101,37 +101,65 @@ def buffered_vjp(
     return vjp
 
 
-def propagate(
-    steps: tuple[RunBackStep, ...],
-    env: list[Any],
-    cotangents: list[Any],
-    returned: Container[int] = (),
-) -> list[Any]:
-    """Walk `steps` (already in reverse order), accumulating cotangents per slot.
+REVERSE_SOURCE = "<nnspec reverse plan>"
+
+
+def straight_reverse(
+    steps: tuple[RunBackStep, ...], returned: Container[int] = ()
+) -> Callable[[list[Any], list[Any]], list[Any]]:
+    """A function ``back(env, cotangents) -> cotangents`` walking `steps` (already in
+    reverse order) as straight-line code, two lines per step, as `forward.straight_line`
+    runs the forward steps, accumulating cotangents per slot.
 
     `cotangents` starts with the seed (1 at the loss slot) and None elsewhere; a
-    slot written twice (fan-out) gets the sum. A node's cotangent is dropped once its
-    VJP has run (every contribution to it came before, from later nodes), so the pass
-    holds only the cotangents still to be read, unless its slot is in `returned` (a
-    node a caller asked the gradient of); what is left at the end are those of the
-    values no step produces, and of `returned`: the gradients the caller gets.
+    slot written twice (fan-out) gets the sum (`accumulate`). A node's cotangent is
+    dropped once its VJP has run (every contribution to it came before, from later
+    nodes), so the pass holds only the cotangents still to be read, unless its slot
+    is in `returned` (a node a caller asked the gradient of); what is left at the end
+    are those of the values no step produces, and of `returned`: the gradients the
+    caller gets. A failure in a step (its VJP or its sums) names the step's node.
     """
-    for vjp, ins, out, wants, node, sums in steps:
-        dy = cotangents[out]
-        if dy is None:
-            continue
-        if out not in returned:
-            cotangents[out] = None
-        try:
-            grads = vjp(dy, *[env[i] for i in ins], out=env[out])
-        except Exception as exc:
-            raise located(exc, node, "gradient") from exc
-        for slot, grad, want, into in zip(ins, grads, wants, sums, strict=True):
-            if not want or grad is None:
-                continue
-            shape = env[slot].shape
-            if grad.shape != shape:
-                grad = unbroadcast(grad, shape, None if into is None else into(grad.dtype))
-            previous = cotangents[slot]
-            cotangents[slot] = grad if previous is None else previous + grad
-    return cotangents
+    namespace: dict[str, Any] = {"add": accumulate}
+    lines = ["def run(e, c):"]
+    owner = [-1]  # line number - 1 -> index of the step it belongs to
+    for k, (vjp, ins, out, wants, _, sums) in enumerate(steps):
+        namespace[f"v{k}"] = vjp
+        clear = "" if out in returned else f"c[{int(out)}] = None; "
+        wanted = [j for j, want in enumerate(wants) if want]
+        call = f"{clear}g = v{k}(d, {{}}, out=e[{int(out)}])"
+        lines.append(f"    d = c[{int(out)}]")
+        if len(ins) <= MAX_INLINE_ARGS:
+            args = ", ".join(f"e[{int(i)}]" for i in ins)
+            adds = "".join(f"; add(e, c, {int(ins[j])}, g[{j}], s{k}_{j})" for j in wanted)
+            namespace.update((f"s{k}_{j}", sums[j]) for j in wanted)
+            lines.append(f"    if d is not None: {call.format(args)}{adds}")
+        else:  # read and sum through tuples, as the forward pass does (`MAX_INLINE_ARGS`)
+            namespace[f"a{k}"] = tuple(int(i) for i in ins)
+            namespace[f"w{k}"] = tuple((int(ins[j]), j, sums[j]) for j in wanted)
+            lines.append("    if d is not None:")
+            lines.append(f"        {call.format(f'*map(e.__getitem__, a{k})')}")
+            lines.append(f"        for slot, j, into in w{k}: add(e, c, slot, g[j], into)")
+        owner += [k] * (len(lines) - len(owner))
+    lines.append("    return c")
+    owner.append(-1)
+    nodes = [step[4] for step in steps]
+    return located_function(lines, namespace, owner, nodes, "gradient", REVERSE_SOURCE)
+
+
+def accumulate(
+    env: list[Any],
+    cotangents: list[Any],
+    slot: int,
+    grad: Any,
+    into: Callable[[Any], np.ndarray] | None,
+) -> None:
+    """Add one VJP's `grad` for the value in `slot` to its cotangent (None: no
+    gradient), summed down to the value's shape first (`unbroadcast`, into the buffer
+    ``into(dtype)`` when the plan gives one)."""
+    if grad is None:
+        return
+    shape = env[slot].shape
+    if grad.shape != shape:
+        grad = unbroadcast(grad, shape, None if into is None else into(grad.dtype))
+    previous = cotangents[slot]
+    cotangents[slot] = grad if previous is None else previous + grad

@@ -60,25 +60,39 @@ def straight_line(
         lines.extend(f"    e[{int(slot)}] = None" for slot in free)
         owner += [k] * (1 + len(free))
     lines.append("    return e")
-    exec(builtins.compile("\n".join(lines), SOURCE, "exec"), namespace)
+    return located_function(lines, namespace, owner, [step[4] for step in steps], "forward")
+
+
+def located_function(
+    lines: list[str],
+    namespace: dict[str, Any],
+    owner: list[int],
+    nodes: list[Node],
+    stage: str,
+    source: str = SOURCE,
+) -> Callable[..., Any]:
+    """The function ``run`` that `lines` define, compiled as file `source`, re-raising
+    a failure named with ``nodes[owner[line - 1]]`` (and `stage`), the node of the line
+    the traceback passed through; lines owned by -1 (set-up, return) name no node."""
+    exec(builtins.compile("\n".join(lines), source, "exec"), namespace)
     body = namespace["run"]
 
-    def run(env: list[Any]) -> list[Any]:
+    def run(*args: Any) -> Any:
         try:
-            return body(env)
+            return body(*args)
         except Exception as exc:
-            line = _plan_line(exc.__traceback__)
+            line = _plan_line(exc.__traceback__, source)
             if line is None or not 0 < line <= len(owner) or owner[line - 1] < 0:
                 raise
-            raise located(exc, steps[owner[line - 1]][4], "forward") from exc
+            raise located(exc, nodes[owner[line - 1]], stage) from exc
 
     return run
 
 
-def _plan_line(tb: TracebackType | None) -> int | None:
-    """The line of the plan function a traceback passed through."""
+def _plan_line(tb: TracebackType | None, source: str) -> int | None:
+    """The line of the plan function (compiled as `source`) a traceback passed through."""
     while tb is not None:
-        if tb.tb_frame.f_code.co_filename == SOURCE:
+        if tb.tb_frame.f_code.co_filename == source:
             return tb.tb_lineno
         tb = tb.tb_next
     return None

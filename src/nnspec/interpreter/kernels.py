@@ -14,7 +14,10 @@ fact on the op's `OpDef` (the tables below are derived from the registry):
   reused across calls (per thread and input sizes, fetched once per call, as a
   compiled module's ``_workspace``) — the same BLAS call, minus the allocation;
 - `OpDef.vjp_halves`: one half of a VJP, when the other input wants no gradient
-  (the data input of a first layer).
+  (the data input of a first layer);
+- `OpDef.vjp_into`: a VJP written over its own dead cotangent (ReLU's ``np.multiply(dy,
+  y > 0, out=dy)``), and a matmul VJP's product into a step buffer of the workspace
+  (`Workspaces.provider`), where `nnspec.buffers.cotangent_buffers` says.
 
 `tests/interpreter/test_kernels.py` proves each twin bitwise equal to the registry
 rule it copies, so changing an op definition without its twin fails the tests.
@@ -56,6 +59,7 @@ class Workspaces:
 
     def __init__(self, plan: Workspace):
         self._local = threading.local()
+        self._fetched = threading.local()  # this thread's buffers its last call returned
         self._shapes = [
             tuple(d if isinstance(d, int) else -1 - plan.symbols.index(str(d)) for d in shape)
             for shape in plan.shapes
@@ -72,9 +76,24 @@ class Workspaces:
                 aligned.empty(tuple(d if d >= 0 else key[-1 - d] for d in shape), dtype)
                 for shape, dtype in zip(self._shapes, self._dtypes, strict=True)
             ]
+        self._fetched.buffers = buffers
         return buffers
+
+    def provider(self, index: int) -> Callable[[Any], np.ndarray]:
+        """``buffer(dtype)``: buffer `index` of the buffers this thread's last call
+        returned, which a training step's forward pass fetches before its reverse pass
+        writes a cotangent there (`nnspec.buffers.cotangent_buffers`); a fresh array
+        for another dtype than the planned one."""
+        fetched = self._fetched
+
+        def buffer(dtype: Any) -> np.ndarray:
+            found: np.ndarray = fetched.buffers[index]
+            return found if found.dtype == dtype else aligned.empty(found.shape, dtype)
+
+        return buffer
 
     def release(self) -> None:
         """Let go of this thread's buffers (the next call makes them again): a training
         step's hold every activation, which a finished `train` need not keep alive."""
         self._local.__dict__.clear()
+        self._fetched.__dict__.clear()

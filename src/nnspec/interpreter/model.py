@@ -16,7 +16,6 @@ import numpy as np
 
 from nnspec import aligned, arguments
 from nnspec.autodiff import borrowed_values
-from nnspec.interpreter.backward import propagate
 from nnspec.interpreter.init import initial_values
 from nnspec.interpreter.inputs import prepare
 from nnspec.interpreter.plan import Layout, RunPlan
@@ -376,7 +375,7 @@ class Model:
         loss = env[loss_slot]
         cotangents: list[Any] = [None] * len(env)
         cotangents[loss_slot] = np.ones_like(loss)
-        propagate(plan.backward, env, cotangents, plan.returned)
+        plan.reverse(env, cotangents)
         grads = {}
         for name, slot in plan.wrt:
             grad = cotangents[slot]

@@ -45,9 +45,18 @@ from nnspec.autodiff import (
     noise_generator,
     noise_sources,
 )
-from nnspec.buffers import buffer_plan, gradient_buffers, rank_matched, symbol_axes, workspace
+from nnspec.buffers import (
+    CotangentBuffers,
+    Workspace,
+    buffer_plan,
+    cotangent_buffers,
+    gradient_buffers,
+    rank_matched,
+    symbol_axes,
+    workspace,
+)
 from nnspec.interpreter import kernels
-from nnspec.interpreter.backward import ParamBuffers, buffered_vjp
+from nnspec.interpreter.backward import ParamBuffers, buffered_vjp, straight_reverse
 from nnspec.interpreter.forward import straight_line
 from nnspec.interpreter.inputs import exact_check
 from nnspec.ir import Graph, Input, Node, TensorType
@@ -95,6 +104,9 @@ class RunPlan:
     run: Callable[[list], list] = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
     """``run(env) -> env``: `steps` as one straight-line function (`forward.straight_line`),
     the one execution path; a failing step is named with its node and JSON pointer."""
+    reverse: Callable[[list, list], list] = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
+    """``reverse(env, cotangents) -> cotangents``: `backward` as one straight-line
+    function (`backward.straight_reverse`), the one way the reverse pass runs."""
 
     def __post_init__(self) -> None:
         if self.exact is None:
@@ -102,6 +114,8 @@ class RunPlan:
         if self.run is None:
             run = straight_line(self.steps, self.key, self.workspaces)
             object.__setattr__(self, "run", run)
+        if self.reverse is None:
+            object.__setattr__(self, "reverse", straight_reverse(self.backward, self.returned))
 
 
 class Layout:
@@ -166,16 +180,21 @@ class Layout:
             for s in (reverse.steps if reverse else ())
             if s.node.id in self.kept and s.node.id not in noisy
         }
-        backward, wanted, touched, param_buffers = _reverse(
-            reverse, self.slots, (noisy, keeping), self.graph.types()
-        )
-        alive = touched | {self.slots[name] for name in roots}
         read = reverse.read if reverse else frozenset()
         feeds = tuple(f for name, f in self.feeds.items() if name in live)
         keep = {*read, *roots}
         axes = symbol_axes([(f.name, f.type) for f in feeds])
         step = reverse is not None  # a training step: its values live until the next one
         space = workspace(nodes, keep, axes, step, (p.name for p in self.graph.params))
+        types = self.graph.types()
+        cotangents = cotangent_buffers(reverse, types, space.symbols) if reverse else None
+        if cotangents is not None:
+            space = space.with_cotangents(cotangents.steps.values(), types)
+        workspaces = kernels.Workspaces(space) if space.shapes else None
+        backward, wanted, touched, param_buffers = _reverse(
+            reverse, self.slots, (noisy, keeping), types, _stepped(space, cotangents, workspaces)
+        )
+        alive = touched | {self.slots[name] for name in roots}
         return RunPlan(
             steps=_forward(
                 nodes,
@@ -189,7 +208,7 @@ class Layout:
             ),
             feeds=feeds,
             key=tuple((self.slots[axes[s][0]], axes[s][1]) for s in space.symbols),
-            workspaces=kernels.Workspaces(space) if space.nodes else None,
+            workspaces=workspaces,
             outputs=outputs,
             out_slots=tuple(self.slots[name] for name in outputs),
             backward=backward,
@@ -319,11 +338,29 @@ def _kept_vjp(vjp: Callable[..., tuple]) -> Callable[..., tuple]:
     return rule
 
 
+Stepped = tuple[Mapping[tuple[str, int], Callable[[Any], np.ndarray]], frozenset[str]]
+"""A reverse pass's cotangent buffers bound to a plan's workspace: (node id, input
+position) -> ``buffer(dtype)`` of its step buffer; the nodes whose VJP writes over
+their own cotangent (`nnspec.buffers.CotangentBuffers`)."""
+
+
+def _stepped(
+    space: Workspace, cotangents: CotangentBuffers | None, workspaces: kernels.Workspaces | None
+) -> Stepped:
+    """`cotangents` bound to the buffers of `workspaces`, which holds `space`'s."""
+    if cotangents is None or workspaces is None:
+        return {}, frozenset()
+    first = len(space.nodes)  # the cotangents' buffers follow the forward values'
+    at = {place: workspaces.provider(first + j) for j, place in enumerate(cotangents.steps)}
+    return at, cotangents.into
+
+
 def _reverse(
     reverse: GradientPlan | None,
     slots: dict[str, int],
     training: tuple[dict[str, tuple[NoiseSource, int]], dict[str, int]],
     types: Mapping[str, TensorType],
+    stepped: Stepped = ({}, frozenset()),
 ) -> tuple[tuple[RunBackStep, ...], tuple[str, ...], set[int], ParamBuffers | None]:
     """The autodiff plan bound to slots: backward steps (reverse order), the names
     gradients are returned for (in slot order), the slots the steps touch and the
@@ -333,10 +370,13 @@ def _reverse(
     (x, noise): the noise slot is one more input, which wants no gradient; a node in
     `keeping` runs `OpDef.keeps`' VJP with its kept slot as that one more input.
     Params' gradients go into the
-    buffers `nnspec.buffers.gradient_buffers` plans (`backward.ParamBuffers`)."""
+    buffers `nnspec.buffers.gradient_buffers` plans (`backward.ParamBuffers`), and the
+    cotangents `stepped` names into their step buffers, or over the VJP's own dead
+    cotangent (`OpDef.vjp_into`)."""
     if reverse is None:
         return (), (), set(), None
     noisy, keeping = training
+    into_step, over_own = stepped
     plan = gradient_buffers(reverse, types)
     held = ParamBuffers()
     steps: list[RunBackStep] = []
@@ -351,11 +391,16 @@ def _reverse(
             rule = op.vjp_halves[wants.index(True)]
         buffer = {
             k: held.provider(name, _known(types[name].shape))
-            for k, name in enumerate(node.inputs)
             if (node.id, k) in plan.product
+            else into_step[(node.id, k)]
+            for k, name in enumerate(node.inputs)
+            if (node.id, k) in plan.product or (node.id, k) in into_step
         }
         if buffer and node.id not in noisy:
             rule = buffered_vjp(op.vjp_halves, op.vjp_buffered, wants, buffer)
+        elif node.id in over_own:
+            assert op.vjp_into is not None  # `cotangent_buffers` chose it by that
+            rule = op.vjp_into
         ins = tuple(slots[name] for name in node.inputs)
         if node.id in noisy:
             assert op.training is not None

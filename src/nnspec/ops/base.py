@@ -145,7 +145,10 @@ class OpDef:
     # -- training-only behaviour: None for ops that compute the same in training and inference
     training: TrainingRule | None = None
     vjp_fresh: bool = False  # the VJP macro gives each wanted input an array of its own
-    vjp_into: bool = False  # the VJP macro has an ``out=`` form writing into a dead `dy`
+    # the VJP written over a dead `dy` of its result's shape and dtype (the same ufunc
+    # call, another destination): ``vjp_into(dy, *xs, out) -> grads``; its macro has
+    # that ``out=`` form too (`nnspec.buffers.cotangent_buffers` says where it applies)
+    vjp_into: Callable[..., tuple] | None = None
     vjp_transposes: bool = False  # the VJP macro uses each input's transpose (facts a_t, b_t)
     # -- for layers, tests and random graphs
     activation: bool = False  # usable as a dense layer's `activation`
