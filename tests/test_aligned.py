@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
+import math
 from pathlib import Path
 from typing import Any
 
@@ -228,3 +229,30 @@ def test_a_model_and_a_module_keep_numpys_own_dtype_objects() -> None:
     assert model.params["h.W"].dtype is np.dtype("float32")
     module = load_source(nnspec.compile(graph, train=True, self_test=False))
     assert all(v.dtype is np.dtype("float32") for v in module.PARAMS.values())
+
+
+TWIN_DTYPES = ["float32", "float64", "int64", "int8", "bool", ">f4", "<f8", "complex64"]
+
+
+@pytest.fixture(scope="module")
+def module() -> Any:
+    graph = nnspec.load(_document({"name": "sgd", "learning_rate": 0.1}))
+    return load_source(nnspec.compile(graph, self_test=False))
+
+
+@pytest.mark.parametrize("dtype", TWIN_DTYPES)
+@pytest.mark.parametrize("shape", [(), (0,), (3,), (2, 3), (5, 0, 2), (7, 129)])
+def test_the_modules_helpers_place_arrays_as_nnspec_aligned_does(
+    module: Any, dtype: str, shape: Any
+) -> None:
+    """A compiled module imports only NumPy, so its ``_empty``/``_kept`` are a second
+    rendering of `nnspec.aligned`'s rule; here the two are held to the same results."""
+    ours, theirs = aligned.empty(shape, dtype), module._empty(shape, dtype)
+    for made in (ours, theirs):  # an empty array's address is NumPy's to choose
+        assert made.flags.c_contiguous and (not made.size or made.ctypes.data % 64 == 0)
+    assert (theirs.shape, theirs.dtype) == (ours.shape, ours.dtype)
+    assert theirs.dtype is ours.dtype  # NumPy's own object, for the identity fast paths
+    value = np.arange(math.prod(shape)).reshape(shape).astype(dtype)
+    kept, copied = module._kept(value), aligned.copy(value)
+    assert kept.dtype is copied.dtype and (not kept.size or kept.ctypes.data % 64 == 0)
+    assert kept.tobytes() == copied.tobytes() and not np.shares_memory(kept, value)
