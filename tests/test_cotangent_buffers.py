@@ -5,6 +5,7 @@ and with tracemalloc (never timed), and by the bits the two engines compute."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -14,11 +15,12 @@ import nnspec
 from nnspec.autodiff import gradient_plan
 from nnspec.buffers import cotangent_buffers
 from nnspec.codegen import load_source
-from nnspec.interpreter import Model
+from nnspec.interpreter import Model, forward
 from nnspec.interpreter.backward import REVERSE_SOURCE
 from nnspec.interpreter.forward import MAX_INLINE_ARGS
 from nnspec.interpreter.optimizers import make_optimizer
 from nnspec.interpreter.train import TrainStep
+from nnspec.ops import REGISTRY
 
 SGD = {"name": "sgd", "learning_rate": 0.1}
 
@@ -193,3 +195,80 @@ def test_a_wide_step_sums_every_input_through_its_tuple() -> None:
     assert np.array_equal(grads["w"], np.full((1, 1), 2.0 * times))  # a's rows: x0 = 1
     assert np.array_equal(grads["x1"], np.full((2, 1), float(times)))
     assert np.array_equal(grads["x0"], np.full((2, 1), float(times)))  # through w = 1
+
+
+def _reverse_by_hand(model: Model, plan: Any, feed: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The plan's forward, then its reverse pass, called directly; gradients by param."""
+    env = model.environment(plan, feed)
+    plan.run(env)
+    return _reverse_only(model, plan, env)
+
+
+def _reverse_only(model: Model, plan: Any, env: list[Any]) -> dict[str, Any]:
+    cotangents: list[Any] = [None] * len(env)
+    cotangents[plan.loss_slot] = np.ones((), np.float32)
+    plan.reverse(env, cotangents)
+    return {name: cotangents[slot].copy() for name, slot in plan.wrt}
+
+
+def _feed(rows: int, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {"x": rng.normal(size=(rows, 6)).astype(np.float32), "label": rng.integers(0, 3, rows)}
+
+
+def test_the_interpreter_binds_exactly_what_the_plan_says() -> None:
+    graph = _dense("tanh")
+    model = Model(graph)
+    plan = model.gradient_plan()
+    planned = _plan(graph)
+    written_over = {s[4].id for s in plan.backward if s[0] is REGISTRY[s[4].op].vjp_into}
+    assert written_over == planned.into
+    assert plan.workspaces is not None
+    env = model.environment(plan, _feed(4))
+    plan.run(env)
+    stepped = plan.workspaces((4,))[-len(planned.steps) :]
+    for buffer in stepped:
+        buffer.fill(np.nan)
+    _reverse_only(model, plan, env)
+    assert all(np.isfinite(b).all() for b in stepped)  # each written by the reverse pass
+
+
+def test_a_reverse_pass_fetches_its_own_workspace_by_its_environments_sizes() -> None:
+    model = Model(_dense("relu"))
+    plan = model.gradient_plan()
+    want = {n: _reverse_by_hand(model, plan, _feed(n, n)) for n in (4, 5)}
+    small, large = model.environment(plan, _feed(4, 4)), model.environment(plan, _feed(5, 5))
+    plan.run(small)
+    plan.run(large)  # this thread's latest workspace is now the 5-row one
+    for name, value in _reverse_only(model, plan, small).items():
+        assert value.tobytes() == want[4][name].tobytes(), name
+    found: list[Any] = []  # a thread that never ran a forward pass of this plan
+    worker = threading.Thread(target=lambda: found.append(_reverse_only(model, plan, large)))
+    worker.start()
+    worker.join()
+    for name, value in found[0].items():
+        assert value.tobytes() == want[5][name].tobytes(), name
+
+
+def test_a_plan_compiled_in_parts_runs_and_names_its_failures_alike(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    graph = _dense("tanh")
+    whole = Model(graph, threads=1)
+    want_loss, want = whole.gradients(_feed(3))
+    monkeypatch.setattr(forward, "PART_STEPS", 2)  # 10 forward and 9 reverse steps
+    parted = Model(graph, whole.params, threads=1)
+    loss, grads = parted.gradients(_feed(3))
+    assert float(loss) == float(want_loss)
+    for name, value in want.items():
+        assert grads[name].tobytes() == value.tobytes(), name
+    plan = parted.gradient_plan()
+    env = parted.environment(plan, _feed(2))
+    plan.run(env)
+    env[parted.layout.slots["h2.W"]] = np.ones((3, 3), np.float32)  # a step of part 3
+    with pytest.raises(ValueError, match=r"node 'h2\.matmul' \(matmul.*\), gradient: "):
+        _reverse_only(parted, plan, env)
+    env = parted.environment(plan, _feed(2))
+    env[parted.layout.slots["out.W"]] = np.ones((3, 3), np.float32)
+    with pytest.raises(ValueError, match=r"node 'out\.matmul' \(matmul.*\), forward: "):
+        plan.run(env)

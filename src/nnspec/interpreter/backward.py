@@ -1,10 +1,13 @@
-"""The reverse loop: apply VJPs from the loss back to params (and inputs).
+"""The reverse pass: apply VJPs from the loss back to params (and inputs).
 
 Sits after `forward`, on the environment it filled. Op VJPs return cotangents in
 the broadcast shape of their output; this module alone sums fan-out and undoes
 broadcasting (`unbroadcast`), so no op repeats either. A param's gradient lands in
 its planned buffer (`nnspec.buffers.gradient_buffers`, held by `ParamBuffers`)
-when the plan says so: written by the VJP's product or by the un-broadcast sum.
+when the plan says so: written by the VJP's product or by the un-broadcast sum; a
+value's cotangent lands in a step buffer of the workspace, or over the VJP's own dead
+cotangent, where `nnspec.buffers.cotangent_buffers` says. The pass runs as generated
+straight-line code (`straight_reverse`), as the forward pass does.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nnspec import aligned
-from nnspec.interpreter.forward import MAX_INLINE_ARGS, located_function
+from nnspec.interpreter.forward import MAX_INLINE_ARGS, in_parts, located_function, source
 
 if TYPE_CHECKING:  # plan binds this module's helpers into its steps
     from nnspec.interpreter.plan import RunBackStep
@@ -105,11 +108,17 @@ REVERSE_SOURCE = "<nnspec reverse plan>"
 
 
 def straight_reverse(
-    steps: tuple[RunBackStep, ...], returned: Container[int] = ()
+    steps: tuple[RunBackStep, ...],
+    returned: Container[int] = (),
+    key: tuple[tuple[int, int], ...] = (),
+    workspaces: Callable[[tuple[int, ...]], list[Any]] | None = None,
 ) -> Callable[[list[Any], list[Any]], list[Any]]:
-    """A function ``back(env, cotangents) -> cotangents`` walking `steps` (already in
+    """A function ``run(env, cotangents) -> cotangents`` walking `steps` (already in
     reverse order) as straight-line code, two lines per step, as `forward.straight_line`
-    runs the forward steps, accumulating cotangents per slot.
+    runs the forward steps (in parts, `forward.in_parts`), accumulating cotangents per
+    slot. It first fetches the workspace by the sizes in `env` (``workspaces(key)``),
+    where the step buffers its VJPs write cotangents into are (`kernels.Workspaces.
+    provider`), as the forward pass fetches its own.
 
     `cotangents` starts with the seed (1 at the loss slot) and None elsewhere; a
     slot written twice (fan-out) gets the sum (`accumulate`). A node's cotangent is
@@ -119,31 +128,40 @@ def straight_reverse(
     are those of the values no step produces, and of `returned`: the gradients the
     caller gets. A failure in a step (its VJP or its sums) names the step's node.
     """
-    namespace: dict[str, Any] = {"add": accumulate}
-    lines = ["def run(e, c):"]
-    owner = [-1]  # line number - 1 -> index of the step it belongs to
-    for k, (vjp, ins, out, wants, _, sums) in enumerate(steps):
-        namespace[f"v{k}"] = vjp
-        clear = "" if out in returned else f"c[{int(out)}] = None; "
-        wanted = [j for j, want in enumerate(wants) if want]
-        call = f"{clear}g = v{k}(d, {{}}, out=e[{int(out)}])"
-        lines.append(f"    d = c[{int(out)}]")
-        if len(ins) <= MAX_INLINE_ARGS:
-            args = ", ".join(f"e[{int(i)}]" for i in ins)
-            adds = "".join(f"; add(e, c, {int(ins[j])}, g[{j}], s{k}_{j})" for j in wanted)
-            namespace.update((f"s{k}_{j}", sums[j]) for j in wanted)
-            lines.append(f"    if d is not None: {call.format(args)}{adds}")
-        else:  # read and sum through tuples, as the forward pass does (`MAX_INLINE_ARGS`)
-            namespace[f"a{k}"] = tuple(int(i) for i in ins)
-            namespace[f"w{k}"] = tuple((int(ins[j]), j, sums[j]) for j in wanted)
-            lines.append("    if d is not None:")
-            lines.append(f"        {call.format(f'*map(e.__getitem__, a{k})')}")
-            lines.append(f"        for slot, j, into in w{k}: add(e, c, slot, g[j], into)")
-        owner += [k] * (len(lines) - len(owner))
-    lines.append("    return c")
-    owner.append(-1)
     nodes = [step[4] for step in steps]
-    return located_function(lines, namespace, owner, nodes, "gradient", REVERSE_SOURCE)
+
+    def part(start: int, stop: int) -> Callable[..., Any]:
+        namespace: dict[str, Any] = {"add": accumulate, "ws": workspaces}
+        lines: list[str] = []
+        if workspaces is not None and start == 0:
+            sizes = "".join(f"e[{int(slot)}].shape[{int(axis)}], " for slot, axis in key)
+            lines.append(f"ws(({sizes}))")
+        owner = [-1] * len(lines)  # body line -> index of the step it belongs to
+        for k in range(start, stop):
+            vjp, ins, out, wants, _, sums = steps[k]
+            namespace[f"v{k}"] = vjp
+            clear = "" if out in returned else f"c[{int(out)}] = None; "
+            wanted = [j for j, want in enumerate(wants) if want]
+            call = f"{clear}g = v{k}(d, {{}}, out=e[{int(out)}])"
+            lines.append(f"d = c[{int(out)}]")
+            if len(ins) <= MAX_INLINE_ARGS:
+                args = ", ".join(f"e[{int(i)}]" for i in ins)
+                adds = "".join(f"; add(e, c, {int(ins[j])}, g[{j}], s{k}_{j})" for j in wanted)
+                namespace.update((f"s{k}_{j}", sums[j]) for j in wanted)
+                lines.append(f"if d is not None: {call.format(args)}{adds}")
+            else:  # read and sum through tuples, as the forward pass does (`MAX_INLINE_ARGS`)
+                namespace[f"a{k}"] = tuple(int(i) for i in ins)
+                namespace[f"w{k}"] = tuple((int(ins[j]), j, sums[j]) for j in wanted)
+                lines.append("if d is not None:")
+                lines.append(f"    {call.format(f'*map(e.__getitem__, a{k})')}")
+                lines.append(f"    for slot, j, into in w{k}: add(e, c, slot, g[j], into)")
+            owner += [k] * (len(lines) - len(owner))
+        lines.append("return c")
+        owner.append(-1)
+        named = source(start, REVERSE_SOURCE)
+        return located_function("e, c", lines, owner, namespace, (nodes, "gradient"), named)
+
+    return in_parts(len(steps), part)
 
 
 def accumulate(

@@ -9,7 +9,8 @@ the top, as a compiled module's ``_predict`` does — and that function is the o
 plan runs, whatever its size. Its source is made only of slot numbers and generated
 names (nothing from the document). A failure inside any step is re-raised naming the
 step's node: its id, op and JSON pointer (`located`), found from the traceback's line in
-the function.
+the function, which catches in its own frame (`located_function`, which the reverse
+pass's function uses too).
 """
 
 from __future__ import annotations
@@ -36,56 +37,101 @@ def straight_line(
 ) -> Callable[[list[Any]], list[Any]]:
     """A function ``run(env) -> env`` running `steps` on `env` in order; steps writing
     into the workspace use ``workspaces(key)``, `key` being the sizes at (slot, axis)."""
-    namespace: dict[str, Any] = {"ws": workspaces}
-    lines = ["def run(e):"]
-    owner: list[int] = [-1]  # line number - 1 -> index of the step it belongs to
-    if workspaces is not None:
-        sizes = "".join(f"e[{int(slot)}].shape[{int(axis)}], " for slot, axis in key)
-        lines.append(f"    w = ws(({sizes}))")
+    nodes = [step[4] for step in steps]
+
+    def part(start: int, stop: int) -> Callable[..., Any]:
+        namespace: dict[str, Any] = {"ws": workspaces}
+        lines: list[str] = []
+        owner: list[int] = []  # body line -> index of the step it belongs to (-1: none)
+        if workspaces is not None:
+            sizes = "".join(f"e[{int(slot)}].shape[{int(axis)}], " for slot, axis in key)
+            lines.append(f"w = ws(({sizes}))")
+            owner.append(-1)
+        for k in range(start, stop):
+            fn, ins, out, free, _, into, consts = steps[k]
+            namespace[f"f{k}"] = fn
+            if len(ins) <= MAX_INLINE_ARGS:
+                args = ", ".join(f"e[{int(i)}]" for i in ins)
+            else:  # a concat of 10^6 inputs: compiling them inline took seconds and GBs
+                namespace[f"a{k}"] = tuple(int(i) for i in ins)
+                args = f"*map(e.__getitem__, a{k})"
+            for j, value in enumerate(consts):
+                namespace[f"c{k}_{j}"] = value
+                args += f", c{k}_{j}"
+            if into is not None:
+                kind, index = into
+                to = f"e[{int(ins[index])}]" if kind == "input" else f"w[{int(index)}]"
+                args += f", out={to}"
+            lines.append(f"e[{int(out)}] = f{k}({args})")
+            lines.extend(f"e[{int(slot)}] = None" for slot in free)
+            owner += [k] * (1 + len(free))
+        lines.append("return e")
         owner.append(-1)
-    for k, (fn, ins, out, free, _, into, consts) in enumerate(steps):
-        namespace[f"f{k}"] = fn
-        if len(ins) <= MAX_INLINE_ARGS:
-            args = ", ".join(f"e[{int(i)}]" for i in ins)
-        else:  # a concat of 10^6 inputs: compiling them inline took seconds and GBs
-            namespace[f"a{k}"] = tuple(int(i) for i in ins)
-            args = f"*map(e.__getitem__, a{k})"
-        for j, value in enumerate(consts):
-            namespace[f"c{k}_{j}"] = value
-            args += f", c{k}_{j}"
-        if into is not None:
-            kind, index = into
-            args += f", out=e[{int(ins[index])}]" if kind == "input" else f", out=w[{int(index)}]"
-        lines.append(f"    e[{int(out)}] = f{k}({args})")
-        lines.extend(f"    e[{int(slot)}] = None" for slot in free)
-        owner += [k] * (1 + len(free))
-    lines.append("    return e")
-    return located_function(lines, namespace, owner, [step[4] for step in steps], "forward")
+        return located_function("e", lines, owner, namespace, (nodes, "forward"), source(start))
+
+    return in_parts(len(steps), part)
+
+
+PART_STEPS = 2000
+"""Steps per compiled function: a plan of more runs as several, one after another, so
+compiling it needs memory for a part at a time (one function of 100,000 backward steps
+peaked at 2.9 GB while compiling)."""
+
+
+def in_parts(count: int, part: Callable[[int, int], Callable[..., Any]]) -> Callable[..., Any]:
+    """``part(start, stop)`` for each `PART_STEPS` of `count` steps, as one function
+    that runs them in order and returns its last argument (the environment a forward
+    pass fills, the cotangents a reverse pass sums); the one part itself when there is
+    only one."""
+    parts = [part(k, min(k + PART_STEPS, count)) for k in range(0, max(count, 1), PART_STEPS)]
+    if len(parts) == 1:
+        return parts[0]
+
+    def run(*args: Any) -> Any:
+        for each in parts:
+            each(*args)
+        return args[-1]
+
+    return run
+
+
+def source(start: int, name: str = SOURCE) -> str:
+    """The file name the part starting at step `start` is compiled as (in tracebacks)."""
+    return name if start == 0 else f"{name[:-1]} {start // PART_STEPS}>"
 
 
 def located_function(
-    lines: list[str],
-    namespace: dict[str, Any],
+    params: str,
+    body: list[str],
     owner: list[int],
-    nodes: list[Node],
-    stage: str,
+    namespace: dict[str, Any],
+    where: tuple[list[Node], str],
     source: str = SOURCE,
 ) -> Callable[..., Any]:
-    """The function ``run`` that `lines` define, compiled as file `source`, re-raising
-    a failure named with ``nodes[owner[line - 1]]`` (and `stage`), the node of the line
-    the traceback passed through; lines owned by -1 (set-up, return) name no node."""
+    """A function of `params` running the statements `body`, compiled as file `source`,
+    that re-raises a failure in body line j named with ``nodes[owner[j]]`` and the
+    stage (`where` = (nodes, stage); -1 owns set-up and return lines, which name no
+    node). It catches in its own frame: no wrapper call per run."""
+    lines = [f"def run({params}):", "    try:"]
+    lines += [f"        {line}" for line in body]
+    lines += [
+        "    except Exception as exc:",
+        "        found = locate(exc)",
+        "        if found is exc:",
+        "            raise",
+        "        raise found from exc",
+    ]
+    nodes, stage = where
+    first = 3  # the line number of body line 0
+
+    def locate(exc: Exception) -> Exception:
+        line = _plan_line(exc.__traceback__, source)
+        k = -1 if line is None or not 0 <= line - first < len(owner) else owner[line - first]
+        return exc if k < 0 else located(exc, nodes[k], stage)
+
+    namespace["locate"] = locate
     exec(builtins.compile("\n".join(lines), source, "exec"), namespace)
-    body = namespace["run"]
-
-    def run(*args: Any) -> Any:
-        try:
-            return body(*args)
-        except Exception as exc:
-            line = _plan_line(exc.__traceback__, source)
-            if line is None or not 0 < line <= len(owner) or owner[line - 1] < 0:
-                raise
-            raise located(exc, nodes[owner[line - 1]], stage) from exc
-
+    run: Callable[..., Any] = namespace["run"]
     return run
 
 

@@ -15,9 +15,10 @@ fact on the op's `OpDef` (the tables below are derived from the registry):
   compiled module's ``_workspace``) — the same BLAS call, minus the allocation;
 - `OpDef.vjp_halves`: one half of a VJP, when the other input wants no gradient
   (the data input of a first layer);
-- `OpDef.vjp_into`: a VJP written over its own dead cotangent (ReLU's ``np.multiply(dy,
-  y > 0, out=dy)``), and a matmul VJP's product into a step buffer of the workspace
-  (`Workspaces.provider`), where `nnspec.buffers.cotangent_buffers` says.
+- where `nnspec.buffers.cotangent_buffers` says, `OpDef.vjp_into` (defined with the
+  op, in `nnspec.ops`): a VJP written over its own dead cotangent (ReLU's
+  ``np.multiply(dy, y > 0, out=dy)``), and `OpDef.vjp_buffered`: a matmul VJP's
+  product into a step buffer of the workspace (`Workspaces.provider`).
 
 `tests/interpreter/test_kernels.py` proves each twin bitwise equal to the registry
 rule it copies, so changing an op definition without its twin fails the tests.
@@ -81,9 +82,10 @@ class Workspaces:
 
     def provider(self, index: int) -> Callable[[Any], np.ndarray]:
         """``buffer(dtype)``: buffer `index` of the buffers this thread's last call
-        returned, which a training step's forward pass fetches before its reverse pass
-        writes a cotangent there (`nnspec.buffers.cotangent_buffers`); a fresh array
-        for another dtype than the planned one."""
+        returned; a reverse pass fetches them by its environment's sizes first
+        (`backward.straight_reverse`), then writes cotangents there
+        (`nnspec.buffers.cotangent_buffers`). A fresh array for another dtype than the
+        planned one."""
         fetched = self._fetched
 
         def buffer(dtype: Any) -> np.ndarray:

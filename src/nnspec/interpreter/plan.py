@@ -115,7 +115,8 @@ class RunPlan:
             run = straight_line(self.steps, self.key, self.workspaces)
             object.__setattr__(self, "run", run)
         if self.reverse is None:
-            object.__setattr__(self, "reverse", straight_reverse(self.backward, self.returned))
+            back = straight_reverse(self.backward, self.returned, self.key, self.workspaces)
+            object.__setattr__(self, "reverse", back)
 
 
 class Layout:
@@ -350,6 +351,7 @@ def _stepped(
     """`cotangents` bound to the buffers of `workspaces`, which holds `space`'s."""
     if cotangents is None or workspaces is None:
         return {}, frozenset()
+    assert space.cotangents == tuple(cotangents.steps.values())  # in this order
     first = len(space.nodes)  # the cotangents' buffers follow the forward values'
     at = {place: workspaces.provider(first + j) for j, place in enumerate(cotangents.steps)}
     return at, cotangents.into
@@ -360,7 +362,7 @@ def _reverse(
     slots: dict[str, int],
     training: tuple[dict[str, tuple[NoiseSource, int]], dict[str, int]],
     types: Mapping[str, TensorType],
-    stepped: Stepped = ({}, frozenset()),
+    stepped: Stepped,
 ) -> tuple[tuple[RunBackStep, ...], tuple[str, ...], set[int], ParamBuffers | None]:
     """The autodiff plan bound to slots: backward steps (reverse order), the names
     gradients are returned for (in slot order), the slots the steps touch and the

@@ -146,7 +146,7 @@ class OpDef:
     training: TrainingRule | None = None
     vjp_fresh: bool = False  # the VJP macro gives each wanted input an array of its own
     # the VJP written over a dead `dy` of its result's shape and dtype (the same ufunc
-    # call, another destination): ``vjp_into(dy, *xs, out) -> grads``; its macro has
+    # call, another destination): ``vjp_into(dy, *xs, *, out) -> grads``; its macro has
     # that ``out=`` form too (`nnspec.buffers.cotangent_buffers` says where it applies)
     vjp_into: Callable[..., tuple] | None = None
     vjp_transposes: bool = False  # the VJP macro uses each input's transpose (facts a_t, b_t)
