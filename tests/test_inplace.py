@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from nnspec.inplace import SCRATCH, Lowered, Write, lower, reuse
-from nnspec.interpreter.optimizers import evaluator, run_writes, writes_of
+from nnspec.interpreter.optimizers import evaluator, writes_of
 from nnspec.ir import Regularizer
 from nnspec.optimizers import OPTIMIZERS, Assign, Rule
 from nnspec.regularizers import GRADIENT, gradient_assigns, gradient_terms
@@ -59,7 +59,7 @@ def _in_place(
     dtype = env["w"].dtype
     for k in range(lowered.scratch):
         env[f"{SCRATCH}{k}"] = np.full(env["w"].shape, np.nan, dtype)  # garbage to start
-    run_writes(writes_of(lowered.writes), env)
+    writes_of(lowered.writes)(env)
     return env
 
 
@@ -195,3 +195,17 @@ def test_operands_keep_their_order_and_scalars_stay_scalars() -> None:
 def test_what_cannot_be_written_in_place_is_refused(assign: Assign, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         lower([assign], {"g", "w"})
+
+
+def test_compiled_writes_make_evaluators_calls_and_print_no_values() -> None:
+    """`writes_of` prints one function: names as quoted keys (a name with a quote and
+    a newline stays data), every number and function an object it refers to."""
+    odd = "it's\n"
+    scale, shift = ("*", 0.5, ("//", "k", 1.0)), ("-", -0.0, 1.5)
+    writes = (Write("multiply", (odd, scale), "w"), Write("add", ("w", shift), "w"))
+    env = {odd: np.arange(3, dtype=np.float32), "k": 3.0, "w": np.ones(3, np.float32)}
+    expected = np.add(np.multiply(env[odd], evaluator(scale)(env)), evaluator(shift)(env))
+    run = writes_of(writes)
+    run(env)
+    assert env["w"].tobytes() == expected.tobytes()
+    assert not [c for c in run.__code__.co_consts if isinstance(c, (int, float)) and c is not None]

@@ -1,7 +1,9 @@
 """Optimizers and learning-rate schedules: params updated in place, one step per batch.
 
 Sits after `Model.loss_and_gradients` in the training loop (`train`). The rules are
-data (`nnspec.optimizers`); this module evaluates them, compiled once into closures.
+data (`nnspec.optimizers`); this module evaluates them, compiled once: scalar
+expressions into closures (`evaluator`), a rule's per-param writes into one generated
+function (`writes_of`), so an update costs its ufunc calls and little more.
 Updates are in place, so the model's planned environment sees them without copying,
 and they keep the params' dtype (settings are Python floats, which NumPy treats as
 weak scalars: float32 stays float32). The per-param part runs as `nnspec.inplace`
@@ -123,15 +125,17 @@ class Optimizer:
                 env = envs[key] = self._environment(key, grad, w)
             env.update(scalars)
             env["g"] = grad
-            for ufunc, args, out in env[_WRITES]:  # `run_writes`, inline: one call less
-                ufunc(*[arg(env) for arg in args], out=env[out])
+            env[_WRITES](env)
 
     def _fits(self, env: Env, grad: np.ndarray, w: np.ndarray) -> bool:
         """Whether a param's write environment still holds its arrays: the same param
         and state arrays, scratch of the dtype ``w op grad`` has."""
         name, scratch = env[_NAME], env[_SCRATCH]
-        if env["w"] is not w or any(env[k] is not self.state[k].get(name) for k in self.state):
+        if env["w"] is not w:
             return False
+        for key, arrays in self.state.items():  # a loop, not any(): no generator per step
+            if env[key] is not arrays.get(name):
+                return False
         return not scratch or env[scratch[0]].dtype == np.result_type(grad, w)
 
     def _environment(self, key: tuple[str, bool], grad: np.ndarray, w: np.ndarray) -> Env:
@@ -166,18 +170,39 @@ def _writable(grad: Any, w: np.ndarray) -> bool:
 _NAME, _WRITES, _SCRATCH = " name", " writes", " scratch"
 
 
-Writes = list[tuple[Any, list[Callable[[Env], Any]], str]]
+Writes = Callable[[Env], None]
+"""``run(env)``: writes run on the arrays and scalars of a write environment."""
 
 
 def writes_of(writes: Iterable[Write]) -> Writes:
-    """`nnspec.inplace` writes as (ufunc, argument getters, output name), built once."""
-    return [(getattr(np, w.ufunc), [evaluator(a) for a in w.args], w.out) for w in writes]
+    """`nnspec.inplace` writes as one function made once, ``run(env)``: each write
+    ``ufunc(*args, out=env[out])`` in order, its arguments the very calls `evaluator`
+    makes. Its source holds only generated names and the repr of the rules' own value
+    names; every number and function is an object it refers to."""
+    namespace: dict[str, Any] = {}
 
+    def refer(value: Any) -> str:
+        name = f"k{len(namespace)}"
+        namespace[name] = value
+        return name
 
-def run_writes(writes: Writes, env: Env) -> None:
-    """Run `writes` on the arrays and scalars of `env`: ``ufunc(*args, out=env[out])``."""
-    for ufunc, args, out in writes:
-        ufunc(*[arg(env) for arg in args], out=env[out])
+    def argument(expr: Expr) -> str:
+        if isinstance(expr, str):
+            return f"v[{expr!r}]"
+        if isinstance(expr, float):
+            return refer(expr)
+        op, *args = expr
+        call = refer(_CALLS[op] if op in _CALLS else _BINARY[op])
+        return f"{call}({', '.join(argument(a) for a in args)})"
+
+    lines = ["def run(v):"]
+    for w in writes:
+        ufunc = refer(getattr(np, w.ufunc))
+        lines.append(f"    {ufunc}({', '.join(argument(a) for a in w.args)}, out=v[{w.out!r}])")
+    lines.append("    return None")
+    exec(builtins.compile("\n".join(lines), "<nnspec update>", "exec"), namespace)
+    run: Writes = namespace["run"]
+    return run
 
 
 def make_optimizer(

@@ -18,7 +18,7 @@ import numpy as np
 
 from nnspec import aligned
 from nnspec.inplace import lower, lower_value, scratch
-from nnspec.interpreter.optimizers import Writes, evaluator, run_writes, writes_of
+from nnspec.interpreter.optimizers import Writes, evaluator, writes_of
 from nnspec.ir import Graph, Regularizer
 from nnspec.regularizers import GRADIENT, gradient_assigns, penalty_terms
 
@@ -39,7 +39,7 @@ class _Terms:
             self.value.append((writes_of(writes), evaluator(expr)))
             used = max(used, count)
         lowered = lower(gradient_assigns(reg), {"g", "w", GRADIENT})
-        self.gradient = writes_of(lowered.writes)
+        self.gradient = writes_of(lowered.writes) if lowered.writes else None
         self.scratch = [scratch(k) for k in range(max(used, lowered.scratch))]
 
 
@@ -82,7 +82,7 @@ class Penalty:
                 env = self._env(terms, w, w.dtype)
                 value = None
                 for writes, term in terms.value:
-                    run_writes(writes, env)
+                    writes(env)
                     value = term(env) if value is None else value + term(env)
                 loss = loss + value
         return loss
@@ -93,11 +93,11 @@ class Penalty:
         """`grads` with each regularized param's gradient terms added (into the param's
         penalised-gradient buffer, which `grads` then holds)."""
         for terms in self.terms:
-            if not terms.gradient:  # rates of 0: nothing to add
+            if terms.gradient is None:  # rates of 0: nothing to add
                 continue
             w, grad = params[terms.param], grads[terms.param]
             env = self._env(terms, w, np.result_type(grad, w))
             env["g"] = grad
-            run_writes(terms.gradient, env)
+            terms.gradient(env)
             grads[terms.param] = env[GRADIENT]
         return grads
