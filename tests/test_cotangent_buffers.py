@@ -272,3 +272,27 @@ def test_a_plan_compiled_in_parts_runs_and_names_its_failures_alike(
     env[parted.layout.slots["out.W"]] = np.ones((3, 3), np.float32)
     with pytest.raises(ValueError, match=r"node 'out\.matmul' \(matmul.*\), forward: "):
         plan.run(env)
+
+
+@pytest.mark.parametrize("stage", ["forward", "gradient"])
+def test_a_failed_pass_lets_go_of_its_arrays_without_the_collector(stage: str) -> None:
+    import gc
+    import weakref
+
+    model = Model(_dense("relu"))
+    plan = model.gradient_plan()
+    env = model.environment(plan, _feed(2))
+    held = np.ones((3, 3), np.float32)
+    watch = weakref.ref(held)
+    if stage == "gradient":
+        plan.run(env)
+    env[model.layout.slots["h2.W"]] = held  # past every check: h2's product fails
+    del held
+    gc.disable()
+    try:
+        with pytest.raises(ValueError, match=f"'h2.matmul'.*{stage}"):
+            _reverse_only(model, plan, env) if stage == "gradient" else plan.run(env)
+        env.clear()
+        assert watch() is None  # freed by reference counts alone: no cycle holds it
+    finally:
+        gc.enable()

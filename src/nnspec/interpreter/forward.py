@@ -1,4 +1,4 @@
-"""The forward pass: a plan's steps as one straight-line Python function.
+"""The forward pass: a plan's steps as straight-line Python code.
 
 Sits after `plan`: each step is (bound op forward, input slots, output slot, slots to
 free, node, where it writes, constant operands after the inputs). `straight_line` turns
@@ -6,11 +6,12 @@ the steps into one function doing exactly those reads, calls, writes and frees i
 — the interpreter's per-node overhead becomes one call, and a step writing into a buffer
 is the ufunc or product itself with ``out=`` (no wrapper), its workspace fetched once at
 the top, as a compiled module's ``_predict`` does — and that function is the only way a
-plan runs, whatever its size. Its source is made only of slot numbers and generated
-names (nothing from the document). A failure inside any step is re-raised naming the
-step's node: its id, op and JSON pointer (`located`), found from the traceback's line in
-the function, which catches in its own frame (`located_function`, which the reverse
-pass's function uses too).
+plan runs, whatever its size (one function per `PART_STEPS` steps, run in order,
+each fetching the workspace at its top: `in_parts`). Its source is made only of slot
+numbers and generated names (nothing from the document). A failure inside any step is
+re-raised naming the step's node: its id, op and JSON pointer (`located`), found from
+the traceback's line in the function, which catches in its own frame
+(`located_function`, which the reverse pass's functions use too).
 """
 
 from __future__ import annotations
@@ -114,12 +115,17 @@ def located_function(
     node). It catches in its own frame: no wrapper call per run."""
     lines = [f"def run({params}):", "    try:"]
     lines += [f"        {line}" for line in body]
+    # `found` is let go of: held by this frame, it would make the raised exception, its
+    # traceback and the frame (with every array in it) a cycle only the collector frees
     lines += [
         "    except Exception as exc:",
         "        found = locate(exc)",
-        "        if found is exc:",
-        "            raise",
-        "        raise found from exc",
+        "        try:",
+        "            if found is exc:",
+        "                raise",
+        "            raise found from exc",
+        "        finally:",
+        "            del found",
     ]
     nodes, stage = where
     first = 3  # the line number of body line 0

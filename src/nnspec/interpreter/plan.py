@@ -12,7 +12,8 @@ fixes everything that does not depend on the input values:
 - where results are written: `nnspec.buffers` (shared with the code generator) picks
   the steps that write over a dead input (``out=`` that input, `kernels.INPLACE`) or
   into a buffer reused across calls (``out=`` a buffer of `kernels.Workspaces`, all
-  fetched once per call by the inputs' sizes, as a compiled module does);
+  fetched at once by the inputs' sizes, as a compiled module does: once per call, or
+  per part of a plan of many steps, `forward.in_parts`);
 - the reverse pass: `nnspec.autodiff.gradient_plan` decides which nodes get a VJP,
   in what order, and which values it touches; this module only binds that plan to
   slots and functions (the code generator prints the same plan);
@@ -102,11 +103,12 @@ class RunPlan:
     param_buffers: ParamBuffers | None = field(default=None, compare=False, repr=False)
     """The params' gradient buffers `backward` writes (`ParamBuffers.holds`)."""
     run: Callable[[list], list] = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
-    """``run(env) -> env``: `steps` as one straight-line function (`forward.straight_line`),
-    the one execution path; a failing step is named with its node and JSON pointer."""
+    """``run(env) -> env``: `steps` as straight-line code (`forward.straight_line`, one
+    function per part of `forward.PART_STEPS` steps), the one execution path; a failing
+    step is named with its node and JSON pointer."""
     reverse: Callable[[list, list], list] = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
-    """``reverse(env, cotangents) -> cotangents``: `backward` as one straight-line
-    function (`backward.straight_reverse`), the one way the reverse pass runs."""
+    """``reverse(env, cotangents) -> cotangents``: `backward` as straight-line code
+    (`backward.straight_reverse`, in parts as `run`), the one way the reverse pass runs."""
 
     def __post_init__(self) -> None:
         if self.exact is None:
