@@ -19,7 +19,9 @@ step's products, `TrainProducts`):
 - **hand-tuned step** (`HandTunedStep`): one SGD training step written the same
   way: preallocated activation, gradient and mask buffers, ``np.matmul(out=)``,
   the learning rate folded into the output gradient so every update is one
-  in-place subtraction.
+  in-place subtraction. Without the folding (``fold=False``, the update the
+  document defines: ``lr·g``, then the subtraction) it is the training step's
+  **NumPy calls** floor.
 
 Every buffer and weight copy a floor makes starts on a cache line
 (`nnspec.aligned`), as the arrays nnspec keeps do. None of them needs to agree bit
@@ -201,13 +203,17 @@ class TrainProducts:
 class HandTunedStep:
     """One SGD step of the training network (ReLU, ReLU, logits, softmax
     cross-entropy with integer labels), tuned by hand: buffers made once per batch
-    size, products into them, masks into boolean buffers, and the learning rate
-    folded into the output gradient (``lr / n · (softmax - onehot)``) so that each
-    param's update is a single ``W -= g``. Call with (x, labels); returns the loss."""
+    size, products into them, masks into boolean buffers, and (`fold`) the learning
+    rate folded into the output gradient (``lr / n · (softmax - onehot)``) so that
+    each param's update is a single ``W -= g``. Without `fold` the update is the
+    document's ``w - lr·g``, two passes per param (``g *= lr``, ``w -= g``), as the
+    op definitions have it: the NumPy calls floor of a training step. Call with (x,
+    labels); returns the loss."""
 
-    def __init__(self, params: Params, lr: float) -> None:
+    def __init__(self, params: Params, lr: float, *, fold: bool = True) -> None:
         self.params = {k: aligned.copy(v) for k, v in params.items()}
         self.lr = lr
+        self.fold = fold
         self._buffers: dict[int, dict[str, np.ndarray]] = {}
 
     def weights(self) -> Params:
@@ -255,10 +261,10 @@ class HandTunedStep:
         z.sum(axis=1, keepdims=True, out=s)
         np.log(s, out=log_s)
         loss = (float(log_s.sum()) - float(picked.sum())) / n
-        scale = self.lr / n
+        scale = self.lr / n if self.fold else 1 / n
         np.multiply(s, 1 / scale, out=s)
-        np.divide(z, s, out=z)  # lr / n · softmax
-        z[rows, labels] -= scale  # the output gradient, learning rate included
+        np.divide(z, s, out=z)  # (lr) / n · softmax
+        z[rows, labels] -= scale  # the output gradient (learning rate included: fold)
         self._layer(b, "out", h2, z, b["h2.d"], w3)
         np.greater(h2, 0, out=b["h2.mask"])
         np.multiply(b["h2.d"], b["h2.mask"], out=b["h2.d"])
@@ -277,12 +283,13 @@ class HandTunedStep:
         grad_in: np.ndarray | None,
         w: np.ndarray,
     ) -> None:
-        """Gradients of layer `name` (already lr-scaled), the input's gradient into
+        """Gradients of layer `name` (lr-scaled with `fold`), the input's gradient into
         `grad_in` (before W changes), then the in-place update."""
         np.matmul(inputs.T, grad, out=b[f"{name}.gW"])
         grad.sum(axis=0, out=b[f"{name}.gb"])
         if grad_in is not None:
             np.matmul(grad, w.T, out=grad_in)
-        np.subtract(w, b[f"{name}.gW"], out=w)
-        bias = self.params[f"{name}.b"]
-        np.subtract(bias, b[f"{name}.gb"], out=bias)
+        for param, g in ((w, b[f"{name}.gW"]), (self.params[f"{name}.b"], b[f"{name}.gb"])):
+            if not self.fold:
+                np.multiply(self.lr, g, out=g)
+            np.subtract(param, g, out=param)

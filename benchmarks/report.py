@@ -275,15 +275,19 @@ def _is_floor(name: str) -> bool:
     return name.startswith("floor: ") or name == PRODUCTS[1]
 
 
-def floor(payload: Payload, workload: str, *, products: bool) -> tuple[float, str] | None:
+def floor(
+    payload: Payload, workload: str, *, products: bool, steps: bool = False
+) -> tuple[float, str] | None:
     """The fastest products floor of `workload` (or, without `products`, the fastest
-    of its other floors: NumPy calls, the hand-tuned step): (ratio, its name)."""
+    NumPy calls floor; with `steps`, the fastest hand-tuned step instead, which is no
+    bound): (ratio, its name)."""
     found = [
         (float(r["ratio"]), r["contender"])
         for r in payload["results"]
         if r["workload"] == workload
         and _is_floor(r["contender"])
         and r["contender"].startswith(PRODUCTS) == products
+        and _is_step(r["contender"]) == steps
     ]
     return min(found) if found else None
 
@@ -323,9 +327,11 @@ def status(payload: Payload, workload: str, contender: str, goal: str | float) -
     A miss is unreachable when a bound is above the goal in the same way — its own
     per-round ratio to the goal confidently above 1 — and nnspec did not run
     confidently faster than that bound (a floor nnspec beats bounded nothing). The
-    bounds are the fastest products floor and the fastest NumPy-calls floor; the
-    hand-tuned step is the best NumPy step found, not a bound: above the goal it is
-    cited beside the miss."""
+    bounds are the fastest products floor and the fastest NumPy-calls floor (for a
+    training step: the hand-tuned step with the document's update, two passes per
+    param); the hand-tuned step with the learning rate folded in is the best NumPy
+    step found, computing other bits, not a bound: above the goal it is cited beside
+    the miss."""
     got = _ratio(payload, workload, contender)
     limit = goal if isinstance(goal, float) else _ratio(payload, workload, goal)
     if reason := unfit(payload, busy=False, workload=workload):
@@ -347,7 +353,7 @@ def status(payload: Payload, workload: str, contender: str, goal: str | float) -
         return f"undecided: {why} ({told})"
     floors = [floor(payload, workload, products=p) for p in (True, False)]
     for found in floors:  # the products first: the more basic argument
-        if found is None or _is_step(found[1]):
+        if found is None:
             continue
         above = paired_interval(payload, workload, found[1], goal)
         beaten = paired_interval(payload, workload, contender, found[1])
@@ -359,11 +365,11 @@ def status(payload: Payload, workload: str, contender: str, goal: str | float) -
                 f"{above.text()}){_gap(got, floors)}"
             )
     missed = f"**missed**: {(rounds.median - 1) * 100:.0f} % slower ({told})"
-    for found in floors:
-        if found is not None and _is_step(found[1]):
-            above = paired_interval(payload, workload, found[1], goal)
-            if above is not None and above.side == "above":
-                missed += f"; not even the {_floor_label(found[1])} reaches it ({found[0]:.2f}x)"
+    step = floor(payload, workload, products=False, steps=True)
+    if step is not None:
+        above = paired_interval(payload, workload, step[1], goal)
+        if above is not None and above.side == "above":
+            missed += f"; not even the {_floor_label(step[1])} reaches it ({step[0]:.2f}x)"
     return missed + _their_products(payload, workload, goal, floors[0])
 
 
@@ -383,7 +389,7 @@ def _their_products(
 def _gap(got: float, floors: list[tuple[float, str] | None]) -> str:
     """How far nnspec is above the closest floor it did not beat: what is still ours to
     remove (the NumPy-calls floor is the closest a NumPy rendering can come)."""
-    below = [f for f in floors if f is not None and f[0] <= got and not _is_step(f[1])]
+    below = [f for f in floors if f is not None and f[0] <= got]
     if not below:
         return ""
     closest = max(below)
@@ -433,11 +439,13 @@ def targets(payload: Payload) -> str:
         got = _ratio(payload, workload, contender)
         limit = goal if isinstance(goal, float) else _ratio(payload, workload, goal)
         floors = [floor(payload, workload, products=p) for p in (True, False)]
+        step = floor(payload, workload, products=False, steps=True)
+        calls = _floor_cell(floors[1]) + ("" if step is None else f" / {step[0]:.2f}x")
         name = f"{contender}, {workload} <= " + (
             f"{goal:.2f}x" if isinstance(goal, float) else f"{goal} ({_fmt(limit)})"
         )
         lines.append(
-            f"| {name} | {_fmt(got)} | {_floor_cell(floors[0])} | {_floor_cell(floors[1])} "
+            f"| {name} | {_fmt(got)} | {_floor_cell(floors[0])} | {calls} "
             f"| {status(payload, workload, contender, goal)} |"
         )
     lines.append(busy_target(payload))

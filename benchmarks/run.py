@@ -154,6 +154,12 @@ def hand_tuned_stepper(graph: Any, params: dict[str, np.ndarray], lr: float) -> 
     return step, step.weights
 
 
+def calls_stepper(graph: Any, params: dict[str, np.ndarray], lr: float) -> Stepper:
+    """The hand-tuned step with the document's update, ``w - lr·g`` (no folding)."""
+    step = floors.HandTunedStep(params, lr, fold=False)
+    return step, step.weights
+
+
 def interpreter_stepper(
     graph: Any, params: dict[str, np.ndarray], lr: float, threads: int | None = None
 ) -> Stepper:
@@ -205,6 +211,7 @@ def training(sizes: tuple[int, ...], batches: list[int], timing: Rounds) -> list
         ("nnspec interpreter", interpreter_stepper),
         ("nnspec compiled", compiled_stepper),
         (floors.HAND_TUNED, hand_tuned_stepper),
+        (f"{floors.CALLS}, W as stored", calls_stepper),
     ]
     if sizes == mlp.SIZES:
         makers += [

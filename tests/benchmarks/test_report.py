@@ -167,6 +167,30 @@ def test_the_hand_tuned_step_is_the_training_floor(report: Any) -> None:
     assert "unreachable" not in line
 
 
+def test_the_steps_calls_floor_bounds_it_and_the_hand_tuned_step_is_cited(report: Any) -> None:
+    rows = train_rows(
+        {
+            "nnspec compiled": 0.95,
+            "pytorch eager": 0.88,
+            "floor: hand-tuned NumPy step": 0.92,
+            "floor: NumPy calls, W as stored": 0.94,
+            "floor: products, W as stored": 0.75,
+        }
+    )
+    line = target_line(report, payload(rows), "| nnspec compiled, train step, batch 1024")
+    # the document's update (two passes per param) bounds the step; the faster
+    # hand-tuned step folds the learning rate in (other bits) and bounds nothing
+    assert "**unreachable from NumPy here**: the NumPy calls floor (W as stored) alone" in line
+    assert "alone is at 0.94x, above the target" in line
+    assert "| 0.75x (W as stored) | 0.94x (W as stored) / 0.92x |" in line
+    assert "nnspec is 0.01 above the NumPy calls floor (W as stored)" in line
+    # a calls floor below the goal bounds nothing: then the step's miss is plain
+    rows = [r for r in rows if r["contender"] != "floor: NumPy calls, W as stored"]
+    rows.append(row(T1024, "floor: NumPy calls, W as stored", 0.86))
+    line = target_line(report, payload(rows), "| nnspec compiled, train step, batch 1024")
+    assert "**missed**: 8 % slower" in line and "not even the hand-tuned" in line
+
+
 def test_a_miss_cites_the_goals_own_products_when_they_were_timed(report: Any) -> None:
     rows = train_rows(
         {"nnspec compiled": 0.99, "pytorch eager": 0.85, "floor: products, W as stored": 0.76}

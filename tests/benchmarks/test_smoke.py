@@ -53,6 +53,7 @@ def test_quick_suite_runs_and_writes_results(tmp_path: Path, run_quick) -> None:
         assert ("predict, batch 32", f"floor: products, {layout}") in rows
         assert ("predict, batch 32", f"floor: NumPy calls, {layout}") in rows
     assert ("train step, batch 32", "floor: hand-tuned NumPy step") in rows
+    assert ("train step, batch 32", "floor: NumPy calls, W as stored") in rows
     assert ("train step, batch 32", "floor: products, W as stored") in rows
     if importlib.util.find_spec("torch") is not None:  # its products, checked against NumPy's
         assert ("train step, batch 32", "pytorch eager: its products alone") in rows
