@@ -276,18 +276,18 @@ def _is_floor(name: str) -> bool:
 
 
 def floor(
-    payload: Payload, workload: str, *, products: bool, steps: bool = False
+    payload: Payload, workload: str, *, products: bool, steps: bool | None = None
 ) -> tuple[float, str] | None:
     """The fastest products floor of `workload` (or, without `products`, the fastest
-    NumPy calls floor; with `steps`, the fastest hand-tuned step instead, which is no
-    bound): (ratio, its name)."""
+    of its other floors: NumPy calls and the hand-tuned step; `steps` True or False:
+    only the one kind): (ratio, its name)."""
     found = [
         (float(r["ratio"]), r["contender"])
         for r in payload["results"]
         if r["workload"] == workload
         and _is_floor(r["contender"])
         and r["contender"].startswith(PRODUCTS) == products
-        and _is_step(r["contender"]) == steps
+        and (steps is None or _is_step(r["contender"]) == steps)
     ]
     return min(found) if found else None
 
@@ -327,11 +327,10 @@ def status(payload: Payload, workload: str, contender: str, goal: str | float) -
     A miss is unreachable when a bound is above the goal in the same way — its own
     per-round ratio to the goal confidently above 1 — and nnspec did not run
     confidently faster than that bound (a floor nnspec beats bounded nothing). The
-    bounds are the fastest products floor and the fastest NumPy-calls floor (for a
-    training step: the hand-tuned step with the document's update, two passes per
-    param); the hand-tuned step with the learning rate folded in is the best NumPy
-    step found, computing other bits, not a bound: above the goal it is cited beside
-    the miss."""
+    bounds are the fastest products floor and the fastest of the other floors (the
+    NumPy calls floors and, for a training step, the hand-tuned steps): the best
+    renderings found that do no more than the op definitions require, not proofs
+    that none is faster."""
     got = _ratio(payload, workload, contender)
     limit = goal if isinstance(goal, float) else _ratio(payload, workload, goal)
     if reason := unfit(payload, busy=False, workload=workload):
@@ -363,13 +362,9 @@ def status(payload: Payload, workload: str, contender: str, goal: str | float) -
                 f"**unreachable from NumPy here**: the {_floor_label(found[1])} alone is at "
                 f"{found[0]:.2f}x, above the target (floor / target per round: "
                 f"{above.text()}){_gap(got, floors)}"
+                + _their_products(payload, workload, goal, floors[0])
             )
     missed = f"**missed**: {(rounds.median - 1) * 100:.0f} % slower ({told})"
-    step = floor(payload, workload, products=False, steps=True)
-    if step is not None:
-        above = paired_interval(payload, workload, step[1], goal)
-        if above is not None and above.side == "above":
-            missed += f"; not even the {_floor_label(step[1])} reaches it ({step[0]:.2f}x)"
     return missed + _their_products(payload, workload, goal, floors[0])
 
 
@@ -440,7 +435,8 @@ def targets(payload: Payload) -> str:
         limit = goal if isinstance(goal, float) else _ratio(payload, workload, goal)
         floors = [floor(payload, workload, products=p) for p in (True, False)]
         step = floor(payload, workload, products=False, steps=True)
-        calls = _floor_cell(floors[1]) + ("" if step is None else f" / {step[0]:.2f}x")
+        calls = _floor_cell(floor(payload, workload, products=False, steps=False))
+        calls += "" if step is None else f" / {step[0]:.2f}x"
         name = f"{contender}, {workload} <= " + (
             f"{goal:.2f}x" if isinstance(goal, float) else f"{goal} ({_fmt(limit)})"
         )
