@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nnspec import aligned
-from nnspec.interpreter.forward import MAX_INLINE_ARGS, in_parts, located_function, source
+from nnspec.interpreter.forward import MAX_INLINE_ARGS, in_parts, located_function, part_source
 
 if TYPE_CHECKING:  # plan binds this module's helpers into its steps
     from nnspec.interpreter.plan import RunBackStep
@@ -158,7 +158,7 @@ def straight_reverse(
             owner += [k] * (len(lines) - len(owner))
         lines.append("return c")
         owner.append(-1)
-        named = source(start, REVERSE_SOURCE)
+        named = part_source(start, REVERSE_SOURCE)
         return located_function("e, c", lines, owner, namespace, (nodes, "gradient"), named)
 
     return in_parts(len(steps), part)

@@ -68,7 +68,8 @@ def straight_line(
             owner += [k] * (1 + len(free))
         lines.append("return e")
         owner.append(-1)
-        return located_function("e", lines, owner, namespace, (nodes, "forward"), source(start))
+        named = part_source(start)
+        return located_function("e", lines, owner, namespace, (nodes, "forward"), named)
 
     return in_parts(len(steps), part)
 
@@ -96,7 +97,7 @@ def in_parts(count: int, part: Callable[[int, int], Callable[..., Any]]) -> Call
     return run
 
 
-def source(start: int, name: str = SOURCE) -> str:
+def part_source(start: int, name: str = SOURCE) -> str:
     """The file name the part starting at step `start` is compiled as (in tracebacks)."""
     return name if start == 0 else f"{name[:-1]} {start // PART_STEPS}>"
 
